@@ -1,0 +1,183 @@
+"""Partner institutions (合作机构), their cooperation agreements per fund and filed products."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.lookups import Exact
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from simple_history.models import HistoricalRecords
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+SHARE = {
+    "max_digits": 5,
+    "decimal_places": 2,
+    "default": Decimal("0.00"),
+    "validators": [MinValueValidator(0), MaxValueValidator(100)],
+}
+
+
+class Institution(ConcurrentTransitionMixin, models.Model):
+    class Kind(models.TextChoices):
+        BANK = "bank", _("银行")
+        INSURER = "insurer", _("保险机构")
+        GUARANTOR = "guarantor", _("担保机构")
+        VALUER = "valuer", _("评估机构")
+        OTHER = "other", _("其他")
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", _("已申请")
+        UNDER_REVIEW = "under_review", _("审核中")
+        ACTIVE = "active", _("合作中")
+        SUSPENDED = "suspended", _("已暂停")
+        TERMINATED = "terminated", _("已终止")
+
+    code = models.SlugField(_("代码"), max_length=64, unique=True)
+    name = models.CharField(_("名称"), max_length=200)
+    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices, default=Kind.BANK)
+    region_code = models.CharField(_("行政区划代码"), max_length=6, blank=True)
+    uscc = models.CharField(_("统一社会信用代码"), max_length=18, blank=True)
+    contact_name = models.CharField(_("联系人"), max_length=64, blank=True)
+    contact_phone = models.CharField(_("联系电话"), max_length=32, blank=True)
+    contact_email = models.EmailField(_("联系邮箱"), blank=True)
+    status = FSMField(
+        _("状态"), max_length=16, choices=Status.choices, default=Status.APPLIED, protected=True
+    )
+    suspension_reason = models.CharField(_("暂停原因"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    history = HistoricalRecords(excluded_fields=["status"])
+
+    class Meta:
+        verbose_name = _("合作机构")
+        verbose_name_plural = _("合作机构")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @transition(field=status, source=Status.APPLIED, target=Status.UNDER_REVIEW)
+    def start_review(self, *, by=None, description=None) -> None:
+        pass
+
+    @transition(field=status, source=Status.UNDER_REVIEW, target=Status.ACTIVE)
+    def activate(self, *, by=None, description=None) -> None:
+        pass
+
+    @transition(field=status, source=Status.ACTIVE, target=Status.SUSPENDED)
+    def suspend(self, *, by=None, description=None) -> None:
+        pass
+
+    @transition(field=status, source=Status.SUSPENDED, target=Status.ACTIVE)
+    def reinstate(self, *, by=None, description=None) -> None:
+        pass
+
+    @transition(
+        field=status, source=[Status.ACTIVE, Status.SUSPENDED, Status.UNDER_REVIEW], target=Status.TERMINATED
+    )
+    def terminate(self, *, by=None, description=None) -> None:
+        pass
+
+
+class CooperationAgreement(models.Model):
+    """An institution's agreement with one fund: loss shares, quota and term.
+
+    Shares are percentages that sum to 100 (database CHECK). The fund's share must not exceed
+    the policy's maximum in force when the agreement is signed (checked in the service).
+    Loans copy the shares at acceptance, so amending an agreement never changes history.
+    """
+
+    institution = models.ForeignKey(
+        Institution, verbose_name=_("合作机构"), on_delete=models.PROTECT, related_name="agreements"
+    )
+    fund = models.ForeignKey(
+        "funds.Fund", verbose_name=_("资金"), on_delete=models.PROTECT, related_name="agreements"
+    )
+    fund_share = models.DecimalField(_("资金分担比例(%)"), **SHARE)
+    bank_share = models.DecimalField(_("银行分担比例(%)"), **SHARE)
+    insurer_share = models.DecimalField(_("保险分担比例(%)"), **SHARE)
+    valuer_share = models.DecimalField(_("评估机构分担比例(%)"), **SHARE)
+    quota = models.DecimalField(_("合作额度(元)"), null=True, blank=True, **MONEY)
+    reserve_deposit = models.DecimalField(_("风险准备金存放(元)"), null=True, blank=True, **MONEY)
+    signed_on = models.DateField(_("签订日期"))
+    valid_from = models.DateField(_("生效日期"))
+    valid_until = models.DateField(_("到期日期"), null=True, blank=True)
+    document_ref = models.CharField(_("协议编号"), max_length=100, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("合作协议")
+        verbose_name_plural = _("合作协议")
+        ordering = ["fund", "institution", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "fund", "valid_from"], name="agreement_one_per_start"
+            ),
+            models.CheckConstraint(
+                name="agreement_shares_sum_100",
+                condition=Exact(
+                    F("fund_share") + F("bank_share") + F("insurer_share") + F("valuer_share"),
+                    Decimal("100.00"),
+                ),
+            ),
+            models.CheckConstraint(
+                name="agreement_valid_range",
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gt=F("valid_from")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.institution} · {self.fund}"
+
+    @property
+    def total_share(self) -> Decimal:
+        return self.fund_share + self.bank_share + self.insurer_share + self.valuer_share
+
+
+class Product(models.Model):
+    """A filed loan product (产品备案)."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("已提交")
+        FILED = "filed", _("已备案")
+        WITHDRAWN = "withdrawn", _("已撤回")
+
+    institution = models.ForeignKey(
+        Institution, verbose_name=_("合作机构"), on_delete=models.PROTECT, related_name="products"
+    )
+    fund = models.ForeignKey(
+        "funds.Fund", verbose_name=_("资金"), on_delete=models.PROTECT, related_name="products"
+    )
+    code = models.SlugField(_("产品代码"), max_length=64)
+    name = models.CharField(_("产品名称"), max_length=200)
+    version = models.PositiveSmallIntegerField(_("版本"), default=1)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.SUBMITTED)
+    accepted_ip_kinds = models.JSONField(_("可质押知识产权类型"), default=list)
+    max_principal = models.DecimalField(_("单户最高额度(元)"), null=True, blank=True, **MONEY)
+    max_term_months = models.PositiveSmallIntegerField(_("最长期限(月)"), null=True, blank=True)
+    max_annual_rate = models.DecimalField(
+        _("最高年利率(%)"), max_digits=7, decimal_places=4, null=True, blank=True
+    )
+    max_pledge_rate = models.DecimalField(
+        _("最高质押率(%)"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    filed_on = models.DateField(_("备案日期"), null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("备案产品")
+        verbose_name_plural = _("备案产品")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "fund", "code", "version"], name="product_code_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"

@@ -1,0 +1,237 @@
+"""Funds in the admin: policy versions, the ledger, and live figures."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.forms.models import construct_instance
+from django.utils.translation import gettext_lazy as _
+
+from fundmgr.lib import clock
+from fundmgr.lib.adminkit import ServiceErrorsMixin
+from fundmgr.lib.money import format_yuan
+
+from . import selectors, services
+from .models import Fund, LedgerEntry, PolicyVersion
+
+
+class PolicyVersionInline(admin.StackedInline):
+    model = PolicyVersion
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = [
+        "effective_from",
+        "document_ref",
+        "max_fund_share",
+        "leverage",
+        "max_enterprise_exposure",
+        "max_term_months",
+    ]
+    readonly_fields = fields
+    ordering = ["-effective_from"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class LedgerInline(admin.TabularInline):
+    model = LedgerEntry
+    extra = 0
+    can_delete = False
+    fields = ["value_date", "entry_type", "government_level", "amount", "description", "reference"]
+    readonly_fields = fields
+    ordering = ["-value_date", "-id"]
+    verbose_name_plural = _("资金台账（最近记录）")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Fund)
+class FundAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name",
+        "region_code",
+        "status",
+        "balance_display",
+        "exposure_display",
+        "leverage_display",
+    ]
+    list_filter = ["status"]
+    search_fields = ["code", "name", "region_code"]
+    readonly_fields = ["status", "figures_panel"]
+    inlines = [PolicyVersionInline, LedgerInline]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "reference_prefix", "region_code", "manager", "status"]}),
+        (_("期限"), {"fields": ["start_date", "end_date", "note"]}),
+        (_("实时指标"), {"fields": ["figures_panel"]}),
+    ]
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        # Figures for the page in a fixed number of queries, not one set per row.
+        try:
+            funds = list(response.context_data["cl"].result_list)
+        except (AttributeError, KeyError):
+            return response
+        self._figures = selectors.fund_figures(funds=funds, on=clock.today())
+        return response
+
+    def _fig(self, obj):
+        figures = getattr(self, "_figures", None) or {}
+        return figures.get(obj.pk) or selectors.fund_figures_one(fund=obj, on=clock.today())
+
+    @admin.display(description=_("余额(元)"))
+    def balance_display(self, obj) -> str:
+        return format_yuan(self._fig(obj).balance)
+
+    @admin.display(description=_("风险敞口(元)"))
+    def exposure_display(self, obj) -> str:
+        return format_yuan(self._fig(obj).exposure)
+
+    @admin.display(description=_("放大倍数(实际/上限)"))
+    def leverage_display(self, obj) -> str:
+        f = self._fig(obj)
+        actual = "—" if f.leverage is None else f"{f.leverage}"
+        limit = "—" if f.leverage_limit is None else f"{f.leverage_limit}"
+        return f"{actual} / {limit}"
+
+    @admin.display(description=_("实时指标"))
+    def figures_panel(self, obj) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        f = selectors.fund_figures_one(fund=obj, on=clock.today())
+        rows = [
+            (_("台账余额"), format_yuan(f.balance)),
+            (_("可用余额"), format_yuan(f.available_balance)),
+            (_("出资总额"), format_yuan(f.capital)),
+            (_("累计代偿"), format_yuan(f.compensation_paid)),
+            (_("累计追偿返还"), format_yuan(f.recoveries_returned)),
+            (_("在保覆盖余额"), format_yuan(f.covered_outstanding)),
+            (_("风险敞口"), format_yuan(f.exposure)),
+            (_("实际放大倍数"), "—" if f.leverage is None else str(f.leverage)),
+            (_("放大倍数上限"), "—" if f.leverage_limit is None else str(f.leverage_limit)),
+            (_("剩余备案容量"), "—" if f.headroom is None else format_yuan(f.headroom)),
+        ]
+        from django.utils.html import format_html_join
+
+        return format_html_join("", "<div><strong>{}</strong>：{}</div>", ((str(k), v) for k, v in rows))
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(ServiceErrorsMixin, admin.ModelAdmin):
+    list_display = [
+        "fund",
+        "effective_from",
+        "document_ref",
+        "max_fund_share",
+        "leverage",
+        "filing_deadline_working_days",
+    ]
+    list_filter = ["fund"]
+    date_hierarchy = "effective_from"
+    readonly_fields = ["created_at", "created_by"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and services.policy_version_is_locked(obj):
+            # In force: history is never rewritten. Add a new version instead.
+            return [f.name for f in self.model._meta.fields]
+        return super().get_readonly_fields(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            if services.policy_version_is_locked(PolicyVersion.objects.get(pk=obj.pk)):
+                raise PermissionDenied
+            super().save_model(request, obj, form, change)
+            return
+        values = {k: v for k, v in form.cleaned_data.items() if k not in ("fund", "effective_from")}
+        created = services.policy_version_create(
+            fund=form.cleaned_data["fund"],
+            effective_from=form.cleaned_data["effective_from"],
+            by=request.user,
+            **values,
+        )
+        obj.pk = created.pk
+        obj._state.adding = False
+
+
+class LedgerEntryForm(forms.ModelForm):
+    amount = forms.DecimalField(
+        label=_("金额(元)"),
+        max_digits=18,
+        decimal_places=2,
+        min_value=None,
+        help_text=_("填写正数；调整可为负数"),
+    )
+
+    class Meta:
+        model = LedgerEntry
+        fields = [
+            "fund",
+            "entry_type",
+            "government_level",
+            "amount",
+            "value_date",
+            "description",
+            "reference",
+        ]
+
+    def _post_clean(self):
+        # Only fill the instance: the service validates, signs the amount (fees are stored
+        # negative) and posts it. The model's sign constraint applies to the signed value.
+        self.instance = construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
+
+    def clean_entry_type(self):
+        value = self.cleaned_data["entry_type"]
+        if value not in services.MANUAL_ENTRY_TYPES:
+            raise forms.ValidationError(_("代偿支出和追偿返还只能由补偿、追偿流程记账"))
+        return value
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ServiceErrorsMixin, admin.ModelAdmin):
+    form = LedgerEntryForm
+    list_display = [
+        "value_date",
+        "fund",
+        "entry_type",
+        "government_level",
+        "amount",
+        "description",
+        "reference",
+        "created_by",
+    ]
+    list_filter = ["fund", "entry_type", "government_level"]
+    search_fields = ["description", "reference"]
+    date_hierarchy = "value_date"
+    list_select_related = ["fund", "created_by"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # append-only: corrections are new adjustment entries
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        entry = services.ledger_entry_record(
+            fund=data["fund"],
+            entry_type=data["entry_type"],
+            amount=data["amount"],
+            value_date=data["value_date"],
+            government_level=data.get("government_level", ""),
+            description=data.get("description", ""),
+            reference=data.get("reference", ""),
+            by=request.user,
+        )
+        obj.pk, obj.amount, obj.created_by = entry.pk, entry.amount, entry.created_by
+        obj._state.adding = False

@@ -1,0 +1,28 @@
+from django.core.management.base import BaseCommand
+
+from fundmgr.demo import DEFAULT_DEMO_PASSWORD, demo_users
+
+
+class Command(BaseCommand):
+    help = "Print where to log in to the demo and with which users."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", default="8000")
+        parser.add_argument("--password", default=DEFAULT_DEMO_PASSWORD)
+
+    def handle(self, *args, host, port, password, **options):
+        base = f"http://{host}:{port}"
+        w = self.stdout.write
+        w("")
+        w(self.style.SUCCESS("fundmgr demo — 知识产权质押融资风险补偿资金管理系统"))
+        w(f"  Admin (中文界面):  {base}/admin/")
+        w(f"  API docs:          {base}/api/docs/")
+        w(f"  OpenAPI schema:    {base}/api/schema/")
+        w(f"  Demo password for every user: {password}")
+        for username, role in demo_users():
+            w(f"    {username:<20} {role}")
+        w("  Institution API key:  python manage.py issue_api_key zqrcb")
+        w("  Staff/regulator token: python manage.py issue_token regulator-zhaoqing")
+        w("  (prefix both with the demo environment: see `make demo` in the Makefile)")
+        w("")

@@ -1,0 +1,70 @@
+"""Money: Decimal yuan with two places, rounded half-up to the fen. Never a float.
+
+万元 (ten-thousand yuan) appears only at the report edge, via `to_wan_yuan`.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+FEN = Decimal("0.01")
+ZERO = Decimal("0.00")
+TEN_THOUSAND = Decimal("10000")
+HUNDRED = Decimal("100")
+
+MONEY_MAX_DIGITS = 18
+MONEY_DECIMAL_PLACES = 2
+
+
+class MoneyError(ValueError):
+    pass
+
+
+def to_decimal(value: Decimal | int | str) -> Decimal:
+    """Exact conversion; floats are refused because they are not exact."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise MoneyError("money must not be a float or a bool")
+    if isinstance(value, Decimal):
+        result = value
+    else:
+        try:
+            result = Decimal(str(value).strip())
+        except InvalidOperation as exc:
+            raise MoneyError(f"not a number: {value!r}") from exc
+    if not result.is_finite():
+        raise MoneyError(f"not a finite number: {value!r}")
+    return result
+
+
+def quantize(value: Decimal | int | str) -> Decimal:
+    """Round to the fen, half-up (0.005 -> 0.01)."""
+    return to_decimal(value).quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def percent_of(amount: Decimal, percent: Decimal) -> Decimal:
+    """`amount × percent / 100`, rounded half-up to the fen once, at the end."""
+    return quantize(to_decimal(amount) * to_decimal(percent) / HUNDRED)
+
+
+def to_wan_yuan(amount: Decimal | int | str) -> Decimal:
+    """Yuan to 万元 with two decimals, half-up (report edge only)."""
+    return (to_decimal(amount) / TEN_THOUSAND).quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def format_yuan(amount: Decimal | int | str) -> str:
+    """'1234567.8' -> '1,234,567.80' (admin display)."""
+    return f"{quantize(amount):,.2f}"
+
+
+def parse_money(text: str) -> Decimal:
+    """Parse the API's money format: a string with exactly two decimals, not negative."""
+    if not isinstance(text, str):
+        raise MoneyError('金额必须是字符串，例如 "3500000.00"')
+    s = text.strip()
+    whole, dot, frac = s.partition(".")
+    if not dot or len(frac) != 2 or not whole.isdigit() or not frac.isdigit():
+        raise MoneyError('金额格式应为两位小数的字符串，例如 "3500000.00"')
+    value = Decimal(s)
+    if len(whole.lstrip("0")) > MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES:
+        raise MoneyError("金额超出范围")
+    return value

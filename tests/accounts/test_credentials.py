@@ -1,0 +1,55 @@
+"""Issuing API keys and tokens: printed once as the last line, stored hashed."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from fundmgr.accounts.models import ApiToken, InstitutionAPIKey
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue().strip().splitlines()[-1]
+
+
+def test_issue_api_key_prints_a_working_key_stored_hashed(demo):
+    key = run("issue_api_key", "zqrcb")
+    stored = InstitutionAPIKey.objects.get(institution__code="zqrcb")
+    assert key not in stored.hashed_key and stored.hashed_key != key
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    response = client.get("/api/v1/funds/")
+    assert response.status_code == 200
+    assert [f["code"] for f in response.json()["results"]] == ["zhaoqing"]
+
+
+def test_issue_token_prints_a_working_token_stored_hashed(demo):
+    token = run("issue_token", "regulator-foshan")
+    stored = ApiToken.objects.get(user__username="regulator-foshan")
+    assert stored.hashed_key != token and token.startswith(stored.prefix)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert [f["code"] for f in client.get("/api/v1/funds/").json()["results"]] == ["foshan"]
+
+
+@pytest.mark.parametrize(("command", "arg"), [("issue_api_key", "no-such-bank"), ("issue_token", "nobody")])
+def test_unknown_names_fail_clearly(demo, command, arg):
+    with pytest.raises(CommandError, match="不存在"):
+        call_command(command, arg, stdout=StringIO())
+
+
+def test_institution_system_users_cannot_get_personal_tokens(demo):
+    from banks.models import Institution
+    from fundmgr.accounts.services import institution_system_user
+
+    user = institution_system_user(institution=Institution.objects.get(code="zqrcb"))
+    assert not user.has_usable_password()
+    with pytest.raises(CommandError):
+        call_command("issue_token", user.username, stdout=StringIO())

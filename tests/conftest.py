@@ -1,0 +1,111 @@
+"""Shared fixtures: the demo world and the fixed personas every scope test uses.
+
+Personas: bank A (zqrcb, Zhaoqing), bank B (icbc-foshan, Foshan), regulator X (Zhaoqing),
+regulator Y (Foshan), officer, officer2, approver, committee, finance, admin.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from fundmgr.accounts.models import User
+from fundmgr.accounts.services import api_key_issue, institution_system_user, token_issue
+from fundmgr.lib import workdays
+
+DEMO_PASSWORD = "test-password-123"
+
+
+def pytest_collection_modifyitems(config, items):
+    """PostgreSQL-only tests are skipped, with the reason, when the suite runs on SQLite."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    skip = pytest.mark.skip(
+        reason="needs PostgreSQL (row locks, triggers, concurrency); DATABASE_URL is SQLite"
+    )
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness is for production; tests seed many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendar():
+    # The working-day calendar is cached per process; a test's overrides must not leak.
+    workdays.forget_default_calendar()
+    yield
+    workdays.forget_default_calendar()
+
+
+@pytest.fixture
+def business_date(settings):
+    """Move the business clock: `business_date("2026-10-09")`."""
+
+    def move(iso: str) -> None:
+        settings.FUNDMGR_BUSINESS_DATE = iso
+
+    return move
+
+
+@pytest.fixture
+def demo(db):
+    from fundmgr.demo import seed_demo
+
+    seed_demo(password=DEMO_PASSWORD)
+
+
+def _user(username: str) -> User:
+    return User.objects.get(username=username)
+
+
+class Personas:
+    """Authenticated API clients for each persona, built on demand."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str, APIClient] = {}
+
+    def client(self, name: str) -> APIClient:
+        if name in self._clients:
+            return self._clients[name]
+        client = APIClient()
+        if name in ("bank_a", "bank_b"):
+            code = {"bank_a": "zqrcb", "bank_b": "icbc-foshan"}[name]
+            _, raw = api_key_issue(institution_code=code)
+            client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+        elif name == "anonymous":
+            pass
+        else:
+            username = {"regulator_x": "regulator-zhaoqing", "regulator_y": "regulator-foshan"}.get(
+                name, name
+            )
+            _, raw = token_issue(username=username)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
+        self._clients[name] = client
+        return client
+
+    def user(self, name: str) -> User:
+        if name in ("bank_a", "bank_b"):
+            from banks.models import Institution
+
+            code = {"bank_a": "zqrcb", "bank_b": "icbc-foshan"}[name]
+            return institution_system_user(institution=Institution.objects.get(code=code))
+        username = {"regulator_x": "regulator-zhaoqing", "regulator_y": "regulator-foshan"}.get(name, name)
+        return _user(username)
+
+
+@pytest.fixture
+def personas(demo) -> Personas:
+    return Personas()
+
+
+@pytest.fixture
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"

@@ -1,0 +1,40 @@
+"""Exposure and leverage are live figures over accepted, live loans."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from fundmgr.funds import selectors
+from fundmgr.funds.models import Fund
+from loans.models import LoanStatus
+from tests.factories import make_filing
+
+D = Decimal
+
+
+@pytest.fixture
+def fund(demo) -> Fund:
+    return Fund.objects.get(code="zhaoqing")  # capital 5,000,000; agreements at 50 %
+
+
+def test_exposure_and_leverage_count_only_live_accepted_loans(fund):
+    make_filing(fund=fund, principal=D("3000000.00"))
+    make_filing(fund=fund, principal=D("2000000.00"), covered=D("1000000.00"), outstanding=D("1000000.00"))
+    make_filing(fund=fund, principal=D("9000000.00"), accepted=False)  # submitted: not yet covered
+    make_filing(fund=fund, principal=D("4000000.00"), loan_status=LoanStatus.SETTLED)
+    f = selectors.fund_figures_one(fund=fund, on=dt.date(2026, 11, 21))
+    # covered outstanding = 3,000,000 + 1,000,000 × 1,000,000 / 2,000,000
+    assert f.covered_outstanding == D("3500000.00")
+    assert f.exposure == D("1750000.00")  # × 50 %
+    assert f.leverage == D("0.70")  # 3.5m / 5m
+    assert f.headroom == D("46500000.00")
+
+
+def test_figures_for_many_funds_use_a_fixed_number_of_queries(demo, django_assert_max_num_queries):
+    funds = list(Fund.objects.all())
+    with django_assert_max_num_queries(3):
+        figures = selectors.fund_figures(funds=funds, on=dt.date(2026, 11, 21))
+    assert figures[Fund.objects.get(code="foshan").id].capital == D("60000000.00")

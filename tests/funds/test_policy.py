@@ -1,0 +1,71 @@
+"""Effective-dated policy: the version in force on a date, and history never rewritten."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from fundmgr.funds import selectors, services
+from fundmgr.funds.models import Fund
+from fundmgr.lib.errors import Conflict, RuleViolations
+
+
+@pytest.fixture
+def fund(demo) -> Fund:
+    return Fund.objects.get(code="foshan")  # demo version effective 2019-09-29, 70 %
+
+
+def test_version_in_force_on_a_date(fund, business_date):
+    business_date("2026-11-21")
+    services.policy_version_create(
+        fund=fund,
+        effective_from=dt.date(2027, 1, 1),
+        max_fund_share=Decimal("60.00"),
+        accepted_ip_kinds=["trademark"],
+    )
+    assert selectors.policy_in_force(fund=fund, on=dt.date(2019, 9, 28)) is None
+    assert selectors.policy_in_force(fund=fund, on=dt.date(2019, 9, 29)).max_fund_share == Decimal("70.00")
+    assert selectors.policy_in_force(fund=fund, on=dt.date(2026, 12, 31)).max_fund_share == Decimal("70.00")
+    assert selectors.policy_in_force(fund=fund, on=dt.date(2027, 1, 1)).max_fund_share == Decimal("60.00")
+    in_force = selectors.policies_in_force(funds=Fund.objects.all(), on=dt.date(2027, 6, 1))
+    assert in_force[fund.id].effective_from == dt.date(2027, 1, 1)
+    assert len(in_force) == 4
+
+
+def test_version_in_force_is_locked_and_future_one_is_not(fund, business_date):
+    business_date("2026-11-21")
+    current = selectors.policy_in_force(fund=fund, on=dt.date(2026, 11, 21))
+    future = services.policy_version_create(fund=fund, effective_from=dt.date(2027, 1, 1))
+    assert services.policy_version_is_locked(current)
+    assert not services.policy_version_is_locked(future)
+    business_date("2027-01-01")
+    assert services.policy_version_is_locked(future)
+
+
+def test_same_day_twice_is_a_conflict(fund):
+    with pytest.raises(Conflict) as err:
+        services.policy_version_create(fund=fund, effective_from=dt.date(2019, 9, 29))
+    assert err.value.code == "policy_version_exists"
+
+
+def test_unknown_ip_kind_and_bad_share_are_refused(fund):
+    with pytest.raises(RuleViolations) as err:
+        services.policy_version_create(
+            fund=fund,
+            effective_from=dt.date(2030, 1, 1),
+            accepted_ip_kinds=["trade_secret"],
+            max_fund_share=Decimal("101"),
+        )
+    assert {v.code for v in err.value.errors} == {"invalid_ip_kind", "invalid_share"}
+
+
+def test_backdated_version_refused_once_loans_were_filed_under_the_old_one(fund, business_date):
+    from tests.factories import make_filing
+
+    business_date("2026-11-21")
+    make_filing(fund=fund)
+    with pytest.raises(Conflict) as err:
+        services.policy_version_create(fund=fund, effective_from=dt.date(2026, 1, 1))
+    assert err.value.code == "policy_backdated"
