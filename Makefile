@@ -47,6 +47,7 @@ migrations-check: install
 	$(PY) manage.py makemigrations --check --dry-run
 
 schema: install
+	@mkdir -p var
 	$(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
 
 bench: install
