@@ -9,8 +9,11 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import ConcurrentTransitionMixin, FSMField
 from simple_history.models import HistoricalRecords
+
+from fundmgr.accounts.models import Role
+from fundmgr.accounts.workflow import STAFF_REVIEW, step
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 SHARE = {
@@ -60,24 +63,48 @@ class Institution(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @transition(field=status, source=Status.APPLIED, target=Status.UNDER_REVIEW)
+    # Lifecycle (domain-rules §4). Who may take each step, and four-eyes, are declared here;
+    # the admin buttons, the API's available_transitions and the service all read it.
+    @step(
+        field=status,
+        source=Status.APPLIED,
+        target=Status.UNDER_REVIEW,
+        roles=STAFF_REVIEW,
+        label=_("开始审核"),
+    )
     def start_review(self, *, by=None, description=None) -> None:
         pass
 
-    @transition(field=status, source=Status.UNDER_REVIEW, target=Status.ACTIVE)
+    @step(
+        field=status,
+        source=Status.UNDER_REVIEW,
+        target=Status.ACTIVE,
+        roles=STAFF_REVIEW,
+        differs_from=("start_review",),
+        label=_("准予合作"),
+    )
     def activate(self, *, by=None, description=None) -> None:
         pass
 
-    @transition(field=status, source=Status.ACTIVE, target=Status.SUSPENDED)
+    @step(
+        field=status, source=Status.ACTIVE, target=Status.SUSPENDED, roles=STAFF_REVIEW, label=_("暂停合作")
+    )
     def suspend(self, *, by=None, description=None) -> None:
         pass
 
-    @transition(field=status, source=Status.SUSPENDED, target=Status.ACTIVE)
+    @step(
+        field=status, source=Status.SUSPENDED, target=Status.ACTIVE, roles=STAFF_REVIEW, label=_("恢复合作")
+    )
     def reinstate(self, *, by=None, description=None) -> None:
         pass
 
-    @transition(
-        field=status, source=[Status.ACTIVE, Status.SUSPENDED, Status.UNDER_REVIEW], target=Status.TERMINATED
+    # Ending a partnership is the approver's call alone: it cuts the bank off the API.
+    @step(
+        field=status,
+        source=[Status.ACTIVE, Status.SUSPENDED, Status.UNDER_REVIEW],
+        target=Status.TERMINATED,
+        roles=(Role.APPROVER,),
+        label=_("终止合作"),
     )
     def terminate(self, *, by=None, description=None) -> None:
         pass
@@ -87,8 +114,9 @@ class CooperationAgreement(models.Model):
     """An institution's agreement with one fund: loss shares, quota and term.
 
     Shares are percentages that sum to 100 (database CHECK). The fund's share must not exceed
-    the policy's maximum in force when the agreement is signed (checked in the service).
-    Loans copy the shares at acceptance, so amending an agreement never changes history.
+    the policy's maximum in force on the agreement's `valid_from` (banks.rules, applied by the
+    service). Signed agreements are not edited: a change is a new agreement from a later
+    `valid_from`, and loans copy the shares at acceptance, so history never changes.
     """
 
     institution = models.ForeignKey(
@@ -129,6 +157,11 @@ class CooperationAgreement(models.Model):
                 name="agreement_valid_range",
                 condition=Q(valid_until__isnull=True) | Q(valid_until__gt=F("valid_from")),
             ),
+            models.CheckConstraint(
+                name="agreement_money_nonneg",
+                condition=(Q(quota__isnull=True) | Q(quota__gte=0))
+                & (Q(reserve_deposit__isnull=True) | Q(reserve_deposit__gte=0)),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -140,7 +173,12 @@ class CooperationAgreement(models.Model):
 
 
 class Product(models.Model):
-    """A filed loan product (产品备案)."""
+    """A loan product filed with the fund manager (产品备案) for one fund.
+
+    Staff record a submitted product, then file it (`filed`, with the filing date) or
+    withdraw it; a change to a filed product is a new version, so loans keep pointing at
+    the terms they were made under.
+    """
 
     class Status(models.TextChoices):
         SUBMITTED = "submitted", _("已提交")
@@ -167,15 +205,21 @@ class Product(models.Model):
         _("最高质押率(%)"), max_digits=5, decimal_places=2, null=True, blank=True
     )
     filed_on = models.DateField(_("备案日期"), null=True, blank=True)
+    withdrawn_on = models.DateField(_("撤回日期"), null=True, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("备案产品")
         verbose_name_plural = _("备案产品")
+        ordering = ["institution", "fund", "code", "-version"]
         constraints = [
             models.UniqueConstraint(
                 fields=["institution", "fund", "code", "version"], name="product_code_version"
+            ),
+            # A filed product always says when it was filed (loan checks read the date).
+            models.CheckConstraint(
+                name="product_filed_has_date", condition=~Q(status="filed") | Q(filed_on__isnull=False)
             ),
         ]
 

@@ -1,1 +1,334 @@
-"""banks services."""
+"""Writes about partner institutions: registration, the cooperation lifecycle, agreements and
+filed products. Each public function is one business command in one durable transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from fundmgr.accounts.principals import principal_for
+from fundmgr.accounts.workflow import run_transition
+from fundmgr.lib import clock
+from fundmgr.lib.errors import AppError, Conflict, Forbidden, RuleViolations, Violation
+from fundmgr.lib.identifiers import IP_KINDS, IdentifierError, validate_uscc
+
+from . import rules
+from .models import CooperationAgreement, Institution, Product
+from .selectors import agreement_in_force
+
+_CODE_RE = re.compile(r"^[-a-zA-Z0-9_]{2,64}$")
+_REGION_RE = re.compile(r"^\d{6}$")
+
+# Transitions whose reason is part of the record: a bank told it is suspended or terminated
+# must be able to read why.
+_COMMENT_REQUIRED = frozenset({"suspend", "terminate"})
+
+
+def _require_staff(user, action: str) -> None:
+    """Master-data writes (registering institutions, agreements, products) are for officers
+    and approvers (admin counts as both); the admin and any future API call alike."""
+    if not principal_for(user).has_role("officer", "approver"):
+        raise Forbidden("permission_denied", f"您的角色无权{action}")
+
+
+def _decimal(data: dict[str, Any], key: str, *, required: bool = False) -> Decimal | None:
+    value = data.get(key)
+    if value is None or value == "":
+        if required:
+            raise AppError("required", "请填写此项", field=key, status=400)
+        return None
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise AppError("invalid_number", "数值格式错误", field=key, status=400) from exc
+
+
+def _date(data: dict[str, Any], key: str) -> dt.date | None:
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise AppError("invalid_date", "日期格式应为 YYYY-MM-DD", field=key, status=400) from exc
+
+
+# --- institutions -------------------------------------------------------------------------
+
+
+def institution_create(*, data: dict[str, Any], by) -> Institution:
+    """Register an applicant institution (status `applied`) and its organisation record.
+
+    Refusals: permission_denied (403), invalid_code / invalid_uscc / invalid_region_code /
+    required (400), institution_exists (409).
+    """
+    _require_staff(by, "登记合作机构")
+    code = (data.get("code") or "").strip()
+    if not _CODE_RE.match(code):
+        raise AppError(
+            "invalid_code", "机构代码只能包含字母、数字、连字符和下划线（2–64位）", field="code", status=400
+        )
+    name = (data.get("name") or "").strip()
+    if not name:
+        raise AppError("required", "请填写机构名称", field="name", status=400)
+    kind = data.get("kind") or Institution.Kind.BANK
+    if kind not in Institution.Kind.values:
+        raise AppError("invalid_kind", "未知的机构类型", field="kind", status=400)
+    region_code = (data.get("region_code") or "").strip()
+    if region_code and not _REGION_RE.match(region_code):
+        raise AppError("invalid_region_code", "行政区划代码应为6位数字", field="region_code", status=400)
+    uscc = (data.get("uscc") or "").strip()
+    if uscc:
+        try:
+            uscc = validate_uscc(uscc)
+        except IdentifierError as exc:
+            raise AppError(exc.code, exc.message, field="uscc", status=400) from exc
+
+    from fundmgr.accounts.services import institution_organization
+
+    try:
+        with transaction.atomic(durable=True):
+            if Institution.objects.filter(code=code).exists():
+                raise Conflict("institution_exists", "该机构代码已被使用", field="code")
+            institution = Institution(
+                code=code,
+                name=name,
+                kind=kind,
+                region_code=region_code,
+                uscc=uscc,
+                contact_name=(data.get("contact_name") or "").strip(),
+                contact_phone=(data.get("contact_phone") or "").strip(),
+                contact_email=(data.get("contact_email") or "").strip(),
+            )
+            institution._history_user = by  # simple_history: who registered it
+            institution.save()
+            institution_organization(institution=institution)
+    except IntegrityError as exc:  # the same code registered concurrently
+        raise Conflict("institution_exists", "该机构代码已被使用", field="code") from exc
+    return institution
+
+
+def institution_transition(*, institution_id: int, name: str, user, comment: str = "") -> Institution:
+    """Staff move an institution through its cooperation lifecycle (admin and API alike).
+
+    Role and four-eyes rules come from the model's `step` declarations. `suspend` and
+    `terminate` need a reason (400 comment_required); the suspension reason is kept on the
+    record until `reinstate`. Terminating revokes every API key of the institution in the
+    same transaction, so a bank that is no longer a partner cannot keep calling.
+    """
+    reason = (comment or "").strip()
+
+    def prepare(institution: Institution) -> None:
+        if name in _COMMENT_REQUIRED and not reason:
+            raise AppError("comment_required", "请填写原因", field="comment", status=400)
+        if name == "suspend":
+            institution.suspension_reason = reason[:300]
+        elif name == "reinstate":
+            institution.suspension_reason = ""
+        elif name == "terminate":
+            from fundmgr.accounts.models import InstitutionAPIKey
+            from fundmgr.accounts.services import api_key_revoke
+
+            for api_key in InstitutionAPIKey.objects.filter(institution=institution, revoked=False):
+                api_key_revoke(api_key=api_key)
+
+    return run_transition(
+        model=Institution, pk=institution_id, name=name, user=user, comment=reason, prepare=prepare
+    )
+
+
+def institution_can_file(*, institution: Institution, fund, on: dt.date) -> list[Violation]:
+    """Why `institution` may not file loans in `fund` on `on` (empty: it may).
+
+    Codes: institution_not_active (applied, under review, terminated), institution_suspended,
+    no_agreement_in_force.
+    """
+    agreement = agreement_in_force(institution=institution, fund=fund, on=on)
+    return rules.check_can_file(status=institution.status, has_agreement_in_force=agreement is not None)
+
+
+# --- agreements ---------------------------------------------------------------------------
+
+
+def agreement_terms(data: dict[str, Any]) -> rules.AgreementTerms:
+    """The terms of an agreement from loosely typed input (admin form, API, import)."""
+    signed_on = _date(data, "signed_on")
+    valid_from = _date(data, "valid_from") or signed_on
+    if valid_from is None:
+        raise AppError("required", "请填写生效日期", field="valid_from", status=400)
+    return rules.AgreementTerms(
+        fund_share=_decimal(data, "fund_share", required=True),
+        bank_share=_decimal(data, "bank_share") or Decimal("0.00"),
+        insurer_share=_decimal(data, "insurer_share") or Decimal("0.00"),
+        valuer_share=_decimal(data, "valuer_share") or Decimal("0.00"),
+        valid_from=valid_from,
+        valid_until=_date(data, "valid_until"),
+        quota=_decimal(data, "quota"),
+        reserve_deposit=_decimal(data, "reserve_deposit"),
+    )
+
+
+def agreement_check(*, fund, terms: rules.AgreementTerms) -> list[Violation]:
+    """The agreement rules against the fund's policy in force on the agreement's start."""
+    policy = fund.policy_on(terms.valid_from)
+    return rules.check_agreement(terms, max_fund_share=policy.max_fund_share if policy else None)
+
+
+def agreement_sign(*, institution: Institution, fund, data: dict[str, Any], by) -> CooperationAgreement:
+    """Record a cooperation agreement between an institution and a fund.
+
+    A later agreement supersedes an earlier one from its `valid_from` (loans keep the shares
+    they were accepted under). Refusals: permission_denied (403), rule violations (422:
+    shares_must_total_100, fund_share_exceeds_policy, no_policy_in_force,
+    invalid_agreement_term, invalid_quota, invalid_reserve_deposit), institution_terminated
+    and agreement_exists (409).
+    """
+    _require_staff(by, "签订合作协议")
+    terms = agreement_terms(data)
+    violations = agreement_check(fund=fund, terms=terms)
+    if violations:
+        raise RuleViolations(violations, code="agreement_invalid")
+    signed_on = _date(data, "signed_on") or clock.today()
+    try:
+        with transaction.atomic(durable=True):
+            # Lock the institution: an agreement must not slip in beside a termination.
+            locked = Institution.objects.select_for_update().get(pk=institution.pk)
+            if locked.status == Institution.Status.TERMINATED:
+                raise Conflict("institution_terminated", "合作机构已终止合作，不能签订协议")
+            if CooperationAgreement.objects.filter(
+                institution=locked, fund=fund, valid_from=terms.valid_from
+            ).exists():
+                raise Conflict("agreement_exists", "同一生效日期的合作协议已存在", field="valid_from")
+            agreement = CooperationAgreement(
+                institution=locked,
+                fund=fund,
+                fund_share=terms.fund_share,
+                bank_share=terms.bank_share,
+                insurer_share=terms.insurer_share,
+                valuer_share=terms.valuer_share,
+                quota=terms.quota,
+                reserve_deposit=terms.reserve_deposit,
+                signed_on=signed_on,
+                valid_from=terms.valid_from,
+                valid_until=terms.valid_until,
+                document_ref=(data.get("document_ref") or "").strip(),
+            )
+            agreement._history_user = by
+            agreement.save()
+    except IntegrityError as exc:  # signed concurrently with the same start date
+        raise Conflict("agreement_exists", "同一生效日期的合作协议已存在", field="valid_from") from exc
+    return agreement
+
+
+# --- products -----------------------------------------------------------------------------
+
+
+def product_submit(*, institution: Institution, fund, data: dict[str, Any], by) -> Product:
+    """Record a product an institution submits for filing (status `submitted`).
+
+    Without `version` the next version of that product code is used. Refusals:
+    permission_denied (403), required / invalid_ip_kind (400), product_exists (409).
+    """
+    _require_staff(by, "登记备案产品")
+    code = (data.get("code") or "").strip()
+    if not _CODE_RE.match(code):
+        raise AppError(
+            "invalid_code", "产品代码只能包含字母、数字、连字符和下划线（2–64位）", field="code", status=400
+        )
+    name = (data.get("name") or "").strip()
+    if not name:
+        raise AppError("required", "请填写产品名称", field="name", status=400)
+    kinds = list(data.get("accepted_ip_kinds") or [])
+    unknown = [k for k in kinds if k not in IP_KINDS]
+    if unknown:
+        raise AppError(
+            "invalid_ip_kind",
+            f"未知的知识产权类型：{', '.join(unknown)}",
+            field="accepted_ip_kinds",
+            status=400,
+        )
+    try:
+        with transaction.atomic(durable=True):
+            version = data.get("version")
+            if not version:
+                latest = (
+                    Product.objects.filter(institution=institution, fund=fund, code=code)
+                    .order_by("-version")
+                    .values_list("version", flat=True)
+                    .first()
+                )
+                version = (latest or 0) + 1
+            elif Product.objects.filter(
+                institution=institution, fund=fund, code=code, version=version
+            ).exists():
+                raise Conflict("product_exists", "该产品的此版本已存在", field="version")
+            product = Product(
+                institution=institution,
+                fund=fund,
+                code=code,
+                name=name,
+                version=version,
+                accepted_ip_kinds=kinds,
+                max_principal=_decimal(data, "max_principal"),
+                max_term_months=data.get("max_term_months") or None,
+                max_annual_rate=_decimal(data, "max_annual_rate"),
+                max_pledge_rate=_decimal(data, "max_pledge_rate"),
+            )
+            product._history_user = by
+            product.save()
+    except IntegrityError as exc:
+        raise Conflict("product_exists", "该产品的此版本已存在", field="version") from exc
+    return product
+
+
+def product_file(*, product_id: int, by, filed_on: dt.date | None = None) -> Product:
+    """Accept a submitted product as filed (产品备案). The institution must be a partner of
+    the product's fund with an agreement in force on the filing date; a suspended partner may
+    still file products (suspension stops loan filings, not paperwork).
+
+    Refusals: permission_denied (403), transition_not_allowed (409),
+    institution_not_active / no_agreement_in_force (422).
+    """
+    _require_staff(by, "办理产品备案")
+    filed_on = filed_on or clock.today()
+    with transaction.atomic(durable=True):
+        product = Product.objects.select_for_update().select_related("institution", "fund").get(pk=product_id)
+        if product.status != Product.Status.SUBMITTED:
+            raise Conflict("transition_not_allowed", "只有已提交的产品可以备案")
+        violations = [
+            v
+            for v in institution_can_file(institution=product.institution, fund=product.fund, on=filed_on)
+            if v.code != "institution_suspended"
+        ]
+        if violations:
+            raise RuleViolations(violations, code="product_filing_refused")
+        product.status = Product.Status.FILED
+        product.filed_on = filed_on
+        product._history_user = by
+        product._change_reason = "产品备案"
+        product.save(update_fields=["status", "filed_on"])
+    return product
+
+
+def product_withdraw(*, product_id: int, by, comment: str = "") -> Product:
+    """Withdraw a submitted or filed product: no new loans may name it from now on.
+
+    Refusals: permission_denied (403), transition_not_allowed (409).
+    """
+    _require_staff(by, "撤回备案产品")
+    with transaction.atomic(durable=True):
+        product = Product.objects.select_for_update().get(pk=product_id)
+        if product.status not in (Product.Status.SUBMITTED, Product.Status.FILED):
+            raise Conflict("transition_not_allowed", "该产品已撤回")
+        product.status = Product.Status.WITHDRAWN
+        product.withdrawn_on = clock.today()
+        product._history_user = by
+        product._change_reason = (f"撤回：{comment.strip()}" if comment.strip() else "撤回")[:100]
+        product.save(update_fields=["status", "withdrawn_on"])
+    return product

@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import ConcurrentTransitionMixin, FSMField
 from simple_history.models import HistoricalRecords
 
+from fundmgr.accounts.models import Role
+from fundmgr.accounts.workflow import STAFF_REVIEW, step
 from fundmgr.lib.identifiers import IP_KINDS
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
@@ -82,45 +84,87 @@ class Enterprise(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.name}（{self.uscc}）"
 
-    @transition(field=status, source=[Status.DRAFT, Status.RETURNED], target=Status.SUBMITTED)
+    # Lifecycle (domain-rules §12.1). Who may take each step, and four-eyes, are declared here.
+    @step(
+        field=status,
+        source=[Status.DRAFT, Status.RETURNED],
+        target=Status.SUBMITTED,
+        roles=(Role.OFFICER, Role.INSTITUTION),
+        label=_("提交申请"),
+    )
     def submit(self, *, by=None, description=None) -> None:
         pass
 
-    @transition(field=status, source=Status.SUBMITTED, target=Status.UNDER_REVIEW)
+    @step(
+        field=status,
+        source=Status.SUBMITTED,
+        target=Status.UNDER_REVIEW,
+        roles=STAFF_REVIEW,
+        label=_("开始审核"),
+    )
     def start_review(self, *, by=None, description=None) -> None:
         pass
 
-    @transition(field=status, source=Status.UNDER_REVIEW, target=Status.RETURNED)
+    @step(
+        field=status,
+        source=Status.UNDER_REVIEW,
+        target=Status.RETURNED,
+        roles=STAFF_REVIEW,
+        label=_("退回补正"),
+    )
     def return_for_supplement(self, *, by=None, description=None) -> None:
         pass
 
-    @transition(field=status, source=Status.UNDER_REVIEW, target=Status.ADMITTED)
+    @step(
+        field=status,
+        source=Status.UNDER_REVIEW,
+        target=Status.ADMITTED,
+        roles=STAFF_REVIEW,
+        differs_from=("start_review",),
+        label=_("同意入库"),
+    )
     def admit(self, *, by=None, description=None) -> None:
         pass
 
-    @transition(field=status, source=Status.UNDER_REVIEW, target=Status.REJECTED)
+    @step(
+        field=status,
+        source=Status.UNDER_REVIEW,
+        target=Status.REJECTED,
+        roles=STAFF_REVIEW,
+        label=_("不予入库"),
+    )
     def reject(self, *, by=None, description=None) -> None:
         pass
 
-    @transition(field=status, source=Status.ADMITTED, target=Status.SUSPENDED)
+    @step(field=status, source=Status.ADMITTED, target=Status.SUSPENDED, roles=STAFF_REVIEW, label=_("暂停"))
     def suspend(self, *, by=None, description=None) -> None:
         pass
 
-    @transition(field=status, source=Status.SUSPENDED, target=Status.ADMITTED)
+    @step(field=status, source=Status.SUSPENDED, target=Status.ADMITTED, roles=STAFF_REVIEW, label=_("恢复"))
     def reinstate(self, *, by=None, description=None) -> None:
         pass
 
-    @transition(
-        field=status, source=[Status.ADMITTED, Status.SUSPENDED, Status.EXPIRED], target=Status.REMOVED
+    @step(
+        field=status,
+        source=[Status.ADMITTED, Status.SUSPENDED, Status.EXPIRED],
+        target=Status.REMOVED,
+        roles=STAFF_REVIEW,
+        label=_("出库"),
     )
     def remove(self, *, by=None, description=None) -> None:
         pass
 
-    @transition(field=status, source=Status.ADMITTED, target=Status.EXPIRED)
+    @step(field=status, source=Status.ADMITTED, target=Status.EXPIRED, roles=(), label=_("到期"), admin=False)
     def expire(self, *, by=None, description=None) -> None:
         pass
 
-    @transition(field=status, source=[Status.ADMITTED, Status.EXPIRED], target=Status.ADMITTED)
+    @step(
+        field=status,
+        source=[Status.ADMITTED, Status.EXPIRED],
+        target=Status.ADMITTED,
+        roles=STAFF_REVIEW,
+        label=_("延续入库"),
+    )
     def renew(self, *, by=None, description=None) -> None:
         pass
 

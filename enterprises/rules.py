@@ -1,1 +1,151 @@
-"""enterprises rules."""
+"""Enterprise eligibility (domain-rules §3.1) as pure checks.
+
+Each check gives a Finding: passed, failed (blocks admission) or open (information missing;
+shown to the reviewer, who may record it, e.g. the credit report, during review).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from dateutil.relativedelta import relativedelta
+
+from fundmgr.lib.identifiers import uscc_is_enterprise_legal_person
+
+PASSED, FAILED, OPEN = "passed", "failed", "open"
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    status: str
+    message: str
+    field: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "status": self.status, "message": self.message, "field": self.field}
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Finding]:
+        return [f for f in self.findings if f.status == FAILED]
+
+    @property
+    def open(self) -> list[Finding]:
+        return [f for f in self.findings if f.status == OPEN]
+
+    @property
+    def eligible(self) -> bool:
+        return not self.failed
+
+
+@dataclass(frozen=True)
+class IPFacts:
+    kind: str
+    status: str
+    expires_on: dt.date
+
+
+def same_city(region_code: str, fund_region_code: str) -> bool:
+    """GB/T 2260: the first four digits name the prefecture-level city."""
+    return bool(region_code) and region_code[:4] == fund_region_code[:4]
+
+
+def check_registration_place(*, region_code: str, fund_region_code: str) -> Finding:
+    if same_city(region_code, fund_region_code):
+        return Finding("registered_in_city", PASSED, "注册地在本市")
+    return Finding("not_registered_in_city", FAILED, "企业注册地不在本资金所在城市", "region_code")
+
+
+def check_registration_age(*, registered_on: dt.date, min_years: int, today: dt.date) -> Finding:
+    if registered_on + relativedelta(years=min_years) <= today:
+        return Finding("registration_age_ok", PASSED, f"注册满{min_years}年")
+    return Finding(
+        "registered_too_recently",
+        FAILED,
+        f"企业注册未满{min_years}年（成立于{registered_on.isoformat()}）",
+        "registered_on",
+    )
+
+
+def check_legal_person(*, uscc: str, required: bool) -> Finding:
+    if not required or uscc_is_enterprise_legal_person(uscc):
+        return Finding("legal_person_ok", PASSED, "独立企业法人")
+    return Finding("not_legal_person", FAILED, "统一社会信用代码显示不是企业法人（应以91开头）", "uscc")
+
+
+def check_size(*, size_class: str, missing: Iterable[str], required: bool) -> Finding:
+    missing = list(missing)
+    if not required:
+        return Finding("sme_ok", PASSED, "本资金不要求中小微企业")
+    if size_class == "large":
+        return Finding(
+            "not_sme", FAILED, "按工信部联企业〔2011〕300号标准属大型企业，不符合条件", "size_class"
+        )
+    if missing:
+        return Finding("sme_figures_missing", OPEN, f"划型所需指标缺失：{'、'.join(missing)}", "size_class")
+    return Finding("sme_ok", PASSED, "属中小微企业")
+
+
+def check_credit(
+    *, credit_report_date: dt.date | None, credit_record_clean: bool | None, clean_years: int, today: dt.date
+) -> Finding:
+    if credit_record_clean is False:
+        return Finding(
+            "credit_record_unclean", FAILED, f"近{clean_years}年征信存在不良记录", "credit_record_clean"
+        )
+    if credit_record_clean is None or credit_report_date is None:
+        return Finding(
+            "credit_record_unknown", OPEN, "尚未提供征信报告，请审核人员核实并记录", "credit_report_date"
+        )
+    if credit_report_date > today:
+        return Finding("credit_report_date_invalid", FAILED, "征信报告日期晚于今天", "credit_report_date")
+    return Finding("credit_ok", PASSED, f"近{clean_years}年征信无不良记录")
+
+
+def check_ip(*, assets: Iterable[IPFacts], accepted_kinds: Iterable[str], today: dt.date) -> Finding:
+    accepted = set(accepted_kinds)
+    usable = [a for a in assets if a.kind in accepted and a.status == "valid" and a.expires_on > today]
+    if usable:
+        return Finding("ip_ok", PASSED, f"有{len(usable)}项本资金接受的有效知识产权")
+    return Finding("no_eligible_ip", FAILED, "没有本资金接受类型的有效知识产权", "ip_assets")
+
+
+def evaluate(
+    *,
+    uscc: str,
+    region_code: str,
+    registered_on: dt.date,
+    size_class: str,
+    size_missing: Iterable[str],
+    credit_report_date: dt.date | None,
+    credit_record_clean: bool | None,
+    assets: Iterable[IPFacts],
+    fund_region_code: str,
+    policy,
+    today: dt.date,
+) -> Eligibility:
+    """All eligibility checks for one enterprise against the policy in force."""
+    return Eligibility(
+        findings=[
+            check_registration_place(region_code=region_code, fund_region_code=fund_region_code),
+            check_registration_age(
+                registered_on=registered_on, min_years=policy.min_years_registered, today=today
+            ),
+            check_legal_person(uscc=uscc, required=policy.legal_person_required),
+            check_size(size_class=size_class, missing=size_missing, required=policy.sme_required),
+            check_credit(
+                credit_report_date=credit_report_date,
+                credit_record_clean=credit_record_clean,
+                clean_years=policy.clean_credit_years,
+                today=today,
+            ),
+            check_ip(assets=assets, accepted_kinds=policy.accepted_ip_kinds, today=today),
+        ]
+    )

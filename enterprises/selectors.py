@@ -1,1 +1,81 @@
-"""enterprises selectors."""
+"""Reads about enterprises, scoped by the acting principal."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+
+from fundmgr.accounts.principals import Principal
+from fundmgr.lib import clock
+from fundmgr.lib.errors import AppError, NotFound
+
+from . import rules
+from .models import Enterprise
+from .sme import SMEResult, classify_sme_from_db
+
+
+def enterprises_visible_to(principal: Principal) -> QuerySet[Enterprise]:
+    """Staff: all. Regulator: its funds. Institution: enterprises admitted in a fund it
+    cooperates with, and the applications it submitted itself."""
+    qs = Enterprise.objects.select_related("fund", "submitted_by")
+    if principal.is_staff_member:
+        return qs
+    if principal.is_regulator:
+        return qs.filter(fund_id__in=principal.fund_ids)
+    if principal.is_institution:
+        from banks.models import CooperationAgreement
+
+        funds = CooperationAgreement.objects.filter(institution_id=principal.institution_id).values("fund_id")
+        return qs.filter(
+            Q(status=Enterprise.Status.ADMITTED, fund_id__in=funds)
+            | Q(submitted_by_id=principal.institution_id)
+        )
+    return qs.none()
+
+
+def enterprise_get(*, principal: Principal, uscc: str) -> Enterprise:
+    enterprise = enterprises_visible_to(principal).filter(uscc=(uscc or "").strip().upper()).first()
+    if enterprise is None:
+        raise NotFound("企业不存在或无权访问")
+    return enterprise
+
+
+def enterprise_size(enterprise: Enterprise, *, on: dt.date | None = None) -> SMEResult:
+    return classify_sme_from_db(
+        industry_code=enterprise.industry_code,
+        employees=enterprise.employees,
+        annual_revenue_yuan=enterprise.annual_revenue,
+        total_assets_yuan=enterprise.total_assets,
+        as_of=on,
+    )
+
+
+def enterprise_eligibility(enterprise: Enterprise, *, on: dt.date | None = None) -> rules.Eligibility:
+    """Every eligibility check against the policy in force on `on` (default: business today)."""
+    today = on or clock.today()
+    policy = enterprise.fund.policy_on(today)
+    if policy is None:
+        raise AppError("no_policy_in_force", f"{enterprise.fund.name}在{today}没有生效的政策版本", status=409)
+    try:
+        size = enterprise_size(enterprise, on=today)
+        size_class, missing = size.size_class, size.missing
+    except AppError as exc:
+        size_class, missing = "", [exc.message]
+    assets = [
+        rules.IPFacts(kind=a.kind, status=a.status, expires_on=a.expires_on)
+        for a in enterprise.ip_assets.all()
+    ]
+    return rules.evaluate(
+        uscc=enterprise.uscc,
+        region_code=enterprise.region_code,
+        registered_on=enterprise.registered_on,
+        size_class=size_class,
+        size_missing=missing,
+        credit_report_date=enterprise.credit_report_date,
+        credit_record_clean=enterprise.credit_record_clean,
+        assets=assets,
+        fund_region_code=enterprise.fund.region_code,
+        policy=policy,
+        today=today,
+    )

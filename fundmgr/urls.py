@@ -5,6 +5,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from banks.api.views import InstitutionViewSet
+from enterprises.api.views import EnterpriseViewSet
 from fundmgr.funds.api.views import FundViewSet
 
 admin.site.site_header = "知识产权质押融资风险补偿资金管理系统"
@@ -13,6 +15,8 @@ admin.site.index_title = "工作台"
 
 router = SimpleRouter(trailing_slash=True)
 router.register("funds", FundViewSet, basename="fund")
+router.register("enterprises", EnterpriseViewSet, basename="enterprise")
+router.register("institutions", InstitutionViewSet, basename="institution")
 
 api_v1 = [
     path("", include(router.urls)),

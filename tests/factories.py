@@ -49,3 +49,51 @@ def make_filing(
         outstanding_principal=outstanding,
         covered_outstanding=(covered * outstanding / principal).quantize(Decimal("0.01")),
     )
+
+
+USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def uscc_with_check(first17: str) -> str:
+    """Append the GB 32100-2015 check character (domain-rules §13.1)."""
+    total = sum(USCC_CHARS.index(c) * pow(3, i, 31) for i, c in enumerate(first17))
+    return first17 + USCC_CHARS[(31 - total % 31) % 31]
+
+
+def patent_with_check(digits12: str) -> str:
+    """Append the CNIPA check character (domain-rules §13.2)."""
+    weights = [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5]
+    remainder = sum(int(d) * w for d, w in zip(digits12, weights, strict=True)) % 11
+    return f"{digits12}.{'X' if remainder == 10 else remainder}"
+
+
+def application_body(**overrides) -> dict:
+    """A valid enterprise application for the Zhaoqing fund (bank A's fund)."""
+    n = next(_seq)
+    body = {
+        "uscc": uscc_with_check(f"91441202MA{n:07d}"[:17]),
+        "name": f"肇庆市测试科技有限公司{n}",
+        "fund": "zhaoqing",
+        "registered_on": "2018-05-10",
+        "region_code": "441202",
+        "industry_code": "C3985",
+        "employees": 56,
+        "annual_revenue": "32000000.00",
+        "total_assets": "41000000.00",
+        "legal_representative": "张三",
+        "contact_name": "李四",
+        "contact_phone": "0758-2345678",
+        "credit_report_date": "2026-10-15",
+        "credit_record_clean": True,
+        "ip_assets": [
+            {
+                "kind": "invention_patent",
+                "number": patent_with_check(f"2021101{n:05d}"),
+                "title": "一种新材料的制备方法",
+                "filed_on": "2021-03-01",
+                "expires_on": "2041-02-28",
+            }
+        ],
+    }
+    body.update(overrides)
+    return body

@@ -40,6 +40,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+# Tables only the system administrator may read: stored API responses carry banks' data.
+ADMIN_ONLY_PERMISSIONS = frozenset({"lib.view_idempotencyrecord"})
+
+
 class RoleBackend(ModelBackend):
     def _role_perms(self, user_obj) -> set[str]:
         role = getattr(user_obj, "role", None)
@@ -53,10 +57,14 @@ class RoleBackend(ModelBackend):
         if not user_obj.is_active:
             return False
         granted = self._role_perms(user_obj)
-        if "*" in granted or perm in granted:
+        if "*" in granted:
+            return True
+        if perm in ADMIN_ONLY_PERMISSIONS:
+            return False
+        if perm in granted:
             return True
         app_label, _, codename = perm.partition(".")
-        if granted is not None and getattr(user_obj, "role", None) in STAFF_ROLES:
+        if getattr(user_obj, "role", None) in STAFF_ROLES:
             if codename.startswith("view_") and app_label in PROJECT_APPS:
                 return True
         return super().has_perm(user_obj, perm, obj)

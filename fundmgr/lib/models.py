@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 
 class WorkdayOverride(models.Model):
@@ -27,3 +28,44 @@ class WorkdayOverride(models.Model):
     def __str__(self) -> str:
         status = "上班" if self.is_working_day else "休息"
         return f"{self.date:%Y-%m-%d} {status}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a POST sent with an `Idempotency-Key`, replayed for retries.
+
+    A row is inserted with `status_code` null before the view runs; the unique constraint on
+    (scope, key, method, path) is what makes two concurrent duplicates run the view only once.
+    `status_code` and the body are filled in when the view answers 2xx/4xx; on 5xx the row is
+    deleted so the client may retry. See `fundmgr.lib.idempotency`.
+    """
+
+    scope = models.CharField("调用方范围", max_length=100, help_text="inst:<机构ID> 或 user:<用户ID>")
+    key = models.CharField("幂等键", max_length=255)
+    method = models.CharField("请求方法", max_length=10)
+    path = models.CharField("请求路径", max_length=300)
+    request_hash = models.CharField("请求内容摘要", max_length=64, help_text="规范化请求体的 SHA-256")
+    status_code = models.PositiveSmallIntegerField(
+        "响应状态码", null=True, blank=True, help_text="为空表示处理中"
+    )
+    response_body = models.BinaryField("响应内容", default=b"", blank=True)
+    response_content_type = models.CharField("响应内容类型", max_length=100, blank=True)
+    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    completed_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "幂等请求记录"
+        verbose_name_plural = "幂等请求记录"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "key", "method", "path"], name="lib_idempotency_record_unique_key"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"], name="lib_idem_created_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.method} {self.path} [{self.key}]"
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status_code is not None

@@ -92,3 +92,9 @@ def test_officer_cannot_add_ledger_entries(login):
 def test_regulator_cannot_use_the_admin(login):
     response = login("regulator-zhaoqing").get(reverse("admin:funds_fund_changelist"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_only_the_administrator_reads_stored_api_responses(login):
+    url = reverse("admin:lib_idempotencyrecord_changelist")
+    assert login("officer").get(url).status_code == 403
+    assert login("admin").get(url).status_code == 200

@@ -1,0 +1,3 @@
+from .serializers import HistoryEntrySerializer, TransitionRequestSerializer
+
+__all__ = ["HistoryEntrySerializer", "TransitionRequestSerializer"]

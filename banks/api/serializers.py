@@ -1,0 +1,101 @@
+"""Institution API shapes (format only). Field names are the contract in shared/spec/api.md."""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from fundmgr.accounts.api import HistoryEntrySerializer
+from fundmgr.lib.api import MoneyField, PercentField
+
+from ..models import CooperationAgreement, Institution
+
+
+class InstitutionKindField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=Institution.Kind.choices, **kwargs)
+
+
+class InstitutionKindFieldSchema(OpenApiSerializerFieldExtension):
+    """`kind` is also the IP-kind field's name elsewhere in the API; drf-spectacular would
+    give the institution's choice set a hash-suffixed name. A named component keeps the
+    document stable without a project-wide setting."""
+
+    target_class = InstitutionKindField
+
+    def map_serializer_field(self, auto_schema, direction):
+        component = ResolvedComponent(
+            name="InstitutionKindEnum",
+            type=ResolvedComponent.SCHEMA,
+            object="InstitutionKindEnum",
+            schema={
+                "type": "string",
+                "enum": list(Institution.Kind.values),
+                "description": "；".join(f"`{k}` {label}" for k, label in Institution.Kind.choices),
+            },
+        )
+        auto_schema.registry.register_on_missing(component)
+        return component.ref
+
+
+class AgreementSerializer(serializers.ModelSerializer):
+    """合作协议：各方风险分担比例、合作额度与期限。"""
+
+    fund = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text="资金代码")
+    fund_share = PercentField(places=2, help_text="资金分担比例(%)")
+    bank_share = PercentField(places=2, help_text="银行分担比例(%)")
+    insurer_share = PercentField(places=2, help_text="保险机构分担比例(%)")
+    valuer_share = PercentField(places=2, help_text="评估机构分担比例(%)")
+    quota = MoneyField(allow_null=True, help_text="合作额度(元)")
+
+    class Meta:
+        model = CooperationAgreement
+        fields = [
+            "fund",
+            "fund_share",
+            "bank_share",
+            "insurer_share",
+            "valuer_share",
+            "quota",
+            "signed_on",
+            "valid_from",
+            "valid_until",
+        ]
+        read_only_fields = fields
+
+
+class InstitutionSerializer(serializers.ModelSerializer):
+    """合作机构。"""
+
+    kind = InstitutionKindField(read_only=True, help_text="机构类型")
+    agreements = AgreementSerializer(source="visible_agreements", many=True, read_only=True)
+
+    class Meta:
+        model = Institution
+        fields = ["code", "name", "kind", "status", "region_code", "agreements"]
+        read_only_fields = fields
+
+
+class InstitutionDetailSerializer(InstitutionSerializer):
+    """合作机构详情：含暂停原因、当前可执行的操作和状态变更记录。"""
+
+    available_transitions = serializers.SerializerMethodField(help_text="调用者当前可执行的操作")
+    history = serializers.SerializerMethodField(help_text="状态变更记录")
+
+    class Meta(InstitutionSerializer.Meta):
+        fields = [*InstitutionSerializer.Meta.fields, "suspension_reason", "available_transitions", "history"]
+        read_only_fields = fields
+
+    def get_available_transitions(self, obj) -> list[str]:
+        from fundmgr.accounts.workflow import available_transitions
+
+        user = self.context.get("user")
+        return available_transitions(obj, user) if user else []
+
+    @extend_schema_field(HistoryEntrySerializer(many=True))
+    def get_history(self, obj) -> list[dict]:
+        from fundmgr.accounts.workflow import history
+
+        return HistoryEntrySerializer(history(obj), many=True).data

@@ -1,0 +1,109 @@
+"""Enterprise endpoints: a bank's application, reads scoped by principal, staff transitions."""
+
+from __future__ import annotations
+
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from fundmgr.accounts.api import TransitionRequestSerializer
+from fundmgr.accounts.principals import principal_from_request
+from fundmgr.lib.errors import Forbidden
+from fundmgr.lib.idempotency import IdempotentMixin
+
+from .. import selectors, services
+from ..models import Enterprise
+from .serializers import (
+    EnterpriseApplicationSerializer,
+    EnterpriseDetailSerializer,
+    EnterprisePublicFields,
+    EnterpriseSerializer,
+)
+
+
+class EnterpriseFilter(filters.FilterSet):
+    fund = filters.CharFilter(field_name="fund__code")
+    status = filters.ChoiceFilter(choices=Enterprise.Status.choices)
+    region_code = filters.CharFilter()
+
+    class Meta:
+        model = Enterprise
+        fields = ["fund", "status", "region_code"]
+
+
+class EnterpriseViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """企业入库：合作机构代企业申请、查询；工作人员审核操作。"""
+
+    lookup_field = "uscc"
+    lookup_value_regex = r"[0-9A-Za-z]{18}"
+    filterset_class = EnterpriseFilter
+    serializer_class = EnterpriseSerializer
+
+    def get_queryset(self):
+        return (
+            selectors.enterprises_visible_to(principal_from_request(self.request))
+            .prefetch_related("ip_assets")
+            .order_by("fund__code", "uscc")
+        )
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "user": self.request.user}
+
+    def _render(self, enterprise: Enterprise, *, detail: bool = True, status_code: int = 200) -> Response:
+        principal = principal_from_request(self.request)
+        serializer_class = (
+            EnterpriseDetailSerializer if detail and principal.is_staff_member else EnterpriseSerializer
+        )
+        data = serializer_class(enterprise, context=self.get_serializer_context()).data
+        if principal.is_institution and enterprise.submitted_by_id != principal.institution_id:
+            # Another bank's customer: only what a lender needs to identify the firm.
+            data = {k: data[k] for k in EnterprisePublicFields}
+        return Response(data, status=status_code)
+
+    @extend_schema(summary="企业列表")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(summary="企业详情", responses=EnterpriseDetailSerializer)
+    def retrieve(self, request, uscc=None):
+        return self._render(selectors.enterprise_get(principal=principal_from_request(request), uscc=uscc))
+
+    @extend_schema(
+        summary="提交企业入库申请（合作机构）",
+        request=EnterpriseApplicationSerializer,
+        responses={201: EnterpriseSerializer},
+    )
+    def create(self, request):
+        principal = principal_from_request(request)
+        if not principal.is_institution:
+            raise Forbidden("institution_only", "入库申请由合作机构通过接口提交；工作人员请使用管理后台")
+        body = EnterpriseApplicationSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        enterprise = services.enterprise_apply(principal=principal, data=body.validated_data)
+        return self._render(enterprise, detail=False, status_code=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="执行状态操作（工作人员）",
+        request=TransitionRequestSerializer,
+        responses=EnterpriseDetailSerializer,
+        parameters=[
+            OpenApiParameter(
+                "transition", str, OpenApiParameter.PATH, description="操作名称，如 start_review、admit"
+            )
+        ],
+    )
+    @action(detail=True, methods=["post"], url_path=r"transitions/(?P<transition>[a-z_]+)")
+    def transition(self, request, uscc=None, transition=None):
+        principal = principal_from_request(request)
+        enterprise = selectors.enterprise_get(principal=principal, uscc=uscc)
+        body = TransitionRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        updated = services.enterprise_transition(
+            enterprise_id=enterprise.pk,
+            name=transition,
+            user=request.user,
+            comment=body.validated_data["comment"],
+        )
+        return self._render(updated)

@@ -1,0 +1,26 @@
+"""API pieces shared by every lifecycle: history entries and the transition request body."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+# "from" is a Python keyword but the contract's field name, hence the type() construction.
+HistoryEntrySerializer = type(
+    "HistoryEntrySerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "状态变更记录",
+        "at": serializers.DateTimeField(help_text="时间"),
+        "from": serializers.CharField(allow_null=True, help_text="原状态"),
+        "to": serializers.CharField(help_text="新状态"),
+        "transition": serializers.CharField(help_text="操作"),
+        "by": serializers.CharField(
+            help_text="执行人角色：officer/approver/committee/finance/institution/system"
+        ),
+        "comment": serializers.CharField(allow_blank=True, help_text="意见"),
+    },
+)
+
+
+class TransitionRequestSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")

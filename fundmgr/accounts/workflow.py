@@ -1,0 +1,228 @@
+"""Declared lifecycles: who may take each transition, four-eyes, running and history.
+
+A transition is declared once on the model with `step(...)`, which stacks django-fsm's
+`@transition` (state change and guard), django-fsm-log's decorators (who and why go into the
+transition log) and a permission callable built from the roles and four-eyes rule. The admin's
+buttons, the API's `available_transitions` and the service that runs a transition all read
+that one declaration.
+
+Four-eyes: a step declared with `differs_from=("start_review",)` may not be taken by the user
+who took the most recent `start_review` on the same record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django_fsm import can_proceed, has_transition_perm, transition
+from django_fsm_log.decorators import fsm_log_by, fsm_log_description
+from django_fsm_log.models import StateLog
+
+from fundmgr.lib.errors import AppError, Conflict, Forbidden, NotFound
+
+from .models import Role
+
+
+def last_actor_id(instance: models.Model, transition_names: Iterable[str]) -> int | None:
+    """The user who most recently took one of `transition_names` on `instance`."""
+    names = list(transition_names)
+    if not names or instance.pk is None:
+        return None
+    return (
+        StateLog.objects.filter(
+            content_type=ContentType.objects.get_for_model(type(instance)),
+            object_id=instance.pk,
+            transition__in=names,
+        )
+        .order_by("-timestamp", "-id")
+        .values_list("by_id", flat=True)
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class StepPolicy:
+    roles: frozenset[str]
+    differs_from: tuple[str, ...] = ()
+
+    def role_allows(self, user) -> bool:
+        return bool(
+            user and user.is_authenticated and user.is_active and getattr(user, "role", None) in self.roles
+        )
+
+    def four_eyes_allows(self, instance, user) -> bool:
+        if not self.differs_from:
+            return True
+        return last_actor_id(instance, self.differs_from) != user.pk
+
+    def __call__(self, instance, user) -> bool:
+        return self.role_allows(user) and self.four_eyes_allows(instance, user)
+
+
+def step(
+    *,
+    field,
+    source,
+    target,
+    roles: Iterable[str],
+    label: str,
+    differs_from: Iterable[str] = (),
+    conditions: list | None = None,
+    form: str | None = "fundmgr.accounts.forms.TransitionCommentForm",
+    admin: bool = True,
+):
+    """Declare a business transition (see module docstring)."""
+    policy = StepPolicy(roles=frozenset(roles), differs_from=tuple(differs_from))
+
+    def decorate(func: Callable) -> Callable:
+        wrapped = transition(
+            field=field,
+            source=source,
+            target=target,
+            conditions=conditions or [],
+            permission=policy,
+            custom={"label": label, "policy": policy, "form": form, "admin": admin},
+        )(func)
+        return fsm_log_by(fsm_log_description(wrapped))
+
+    return decorate
+
+
+STAFF_REVIEW = (Role.OFFICER, Role.APPROVER)
+
+
+def _transition_meta(instance, name: str):
+    method = getattr(type(instance), name, None)
+    meta = getattr(method, "_django_fsm", None)
+    if meta is None:
+        raise NotFound(f"没有名为 {name} 的操作", code="unknown_transition")
+    return meta
+
+
+def available_transitions(instance, user) -> list[str]:
+    """Names the user may take now (state allows it, role allows it, four-eyes allows it)."""
+    names: list[str] = []
+    for field in instance._meta.fields:
+        getter = getattr(instance, f"get_available_user_{field.name}_transitions", None)
+        if callable(getter):
+            names.extend(t.name for t in getter(user=user))
+    return names
+
+
+def transition_label(model: type[models.Model], name: str) -> str:
+    meta = getattr(getattr(model, name, None), "_django_fsm", None)
+    if meta is None:
+        return name
+    return next(iter(meta.transitions.values())).custom.get("label", name)
+
+
+def check_transition(instance, name: str, user) -> None:
+    """Raise 409 when the state does not allow `name`, 403 when this user may not take it."""
+    _transition_meta(instance, name)
+    bound = getattr(instance, name)
+    if not can_proceed(bound):
+        raise Conflict("transition_not_allowed", "当前状态下不允许此操作")
+    if not has_transition_perm(bound, user):
+        transition_obj = next(iter(bound._django_fsm.transitions.values()), None)
+        policy: StepPolicy | None = transition_obj.custom.get("policy") if transition_obj else None
+        if policy is not None and policy.role_allows(user) and not policy.four_eyes_allows(instance, user):
+            raise Forbidden("four_eyes_required", "此操作须由另一位工作人员执行（四眼原则）")
+        raise Forbidden("transition_forbidden", "您的角色无权执行此操作")
+
+
+def run_transition(
+    *,
+    model: type[models.Model],
+    pk: Any,
+    name: str,
+    user,
+    comment: str = "",
+    prepare: Callable[[Any], None] | None = None,
+    after: Callable[[Any], None] | None = None,
+    system: bool = False,
+):
+    """Lock the record, check state/role/four-eyes, let the caller's `prepare` apply business
+    rules (raising AppError refuses and writes nothing), take the transition, log it, save.
+    One durable transaction; `after` runs on commit (notifications). `system=True` is for
+    scheduled jobs (expiry, automatic suspension): no user, so only the state is checked."""
+    comment = (comment or "").strip()
+    if len(comment) > 2000:
+        raise AppError("comment_too_long", "意见不能超过 2000 字", field="comment", status=400)
+    with transaction.atomic(durable=True):
+        instance = model.objects.select_for_update().filter(pk=pk).first()
+        if instance is None:
+            raise NotFound()
+        if system:
+            _transition_meta(instance, name)
+            if not can_proceed(getattr(instance, name)):
+                raise Conflict("transition_not_allowed", "当前状态下不允许此操作")
+        else:
+            check_transition(instance, name, user)
+        if prepare is not None:
+            prepare(instance)
+        getattr(instance, name)(by=user, description=comment or None)
+        instance.save()
+        if after is not None:
+            transaction.on_commit(lambda: after(instance))
+    return instance
+
+
+ROLE_LABELS = dict(Role.choices)
+
+
+def history(instance) -> list[dict]:
+    """Every transition of `instance`, oldest first: at, from, to, transition, by (role), comment."""
+    rows = (
+        StateLog.objects.filter(
+            content_type=ContentType.objects.get_for_model(type(instance)), object_id=instance.pk
+        )
+        .select_related("by")
+        .order_by("timestamp", "id")
+    )
+    return [
+        {
+            "at": row.timestamp,
+            "from": row.source_state,
+            "to": row.state,
+            "transition": row.transition,
+            "by": getattr(row.by, "role", None) if row.by else "system",
+            "by_user": row.by.get_username() if row.by else None,
+            "comment": row.description or "",
+        }
+        for row in rows
+    ]
+
+
+def history_html(instance) -> str:
+    """The transition history as a small table for admin change pages."""
+    from django.utils.html import format_html, format_html_join
+    from django.utils.timezone import localtime
+
+    rows = history(instance) if instance is not None and instance.pk else []
+    if not rows:
+        return "—"
+    labels = dict(type(instance).status.field.choices) if hasattr(type(instance), "status") else {}
+    body = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                localtime(r["at"]).strftime("%Y-%m-%d %H:%M"),
+                transition_label(type(instance), r["transition"]),
+                labels.get(r["from"], r["from"] or ""),
+                labels.get(r["to"], r["to"]),
+                f"{ROLE_LABELS.get(r['by'], r['by'])}（{r['by_user'] or '系统'}）",
+                r["comment"],
+            )
+            for r in rows
+        ),
+    )
+    return format_html(
+        "<table><thead><tr><th>时间</th><th>操作</th><th>状态</th><th>执行人</th><th>意见</th></tr></thead>"
+        "<tbody>{}</tbody></table>",
+        body,
+    )
