@@ -135,6 +135,10 @@ class CooperationAgreement(models.Model):
     valid_from = models.DateField(_("生效日期"))
     valid_until = models.DateField(_("到期日期"), null=True, blank=True)
     document_ref = models.CharField(_("协议编号"), max_length=100, blank=True)
+    # Per-fund suspension of new filings (automatic when the covered NPL ratio passes the
+    # policy threshold, or by staff); existing loans stay covered.
+    filings_suspended_on = models.DateField(_("暂停备案日期"), null=True, blank=True)
+    filings_suspension_reason = models.CharField(_("暂停备案原因"), max_length=300, blank=True)
 
     history = HistoricalRecords()
 

@@ -150,7 +150,46 @@ def institution_can_file(*, institution: Institution, fund, on: dt.date) -> list
     no_agreement_in_force.
     """
     agreement = agreement_in_force(institution=institution, fund=fund, on=on)
-    return rules.check_can_file(status=institution.status, has_agreement_in_force=agreement is not None)
+    violations = rules.check_can_file(status=institution.status, has_agreement_in_force=agreement is not None)
+    if not violations and agreement.filings_suspended_on is not None:
+        violations.append(
+            Violation(
+                "institution_suspended",
+                f"贵机构在该资金的新增备案已暂停：{agreement.filings_suspension_reason}",
+                "fund",
+            )
+        )
+    return violations
+
+
+def agreement_suspend_filings(*, agreement_id: int, reason: str, on: dt.date) -> CooperationAgreement | None:
+    """Suspend an institution's new filings in one fund (existing loans stay covered).
+    Returns the agreement if this call suspended it, None if it already was."""
+    with transaction.atomic():
+        agreement = CooperationAgreement.objects.select_for_update().get(pk=agreement_id)
+        if agreement.filings_suspended_on is not None:
+            return None
+        agreement.filings_suspended_on = on
+        agreement.filings_suspension_reason = reason[:300]
+        agreement._change_reason = reason[:100]
+        agreement.save(update_fields=["filings_suspended_on", "filings_suspension_reason"])
+        return agreement
+
+
+def agreement_reinstate_filings(*, agreement_id: int, by, comment: str) -> CooperationAgreement:
+    """Staff lift a per-fund filing suspension."""
+    _require_staff(by, "恢复备案")
+    if not (comment or "").strip():
+        raise AppError("comment_required", "请填写恢复原因", field="comment", status=400)
+    with transaction.atomic(durable=True):
+        agreement = CooperationAgreement.objects.select_for_update().get(pk=agreement_id)
+        if agreement.filings_suspended_on is None:
+            raise Conflict("transition_not_allowed", "该协议的备案未被暂停")
+        agreement.filings_suspended_on = None
+        agreement.filings_suspension_reason = ""
+        agreement._change_reason = f"恢复备案：{comment}"[:100]
+        agreement.save(update_fields=["filings_suspended_on", "filings_suspension_reason"])
+        return agreement
 
 
 # --- agreements ---------------------------------------------------------------------------

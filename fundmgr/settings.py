@@ -194,6 +194,10 @@ SPECTACULAR_SETTINGS = {
         "IPKindEnum": "enterprises.models.IPAsset.Kind",
         "InstitutionStatusEnum": "banks.models.Institution.Status",
         "FindingStatusEnum": ["passed", "failed", "open"],
+        "FilingStatusEnum": "loans.models.FilingStatus",
+        "LoanStatusEnum": "loans.models.LoanStatus",
+        "DocumentKindEnum": "loans.models.DocumentKind",
+        "RiskClassEnum": "loans.models.RiskClass",
     },
 }
 

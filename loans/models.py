@@ -1,15 +1,21 @@
-"""Loan filings (贷款备案) and the covered loans they become.
+"""Loan filings (贷款备案), due diligence, pledges, documents and monthly servicing.
 
-This module starts with what the fund figures need (covered outstanding, frozen shares);
-due diligence, pledges, status reports, claims and recoveries join it as they are built.
+A filing has two lifecycles: `status` (the filing: submitted → due diligence → accepted …)
+and, once accepted, `loan_status` (performing → overdue → non-performing …, settled).
+Both are declared with `step(...)`; every transition of either is logged.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField
+
+from fundmgr.accounts.models import Role
+from fundmgr.accounts.workflow import STAFF_REVIEW, step
+from fundmgr.lib import clock
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 SHARE = {"max_digits": 5, "decimal_places": 2, "null": True, "blank": True}
@@ -56,6 +62,14 @@ class LoanFiling(ConcurrentTransitionMixin, models.Model):
     institution = models.ForeignKey(
         "banks.Institution", verbose_name=_("合作机构"), on_delete=models.PROTECT, related_name="filings"
     )
+    product = models.ForeignKey(
+        "banks.Product",
+        verbose_name=_("备案产品"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="filings",
+    )
     enterprise = models.ForeignKey(
         "enterprises.Enterprise", verbose_name=_("借款企业"), on_delete=models.PROTECT, related_name="filings"
     )
@@ -68,6 +82,8 @@ class LoanFiling(ConcurrentTransitionMixin, models.Model):
     disbursed_on = models.DateField(_("放款日"))
     matures_on = models.DateField(_("到期日"))
     purpose = models.CharField(_("用途"), max_length=300, blank=True)
+    checks = models.JSONField(_("自动校验结果"), default=list, blank=True)
+    due_diligence_due_on = models.DateField(_("尽调截止日"), null=True, blank=True)
     status = FSMField(
         _("备案状态"),
         max_length=16,
@@ -91,6 +107,7 @@ class LoanFiling(ConcurrentTransitionMixin, models.Model):
     covered_outstanding = models.DecimalField(_("担保覆盖余额(元)"), **MONEY)
     settled_on = models.DateField(_("结清日期"), null=True, blank=True)
     submitted_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
+    submitted_on = models.DateField(_("提交日期(业务日)"), default=clock.today)
 
     class Meta:
         verbose_name = _("贷款备案")
@@ -103,6 +120,10 @@ class LoanFiling(ConcurrentTransitionMixin, models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["institution", "contract_no"], name="filing_contract_unique_per_inst"
+            ),
+            models.CheckConstraint(
+                name="filing_ip_only_covers_all",
+                condition=~Q(pledge_type="ip_only") | Q(covered_principal=F("principal")),
             ),
             models.CheckConstraint(name="filing_principal_positive", condition=Q(principal__gt=0)),
             models.CheckConstraint(
@@ -122,3 +143,369 @@ class LoanFiling(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    # --- the filing (备案) -------------------------------------------------------------
+    @step(
+        field=status,
+        source=FilingStatus.SUBMITTED,
+        target=FilingStatus.UNDER_REVIEW,
+        roles=STAFF_REVIEW,
+        label=_("开始尽调"),
+    )
+    def start_due_diligence(self, *, by=None, description=None) -> None:
+        pass
+
+    @step(
+        field=status,
+        source=FilingStatus.UNDER_REVIEW,
+        target=FilingStatus.RETURNED,
+        roles=STAFF_REVIEW,
+        label=_("退回补正"),
+    )
+    def return_for_supplement(self, *, by=None, description=None) -> None:
+        pass
+
+    @step(
+        field=status,
+        source=FilingStatus.RETURNED,
+        target=FilingStatus.SUBMITTED,
+        roles=(Role.INSTITUTION,),
+        label=_("重新提交"),
+        admin=False,
+    )
+    def resubmit(self, *, by=None, description=None) -> None:
+        pass
+
+    @step(
+        field=status,
+        source=FilingStatus.UNDER_REVIEW,
+        target=FilingStatus.ACCEPTED,
+        roles=STAFF_REVIEW,
+        differs_from=("start_due_diligence",),
+        label=_("受理入池"),
+    )
+    def accept(self, *, by=None, description=None) -> None:
+        pass
+
+    @step(
+        field=status,
+        source=FilingStatus.UNDER_REVIEW,
+        target=FilingStatus.REJECTED,
+        roles=STAFF_REVIEW,
+        differs_from=("start_due_diligence",),
+        label=_("不予受理"),
+    )
+    def reject(self, *, by=None, description=None) -> None:
+        pass
+
+    @step(
+        field=status,
+        source=[FilingStatus.SUBMITTED, FilingStatus.UNDER_REVIEW, FilingStatus.RETURNED],
+        target=FilingStatus.WITHDRAWN,
+        roles=(Role.INSTITUTION,),
+        label=_("撤回"),
+        admin=False,
+    )
+    def withdraw(self, *, by=None, description=None) -> None:
+        pass
+
+    @step(
+        field=status,
+        source=FilingStatus.ACCEPTED,
+        target=FilingStatus.VOIDED,
+        roles=(Role.APPROVER,),
+        label=_("作废（虚假备案）"),
+    )
+    def void(self, *, by=None, description=None) -> None:
+        pass
+
+    # --- the covered loan (贷后) ---------------------------------------------------------
+    # Driven by the bank's monthly reports and settlement, and by claims; no admin buttons.
+    @step(
+        field=loan_status,
+        source=None,
+        target=LoanStatus.PERFORMING,
+        roles=STAFF_REVIEW,
+        label=_("开始在保"),
+        admin=False,
+    )
+    def start_cover(self, *, by=None, description=None) -> None:
+        pass
+
+    @step(
+        field=loan_status,
+        source=[LoanStatus.PERFORMING, LoanStatus.NON_PERFORMING],
+        target=LoanStatus.OVERDUE,
+        roles=(Role.INSTITUTION,),
+        label=_("逾期"),
+        admin=False,
+    )
+    def mark_overdue(self, *, by=None, description=None) -> None:
+        pass
+
+    @step(
+        field=loan_status,
+        source=[LoanStatus.PERFORMING, LoanStatus.OVERDUE],
+        target=LoanStatus.NON_PERFORMING,
+        roles=(Role.INSTITUTION,),
+        label=_("转为不良"),
+        admin=False,
+    )
+    def mark_non_performing(self, *, by=None, description=None) -> None:
+        pass
+
+    @step(
+        field=loan_status,
+        source=[LoanStatus.OVERDUE, LoanStatus.NON_PERFORMING],
+        target=LoanStatus.PERFORMING,
+        roles=(Role.INSTITUTION,),
+        label=_("恢复正常"),
+        admin=False,
+    )
+    def cure(self, *, by=None, description=None) -> None:
+        pass
+
+    @step(
+        field=loan_status,
+        source=[LoanStatus.PERFORMING, LoanStatus.OVERDUE, LoanStatus.NON_PERFORMING],
+        target=LoanStatus.SETTLED,
+        roles=(Role.INSTITUTION,),
+        label=_("结清"),
+        admin=False,
+    )
+    def settle(self, *, by=None, description=None) -> None:
+        pass
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_FILING_STATUSES and self.loan_status in (None, *LIVE_LOAN_STATUSES)
+
+
+# Filings that hold their pledged rights and count against the enterprise's exposure.
+LIVE_FILING_STATUSES = (
+    FilingStatus.SUBMITTED,
+    FilingStatus.UNDER_REVIEW,
+    FilingStatus.RETURNED,
+    FilingStatus.ACCEPTED,
+)
+
+
+class ReferenceCounter(models.Model):
+    """Per fund and year, the last number used in filing references (ZQ-2026-000123)."""
+
+    fund = models.ForeignKey("funds.Fund", on_delete=models.PROTECT)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["fund", "year"], name="reference_counter_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.fund_id}/{self.year}: {self.last}"
+
+
+class Pledge(models.Model):
+    """One pledged IP right of a filing, with its pledge registration (质押登记)."""
+
+    filing = models.ForeignKey(
+        LoanFiling, verbose_name=_("备案"), on_delete=models.CASCADE, related_name="pledges"
+    )
+    ip_asset = models.ForeignKey(
+        "enterprises.IPAsset", verbose_name=_("知识产权"), on_delete=models.PROTECT, related_name="pledges"
+    )
+    registration_no = models.CharField(_("质押登记号"), max_length=32)
+    registered_on = models.DateField(_("质押登记日"))
+    appraised_value = models.DecimalField(_("评估价值(元)"), null=True, blank=True, **MONEY)
+    released_on = models.DateField(_("解除质押日"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("质押物")
+        verbose_name_plural = _("质押物")
+        ordering = ["filing", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["filing", "ip_asset"], name="pledge_unique_per_filing"),
+            models.CheckConstraint(
+                name="pledge_appraised_nonneg",
+                condition=Q(appraised_value__isnull=True) | Q(appraised_value__gte=0),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filing} · {self.ip_asset}"
+
+
+class DocumentKind(models.TextChoices):
+    LOAN_CONTRACT = "loan_contract", _("借款合同")
+    PLEDGE_CONTRACT = "pledge_contract", _("质押合同")
+    PLEDGE_REGISTRATION_NOTICE = "pledge_registration_notice", _("质押登记通知书")
+    VALUATION_REPORT = "valuation_report", _("评估报告")
+    DISBURSEMENT_VOUCHER = "disbursement_voucher", _("放款凭证")
+    OTHER = "other", _("其他")
+
+
+def _document_path(instance, filename: str) -> str:
+    # The stored name is the checksum: never the client's file name, which is not trusted.
+    return f"filings/{instance.filing_id}/{instance.sha256}.{instance.extension}"
+
+
+class FilingDocument(models.Model):
+    filing = models.ForeignKey(
+        LoanFiling, verbose_name=_("备案"), on_delete=models.PROTECT, related_name="documents"
+    )
+    kind = models.CharField(_("类型"), max_length=32, choices=DocumentKind.choices)
+    file = models.FileField(_("文件"), upload_to=_document_path, max_length=300)
+    original_name = models.CharField(_("原文件名"), max_length=255)
+    content_type = models.CharField(_("文件类型"), max_length=64)
+    extension = models.CharField(max_length=8)
+    size = models.PositiveIntegerField(_("大小(字节)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("上传人"), null=True, on_delete=models.PROTECT
+    )
+
+    class Meta:
+        verbose_name = _("备案材料")
+        verbose_name_plural = _("备案材料")
+        ordering = ["filing", "uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.original_name}"
+
+
+class DueDiligence(models.Model):
+    """The officer's due-diligence checklist on a filing (尽调)."""
+
+    filing = models.OneToOneField(
+        LoanFiling, verbose_name=_("备案"), on_delete=models.CASCADE, related_name="due_diligence"
+    )
+    enterprise_eligible = models.BooleanField(_("企业仍符合入库条件"), null=True)
+    ip_status_checked = models.BooleanField(_("已核查知识产权法律状态"), null=True)
+    pledge_registration_checked = models.BooleanField(_("已核查质押登记"), null=True)
+    terms_within_limits = models.BooleanField(_("贷款条件符合产品和政策"), null=True)
+    documents_complete = models.BooleanField(_("材料齐全"), null=True)
+    site_visit = models.BooleanField(_("已实地走访"), null=True)
+    notes = models.TextField(_("尽调意见"), blank=True)
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("尽调人员"), null=True, on_delete=models.PROTECT
+    )
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    REQUIRED_ITEMS = (
+        "enterprise_eligible",
+        "ip_status_checked",
+        "pledge_registration_checked",
+        "terms_within_limits",
+        "documents_complete",
+    )
+
+    class Meta:
+        verbose_name = _("尽调记录")
+        verbose_name_plural = _("尽调记录")
+
+    def __str__(self) -> str:
+        return f"{self.filing} 尽调"
+
+    @property
+    def complete(self) -> bool:
+        return all(getattr(self, item) is True for item in self.REQUIRED_ITEMS)
+
+
+class RiskClass(models.TextChoices):
+    NORMAL = "normal", _("正常")
+    SPECIAL_MENTION = "special_mention", _("关注")
+    SUBSTANDARD = "substandard", _("次级")
+    DOUBTFUL = "doubtful", _("可疑")
+    LOSS = "loss", _("损失")
+
+
+RISK_ORDER = [
+    RiskClass.NORMAL,
+    RiskClass.SPECIAL_MENTION,
+    RiskClass.SUBSTANDARD,
+    RiskClass.DOUBTFUL,
+    RiskClass.LOSS,
+]
+
+
+class StatusReport(models.Model):
+    """A bank's monthly report on one covered loan. Corrections supersede, never overwrite,
+    so the delinquency history stays whole."""
+
+    filing = models.ForeignKey(
+        LoanFiling, verbose_name=_("贷款"), on_delete=models.PROTECT, related_name="status_reports"
+    )
+    as_of = models.DateField(_("报告月末"))
+    outstanding_principal = models.DecimalField(_("贷款余额(元)"), **MONEY)
+    overdue_principal = models.DecimalField(_("逾期本金(元)"), **MONEY)
+    overdue_interest = models.DecimalField(_("逾期利息(元)"), **MONEY)
+    days_overdue = models.PositiveIntegerField(_("逾期天数"))
+    risk_class = models.CharField(_("五级分类"), max_length=16, choices=RiskClass.choices)
+    supersedes = models.OneToOneField(
+        "self",
+        verbose_name=_("更正的报告"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="superseded_by",
+    )
+    is_current = models.BooleanField(_("有效"), default=True)
+    loan_status_after = models.CharField(_("报告后贷款状态"), max_length=16, choices=LoanStatus.choices)
+    reported_at = models.DateTimeField(_("报送时间"), auto_now_add=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("报送人"), null=True, on_delete=models.PROTECT
+    )
+
+    class Meta:
+        verbose_name = _("月度报告")
+        verbose_name_plural = _("月度报告")
+        ordering = ["filing", "as_of", "reported_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["filing", "as_of"],
+                condition=Q(is_current=True),
+                name="status_report_one_current_per_month",
+            ),
+            models.CheckConstraint(
+                name="status_report_amounts_nonneg",
+                condition=Q(outstanding_principal__gte=0, overdue_principal__gte=0, overdue_interest__gte=0),
+            ),
+            models.CheckConstraint(
+                name="status_report_overdue_within_outstanding",
+                condition=Q(overdue_principal__lte=F("outstanding_principal")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filing} {self.as_of:%Y-%m}"
+
+
+class EarlyWarning(models.Model):
+    """An early warning on a covered loan, raised once per kind and subject, shown to staff
+    and notified to the bank."""
+
+    class Kind(models.TextChoices):
+        IP_EXPIRES_BEFORE_MATURITY = "ip_expires_before_maturity", _("质押知识产权早于贷款到期")
+        IP_LAPSED = "ip_lapsed", _("质押知识产权失效")
+        MONTHLY_REPORT_MISSING = "monthly_report_missing", _("未报送月度报告")
+        DUE_DILIGENCE_DEADLINE = "due_diligence_deadline", _("尽调即将超期")
+
+    filing = models.ForeignKey(
+        LoanFiling, verbose_name=_("贷款"), on_delete=models.CASCADE, related_name="warnings"
+    )
+    kind = models.CharField(_("类型"), max_length=40, choices=Kind.choices)
+    subject = models.CharField(_("对象"), max_length=64, help_text=_("例如知识产权号码或报告月份"))
+    message = models.CharField(_("内容"), max_length=300)
+    raised_on = models.DateField(_("预警日期"))
+    resolved_on = models.DateField(_("解除日期"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("预警")
+        verbose_name_plural = _("预警")
+        ordering = ["-raised_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["filing", "kind", "subject"], name="warning_once_per_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return self.message

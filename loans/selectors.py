@@ -1,15 +1,69 @@
-"""Reads about loans."""
+"""Reads about loans, scoped by the acting principal."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import DecimalField, ExpressionWrapper, F, Sum
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
+from fundmgr.accounts.principals import Principal
+from fundmgr.lib.errors import NotFound
 from fundmgr.lib.money import HUNDRED, ZERO, quantize
 
-from .models import LIVE_LOAN_STATUSES, FilingStatus, LoanFiling
+from .models import LIVE_FILING_STATUSES, LIVE_LOAN_STATUSES, FilingStatus, LoanFiling, LoanStatus, Pledge
+
+
+def filings_visible_to(principal: Principal) -> QuerySet[LoanFiling]:
+    """Staff: all. Regulator: its funds. Institution: its own filings only."""
+    qs = LoanFiling.objects.select_related("fund", "institution", "enterprise", "product")
+    if principal.is_staff_member:
+        return qs
+    if principal.is_regulator:
+        return qs.filter(fund_id__in=principal.fund_ids)
+    if principal.is_institution:
+        return qs.filter(institution_id=principal.institution_id)
+    return qs.none()
+
+
+def filing_get(*, principal: Principal, pk) -> LoanFiling:
+    try:
+        filing = filings_visible_to(principal).filter(pk=int(pk)).first()
+    except (TypeError, ValueError):
+        filing = None
+    if filing is None:
+        raise NotFound("备案不存在或无权访问")
+    return filing
+
+
+def live_filings() -> QuerySet[LoanFiling]:
+    """Filings that hold their pledges and count against exposure: pending ones, and accepted
+    loans not yet settled or closed."""
+    return LoanFiling.objects.filter(status__in=LIVE_FILING_STATUSES).filter(
+        Q(loan_status__isnull=True) | Q(loan_status__in=LIVE_LOAN_STATUSES)
+    )
+
+
+def enterprise_live_exposure(*, enterprise_id: int, exclude_filing: int | None = None) -> Decimal:
+    """Pending filings count at their principal, accepted loans at their outstanding balance."""
+    qs = live_filings().filter(enterprise_id=enterprise_id)
+    if exclude_filing:
+        qs = qs.exclude(pk=exclude_filing)
+    totals = qs.aggregate(
+        pending=Coalesce(Sum("principal", filter=~Q(status=FilingStatus.ACCEPTED)), ZERO),
+        accepted=Coalesce(Sum("outstanding_principal", filter=Q(status=FilingStatus.ACCEPTED)), ZERO),
+    )
+    return totals["pending"] + totals["accepted"]
+
+
+def pledged_elsewhere(*, asset_ids: list[int], exclude_filing: int | None = None) -> dict[int, str]:
+    """Asset id → reference of the live filing that holds it (pledge not released)."""
+    qs = Pledge.objects.filter(
+        ip_asset_id__in=asset_ids, released_on__isnull=True, filing__in=live_filings()
+    ).select_related("filing")
+    if exclude_filing:
+        qs = qs.exclude(filing_id=exclude_filing)
+    return {p.ip_asset_id: p.filing.reference for p in qs}
 
 
 def covered_totals_by_fund(*, fund_ids: list[int]) -> dict[int, tuple[Decimal, Decimal]]:
@@ -34,3 +88,25 @@ def covered_totals_by_fund(*, fund_ids: list[int]) -> dict[int, tuple[Decimal, D
         )
     )
     return {row["fund_id"]: (row["outstanding"], quantize(row["exposure"])) for row in rows}
+
+
+def npl_ratio(*, institution_id: int, fund_id: int) -> tuple[Decimal, Decimal, Decimal | None]:
+    """(covered outstanding, of which non-performing, NPL ratio in percent) for one bank in one fund."""
+    totals = LoanFiling.objects.filter(
+        institution_id=institution_id,
+        fund_id=fund_id,
+        status=FilingStatus.ACCEPTED,
+        loan_status__in=LIVE_LOAN_STATUSES,
+    ).aggregate(
+        total=Coalesce(Sum("covered_outstanding"), ZERO),
+        npl=Coalesce(
+            Sum(
+                "covered_outstanding",
+                filter=Q(loan_status__in=[LoanStatus.NON_PERFORMING, LoanStatus.IN_CLAIM]),
+            ),
+            ZERO,
+        ),
+    )
+    total, npl = totals["total"], totals["npl"]
+    ratio = (npl * HUNDRED / total).quantize(Decimal("0.01")) if total > 0 else None
+    return total, npl, ratio

@@ -1,1 +1,443 @@
-"""loans services."""
+"""Writes about loan filings: submission with automatic checks, due diligence, acceptance.
+
+Servicing (monthly reports, settlement, warnings, automatic suspension) is in servicing.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from banks.models import Institution, Product
+from banks.selectors import agreement_in_force
+from banks.services import institution_can_file
+from enterprises.models import Enterprise, IPAsset
+from fundmgr.accounts.principals import Principal
+from fundmgr.accounts.workflow import log_created, run_transition
+from fundmgr.funds.models import Fund
+from fundmgr.funds.selectors import fund_figures_one
+from fundmgr.lib import clock, workdays
+from fundmgr.lib.errors import AppError, Conflict, RuleViolations, Violation
+from fundmgr.lib.identifiers import IdentifierError, validate_ip_number, validate_pledge_registration_no
+
+from . import rules
+from .models import DueDiligence, FilingStatus, LoanFiling, Pledge, ReferenceCounter
+from .selectors import enterprise_live_exposure, pledged_elsewhere
+
+FILING_FIELDS = (
+    "contract_no",
+    "principal",
+    "pledge_type",
+    "covered_principal",
+    "annual_rate",
+    "disbursed_on",
+    "matures_on",
+    "purpose",
+)
+
+
+def _bad_request(violations: list[Violation]) -> AppError:
+    codes = {v.code for v in violations}
+    code = codes.pop() if len(codes) == 1 else "validation_failed"
+    return AppError(code, "；".join(v.message for v in violations), status=400, errors=violations)
+
+
+def _normalise_pledges(items: list[dict[str, Any]], *, today: dt.date) -> list[dict[str, Any]]:
+    """Identifiers per kind (400 when malformed); registration numbers kept as given when
+    malformed, so the business rule `pledge_not_registered` reports them."""
+    violations: list[Violation] = []
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for index, item in enumerate(items):
+        try:
+            number = validate_ip_number(item["kind"], item["number"], today=today)
+        except IdentifierError as exc:
+            violations.append(Violation(exc.code, exc.message, f"pledges[{index}].number"))
+            continue
+        if (item["kind"], number) in seen:
+            violations.append(
+                Violation("duplicate_pledge", "同一知识产权重复质押", f"pledges[{index}].number")
+            )
+            continue
+        seen.add((item["kind"], number))
+        try:
+            registration_no = validate_pledge_registration_no(item.get("registration_no") or "")
+            registration_ok = True
+        except IdentifierError:
+            registration_no, registration_ok = (item.get("registration_no") or "")[:32], False
+        out.append(
+            {
+                **item,
+                "index": index,
+                "number": number,
+                "registration_no": registration_no,
+                "registration_ok": registration_ok,
+            }
+        )
+    if violations:
+        raise _bad_request(violations)
+    return out
+
+
+def _evaluate(
+    *,
+    fund: Fund,
+    institution: Institution,
+    enterprise: Enterprise | None,
+    product: Product | None,
+    terms: dict[str, Any],
+    pledges: list[dict[str, Any]],
+    today: dt.date,
+    exclude_filing: int | None = None,
+) -> tuple[list[rules.Check], dict[int, IPAsset]]:
+    """Gather the facts and run every rule. Returns the checks and the matched IP assets."""
+    policy = fund.policy_on(today)
+    if policy is None:
+        raise AppError("no_policy_in_force", "该资金没有生效的政策版本", field="fund", status=409)
+    assets: dict[int, IPAsset] = {}
+    if enterprise is not None:
+        by_key = {(a.kind, a.number): a for a in enterprise.ip_assets.all()}
+        for p in pledges:
+            asset = by_key.get((p["kind"], p["number"]))
+            if asset is not None:
+                assets[p["index"]] = asset
+    held = pledged_elsewhere(asset_ids=[a.pk for a in assets.values()], exclude_filing=exclude_filing)
+    figures = fund_figures_one(fund=fund, on=today)
+    fund_active = fund.status == Fund.Status.ACTIVE and (fund.end_date is None or today <= fund.end_date)
+    enterprise_admitted = (
+        enterprise is not None
+        and enterprise.fund_id == fund.pk
+        and enterprise.status == Enterprise.Status.ADMITTED
+        and (enterprise.admitted_until is None or enterprise.admitted_until >= today)
+    )
+    facts = rules.FilingFacts(
+        today=today,
+        fund_active=fund_active,
+        enterprise_admitted=enterprise_admitted,
+        institution_violations=institution_can_file(institution=institution, fund=fund, on=today),
+        requires_product_filing=policy.requires_product_filing,
+        product_filed=product is not None and product.status == Product.Status.FILED,
+        principal=terms["principal"],
+        covered_principal=terms.get("covered_principal"),
+        pledge_type=terms["pledge_type"],
+        combined_pledge_allowed=policy.combined_pledge_allowed,
+        min_ip_share=policy.min_ip_share,
+        annual_rate=terms["annual_rate"],
+        max_annual_rate=policy.max_annual_rate,
+        disbursed_on=terms["disbursed_on"],
+        matures_on=terms["matures_on"],
+        max_term_months=policy.max_term_months,
+        filing_deadline=workdays.add_working_days(terms["disbursed_on"], policy.filing_deadline_working_days),
+        deadline_working_days=policy.filing_deadline_working_days,
+        enterprise_live_exposure=(
+            enterprise_live_exposure(enterprise_id=enterprise.pk, exclude_filing=exclude_filing)
+            if enterprise
+            else 0
+        ),
+        max_enterprise_exposure=policy.max_enterprise_exposure,
+        fund_covered_outstanding=figures.covered_outstanding,
+        fund_capacity=figures.capacity,
+        accepted_ip_kinds=policy.accepted_ip_kinds,
+        pledges=[
+            rules.PledgeFacts(
+                index=p["index"],
+                kind=p["kind"],
+                number=p["number"],
+                owned_by_borrower=p["index"] in assets,
+                asset_status=assets[p["index"]].status if p["index"] in assets else None,
+                expires_on=assets[p["index"]].expires_on if p["index"] in assets else None,
+                pledged_elsewhere=held.get(assets[p["index"]].pk) if p["index"] in assets else None,
+                registration_no_valid=p["registration_ok"],
+                registered_on=p.get("registered_on"),
+            )
+            for p in pledges
+        ],
+        product_max_term_months=product.max_term_months if product else None,
+        product_max_annual_rate=product.max_annual_rate if product else None,
+    )
+    return rules.check_filing(facts), assets
+
+
+def _refuse_if_failed(checks: list[rules.Check]) -> None:
+    failed = [c for c in checks if not c.passed]
+    if failed:
+        raise RuleViolations(
+            [Violation(c.code, c.message, c.field) for c in failed],
+            code="filing_refused",
+            message="备案未通过自动校验：" + "；".join(c.message for c in failed),
+        )
+
+
+def _next_reference(fund: Fund, year: int) -> str:
+    counter, _ = ReferenceCounter.objects.get_or_create(fund=fund, year=year)
+    counter = ReferenceCounter.objects.select_for_update().get(pk=counter.pk)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"{fund.reference_prefix}-{year}-{counter.last:06d}"
+
+
+def _terms(data: dict[str, Any]) -> dict[str, Any]:
+    terms = {k: data.get(k) for k in FILING_FIELDS}
+    if terms["pledge_type"] == "ip_only" and terms.get("covered_principal") is None:
+        terms["covered_principal"] = terms["principal"]
+    if terms["matures_on"] <= terms["disbursed_on"]:
+        raise AppError("invalid_term", "到期日须晚于放款日", field="matures_on", status=400)
+    if terms["disbursed_on"] > clock.today():
+        raise AppError(
+            "not_disbursed", "只能备案已发放的贷款（放款日不能晚于今天）", field="disbursed_on", status=400
+        )
+    return terms
+
+
+def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
+    """A bank files a disbursed loan. Every automatic check runs; if any fails the answer is
+    422 with one error per failed rule and nothing is stored. A contract number the bank
+    already filed is 409 `duplicate_contract`, also when two arrive at once."""
+    if not principal.is_institution:
+        raise AppError("institution_only", "贷款备案由合作机构提交", status=403)
+    today = clock.today()
+    terms = _terms(data)
+    pledges = _normalise_pledges(list(data.get("pledges") or []), today=today)
+    institution = Institution.objects.get(pk=principal.institution_id)
+    fund = Fund.objects.filter(code=data.get("fund")).first()
+    if fund is None or not fund.agreements.filter(institution=institution).exists():
+        raise AppError("fund_not_available", "资金不存在或贵机构未与其合作", field="fund")
+    if LoanFiling.objects.filter(institution=institution, contract_no=terms["contract_no"]).exists():
+        raise Conflict("duplicate_contract", "该借款合同号已备案", field="contract_no")
+    enterprise = Enterprise.objects.filter(uscc=(data.get("enterprise_uscc") or "").strip().upper()).first()
+    product = None
+    if data.get("product"):
+        product = (
+            Product.objects.filter(institution=institution, fund=fund, code=data["product"])
+            .order_by("-version")
+            .first()
+        )
+    checks, assets = _evaluate(
+        fund=fund,
+        institution=institution,
+        enterprise=enterprise,
+        product=product,
+        terms=terms,
+        pledges=pledges,
+        today=today,
+    )
+    _refuse_if_failed(checks)
+    policy = fund.policy_on(today)
+    try:
+        with transaction.atomic(durable=True):
+            filing = LoanFiling(
+                fund=fund,
+                institution=institution,
+                enterprise=enterprise,
+                product=product,
+                reference=_next_reference(fund, today.year),
+                checks=[c.as_dict() for c in checks],
+                submitted_on=today,
+                due_diligence_due_on=workdays.add_working_days(today, policy.due_diligence_working_days),
+                outstanding_principal=terms["principal"],
+                covered_outstanding=terms["covered_principal"],
+                **terms,
+            )
+            filing.save()
+            log_created(filing, state=FilingStatus.SUBMITTED, user=principal.user, comment="提交贷款备案")
+            Pledge.objects.bulk_create(
+                [
+                    Pledge(
+                        filing=filing,
+                        ip_asset=assets[p["index"]],
+                        registration_no=p["registration_no"],
+                        registered_on=p["registered_on"],
+                        appraised_value=p.get("appraised_value"),
+                    )
+                    for p in pledges
+                ]
+            )
+    except IntegrityError as exc:
+        if LoanFiling.objects.filter(institution=institution, contract_no=terms["contract_no"]).exists():
+            raise Conflict("duplicate_contract", "该借款合同号已备案", field="contract_no") from exc
+        raise
+    return filing
+
+
+def filing_update(*, principal: Principal, filing_id: int, data: dict[str, Any]) -> LoanFiling:
+    """The bank corrects a returned filing (PATCH); checks run again at resubmission."""
+    today = clock.today()
+    with transaction.atomic(durable=True):
+        filing = LoanFiling.objects.select_for_update().get(pk=filing_id)
+        if filing.institution_id != principal.institution_id:
+            raise AppError("not_found", "备案不存在或无权访问", status=404)
+        if filing.status != FilingStatus.RETURNED:
+            raise Conflict("transition_not_allowed", "只有退回补正的备案可以修改")
+        changes = {k: v for k, v in data.items() if k in FILING_FIELDS}
+        if "contract_no" in changes and changes["contract_no"] != filing.contract_no:
+            if LoanFiling.objects.filter(
+                institution_id=filing.institution_id, contract_no=changes["contract_no"]
+            ).exists():
+                raise Conflict("duplicate_contract", "该借款合同号已备案", field="contract_no")
+        for key, value in changes.items():
+            setattr(filing, key, value)
+        if filing.pledge_type == "ip_only":
+            filing.covered_principal = filing.principal
+        if filing.matures_on <= filing.disbursed_on:
+            raise AppError("invalid_term", "到期日须晚于放款日", field="matures_on", status=400)
+        filing.outstanding_principal = filing.principal
+        filing.covered_outstanding = filing.covered_principal
+        if "pledges" in data:
+            pledges = _normalise_pledges(list(data["pledges"] or []), today=today)
+            by_key = {(a.kind, a.number): a for a in filing.enterprise.ip_assets.all()}
+            missing = [p for p in pledges if (p["kind"], p["number"]) not in by_key]
+            if missing:
+                raise RuleViolations(
+                    [
+                        Violation(
+                            "ip_not_owned",
+                            f"知识产权 {p['number']} 不在借款企业名下",
+                            f"pledges[{p['index']}].number",
+                        )
+                        for p in missing
+                    ]
+                )
+            filing.pledges.all().delete()
+            Pledge.objects.bulk_create(
+                [
+                    Pledge(
+                        filing=filing,
+                        ip_asset=by_key[(p["kind"], p["number"])],
+                        registration_no=p["registration_no"],
+                        registered_on=p["registered_on"],
+                        appraised_value=p.get("appraised_value"),
+                    )
+                    for p in pledges
+                ]
+            )
+        filing.save()
+    return filing
+
+
+def _pledge_dicts(filing: LoanFiling) -> list[dict[str, Any]]:
+    out = []
+    for index, p in enumerate(filing.pledges.select_related("ip_asset").order_by("id")):
+        try:
+            validate_pledge_registration_no(p.registration_no)
+            ok = True
+        except IdentifierError:
+            ok = False
+        out.append(
+            {
+                "index": index,
+                "kind": p.ip_asset.kind,
+                "number": p.ip_asset.number,
+                "registration_no": p.registration_no,
+                "registered_on": p.registered_on,
+                "registration_ok": ok,
+            }
+        )
+    return out
+
+
+def _recheck(filing: LoanFiling, today: dt.date) -> list[rules.Check]:
+    """Run the automatic checks again on a stored filing (resubmission, acceptance)."""
+    checks, _ = _evaluate(
+        fund=filing.fund,
+        institution=filing.institution,
+        enterprise=filing.enterprise,
+        product=filing.product,
+        terms={k: getattr(filing, k) for k in FILING_FIELDS},
+        pledges=_pledge_dicts(filing),
+        today=today,
+        exclude_filing=filing.pk,
+    )
+    # At resubmission or acceptance the filing deadline is judged by the original submission.
+    return [
+        rules.Check(c.code, True, c.message)
+        if c.code == "filing_deadline_passed" and filing.submitted_on <= _deadline(filing)
+        else c
+        for c in checks
+    ]
+
+
+def _deadline(filing: LoanFiling) -> dt.date:
+    policy = filing.fund.policy_on(filing.submitted_on)
+    return workdays.add_working_days(filing.disbursed_on, policy.filing_deadline_working_days)
+
+
+def filing_resubmit(*, principal: Principal, filing_id: int, comment: str = "") -> LoanFiling:
+    today = clock.today()
+
+    def prepare(filing: LoanFiling) -> None:
+        if filing.institution_id != principal.institution_id:
+            raise AppError("not_found", "备案不存在或无权访问", status=404)
+        checks = _recheck(filing, today)
+        _refuse_if_failed(checks)
+        filing.checks = [c.as_dict() for c in checks]
+        policy = filing.fund.policy_on(today)
+        filing.due_diligence_due_on = workdays.add_working_days(today, policy.due_diligence_working_days)
+
+    return run_transition(
+        model=LoanFiling, pk=filing_id, name="resubmit", user=principal.user, comment=comment, prepare=prepare
+    )
+
+
+def filing_withdraw(*, principal: Principal, filing_id: int, comment: str = "") -> LoanFiling:
+    def prepare(filing: LoanFiling) -> None:
+        if filing.institution_id != principal.institution_id:
+            raise AppError("not_found", "备案不存在或无权访问", status=404)
+        filing.pledges.filter(released_on__isnull=True).update(released_on=clock.today())
+
+    return run_transition(
+        model=LoanFiling, pk=filing_id, name="withdraw", user=principal.user, comment=comment, prepare=prepare
+    )
+
+
+def due_diligence_record(*, filing_id: int, user, items: dict[str, Any]) -> DueDiligence:
+    """The officer records the checklist while the filing is under due diligence."""
+    allowed = set(DueDiligence.REQUIRED_ITEMS) | {"site_visit", "notes"}
+    unknown = set(items) - allowed
+    if unknown:
+        raise AppError("invalid_checklist_item", f"未知的尽调项目：{', '.join(sorted(unknown))}", status=400)
+    with transaction.atomic(durable=True):
+        filing = LoanFiling.objects.select_for_update().get(pk=filing_id)
+        if filing.status != FilingStatus.UNDER_REVIEW:
+            raise Conflict("transition_not_allowed", "只有尽调中的备案可以记录尽调结果")
+        record, _ = DueDiligence.objects.get_or_create(filing=filing)
+        for key, value in items.items():
+            setattr(record, key, value)
+        record.officer = user
+        record.save()
+    return record
+
+
+def filing_transition(*, filing_id: int, name: str, user, comment: str = "") -> LoanFiling:
+    """Staff steps on a filing: start_due_diligence, return_for_supplement, accept, reject, void."""
+    today = clock.today()
+
+    def prepare(filing: LoanFiling) -> None:
+        if name in ("return_for_supplement", "reject", "void") and not comment.strip():
+            raise AppError("comment_required", "请填写原因", field="comment", status=400)
+        if name == "start_due_diligence":
+            DueDiligence.objects.get_or_create(filing=filing, defaults={"officer": user})
+        if name == "accept":
+            record = DueDiligence.objects.filter(filing=filing).first()
+            if record is None or not record.complete:
+                raise AppError("due_diligence_incomplete", "尽调清单尚未全部确认", field="due_diligence")
+            checks = _recheck(filing, today)
+            _refuse_if_failed(checks)
+            policy = filing.fund.policy_on(today)
+            agreement = agreement_in_force(institution=filing.institution, fund=filing.fund, on=today)
+            # Frozen for the life of the loan: later policy or agreement changes never touch it.
+            filing.policy_version = policy
+            filing.fund_share = agreement.fund_share
+            filing.bank_share = agreement.bank_share
+            filing.insurer_share = agreement.insurer_share
+            filing.valuer_share = agreement.valuer_share
+            filing.accepted_on = today
+            filing.checks = [c.as_dict() for c in checks]
+
+        if name in ("reject", "void"):
+            filing.pledges.filter(released_on__isnull=True).update(released_on=today)
+
+    return run_transition(
+        model=LoanFiling, pk=filing_id, name=name, user=user, comment=comment, prepare=prepare
+    )

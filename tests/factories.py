@@ -97,3 +97,31 @@ def application_body(**overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+def filing_body(**overrides) -> dict:
+    """A valid filing by bank A (zqrcb) for a demo Zhaoqing enterprise, on business date 2026-11-21."""
+    n = next(_seq)
+    body = {
+        "fund": "zhaoqing",
+        "enterprise_uscc": "9144120252133505XP",
+        "contract_no": f"ZQRCB-2026-{n:05d}",
+        "principal": "1000000.00",
+        "pledge_type": "ip_only",
+        "covered_principal": "1000000.00",
+        "annual_rate": "4.3500",
+        "disbursed_on": "2026-11-16",
+        "matures_on": "2027-11-15",
+        "purpose": "研发投入和流动资金",
+        "pledges": [
+            {
+                "kind": "invention_patent",
+                "number": "201613031399.8",
+                "registration_no": "Y2026440000123",
+                "registered_on": "2026-11-10",
+                "appraised_value": "3000000.00",
+            }
+        ],
+    }
+    body.update(overrides)
+    return body

@@ -6,13 +6,12 @@ from rest_framework import serializers
 
 from fundmgr.accounts.api import HistoryEntrySerializer
 from fundmgr.lib.api import MoneyField
-from fundmgr.lib.identifiers import IP_KINDS
 
 from ..models import Enterprise, IPAsset
 
 
 class IPAssetInputSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=IP_KINDS, help_text="知识产权类型")
+    kind = serializers.ChoiceField(choices=IPAsset.Kind.choices, help_text="知识产权类型")
     number = serializers.CharField(max_length=64, help_text="号码；专利为含校验位的申请号，如 202110123456.7")
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     owner_name = serializers.CharField(max_length=200, required=False, allow_blank=True)

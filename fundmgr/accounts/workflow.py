@@ -143,6 +143,7 @@ def run_transition(
     comment: str = "",
     prepare: Callable[[Any], None] | None = None,
     after: Callable[[Any], None] | None = None,
+    then: Callable[[Any], None] | None = None,
     system: bool = False,
 ):
     """Lock the record, check state/role/four-eyes, let the caller's `prepare` apply business
@@ -165,10 +166,26 @@ def run_transition(
         if prepare is not None:
             prepare(instance)
         getattr(instance, name)(by=user, description=comment or None)
+        if then is not None:  # follow-up steps of the same command (e.g. the loan's cover starts)
+            then(instance)
         instance.save()
         if after is not None:
             transaction.on_commit(lambda: after(instance))
     return instance
+
+
+def log_created(instance, *, state: str, user, comment: str = "", transition_name: str = "submit") -> None:
+    """Record a record born in a state (e.g. a filing created `submitted`) as its first
+    history entry, so the history says who created it and when."""
+    StateLog.objects.create(
+        content_type=ContentType.objects.get_for_model(type(instance)),
+        object_id=instance.pk,
+        source_state=None,
+        state=state,
+        transition=transition_name,
+        by=user,
+        description=comment or None,
+    )
 
 
 ROLE_LABELS = dict(Role.choices)
