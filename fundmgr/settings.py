@@ -198,6 +198,9 @@ SPECTACULAR_SETTINGS = {
         "LoanStatusEnum": "loans.models.LoanStatus",
         "DocumentKindEnum": "loans.models.DocumentKind",
         "RiskClassEnum": "loans.models.RiskClass",
+        "ClaimStatusEnum": "loans.models.ClaimStatus",
+        "RecoveryStatusEnum": "loans.models.RecoveryStatus",
+        "RecoverySourceEnum": "loans.models.Recovery.Source",
     },
 }
 

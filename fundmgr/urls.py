@@ -8,6 +8,7 @@ from rest_framework.routers import SimpleRouter
 from banks.api.views import InstitutionViewSet
 from enterprises.api.views import EnterpriseViewSet
 from fundmgr.funds.api.views import FundViewSet
+from loans.api.claims import ClaimViewSet, RecoveryViewSet
 from loans.api.views import FilingViewSet
 
 admin.site.site_header = "知识产权质押融资风险补偿资金管理系统"
@@ -19,6 +20,8 @@ router.register("funds", FundViewSet, basename="fund")
 router.register("enterprises", EnterpriseViewSet, basename="enterprise")
 router.register("institutions", InstitutionViewSet, basename="institution")
 router.register("filings", FilingViewSet, basename="filing")
+router.register("claims", ClaimViewSet, basename="claim")
+router.register("recoveries", RecoveryViewSet, basename="recovery")
 
 api_v1 = [
     path("", include(router.urls)),

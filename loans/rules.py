@@ -246,3 +246,135 @@ def check_pledges(f: FilingFacts) -> list[Check]:
         if code not in failed_codes
     ]
     return summary + failures
+
+
+# --- compensation (风险补偿) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cap:
+    """One limit on the fund's payment, in the order they are applied."""
+
+    code: str  # per_loan, per_enterprise, per_year, institution, fund_balance
+    label: str
+    limit: Decimal | None  # what is still available under this cap; None: no such cap
+    applied: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "cap": self.code,
+            "label": self.label,
+            "limit": None if self.limit is None else f"{self.limit:.2f}",
+            "applied": self.applied,
+        }
+
+
+@dataclass(frozen=True)
+class Computation:
+    """Every step of a claim's computation, so the admin and the API can show it."""
+
+    outstanding_principal: Decimal
+    recovered_before_claim: Decimal
+    covered_ratio: Decimal  # covered principal ÷ principal (1 for a pure IP pledge)
+    loss_base: Decimal
+    fund_share: Decimal  # percent, frozen on the loan at acceptance
+    computed_amount: Decimal
+    caps: list[Cap]
+    claimable_amount: Decimal
+
+    @property
+    def caps_applied(self) -> list[Cap]:
+        return [c for c in self.caps if c.applied]
+
+    def as_dict(self) -> dict:
+        return {
+            "outstanding_principal": f"{self.outstanding_principal:.2f}",
+            "recovered_before_claim": f"{self.recovered_before_claim:.2f}",
+            "covered_ratio": f"{self.covered_ratio:.6f}",
+            "loss_base": f"{self.loss_base:.2f}",
+            "fund_share": f"{self.fund_share:.2f}",
+            "computed_amount": f"{self.computed_amount:.2f}",
+            "caps": [c.as_dict() for c in self.caps],
+            "caps_applied": [c.as_dict() for c in self.caps_applied],
+            "claimable_amount": f"{self.claimable_amount:.2f}",
+        }
+
+
+CAP_LABELS = {
+    "per_loan": "单笔补偿上限",
+    "per_enterprise": "单户企业累计补偿上限",
+    "per_year": "年度补偿总额上限",
+    "institution": "合作机构补偿限额（风险准备金）",
+    "fund_balance": "资金可用余额",
+}
+
+
+def compute_claim(
+    *,
+    principal: Decimal,
+    covered_principal: Decimal,
+    outstanding_principal: Decimal,
+    recovered_before_claim: Decimal,
+    fund_share: Decimal,
+    per_loan_cap: Decimal | None,
+    per_enterprise_room: Decimal | None,
+    per_year_room: Decimal | None,
+    institution_room: Decimal | None,
+    available_balance: Decimal,
+) -> Computation:
+    """loss base → × frozen fund share → caps in order → claimable amount.
+
+    The loss base is the principal outstanding at the trigger, net of recoveries received
+    before the claim; for a combined pledge only its IP-covered part, in the proportion
+    covered principal : principal (domain-rules §5.2, §8.2). Each `*_room` is what is still
+    available under that cap after earlier compensation (None: the cap does not exist).
+    Rounding: half-up to the fen, once per step.
+    """
+    from fundmgr.lib.money import HUNDRED, quantize
+
+    covered_ratio = covered_principal / principal
+    net = max(outstanding_principal - recovered_before_claim, ZERO)
+    loss_base = quantize(net * covered_ratio)
+    computed = quantize(loss_base * fund_share / HUNDRED)
+
+    amount = computed
+    caps: list[Cap] = []
+    for code, room in (
+        ("per_loan", per_loan_cap),
+        ("per_enterprise", per_enterprise_room),
+        ("per_year", per_year_room),
+        ("institution", institution_room),
+        ("fund_balance", available_balance),
+    ):
+        if room is None:
+            caps.append(Cap(code, CAP_LABELS[code], None, False))
+            continue
+        room = max(room, ZERO)
+        bites = room < amount
+        caps.append(Cap(code, CAP_LABELS[code], room, bites))
+        if bites:
+            amount = room
+    return Computation(
+        outstanding_principal=outstanding_principal,
+        recovered_before_claim=recovered_before_claim,
+        covered_ratio=covered_ratio,
+        loss_base=loss_base,
+        fund_share=fund_share,
+        computed_amount=computed,
+        caps=caps,
+        claimable_amount=amount,
+    )
+
+
+def recovery_fund_amount(
+    *, gross: Decimal, costs: Decimal, paid_amount: Decimal, loss_base: Decimal, already_returned: Decimal
+) -> Decimal:
+    """The fund's part of a recovery: (gross − costs) × the share the fund actually paid
+    (paid ÷ loss base), never taking total returns above what the fund paid."""
+    from fundmgr.lib.money import quantize
+
+    if loss_base <= ZERO or paid_amount <= ZERO:
+        return ZERO
+    net = max(gross - costs, ZERO)
+    share = quantize(net * paid_amount / loss_base)
+    return min(share, max(paid_amount - already_returned, ZERO))

@@ -434,10 +434,14 @@ def filing_transition(*, filing_id: int, name: str, user, comment: str = "") -> 
             filing.valuer_share = agreement.valuer_share
             filing.accepted_on = today
             filing.checks = [c.as_dict() for c in checks]
-
         if name in ("reject", "void"):
             filing.pledges.filter(released_on__isnull=True).update(released_on=today)
 
+    def then(filing: LoanFiling) -> None:
+        if name == "accept":
+            # The covered loan's own lifecycle starts with acceptance, logged as its own step.
+            filing.start_cover(by=user, description="受理入池，开始在保")
+
     return run_transition(
-        model=LoanFiling, pk=filing_id, name=name, user=user, comment=comment, prepare=prepare
+        model=LoanFiling, pk=filing_id, name=name, user=user, comment=comment, prepare=prepare, then=then
     )

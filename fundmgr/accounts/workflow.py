@@ -18,7 +18,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
-from django_fsm import can_proceed, has_transition_perm, transition
+from django_fsm import FSMFieldMixin, can_proceed, has_transition_perm, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 from django_fsm_log.models import StateLog
 
@@ -113,10 +113,13 @@ def available_transitions(instance, user) -> list[str]:
     return names
 
 
+CREATION_LABELS = {"submit": "提交", "report": "报告"}
+
+
 def transition_label(model: type[models.Model], name: str) -> str:
     meta = getattr(getattr(model, name, None), "_django_fsm", None)
     if meta is None:
-        return name
+        return CREATION_LABELS.get(name, name)
     return next(iter(meta.transitions.values())).custom.get("label", name)
 
 
@@ -222,7 +225,11 @@ def history_html(instance) -> str:
     rows = history(instance) if instance is not None and instance.pk else []
     if not rows:
         return "—"
-    labels = dict(type(instance).status.field.choices) if hasattr(type(instance), "status") else {}
+    # State names of every lifecycle field of the model (a filing has two).
+    labels: dict = {}
+    for field in type(instance)._meta.fields:
+        if isinstance(field, FSMFieldMixin):
+            labels.update(dict(field.choices))
     body = format_html_join(
         "",
         "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td></tr>",

@@ -253,6 +253,15 @@ class LedgerEntry(models.Model):
     value_date = models.DateField(_("记账日期"))
     description = models.CharField(_("摘要"), max_length=300, blank=True)
     reference = models.CharField(_("业务编号"), max_length=64, blank=True, db_index=True)
+    claim = models.ForeignKey(
+        "loans.Claim",
+        verbose_name=_("补偿申请"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+        help_text=_("代偿支出和追偿返还对应的补偿申请"),
+    )
     created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("录入人"), null=True, blank=True, on_delete=models.PROTECT
@@ -271,6 +280,11 @@ class LedgerEntry(models.Model):
                 condition=(Q(entry_type__in=INFLOW_TYPES, amount__gt=0))
                 | (Q(entry_type__in=OUTFLOW_TYPES, amount__lt=0))
                 | (Q(entry_type=EntryType.ADJUSTMENT) & ~Q(amount=0)),
+            ),
+            models.CheckConstraint(
+                name="ledger_claim_movements_name_their_claim",
+                condition=~Q(entry_type__in=(EntryType.COMPENSATION_PAID, EntryType.RECOVERY_RETURNED))
+                | Q(claim__isnull=False),
             ),
             models.CheckConstraint(
                 name="ledger_contribution_has_level",

@@ -45,6 +45,7 @@ def ledger_post(
     description: str = "",
     reference: str = "",
     by=None,
+    claim=None,
 ) -> LedgerEntry:
     """Post one entry inside the caller's transaction. `amount` is the magnitude (> 0) except
     for adjustments, whose sign says the direction. Outflows lock the fund and are refused
@@ -84,6 +85,7 @@ def ledger_post(
         description=description,
         reference=reference,
         created_by=by,
+        claim=claim,
     )
 
 

@@ -201,4 +201,6 @@ class SettleInputSerializer(serializers.Serializer):
 
 class DocumentUploadSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=DocumentKind.choices)
-    file = serializers.FileField(help_text="PDF、JPEG、PNG 或 OFD，最大 20 MB；按内容识别类型")
+    file = serializers.FileField(
+        allow_empty_file=True, help_text="PDF、JPEG、PNG 或 OFD，最大 20 MB；按内容识别类型"
+    )

@@ -1,0 +1,297 @@
+"""Compensation claim and recovery endpoints (api.md "Compensation claims")."""
+
+from __future__ import annotations
+
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from fundmgr.accounts.api import HistoryEntrySerializer
+from fundmgr.accounts.principals import Principal, principal_from_request
+from fundmgr.lib.api import MoneyField, PercentField
+from fundmgr.lib.errors import Forbidden, NotFound
+from fundmgr.lib.idempotency import IdempotentMixin
+
+from .. import claims
+from ..models import Claim, ClaimStatus, Recovery
+
+
+def claims_visible_to(principal: Principal):
+    qs = Claim.objects.select_related("filing", "fund", "institution")
+    if principal.is_staff_member:
+        return qs
+    if principal.is_regulator:
+        return qs.filter(fund_id__in=principal.fund_ids)
+    if principal.is_institution:
+        return qs.filter(institution_id=principal.institution_id)
+    return qs.none()
+
+
+class LegalActionSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["lawsuit", "arbitration", "enforcement", "other"])
+    case_no = serializers.CharField(max_length=100)
+    filed_on = serializers.DateField()
+
+
+class ClaimInputSerializer(serializers.Serializer):
+    filing = serializers.IntegerField(help_text="贷款备案 id")
+    trigger_date = serializers.DateField(help_text="达到补偿条件的日期")
+    outstanding_principal = MoneyField(help_text="触发时贷款本金余额(元)")
+    recovered_before_claim = MoneyField(help_text="申请前已回收(元)")
+    legal_action = LegalActionSerializer(allow_null=True, required=False)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CapSerializer(serializers.Serializer):
+    cap = serializers.CharField()
+    label = serializers.CharField()
+    limit = serializers.CharField(allow_null=True)
+    applied = serializers.BooleanField()
+
+
+class ClaimSerializer(serializers.ModelSerializer):
+    filing = serializers.IntegerField(source="filing_id")
+    fund = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    institution = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    outstanding_principal = MoneyField()
+    recovered_before_claim = MoneyField()
+    loss_base = MoneyField()
+    fund_share = PercentField(places=2)
+    computed_amount = MoneyField()
+    claimable_amount = MoneyField()
+    approved_amount = MoneyField(allow_null=True)
+    paid_amount = MoneyField(allow_null=True)
+    caps_applied = serializers.SerializerMethodField()
+    computation = serializers.JSONField()
+    available_transitions = serializers.SerializerMethodField()
+    history = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Claim
+        fields = [
+            "id",
+            "reference",
+            "filing",
+            "fund",
+            "institution",
+            "status",
+            "trigger_date",
+            "outstanding_principal",
+            "recovered_before_claim",
+            "legal_action",
+            "notes",
+            "loss_base",
+            "fund_share",
+            "computed_amount",
+            "caps_applied",
+            "claimable_amount",
+            "approved_amount",
+            "paid_amount",
+            "paid_on",
+            "meeting_ref",
+            "submitted_on",
+            "computation",
+            "available_transitions",
+            "history",
+        ]
+        read_only_fields = fields
+
+    def get_caps_applied(self, obj) -> list[dict]:
+        return CapSerializer(obj.computation.get("caps_applied", []), many=True).data
+
+    def get_available_transitions(self, obj) -> list[str]:
+        from fundmgr.accounts.workflow import available_transitions
+
+        user = self.context.get("user")
+        return available_transitions(obj, user) if user else []
+
+    def get_history(self, obj) -> list[dict]:
+        from fundmgr.accounts.workflow import history
+
+        return HistoryEntrySerializer(history(obj), many=True).data
+
+
+class ClaimTransitionSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    meeting_ref = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    approved_amount = MoneyField(required=False, allow_null=True, default=None)
+
+
+class RecoveryInputSerializer(serializers.Serializer):
+    received_on = serializers.DateField()
+    gross_amount = MoneyField()
+    costs = MoneyField()
+    source = serializers.ChoiceField(choices=Recovery.Source.choices)
+
+
+class RecoverySerializer(serializers.ModelSerializer):
+    claim = serializers.IntegerField(source="claim_id")
+    gross_amount = MoneyField()
+    costs = MoneyField()
+    fund_amount = MoneyField()
+    available_transitions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Recovery
+        fields = [
+            "id",
+            "claim",
+            "received_on",
+            "gross_amount",
+            "costs",
+            "source",
+            "fund_amount",
+            "due_on",
+            "status",
+            "returned_on",
+            "available_transitions",
+        ]
+        read_only_fields = fields
+
+    def get_available_transitions(self, obj) -> list[str]:
+        from fundmgr.accounts.workflow import available_transitions
+
+        user = self.context.get("user")
+        return available_transitions(obj, user) if user else []
+
+
+class ClaimFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=ClaimStatus.choices)
+    fund = filters.CharFilter(field_name="fund__code")
+    filing = filters.NumberFilter(field_name="filing_id")
+
+    class Meta:
+        model = Claim
+        fields = ["status", "fund", "filing"]
+
+
+class ClaimViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """风险补偿申请：合作机构申请、报告追偿；工作人员审核、决委会审批、财务付款。"""
+
+    serializer_class = ClaimSerializer
+    filterset_class = ClaimFilter
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return claims_visible_to(principal_from_request(self.request)).order_by("-submitted_at", "-id")
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "user": self.request.user}
+
+    def _claim(self, pk) -> Claim:
+        claim = self.get_queryset().filter(pk=pk).first()
+        if claim is None:
+            raise NotFound("补偿申请不存在或无权访问")
+        return claim
+
+    def _render(self, claim: Claim, code: int = 200) -> Response:
+        return Response(
+            ClaimSerializer(Claim.objects.get(pk=claim.pk), context=self.get_serializer_context()).data,
+            status=code,
+        )
+
+    @extend_schema(summary="补偿申请详情", responses=ClaimSerializer)
+    def retrieve(self, request, pk=None):
+        return self._render(self._claim(pk))
+
+    @extend_schema(
+        summary="提交补偿申请（合作机构）", request=ClaimInputSerializer, responses={201: ClaimSerializer}
+    )
+    def create(self, request):
+        body = ClaimInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        claim = claims.claim_submit(principal=principal_from_request(request), data=body.validated_data)
+        return self._render(claim, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="执行状态操作（工作人员）",
+        request=ClaimTransitionSerializer,
+        responses=ClaimSerializer,
+        parameters=[
+            OpenApiParameter(
+                "transition", str, OpenApiParameter.PATH, description="start_review、approve、pay 等"
+            )
+        ],
+    )
+    @action(detail=True, methods=["post"], url_path=r"transitions/(?P<transition>[a-z_]+)")
+    def transition(self, request, pk=None, transition=None):
+        claim = self._claim(pk)
+        body = ClaimTransitionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        principal = principal_from_request(request)
+        if transition == "resubmit":
+            claim = claims.claim_resubmit(
+                principal=principal, claim_id=claim.pk, comment=body.validated_data["comment"]
+            )
+        else:
+            claim = claims.claim_transition(
+                claim_id=claim.pk, name=transition, user=request.user, **body.validated_data
+            )
+        return self._render(claim)
+
+    @extend_schema(methods=["GET"], summary="追偿回收列表", responses=RecoverySerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        summary="报告追偿回收（合作机构）",
+        request=RecoveryInputSerializer,
+        responses={201: RecoverySerializer},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def recoveries(self, request, pk=None):
+        claim = self._claim(pk)
+        principal = principal_from_request(request)
+        if request.method == "GET":
+            return Response(
+                RecoverySerializer(
+                    claim.recoveries.all(), many=True, context=self.get_serializer_context()
+                ).data
+            )
+        if not principal.is_institution:
+            raise Forbidden("institution_only", "追偿回收由合作机构报告")
+        body = RecoveryInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        recovery = claims.recovery_report(principal=principal, claim_id=claim.pk, data=body.validated_data)
+        return Response(
+            RecoverySerializer(recovery, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class RecoveryViewSet(IdempotentMixin, viewsets.GenericViewSet):
+    """追偿返还：财务确认到账。"""
+
+    serializer_class = RecoverySerializer
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        visible = claims_visible_to(principal_from_request(self.request))
+        return Recovery.objects.filter(claim__in=visible)
+
+    @extend_schema(summary="追偿回收详情", responses=RecoverySerializer)
+    def retrieve(self, request, pk=None):
+        recovery = self.get_queryset().filter(pk=pk).first()
+        if recovery is None:
+            raise NotFound()
+        return Response(RecoverySerializer(recovery, context={"user": request.user}).data)
+
+    @extend_schema(
+        summary="确认返还（财务）",
+        request=ClaimTransitionSerializer,
+        responses=RecoverySerializer,
+        parameters=[OpenApiParameter("transition", str, OpenApiParameter.PATH)],
+    )
+    @action(detail=True, methods=["post"], url_path=r"transitions/(?P<transition>[a-z_]+)")
+    def transition(self, request, pk=None, transition=None):
+        recovery = self.get_queryset().filter(pk=pk).first()
+        if recovery is None:
+            raise NotFound()
+        if transition != "confirm_returned":
+            raise NotFound(f"没有名为 {transition} 的操作", code="unknown_transition")
+        body = ClaimTransitionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        recovery = claims.recovery_confirm_returned(
+            recovery_id=recovery.pk, user=request.user, comment=body.validated_data["comment"]
+        )
+        return Response(RecoverySerializer(recovery, context={"user": request.user}).data)

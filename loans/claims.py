@@ -1,0 +1,418 @@
+"""Compensation claims (风险补偿), payout (代偿) and recovery (追偿): money leaves and returns.
+
+Every amount is computed by `rules.compute_claim`, which keeps each step. `claim_pay` posts
+the compensation to the fund ledger in the same transaction as the state change, after
+locking the fund row, so concurrent payouts can never overdraw the fund.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
+
+from banks.selectors import agreement_in_force
+from fundmgr.accounts.principals import Principal
+from fundmgr.accounts.workflow import log_created, run_transition
+from fundmgr.funds.models import EntryType, LedgerEntry
+from fundmgr.funds.selectors import fund_balance
+from fundmgr.funds.services import ledger_post
+from fundmgr.lib import clock, workdays
+from fundmgr.lib.errors import AppError, Conflict, NotFound, RuleViolations, Violation
+from fundmgr.lib.money import ZERO, quantize
+
+from . import rules
+from .models import (
+    CLOSED_CLAIM_STATUSES,
+    Claim,
+    ClaimStatus,
+    FilingStatus,
+    LoanFiling,
+    LoanStatus,
+    Recovery,
+    RecoveryStatus,
+)
+
+log = logging.getLogger(__name__)
+
+# Claims whose amount is committed (approved but not yet paid) or paid.
+_COMMITTED = (ClaimStatus.APPROVED,)
+_PAID = (ClaimStatus.PAID, ClaimStatus.IN_RECOVERY, ClaimStatus.CLOSED, ClaimStatus.WRITTEN_OFF)
+
+
+def _committed_and_paid(qs) -> Decimal:
+    totals = qs.aggregate(
+        approved=Coalesce(Sum("approved_amount", filter=Q(status__in=_COMMITTED)), ZERO),
+        paid=Coalesce(Sum("paid_amount", filter=Q(status__in=_PAID)), ZERO),
+    )
+    return totals["approved"] + totals["paid"]
+
+
+def committed_unpaid(*, fund_id: int, exclude_claim: int | None = None) -> Decimal:
+    qs = Claim.objects.filter(fund_id=fund_id, status__in=_COMMITTED)
+    if exclude_claim:
+        qs = qs.exclude(pk=exclude_claim)
+    return qs.aggregate(total=Coalesce(Sum("approved_amount"), ZERO))["total"]
+
+
+def compute_for(
+    *,
+    filing: LoanFiling,
+    outstanding: Decimal,
+    recovered_before: Decimal,
+    today: dt.date,
+    exclude_claim: int | None = None,
+) -> rules.Computation:
+    """Gather every cap's remaining room for this loan and run the computation."""
+    policy = filing.policy_version
+    others = Claim.objects.exclude(pk=exclude_claim) if exclude_claim else Claim.objects.all()
+    per_enterprise_room = None
+    if policy.per_enterprise_comp_cap is not None:
+        used = _committed_and_paid(others.filter(filing__enterprise_id=filing.enterprise_id))
+        per_enterprise_room = policy.per_enterprise_comp_cap - used
+    per_year_room = None
+    if policy.annual_comp_cap is not None:
+        paid_this_year = -LedgerEntry.objects.filter(
+            fund_id=filing.fund_id, entry_type=EntryType.COMPENSATION_PAID, value_date__year=today.year
+        ).aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+        per_year_room = (
+            policy.annual_comp_cap
+            - paid_this_year
+            - committed_unpaid(fund_id=filing.fund_id, exclude_claim=exclude_claim)
+        )
+    institution_room = None
+    agreement = agreement_in_force(institution=filing.institution, fund=filing.fund, on=today)
+    if agreement is not None and agreement.reserve_deposit is not None:
+        used = _committed_and_paid(
+            others.filter(institution_id=filing.institution_id, fund_id=filing.fund_id)
+        )
+        institution_room = agreement.reserve_deposit - used
+    available = fund_balance(fund=filing.fund) - committed_unpaid(
+        fund_id=filing.fund_id, exclude_claim=exclude_claim
+    )
+    return rules.compute_claim(
+        principal=filing.principal,
+        covered_principal=filing.covered_principal,
+        outstanding_principal=outstanding,
+        recovered_before_claim=recovered_before,
+        fund_share=filing.fund_share,
+        per_loan_cap=policy.per_loan_comp_cap,
+        per_enterprise_room=per_enterprise_room,
+        per_year_room=per_year_room,
+        institution_room=institution_room,
+        available_balance=available,
+    )
+
+
+def _trigger_met(filing: LoanFiling) -> bool:
+    return filing.loan_status == LoanStatus.NON_PERFORMING
+
+
+def claim_submit(*, principal: Principal, data: dict[str, Any]) -> Claim:
+    """A bank files a claim once the loan's trigger is met, inside the claim window.
+
+    Refusals (422): loan_not_covered, trigger_not_met, claim_window_closed, claim_exists.
+    """
+    if not principal.is_institution:
+        raise AppError("institution_only", "补偿申请由合作机构提交", status=403)
+    today = clock.today()
+    filing = (
+        LoanFiling.objects.select_related("policy_version", "fund", "institution")
+        .filter(pk=data.get("filing"), institution_id=principal.institution_id)
+        .first()
+    )
+    if filing is None:
+        raise NotFound("贷款备案不存在或无权访问")
+    trigger_date: dt.date = data["trigger_date"]
+    outstanding: Decimal = data["outstanding_principal"]
+    recovered: Decimal = data.get("recovered_before_claim") or ZERO
+    if trigger_date > today:
+        raise AppError("invalid_trigger_date", "触发日不能晚于今天", field="trigger_date", status=400)
+    if outstanding > filing.principal:
+        raise AppError(
+            "outstanding_exceeds_principal",
+            "本金余额不能超过贷款本金",
+            field="outstanding_principal",
+            status=400,
+        )
+    if recovered > outstanding:
+        raise AppError(
+            "invalid_recovered", "申请前回收不能超过本金余额", field="recovered_before_claim", status=400
+        )
+
+    violations: list[Violation] = []
+    covered = filing.status == FilingStatus.ACCEPTED and filing.loan_status in (
+        LoanStatus.PERFORMING,
+        LoanStatus.OVERDUE,
+        LoanStatus.NON_PERFORMING,
+        LoanStatus.IN_CLAIM,
+    )
+    if not covered:
+        violations.append(Violation("loan_not_covered", "该贷款不在保（未受理、已结清或已作废）", "filing"))
+    elif Claim.objects.filter(filing=filing).exclude(status__in=CLOSED_CLAIM_STATUSES).exists():
+        violations.append(Violation("claim_exists", "该贷款已有进行中的补偿申请", "filing"))
+    elif not _trigger_met(filing):
+        policy = filing.policy_version
+        violations.append(
+            Violation(
+                "trigger_not_met",
+                f"贷款尚未达到补偿条件（逾期{policy.trigger_days_overdue}天或风险分类为次级及以下，以月度报告为准）",
+                "filing",
+            )
+        )
+    if covered:
+        window = filing.policy_version.claim_window_days
+        if today > trigger_date + dt.timedelta(days=window):
+            violations.append(
+                Violation("claim_window_closed", f"已超过触发后{window}天的申请期限", "trigger_date")
+            )
+    if violations:
+        raise RuleViolations(violations, code="claim_refused")
+
+    computation = compute_for(filing=filing, outstanding=outstanding, recovered_before=recovered, today=today)
+    try:
+        with transaction.atomic(durable=True):
+            filing = LoanFiling.objects.select_for_update().get(pk=filing.pk)
+            claim = Claim.objects.create(
+                filing=filing,
+                fund=filing.fund,
+                institution=filing.institution,
+                reference=_claim_reference(filing),
+                trigger_date=trigger_date,
+                outstanding_principal=outstanding,
+                recovered_before_claim=recovered,
+                legal_action=_jsonable(data.get("legal_action")),
+                notes=data.get("notes") or "",
+                **_amounts(computation),
+                submitted_on=today,
+            )
+            log_created(claim, state=ClaimStatus.SUBMITTED, user=principal.user, comment="提交补偿申请")
+            filing.start_claim(by=principal.user, description=f"提交补偿申请 {claim.reference}")
+            filing.save()
+    except IntegrityError as exc:  # a concurrent claim on the same loan
+        raise RuleViolations(
+            [Violation("claim_exists", "该贷款已有进行中的补偿申请", "filing")], code="claim_refused"
+        ) from exc
+    return claim
+
+
+def _jsonable(value: dict | None) -> dict | None:
+    return (
+        None
+        if value is None
+        else {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in value.items()}
+    )
+
+
+def _claim_reference(filing: LoanFiling) -> str:
+    return f"{filing.reference}-C{Claim.objects.filter(filing=filing).count() + 1}"
+
+
+def _amounts(c: rules.Computation) -> dict[str, Any]:
+    return {
+        "computation": c.as_dict(),
+        "loss_base": c.loss_base,
+        "fund_share": c.fund_share,
+        "computed_amount": c.computed_amount,
+        "claimable_amount": c.claimable_amount,
+    }
+
+
+def claim_transition(
+    *,
+    claim_id: int,
+    name: str,
+    user,
+    comment: str = "",
+    meeting_ref: str = "",
+    approved_amount: Decimal | None = None,
+) -> Claim:
+    """Review, committee decision, payment, closing: the admin buttons and the API alike."""
+    today = clock.today()
+
+    def prepare(claim: Claim) -> None:
+        if name in ("return_for_supplement", "reject", "write_off") and not comment.strip():
+            raise AppError("comment_required", "请填写原因", field="comment", status=400)
+        if name in ("recommend", "approve"):
+            # Caps depend on other claims and the balance now, not at submission.
+            c = compute_for(
+                filing=claim.filing,
+                outstanding=claim.outstanding_principal,
+                recovered_before=claim.recovered_before_claim,
+                today=today,
+                exclude_claim=claim.pk,
+            )
+            for key, value in _amounts(c).items():
+                setattr(claim, key, value)
+        if name == "approve":
+            if not meeting_ref.strip():
+                raise AppError(
+                    "meeting_ref_required", "请填写决策委员会会议纪要编号", field="meeting_ref", status=400
+                )
+            amount = quantize(approved_amount) if approved_amount is not None else claim.claimable_amount
+            if amount <= ZERO:
+                raise AppError("nothing_to_approve", "可补偿金额为零，不能批准", field="approved_amount")
+            if amount > claim.claimable_amount:
+                raise AppError(
+                    "approved_amount_exceeds_claimable",
+                    f"批准金额不能高于可补偿金额 {claim.claimable_amount:.2f} 元",
+                    field="approved_amount",
+                )
+            claim.approved_amount = amount
+            claim.meeting_ref = meeting_ref.strip()
+        if name == "pay":
+            ledger_post(
+                fund=claim.fund,
+                entry_type=EntryType.COMPENSATION_PAID,
+                amount=claim.approved_amount,
+                value_date=today,
+                description=f"代偿 {claim.reference}（{claim.filing.enterprise.name}）",
+                reference=claim.reference,
+                by=user,
+                claim=claim,
+            )
+            claim.paid_amount = claim.approved_amount
+            claim.paid_on = today
+
+    def then(claim: Claim) -> None:
+        filing = LoanFiling.objects.select_for_update().get(pk=claim.filing_id)
+        if name == "pay":
+            claim.start_recovery(by=user, description="代偿完成，转入追偿")
+            filing.compensate(by=user, description=f"代偿 {claim.paid_amount:.2f} 元（{claim.reference}）")
+            filing.save()
+        elif name == "reject":
+            filing.drop_claim(by=user, description=f"补偿申请 {claim.reference} 未获批准")
+            filing.save()
+        elif name in ("close", "write_off"):
+            filing.close_loan(
+                by=user, description=f"补偿申请 {claim.reference} {'结案' if name == 'close' else '核销'}"
+            )
+            filing.save()
+
+    return run_transition(
+        model=Claim, pk=claim_id, name=name, user=user, comment=comment, prepare=prepare, then=then
+    )
+
+
+def claim_resubmit(*, principal: Principal, claim_id: int, comment: str = "") -> Claim:
+    def prepare(claim: Claim) -> None:
+        if claim.institution_id != principal.institution_id:
+            raise NotFound()
+
+    return run_transition(
+        model=Claim, pk=claim_id, name="resubmit", user=principal.user, comment=comment, prepare=prepare
+    )
+
+
+def _returned_so_far(claim: Claim) -> Decimal:
+    return claim.recoveries.aggregate(total=Coalesce(Sum("fund_amount"), ZERO))["total"]
+
+
+def recovery_report(*, principal: Principal, claim_id: int, data: dict[str, Any]) -> Recovery:
+    """The bank reports money recovered after compensation; the fund's part is due back."""
+    today = clock.today()
+    received_on: dt.date = data["received_on"]
+    gross: Decimal = data["gross_amount"]
+    costs: Decimal = data.get("costs") or ZERO
+    if received_on > today:
+        raise AppError("invalid_received_on", "回收日期不能晚于今天", field="received_on", status=400)
+    if gross <= ZERO:
+        raise AppError("invalid_money", "回收总额须大于零", field="gross_amount", status=400)
+    if costs > gross:
+        raise AppError("costs_exceed_gross", "追偿费用不能超过回收总额", field="costs", status=400)
+    with transaction.atomic(durable=True):
+        claim = (
+            Claim.objects.select_for_update(of=("self",))
+            .select_related("filing__policy_version")
+            .filter(pk=claim_id)
+            .first()
+        )
+        if claim is None or (principal.is_institution and claim.institution_id != principal.institution_id):
+            raise NotFound()
+        if claim.status != ClaimStatus.IN_RECOVERY:
+            raise Conflict("transition_not_allowed", "只有追偿中的补偿申请可以报告回收")
+        if claim.paid_on and received_on < claim.paid_on:
+            raise AppError(
+                "received_before_payment", "代偿前的回收应在申请时扣除", field="received_on", status=400
+            )
+        amount = rules.recovery_fund_amount(
+            gross=gross,
+            costs=costs,
+            paid_amount=claim.paid_amount,
+            loss_base=claim.loss_base,
+            already_returned=_returned_so_far(claim),
+        )
+        policy = claim.filing.policy_version
+        recovery = Recovery.objects.create(
+            claim=claim,
+            received_on=received_on,
+            gross_amount=gross,
+            costs=costs,
+            source=data["source"],
+            fund_amount=amount,
+            due_on=workdays.add_working_days(received_on, policy.recovery_return_working_days),
+        )
+        log_created(
+            recovery,
+            state=RecoveryStatus.RETURN_DUE,
+            user=principal.user,
+            comment="报告追偿回收",
+            transition_name="report",
+        )
+    return recovery
+
+
+def recovery_confirm_returned(*, recovery_id: int, user, comment: str = "") -> Recovery:
+    """Finance confirms the fund's part arrived: it enters the ledger with its claim."""
+    today = clock.today()
+
+    def prepare(recovery: Recovery) -> None:
+        claim = Claim.objects.select_for_update().get(pk=recovery.claim_id)
+        returned = LedgerEntry.objects.filter(claim=claim, entry_type=EntryType.RECOVERY_RETURNED).aggregate(
+            total=Coalesce(Sum("amount"), ZERO)
+        )["total"]
+        if returned + recovery.fund_amount > claim.paid_amount:
+            raise Conflict("returns_exceed_paid", "返还总额不能超过已代偿金额")
+        if recovery.fund_amount > ZERO:
+            ledger_post(
+                fund=claim.fund,
+                entry_type=EntryType.RECOVERY_RETURNED,
+                amount=recovery.fund_amount,
+                value_date=today,
+                description=f"追偿返还 {claim.reference}（{recovery.get_source_display()}）",
+                reference=claim.reference,
+                by=user,
+                claim=claim,
+            )
+        recovery.returned_on = today
+
+    return run_transition(
+        model=Recovery, pk=recovery_id, name="confirm_returned", user=user, comment=comment, prepare=prepare
+    )
+
+
+def recoveries_mark_overdue(*, today: dt.date | None = None) -> int:
+    """Scheduled: returns past their due date become `overdue` (staff are alerted)."""
+    today = today or clock.today()
+    count = 0
+    for pk in Recovery.objects.filter(status=RecoveryStatus.RETURN_DUE, due_on__lt=today).values_list(
+        "pk", flat=True
+    ):
+        try:
+            run_transition(
+                model=Recovery,
+                pk=pk,
+                name="mark_overdue",
+                user=None,
+                comment="超过返还期限未返还",
+                system=True,
+            )
+            count += 1
+        except AppError:
+            log.info("recovery %s changed meanwhile", pk)
+    return count

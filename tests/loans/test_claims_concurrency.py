@@ -1,0 +1,119 @@
+"""Concurrent payouts on PostgreSQL that together exceed the fund's balance."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+
+from fundmgr.funds.models import EntryType, Fund, LedgerEntry
+from fundmgr.funds.selectors import fund_balance
+from fundmgr.funds.services import ledger_entry_record
+from fundmgr.lib.errors import Conflict
+from loans.claims import claim_submit, claim_transition
+from loans.models import Claim
+from tests.loans.conftest import accept_filing, make_non_performing
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_payouts_never_overdraw(personas, settings):
+    settings.FUNDMGR_BUSINESS_DATE = "2026-11-21"
+    from fundmgr.accounts.principals import principal_for
+
+    fund = Fund.objects.get(code="zhaoqing")
+    bank = principal_for(personas.user("bank_a"))
+    claims = []
+    for i, (uscc, number) in enumerate(
+        [
+            ("9144120252133505XP", "201613031399.8"),
+            ("91441202951617540K", "201814411596.8"),
+            ("914412048288873773", None),
+            ("914412844404710410", None),
+        ]
+    ):
+        from enterprises.models import IPAsset
+
+        if number is None:
+            number = (
+                IPAsset.objects.filter(enterprise__uscc=uscc, kind="invention_patent")
+                .values_list("number", flat=True)
+                .first()
+                or IPAsset.objects.filter(enterprise__uscc=uscc)
+                .exclude(kind="trademark")
+                .values_list("number", flat=True)
+                .first()
+            )
+        asset = IPAsset.objects.get(number=number)
+        filing = accept_filing(
+            personas,
+            enterprise_uscc=uscc,
+            contract_no=f"CONC-{i}",
+            principal="2000000.00",
+            covered_principal="2000000.00",
+            matures_on="2027-11-15"
+            if asset.expires_on.isoformat() > "2027-11-15"
+            else asset.expires_on.isoformat(),
+            pledges=[
+                {
+                    "kind": asset.kind,
+                    "number": asset.number,
+                    "registration_no": f"Y202644000012{i}",
+                    "registered_on": "2026-11-10",
+                }
+            ],
+        )
+        make_non_performing(personas, filing)
+        claim = claim_submit(
+            principal=bank,
+            data={
+                "filing": filing.pk,
+                "trigger_date": __import__("datetime").date(2026, 11, 20),
+                "outstanding_principal": Decimal("2000000.00"),
+                "recovered_before_claim": Decimal("0.00"),
+            },
+        )
+        for who, step in (
+            ("officer", "start_review"),
+            ("approver", "recommend"),
+            ("committee", "start_committee_review"),
+        ):
+            claim_transition(claim_id=claim.pk, name=step, user=personas.user(who))
+        claim_transition(claim_id=claim.pk, name="approve", user=personas.user("committee"), meeting_ref="M")
+        claims.append(claim.pk)
+    # Each approved claim is 1,000,000; leave 2,500,000 in the fund: only two can be paid.
+    ledger_entry_record(fund=fund, entry_type=EntryType.REFUND, amount=Decimal("2500000.00"))
+    finance = personas.user("finance")
+    barrier = threading.Barrier(len(claims))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def pay(claim_id: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            claim_transition(claim_id=claim_id, name="pay", user=finance)
+            result = "paid"
+        except Conflict as exc:
+            result = exc.code
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=pay, args=(cid,)) for cid in claims]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["fund_balance_insufficient"] * 2 + ["paid"] * 2
+    assert fund_balance(fund=fund) == Decimal("500000.00")
+    paid = Claim.objects.filter(pk__in=claims, paid_amount__isnull=False).aggregate(total=Sum("paid_amount"))[
+        "total"
+    ]
+    ledger = -LedgerEntry.objects.filter(fund=fund, entry_type=EntryType.COMPENSATION_PAID).aggregate(
+        t=Sum("amount")
+    )["t"]
+    assert paid == ledger == Decimal("2000000.00")
