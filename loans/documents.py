@@ -182,7 +182,7 @@ def _too_large() -> AppError:
 
 
 def document_upload(
-    *, principal: Principal, filing_id: int, kind: str, upload: UploadedFile
+    *, principal: Principal, filing_id: int, kind: str, upload: UploadedFile, claim_id: int | None = None
 ) -> FilingDocument:
     """Attach a document to a filing, by the filing's institution or review staff.
 
@@ -221,11 +221,14 @@ def document_upload(
             # below cannot race, and a withdrawal cannot slip in between check and write.
             filing = LoanFiling.objects.select_for_update().get(pk=filing_id)
             _check_open(filing)
-            existing = FilingDocument.objects.filter(filing=filing, sha256=sha256, kind=kind).first()
+            existing = FilingDocument.objects.filter(
+                filing=filing, claim_id=claim_id, sha256=sha256, kind=kind
+            ).first()
             if existing is not None:
                 return existing
             document = FilingDocument(
                 filing=filing,
+                claim_id=claim_id,
                 kind=kind,
                 original_name=sanitise_name(upload.name),
                 content_type=content_type,

@@ -385,6 +385,12 @@ class DocumentKind(models.TextChoices):
     PLEDGE_REGISTRATION_NOTICE = "pledge_registration_notice", _("质押登记通知书")
     VALUATION_REPORT = "valuation_report", _("评估报告")
     DISBURSEMENT_VOUCHER = "disbursement_voucher", _("放款凭证")
+    CLAIM_APPLICATION = "claim_application", _("补偿申请表")
+    OVERDUE_EVIDENCE = "overdue_evidence", _("逾期及风险分类证明")
+    COLLECTION_RECORDS = "collection_records", _("催收记录")
+    LEGAL_DOCUMENTS = "legal_documents", _("诉讼、仲裁或执行文书")
+    LOSS_COMPUTATION = "loss_computation", _("损失计算表")
+    WRITE_OFF_FILE = "write_off_file", _("核销材料")
     OTHER = "other", _("其他")
 
 
@@ -396,6 +402,15 @@ def _document_path(instance, filename: str) -> str:
 class FilingDocument(models.Model):
     filing = models.ForeignKey(
         LoanFiling, verbose_name=_("备案"), on_delete=models.PROTECT, related_name="documents"
+    )
+    claim = models.ForeignKey(
+        "loans.Claim",
+        verbose_name=_("补偿申请"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="documents",
+        help_text=_("补偿申请的材料同时归档在其贷款备案下"),
     )
     kind = models.CharField(_("类型"), max_length=32, choices=DocumentKind.choices)
     file = models.FileField(_("文件"), upload_to=_document_path, max_length=300)

@@ -6,6 +6,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from fundmgr.accounts.api import HistoryEntrySerializer
@@ -14,8 +15,9 @@ from fundmgr.lib.api import MoneyField, PercentField
 from fundmgr.lib.errors import Forbidden, NotFound
 from fundmgr.lib.idempotency import IdempotentMixin
 
-from .. import claims
+from .. import claims, documents
 from ..models import Claim, ClaimStatus, Recovery
+from .serializers import DocumentSerializer, DocumentUploadSerializer
 
 
 def claims_visible_to(principal: Principal):
@@ -257,6 +259,25 @@ class ClaimViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericViewS
             RecoverySerializer(recovery, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED,
         )
+
+    @extend_schema(
+        summary="上传补偿申请材料（合作机构）",
+        request={"multipart/form-data": DocumentUploadSerializer},
+        responses={201: DocumentSerializer},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser], url_path="documents")
+    def documents(self, request, pk=None):
+        claim = self._claim(pk)
+        body = DocumentUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        document = documents.document_upload(
+            principal=principal_from_request(request),
+            filing_id=claim.filing_id,
+            claim_id=claim.pk,
+            kind=body.validated_data["kind"],
+            upload=body.validated_data["file"],
+        )
+        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
 
 
 class RecoveryViewSet(IdempotentMixin, viewsets.GenericViewSet):

@@ -256,3 +256,25 @@ def test_scope_of_claims(personas, submitted):
     assert personas.client("regulator_x").get(f"/api/v1/claims/{cid}/").status_code == 200
     assert act(personas, "regulator_x", cid, "start_review").status_code == 403
     assert personas.client("bank_a").get("/api/v1/claims/").json()["count"] == 1
+
+
+def test_claim_documents_are_filed_with_the_claim_and_its_loan(personas, submitted, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    response = personas.client("bank_a").post(
+        f"/api/v1/claims/{submitted['id']}/documents/",
+        {"kind": "legal_documents", "file": SimpleUploadedFile("judgment.pdf", pdf, content_type="application/pdf")},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.json()
+    claim = Claim.objects.get(pk=submitted["id"])
+    assert [d.kind for d in claim.documents.all()] == ["legal_documents"]
+    assert claim.filing.documents.filter(claim=claim).count() == 1
+    other = personas.client("bank_b").post(
+        f"/api/v1/claims/{submitted['id']}/documents/",
+        {"kind": "other", "file": SimpleUploadedFile("x.pdf", pdf, content_type="application/pdf")},
+        format="multipart",
+    )
+    assert other.status_code == 404
