@@ -11,7 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from fundmgr.accounts.principals import principal_for
-from fundmgr.accounts.workflow import run_transition
+from fundmgr.accounts.workflow import require_public, run_transition
 from fundmgr.lib import clock
 from fundmgr.lib.errors import AppError, Conflict, Forbidden, RuleViolations, Violation
 from fundmgr.lib.identifiers import IP_KINDS, IdentifierError, validate_uscc
@@ -122,6 +122,7 @@ def institution_transition(*, institution_id: int, name: str, user, comment: str
     record until `reinstate`. Terminating revokes every API key of the institution in the
     same transaction, so a bank that is no longer a partner cannot keep calling.
     """
+    require_public(Institution, name)
     reason = (comment or "").strip()
 
     def prepare(institution: Institution) -> None:

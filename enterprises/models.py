@@ -154,7 +154,15 @@ class Enterprise(ConcurrentTransitionMixin, models.Model):
     def remove(self, *, by=None, description=None) -> None:
         pass
 
-    @step(field=status, source=Status.ADMITTED, target=Status.EXPIRED, roles=(), label=_("到期"), admin=False)
+    @step(
+        field=status,
+        source=Status.ADMITTED,
+        target=Status.EXPIRED,
+        roles=(),
+        label=_("到期"),
+        admin=False,
+        public=False,
+    )
     def expire(self, *, by=None, description=None) -> None:
         pass
 

@@ -10,7 +10,7 @@ from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, transaction
 
 from fundmgr.accounts.principals import Principal
-from fundmgr.accounts.workflow import run_transition
+from fundmgr.accounts.workflow import require_public, run_transition
 from fundmgr.lib import clock
 from fundmgr.lib.errors import AppError, Conflict, RuleViolations, Violation
 from fundmgr.lib.identifiers import (
@@ -200,6 +200,7 @@ def _require_eligible(enterprise: Enterprise, today: dt.date) -> None:
 
 def enterprise_transition(*, enterprise_id: int, name: str, user, comment: str = "") -> Enterprise:
     """Staff move an enterprise through its lifecycle (admin buttons and the API alike)."""
+    require_public(Enterprise, name)
     today = clock.today()
 
     def prepare(enterprise: Enterprise) -> None:

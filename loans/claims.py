@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 
 from banks.selectors import agreement_in_force
 from fundmgr.accounts.principals import Principal
-from fundmgr.accounts.workflow import log_created, run_transition
+from fundmgr.accounts.workflow import log_created, require_public, run_transition
 from fundmgr.funds.models import EntryType, LedgerEntry
 from fundmgr.funds.selectors import fund_balance
 from fundmgr.funds.services import ledger_post
@@ -233,6 +233,7 @@ def claim_transition(
     approved_amount: Decimal | None = None,
 ) -> Claim:
     """Review, committee decision, payment, closing: the admin buttons and the API alike."""
+    require_public(Claim, name)
     today = clock.today()
 
     def prepare(claim: Claim) -> None:

@@ -228,6 +228,7 @@ class LoanFiling(ConcurrentTransitionMixin, models.Model):
         roles=STAFF_REVIEW,
         label=_("开始在保"),
         admin=False,
+        public=False,
     )
     def start_cover(self, *, by=None, description=None) -> None:
         pass
@@ -239,6 +240,7 @@ class LoanFiling(ConcurrentTransitionMixin, models.Model):
         roles=(Role.INSTITUTION,),
         label=_("逾期"),
         admin=False,
+        public=False,
     )
     def mark_overdue(self, *, by=None, description=None) -> None:
         pass
@@ -250,6 +252,7 @@ class LoanFiling(ConcurrentTransitionMixin, models.Model):
         roles=(Role.INSTITUTION,),
         label=_("转为不良"),
         admin=False,
+        public=False,
     )
     def mark_non_performing(self, *, by=None, description=None) -> None:
         pass
@@ -261,6 +264,7 @@ class LoanFiling(ConcurrentTransitionMixin, models.Model):
         roles=(Role.INSTITUTION,),
         label=_("恢复正常"),
         admin=False,
+        public=False,
     )
     def cure(self, *, by=None, description=None) -> None:
         pass
@@ -284,6 +288,7 @@ class LoanFiling(ConcurrentTransitionMixin, models.Model):
         roles=(Role.INSTITUTION,),
         label=_("申请补偿"),
         admin=False,
+        public=False,
     )
     def start_claim(self, *, by=None, description=None) -> None:
         pass
@@ -295,6 +300,7 @@ class LoanFiling(ConcurrentTransitionMixin, models.Model):
         roles=(Role.OFFICER, Role.APPROVER, Role.COMMITTEE),
         label=_("补偿申请未获批准"),
         admin=False,
+        public=False,
     )
     def drop_claim(self, *, by=None, description=None) -> None:
         pass
@@ -306,6 +312,7 @@ class LoanFiling(ConcurrentTransitionMixin, models.Model):
         roles=(Role.FINANCE,),
         label=_("已代偿"),
         admin=False,
+        public=False,
     )
     def compensate(self, *, by=None, description=None) -> None:
         pass
@@ -317,6 +324,7 @@ class LoanFiling(ConcurrentTransitionMixin, models.Model):
         roles=STAFF_REVIEW,
         label=_("关闭"),
         admin=False,
+        public=False,
     )
     def close_loan(self, *, by=None, description=None) -> None:
         pass
@@ -743,6 +751,7 @@ class Claim(ConcurrentTransitionMixin, models.Model):
         roles=(Role.FINANCE,),
         label=_("转入追偿"),
         admin=False,
+        public=False,
     )
     def start_recovery(self, *, by=None, description=None) -> None:
         pass
@@ -836,6 +845,7 @@ class Recovery(ConcurrentTransitionMixin, models.Model):
         roles=(),
         label=_("逾期"),
         admin=False,
+        public=False,
     )
     def mark_overdue(self, *, by=None, description=None) -> None:
         pass

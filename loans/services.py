@@ -15,7 +15,7 @@ from banks.selectors import agreement_in_force
 from banks.services import institution_can_file
 from enterprises.models import Enterprise, IPAsset
 from fundmgr.accounts.principals import Principal
-from fundmgr.accounts.workflow import log_created, run_transition
+from fundmgr.accounts.workflow import log_created, require_public, run_transition
 from fundmgr.funds.models import Fund
 from fundmgr.funds.selectors import fund_figures_one
 from fundmgr.lib import clock, workdays
@@ -25,6 +25,8 @@ from fundmgr.lib.identifiers import IdentifierError, validate_ip_number, validat
 from . import rules
 from .models import DueDiligence, FilingStatus, LoanFiling, Pledge, ReferenceCounter
 from .selectors import enterprise_live_exposure, pledged_elsewhere
+
+STAFF_FILING_STEPS = frozenset({"start_due_diligence", "return_for_supplement", "accept", "reject", "void"})
 
 FILING_FIELDS = (
     "contract_no",
@@ -282,10 +284,43 @@ def filing_update(*, principal: Principal, filing_id: int, data: dict[str, Any])
             filing.covered_principal = filing.principal
         if filing.matures_on <= filing.disbursed_on:
             raise AppError("invalid_term", "到期日须晚于放款日", field="matures_on", status=400)
+        if filing.disbursed_on > today:
+            raise AppError(
+                "not_disbursed",
+                "只能备案已发放的贷款（放款日不能晚于今天）",
+                field="disbursed_on",
+                status=400,
+            )
+        covered = filing.covered_principal
+        if filing.pledge_type == "combined" and (
+            covered is None or covered <= 0 or covered > filing.principal
+        ):
+            # Stored values must satisfy the table's constraints; the full rules run at resubmit.
+            raise RuleViolations(
+                [
+                    Violation(
+                        "covered_principal_invalid",
+                        "组合质押须填写知识产权担保部分，且不超过贷款本金",
+                        "covered_principal",
+                    )
+                ]
+            )
         filing.outstanding_principal = filing.principal
         filing.covered_outstanding = filing.covered_principal
         if "pledges" in data:
             pledges = _normalise_pledges(list(data["pledges"] or []), today=today)
+            unregistered = [p for p in pledges if p.get("registered_on") is None]
+            if unregistered:
+                raise RuleViolations(
+                    [
+                        Violation(
+                            "pledge_not_registered",
+                            f"知识产权 {p['number']} 未提供质押登记日",
+                            f"pledges[{p['index']}].registered_on",
+                        )
+                        for p in unregistered
+                    ]
+                )
             by_key = {(a.kind, a.number): a for a in filing.enterprise.ip_assets.all()}
             missing = [p for p in pledges if (p["kind"], p["number"]) not in by_key]
             if missing:
@@ -410,7 +445,11 @@ def due_diligence_record(*, filing_id: int, user, items: dict[str, Any]) -> DueD
 
 
 def filing_transition(*, filing_id: int, name: str, user, comment: str = "") -> LoanFiling:
-    """Staff steps on a filing: start_due_diligence, return_for_supplement, accept, reject, void."""
+    """Staff steps on a filing: start_due_diligence, return_for_supplement, accept, reject, void.
+    (The bank's own steps — resubmit, withdraw, settle — have their own services.)"""
+    require_public(LoanFiling, name)
+    if name not in STAFF_FILING_STEPS:
+        raise AppError("unknown_transition", f"没有名为 {name} 的工作人员操作", status=404)
     today = clock.today()
 
     def prepare(filing: LoanFiling) -> None:

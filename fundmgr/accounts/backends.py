@@ -30,13 +30,21 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "banks.add_product",
             "banks.change_product",
             "loans.change_loanfiling",
+            "loans.change_claim",
         }
     ),
     Role.APPROVER: frozenset(
-        {"enterprises.change_enterprise", "banks.change_institution", "loans.change_loanfiling"}
+        {
+            "enterprises.change_enterprise",
+            "banks.change_institution",
+            "loans.change_loanfiling",
+            "loans.change_claim",
+        }
     ),
-    Role.COMMITTEE: frozenset(),
-    Role.FINANCE: frozenset({"funds.add_ledgerentry"}),
+    # Changing a claim or recovery in the admin means pressing its transition buttons (every
+    # field is read-only); which button a role sees still comes from the transition itself.
+    Role.COMMITTEE: frozenset({"loans.change_claim"}),
+    Role.FINANCE: frozenset({"funds.add_ledgerentry", "loans.change_claim", "loans.change_recovery"}),
 }
 
 

@@ -74,8 +74,11 @@ def step(
     conditions: list | None = None,
     form: str | None = "fundmgr.accounts.forms.TransitionCommentForm",
     admin: bool = True,
+    public: bool = True,
 ):
-    """Declare a business transition (see module docstring)."""
+    """Declare a business transition (see module docstring). `public=False` marks a step the
+    system takes as part of another command (a loan's cover starting on acceptance, a status
+    report moving the loan): never offered to a user, never run by name from outside."""
     policy = StepPolicy(roles=frozenset(roles), differs_from=tuple(differs_from))
 
     def decorate(func: Callable) -> Callable:
@@ -85,7 +88,7 @@ def step(
             target=target,
             conditions=conditions or [],
             permission=policy,
-            custom={"label": label, "policy": policy, "form": form, "admin": admin},
+            custom={"label": label, "policy": policy, "form": form, "admin": admin and public, "public": public},
         )(func)
         return fsm_log_by(fsm_log_description(wrapped))
 
@@ -109,8 +112,16 @@ def available_transitions(instance, user) -> list[str]:
     for field in instance._meta.fields:
         getter = getattr(instance, f"get_available_user_{field.name}_transitions", None)
         if callable(getter):
-            names.extend(t.name for t in getter(user=user))
+            names.extend(t.name for t in getter(user=user) if t.custom.get("public", True))
     return names
+
+
+def require_public(model: type[models.Model], name: str) -> None:
+    """For services that take a transition name from a user (API path, admin button): only
+    declared, public steps; internal ones (`public=False`) are taken by the system."""
+    meta = getattr(getattr(model, name, None), "_django_fsm", None)
+    if meta is None or not next(iter(meta.transitions.values())).custom.get("public", True):
+        raise NotFound(f"没有名为 {name} 的操作", code="unknown_transition")
 
 
 CREATION_LABELS = {"submit": "提交", "report": "报告"}

@@ -6,6 +6,8 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.forms.models import construct_instance
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from fundmgr.lib import clock
@@ -36,14 +38,41 @@ class PolicyVersionInline(admin.StackedInline):
         return False
 
 
+@admin.display(description=_("补偿申请"), ordering="claim__reference")
+def claim_link(entry: LedgerEntry) -> str:
+    """The claim a compensation or recovery entry belongs to, linked to its admin page."""
+    if entry.claim_id is None:
+        return "—"
+    return format_html(
+        '<a href="{}">{}</a>',
+        reverse("admin:loans_claim_change", args=[entry.claim_id]),
+        entry.claim.reference,
+    )
+
+
 class LedgerInline(admin.TabularInline):
     model = LedgerEntry
     extra = 0
     can_delete = False
-    fields = ["value_date", "entry_type", "government_level", "amount", "description", "reference"]
+    fields = [
+        "value_date",
+        "entry_type",
+        "government_level",
+        "amount",
+        "description",
+        "reference",
+        "claim_ref",
+    ]
     readonly_fields = fields
     ordering = ["-value_date", "-id"]
     verbose_name_plural = _("资金台账（最近记录）")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("claim")
+
+    @admin.display(description=_("补偿申请"))
+    def claim_ref(self, entry) -> str:
+        return claim_link(entry)
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -208,12 +237,13 @@ class LedgerEntryAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         "amount",
         "description",
         "reference",
+        claim_link,
         "created_by",
     ]
     list_filter = ["fund", "entry_type", "government_level"]
     search_fields = ["description", "reference"]
     date_hierarchy = "value_date"
-    list_select_related = ["fund", "created_by"]
+    list_select_related = ["fund", "created_by", "claim"]
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # append-only: corrections are new adjustment entries

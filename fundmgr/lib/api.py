@@ -65,7 +65,12 @@ def _flatten(detail, prefix: str = "") -> list[dict]:
     out: list[dict] = []
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = prefix if key in ("non_field_errors",) else (f"{prefix}.{key}" if prefix else str(key))
+            if key == "non_field_errors":
+                name = prefix
+            elif isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+                name = f"{prefix}[{key}]"  # an item of a nested list, as in "pledges[0].number"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             out.extend(_flatten(value, name))
     elif isinstance(detail, list):
         if all(isinstance(item, exceptions.ErrorDetail) for item in detail):

@@ -56,6 +56,11 @@ class FilingPatchSerializer(serializers.Serializer):
     purpose = serializers.CharField(max_length=300, required=False, allow_blank=True)
     pledges = PledgeInputSerializer(many=True, allow_empty=False, required=False)
 
+    def validate_principal(self, value):
+        if value <= 0:
+            raise serializers.ValidationError("贷款本金须大于零", code="invalid_money")
+        return value
+
 
 class PledgeSerializer(serializers.ModelSerializer):
     kind = serializers.CharField(source="ip_asset.kind")

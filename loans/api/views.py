@@ -174,13 +174,20 @@ class FilingViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericView
         return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
+        methods=["GET"], summary="月度报告历史（含已更正的）", responses=StatusReportSerializer(many=True)
+    )
+    @extend_schema(
+        methods=["POST"],
         summary="月度贷后报告（合作机构）",
         request=StatusReportInputSerializer,
         responses={201: StatusReportSerializer},
     )
-    @action(detail=True, methods=["post"], url_path="status-reports")
+    @action(detail=True, methods=["get", "post"], url_path="status-reports", pagination_class=None)
     def status_reports(self, request, pk=None):
         filing = self._filing(pk)
+        if request.method == "GET":
+            reports = filing.status_reports.order_by("as_of", "reported_at")
+            return Response(StatusReportSerializer(reports, many=True).data)
         body = StatusReportInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         report = servicing.status_report_submit(

@@ -265,7 +265,10 @@ def test_claim_documents_are_filed_with_the_claim_and_its_loan(personas, submitt
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
     response = personas.client("bank_a").post(
         f"/api/v1/claims/{submitted['id']}/documents/",
-        {"kind": "legal_documents", "file": SimpleUploadedFile("judgment.pdf", pdf, content_type="application/pdf")},
+        {
+            "kind": "legal_documents",
+            "file": SimpleUploadedFile("judgment.pdf", pdf, content_type="application/pdf"),
+        },
         format="multipart",
     )
     assert response.status_code == 201, response.json()
