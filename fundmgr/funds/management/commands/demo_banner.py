@@ -22,7 +22,11 @@ class Command(BaseCommand):
         w(f"  Demo password for every user: {password}")
         for username, role in demo_users():
             w(f"    {username:<20} {role}")
-        w("  Institution API key:  python manage.py issue_api_key zqrcb")
-        w("  Staff/regulator token: python manage.py issue_token regulator-zhaoqing")
-        w("  (prefix both with the demo environment: see `make demo` in the Makefile)")
+        from django.conf import settings
+
+        db = settings.DATABASES["default"]
+        env = f"DATABASE_URL=sqlite:///{db['NAME']} " if db["ENGINE"].endswith("sqlite3") else ""
+        w("  API credentials (run in another terminal):")
+        w(f"    {env}.venv/bin/python manage.py issue_api_key zqrcb              # bank, Zhaoqing")
+        w(f"    {env}.venv/bin/python manage.py issue_token regulator-zhaoqing   # regulator")
         w("")
