@@ -139,8 +139,14 @@ def institution_transition(*, institution_id: int, name: str, user, comment: str
             for api_key in InstitutionAPIKey.objects.filter(institution=institution, revoked=False):
                 api_key_revoke(api_key=api_key)
 
+    def then(institution: Institution) -> None:
+        if name in ("suspend", "reinstate", "terminate"):
+            from fundmgr.notifications.services import on_institution_changed
+
+            on_institution_changed(institution, name)
+
     return run_transition(
-        model=Institution, pk=institution_id, name=name, user=user, comment=reason, prepare=prepare
+        model=Institution, pk=institution_id, name=name, user=user, comment=reason, prepare=prepare, then=then
     )
 
 

@@ -22,6 +22,7 @@ from . import services
 from .models import Enterprise, IPAsset, SMEThreshold
 from .selectors import enterprise_eligibility
 
+# The admin queue of admissions expiring soon looks this many days ahead (a display choice).
 EXPIRING_WITHIN_DAYS = 60
 
 

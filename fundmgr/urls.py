@@ -8,6 +8,8 @@ from rest_framework.routers import SimpleRouter
 from banks.api.views import InstitutionViewSet
 from enterprises.api.views import EnterpriseViewSet
 from fundmgr.funds.api.views import FundViewSet
+from fundmgr.notifications.api.views import NotificationViewSet
+from fundmgr.reports.api.views import ReportViewSet
 from loans.api.claims import ClaimViewSet, RecoveryViewSet
 from loans.api.views import FilingViewSet
 
@@ -22,6 +24,8 @@ router.register("institutions", InstitutionViewSet, basename="institution")
 router.register("filings", FilingViewSet, basename="filing")
 router.register("claims", ClaimViewSet, basename="claim")
 router.register("recoveries", RecoveryViewSet, basename="recovery")
+router.register("reports", ReportViewSet, basename="report")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 api_v1 = [
     path("", include(router.urls)),

@@ -25,6 +25,7 @@ from fundmgr.funds.services import ledger_post
 from fundmgr.lib import clock, workdays
 from fundmgr.lib.errors import AppError, Conflict, NotFound, RuleViolations, Violation
 from fundmgr.lib.money import ZERO, quantize
+from fundmgr.notifications import services as notifications
 
 from . import rules
 from .models import (
@@ -281,6 +282,8 @@ def claim_transition(
             claim.paid_on = today
 
     def then(claim: Claim) -> None:
+        if name in ("approve", "pay", "return_for_supplement", "reject"):
+            notifications.on_claim_decided(claim, name)  # a row now; the e-mail after commit
         filing = LoanFiling.objects.select_for_update().get(pk=claim.filing_id)
         if name == "pay":
             claim.start_recovery(by=user, description="代偿完成，转入追偿")
@@ -412,6 +415,7 @@ def recoveries_mark_overdue(*, today: dt.date | None = None) -> int:
                 user=None,
                 comment="超过返还期限未返还",
                 system=True,
+                then=notifications.on_recovery_overdue,
             )
             count += 1
         except AppError:

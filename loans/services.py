@@ -21,6 +21,7 @@ from fundmgr.funds.selectors import fund_figures_one
 from fundmgr.lib import clock, workdays
 from fundmgr.lib.errors import AppError, Conflict, RuleViolations, Violation
 from fundmgr.lib.identifiers import IdentifierError, validate_ip_number, validate_pledge_registration_no
+from fundmgr.notifications import services as notifications
 
 from . import rules
 from .models import DueDiligence, FilingStatus, LoanFiling, Pledge, ReferenceCounter
@@ -480,6 +481,8 @@ def filing_transition(*, filing_id: int, name: str, user, comment: str = "") -> 
         if name == "accept":
             # The covered loan's own lifecycle starts with acceptance, logged as its own step.
             filing.start_cover(by=user, description="受理入池，开始在保")
+        if name in ("accept", "return_for_supplement", "reject", "void"):
+            notifications.on_filing_decided(filing, name)  # a row now; the e-mail after commit
 
     return run_transition(
         model=LoanFiling, pk=filing_id, name=name, user=user, comment=comment, prepare=prepare, then=then

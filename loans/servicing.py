@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from banks.models import CooperationAgreement, Institution
@@ -28,6 +29,7 @@ from fundmgr.funds.models import Fund, PolicyVersion
 from fundmgr.lib import clock, workdays
 from fundmgr.lib.errors import AppError, Conflict, NotFound, Violation
 from fundmgr.lib.money import ZERO, quantize
+from fundmgr.notifications import services as notifications
 
 from .models import (
     LIVE_LOAN_STATUSES,
@@ -55,7 +57,6 @@ _TRANSITION_TO = {
 }
 
 # Warn this many working days before the due-diligence deadline (and after it has passed).
-DUE_DILIGENCE_WARNING_WORKING_DAYS = 2
 
 # Filings awaiting the manager's decision: the due-diligence clock runs from submission and
 # pauses while a filing is returned to the bank.
@@ -338,6 +339,8 @@ def npl_suspension_check(*, institution_id: int, fund_id: int, today: dt.date | 
             f"超过暂停阈值 {policy.npl_suspend_threshold}%"
         )
         suspended = agreement_suspend_filings(agreement_id=agreement.pk, reason=reason, on=today)
+        if suspended is not None:
+            notifications.on_filings_suspended(suspended)  # the bank and staff are told
     if suspended is not None:
         logger.warning(
             "filings suspended: institution=%s fund=%s npl_ratio=%s threshold=%s",
@@ -473,7 +476,8 @@ def _report_warnings(today: dt.date, raised: dict[str, int]) -> set[_Key]:
 
 
 def _due_diligence_warnings(today: dt.date, raised: dict[str, int]) -> set[_Key]:
-    horizon = workdays.add_working_days(today, DUE_DILIGENCE_WARNING_WORKING_DAYS)
+    # The same early-warning horizon as the deadline notices (settings, default 2 working days).
+    horizon = workdays.add_working_days(today, settings.DEADLINE_WARNING_WORKING_DAYS)
     active: set[_Key] = set()
     filings = LoanFiling.objects.filter(
         status__in=_AWAITING_DECISION, due_diligence_due_on__isnull=False, due_diligence_due_on__lte=horizon

@@ -88,7 +88,13 @@ def step(
             target=target,
             conditions=conditions or [],
             permission=policy,
-            custom={"label": label, "policy": policy, "form": form, "admin": admin and public, "public": public},
+            custom={
+                "label": label,
+                "policy": policy,
+                "form": form,
+                "admin": admin and public,
+                "public": public,
+            },
         )(func)
         return fsm_log_by(fsm_log_description(wrapped))
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from fundmgr.lib import clock
 from fundmgr.lib.adminkit import ServiceErrorsMixin
 from fundmgr.lib.money import format_yuan
+from fundmgr.reports import dashboard
 
 from . import selectors, services
 from .models import Fund, LedgerEntry, PolicyVersion
@@ -91,6 +92,7 @@ class FundAdmin(admin.ModelAdmin):
         "balance_display",
         "exposure_display",
         "leverage_display",
+        "dashboard_link",
     ]
     list_filter = ["status"]
     search_fields = ["code", "name", "region_code"]
@@ -101,6 +103,13 @@ class FundAdmin(admin.ModelAdmin):
         (_("期限"), {"fields": ["start_date", "end_date", "note"]}),
         (_("实时指标"), {"fields": ["figures_panel"]}),
     ]
+
+    def get_urls(self):
+        return dashboard.admin_urls(self) + super().get_urls()
+
+    @admin.display(description=_("看板"))
+    def dashboard_link(self, obj) -> str:
+        return dashboard.link_html(obj)
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)

@@ -157,6 +157,9 @@ class PolicyVersion(models.Model):
     committee_review_working_days = models.PositiveSmallIntegerField(_("决委会审议期限(工作日)"), default=15)
     payment_working_days = models.PositiveSmallIntegerField(_("付款期限(工作日)"), default=10)
     recovery_return_working_days = models.PositiveSmallIntegerField(_("追偿款返还期限(工作日)"), default=10)
+    status_report_due_working_days = models.PositiveSmallIntegerField(
+        _("月度报告报送期限(次月第N个工作日)"), default=10
+    )
     # Compensation
     trigger_days_overdue = models.PositiveSmallIntegerField(_("触发补偿的逾期天数"), default=90)
     risk_class_trigger = models.CharField(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
@@ -122,7 +122,9 @@ def fund_figures(*, funds: Iterable[Fund], on: dt.date) -> dict[int, FundFigures
             recoveries_returned=row.get("recoveries", ZERO),
             covered_outstanding=outstanding,
             exposure=exposure,
-            leverage=(outstanding / capital).quantize(Decimal("0.01")) if capital > 0 else None,
+            leverage=(outstanding / capital).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+            if capital > 0
+            else None,
             leverage_limit=limit,
             capacity=capacity,
             headroom=(capacity - outstanding) if capacity is not None else None,

@@ -1,0 +1,327 @@
+"""Report exports: JSON values, formatted XLSX and CSV, from one column list per table.
+
+A column says its key (the JSON field), its Chinese header with the unit, and its kind,
+which decides the cell's number format. Values arrive as Decimal (already rounded: 万元 and
+ratios to two places, half-up), int, str or None; nothing here rounds or touches a float.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+TEXT, INT, WAN, YUAN, PERCENT, MULTIPLE = "text", "int", "wan", "yuan", "percent", "multiple"
+# A column whose cells take the kind named by their row's "kind" (a label/value summary sheet).
+ROW_KIND = "row"
+
+NUMBER_FORMATS = {INT: "0", WAN: "0.00", YUAN: "#,##0.00", PERCENT: "0.00", MULTIPLE: "0.00"}
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    kind: str = INT
+    width: int = 12
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # sheet name / CSV table label
+    columns: Sequence[Column]
+    rows: Sequence[dict[str, Any]]
+    total: dict[str, Any] | None = None
+
+
+# --- the quarterly regulator table --------------------------------------------------------------
+
+QUARTERLY_METRICS: tuple[Column, ...] = (
+    Column("amount_wan_yuan", "本期受理贷款金额(万元)", WAN, 14),
+    Column("projects", "本期项目数(笔)", INT),
+    Column("patents", "质押专利(件)", INT),
+    Column("invention_patents", "其中：发明专利(件)", INT),
+    Column("utility_models", "其中：实用新型(件)", INT),
+    Column("design_patents", "其中：外观设计(件)", INT),
+    Column("trademarks", "质押商标(件)", INT),
+    Column("other_ip", "其他知识产权(件)", INT),
+    Column("enterprises", "惠及企业(家)", INT),
+    Column("new_enterprises", "新入库企业(家)", INT),
+    Column("outstanding_wan_yuan", "期末在保余额(万元)", WAN, 14),
+    Column("non_performing_loans", "期末不良(笔)", INT),
+    Column("non_performing_wan_yuan", "期末不良余额(万元)", WAN, 14),
+    Column("npl_ratio", "不良率(%)", PERCENT),
+    Column("compensations", "本期代偿(笔)", INT),
+    Column("compensation_paid_wan_yuan", "本期代偿金额(万元)", WAN, 14),
+    Column("recoveries_returned_wan_yuan", "本期追偿返还(万元)", WAN, 14),
+    Column("fund_balance_wan_yuan", "期末资金余额(万元)", WAN, 14),
+    Column("leverage", "实际放大倍数(倍)", MULTIPLE),
+    Column("leverage_limit", "放大倍数上限(倍)", MULTIPLE),
+    Column("cumulative_amount_wan_yuan", "累计受理贷款金额(万元)", WAN, 14),
+    Column("cumulative_projects", "累计项目数(笔)", INT),
+    Column("cumulative_patents", "累计质押专利(件)", INT),
+    Column("cumulative_trademarks", "累计质押商标(件)", INT),
+    Column("cumulative_other_ip", "累计其他知识产权(件)", INT),
+    Column("cumulative_enterprises", "累计惠及企业(家)", INT),
+    Column("cumulative_admitted_enterprises", "累计入库企业(家)", INT),
+    Column("cumulative_compensations", "累计代偿(笔)", INT),
+    Column("cumulative_compensation_paid_wan_yuan", "累计代偿金额(万元)", WAN, 14),
+    Column("cumulative_recoveries_returned_wan_yuan", "累计追偿返还(万元)", WAN, 14),
+)
+
+# Not summed in a total row: recomputed from the summed parts, or meaningless as a sum.
+NON_ADDITIVE = frozenset({"npl_ratio", "leverage", "leverage_limit"})
+
+RANK = Column("rank", "排名", TEXT, 6)
+FUND_COLUMNS = (RANK, Column("fund_name", "资金", TEXT, 34), Column("region_code", "行政区划代码", TEXT, 12))
+DISTRICT_COLUMNS = (RANK, Column("fund_name", "资金", TEXT, 34), Column("region_code", "区县代码", TEXT, 10))
+INSTITUTION_COLUMNS = (
+    RANK,
+    Column("fund_name", "资金", TEXT, 34),
+    Column("institution_name", "合作机构", TEXT, 34),
+)
+# Sub-tables carry no fund-level figures.
+_FUND_ONLY = frozenset({"fund_balance_wan_yuan", "leverage", "leverage_limit"})
+SUB_TABLE_METRICS = tuple(c for c in QUARTERLY_METRICS if c.key not in _FUND_ONLY)
+
+# CSV: every table in one file, told apart by the first column (as in the regulators'
+# reference tables), with the union of the tables' identity columns.
+CSV_IDENTITY = (
+    Column("table", "报表", TEXT),
+    RANK,
+    Column("fund", "资金代码", TEXT),
+    Column("fund_name", "资金", TEXT),
+    Column("region_code", "行政区划代码", TEXT),
+    Column("institution", "合作机构代码", TEXT),
+    Column("institution_name", "合作机构", TEXT),
+)
+TABLE_LABELS = {"rows": "按资金", "by_district": "按区县", "by_institution": "按合作机构"}
+
+
+def quarterly_tables(report: dict[str, Any]) -> list[Table]:
+    return [
+        Table("按资金", FUND_COLUMNS + QUARTERLY_METRICS, report["rows"], report["total"]),
+        Table(
+            "按区县", DISTRICT_COLUMNS + SUB_TABLE_METRICS, report["by_district"], report["by_district_total"]
+        ),
+        Table(
+            "按合作机构",
+            INSTITUTION_COLUMNS + SUB_TABLE_METRICS,
+            report["by_institution"],
+            report["by_institution_total"],
+        ),
+    ]
+
+
+def quarterly_title(report: dict[str, Any]) -> tuple[str, list[str]]:
+    p = report["period"]
+    lines = [
+        f"统计期间：{p['year']}年第{p['quarter']}季度（{_iso(p['from'])} 至 {_iso(p['to'])}）"
+        f"；期末指标截至 {_iso(report['as_of'])}",
+        "金额单位：万元（四舍五入保留两位小数）；不良率、放大倍数按在保余额（知识产权担保覆盖部分）计算",
+    ]
+    return "知识产权质押融资风险补偿资金统计表", lines
+
+
+def quarterly_xlsx(report: dict[str, Any]) -> bytes:
+    title, lines = quarterly_title(report)
+    return xlsx(title=title, lines=lines, tables=quarterly_tables(report))
+
+
+def quarterly_csv(report: dict[str, Any]) -> bytes:
+    columns = CSV_IDENTITY + QUARTERLY_METRICS
+    out: list[dict[str, Any]] = []
+    for key, label in TABLE_LABELS.items():
+        total = report["total"] if key == "rows" else report[f"{key}_total"]
+        for row in [*report[key], {**total, "rank": "合计"}]:
+            out.append({**row, "table": label})
+    return csv_bytes(columns, out)
+
+
+# --- generic writers ------------------------------------------------------------------------------
+
+_THIN = Side(style="thin", color="999999")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
+
+
+def xlsx(*, title: str, lines: Iterable[str], tables: Sequence[Table]) -> bytes:
+    """One sheet per table: a title row, the period lines, Chinese headers, rows, a 合计 row."""
+    book = Workbook()
+    book.remove(book.active)
+    lines = list(lines)
+    for table in tables:
+        sheet = book.create_sheet(table.name[:31])
+        width = len(table.columns)
+        sheet.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
+        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+        sheet.cell(row=1, column=1).alignment = Alignment(horizontal="center")
+        for offset, line in enumerate(lines, start=2):
+            sheet.cell(row=offset, column=1, value=line)
+            sheet.merge_cells(start_row=offset, start_column=1, end_row=offset, end_column=width)
+        header_row = len(lines) + 2
+        for index, column in enumerate(table.columns, start=1):
+            cell = sheet.cell(row=header_row, column=index, value=column.label)
+            cell.font = Font(bold=True)
+            cell.fill = _HEADER_FILL
+            cell.border = _BORDER
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            sheet.column_dimensions[get_column_letter(index)].width = column.width
+        sheet.row_dimensions[header_row].height = 32
+        body = list(table.rows)
+        if table.total is not None:
+            body.append({**table.total, "rank": "合计"})
+        for r, row in enumerate(body, start=header_row + 1):
+            is_total = table.total is not None and r == header_row + len(body)
+            for index, column in enumerate(table.columns, start=1):
+                kind = row.get("kind", TEXT) if column.kind == ROW_KIND else column.kind
+                cell = sheet.cell(row=r, column=index, value=_cell_value(row.get(column.key), kind))
+                cell.border = _BORDER
+                if kind in NUMBER_FORMATS:
+                    cell.number_format = NUMBER_FORMATS[kind]
+                if is_total:
+                    cell.font = Font(bold=True)
+                    cell.fill = _TOTAL_FILL
+        sheet.freeze_panes = sheet.cell(row=header_row + 1, column=2)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _cell_value(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == TEXT:
+        return str(value)
+    if isinstance(value, str):  # a stored (JSON) report: numbers kept as exact strings
+        return int(value) if kind == INT else Decimal(value)
+    return value
+
+
+def csv_bytes(columns: Sequence[Column], rows: Iterable[dict[str, Any]]) -> bytes:
+    """UTF-8 with a byte-order mark, so Excel opens the Chinese headers correctly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([c.label for c in columns])
+    for row in rows:
+        writer.writerow([_csv_value(row.get(c.key), c) for c in columns])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _csv_value(value: Any, column: Column) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def to_json(value: Any) -> Any:
+    """Decimals as exact strings with two places; dates ISO; containers recursively."""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    return value
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+# --- the monthly report ---------------------------------------------------------------------------
+
+MONTHLY_SUMMARY: tuple[tuple[str, str, str], ...] = (
+    ("filings_received", "本月收到备案(笔)", INT),
+    ("filings_received_amount", "本月收到备案金额(元)", YUAN),
+    ("filings_accepted", "本月受理入池(笔)", INT),
+    ("filings_accepted_amount", "本月受理入池金额(元)", YUAN),
+    ("covered_loans", "月末在保贷款(笔)", INT),
+    ("covered_outstanding", "月末在保余额(元)", YUAN),
+    ("overdue_loans", "月末逾期(笔)", INT),
+    ("overdue_amount", "月末逾期余额(元)", YUAN),
+    ("non_performing_loans", "月末不良(笔)", INT),
+    ("non_performing_amount", "月末不良余额(元)", YUAN),
+    ("npl_ratio", "不良率(%)", PERCENT),
+    ("claims_filed", "本月补偿申请(笔)", INT),
+    ("claims_filed_amount", "本月补偿申请金额(元)", YUAN),
+    ("claims_approved", "本月批准补偿(笔)", INT),
+    ("claims_approved_amount", "本月批准补偿金额(元)", YUAN),
+    ("claims_paid", "本月代偿(笔)", INT),
+    ("claims_paid_amount", "本月代偿金额(元)", YUAN),
+    ("recoveries_returned", "本月追偿返还(笔)", INT),
+    ("recoveries_returned_amount", "本月追偿返还金额(元)", YUAN),
+    ("exposure", "月末风险敞口(元)", YUAN),
+    ("capital", "出资总额(元)", YUAN),
+    ("leverage", "实际放大倍数(倍)", MULTIPLE),
+    ("leverage_limit", "放大倍数上限(倍)", MULTIPLE),
+    ("capacity", "可备案容量(元)", YUAN),
+)
+
+# Figures of the fund as a whole: not in a bank's statement nor in the per-bank table.
+FUND_LEVEL_KEYS = ("capital", "leverage", "leverage_limit", "capacity")
+
+MONTHLY_BY_INSTITUTION = (
+    Column("institution_name", "合作机构", TEXT, 34),
+    *(Column(key, label, kind, 16) for key, label, kind in MONTHLY_SUMMARY if key not in FUND_LEVEL_KEYS),
+)
+
+MONTHLY_LOANS = (
+    Column("reference", "备案编号", TEXT, 18),
+    Column("contract_no", "借款合同号", TEXT, 20),
+    Column("enterprise", "借款企业", TEXT, 34),
+    Column("accepted_on", "受理日期", TEXT, 12),
+    Column("principal", "贷款本金(元)", YUAN, 16),
+    Column("covered_outstanding", "月末在保余额(元)", YUAN, 16),
+    Column("loan_class", "月末状态", TEXT, 10),
+)
+
+LEDGER_COLUMNS = (Column("label", "项目", TEXT, 24), Column("amount", "金额(元)", YUAN, 18))
+
+
+def monthly_xlsx(report: dict[str, Any]) -> bytes:
+    p = report["period"]
+    who = report["fund"]["name"]
+    if report.get("institution"):
+        who = f"{who} · {report['institution']['name']}"
+    title = ("合作机构月度对账单" if report.get("institution") else "风险补偿资金月度报告") + f"：{who}"
+    lines = [f"报告期间：{p['year']}年{p['month']}月（{_iso(p['from'])} 至 {_iso(p['to'])}）", "金额单位：元"]
+    summary = report["summary"]
+    tables = [
+        Table(
+            "月报",
+            (Column("label", "指标", TEXT, 28), Column("value", "数值", ROW_KIND, 20)),
+            [
+                {"label": label, "value": summary.get(key), "kind": kind}
+                for key, label, kind in MONTHLY_SUMMARY
+                if key in summary
+            ],
+        )
+    ]
+    if report.get("ledger"):
+        ledger = report["ledger"]
+        rows = [{"label": "期初余额", "amount": ledger["opening_balance"]}]
+        rows += [{"label": m["label"], "amount": m["amount"]} for m in ledger["movements"]]
+        rows.append({"label": "期末余额", "amount": ledger["closing_balance"]})
+        tables.append(Table("资金台账", LEDGER_COLUMNS, rows))
+    if report.get("by_institution") is not None:
+        tables.append(Table("分机构", MONTHLY_BY_INSTITUTION, report["by_institution"]))
+    if report.get("loans") is not None:
+        tables.append(Table("在保贷款明细", MONTHLY_LOANS, report["loans"]))
+    return xlsx(title=title, lines=lines, tables=tables)
