@@ -111,19 +111,18 @@ class FundAdmin(admin.ModelAdmin):
     def dashboard_link(self, obj) -> str:
         return dashboard.link_html(obj)
 
-    def changelist_view(self, request, extra_context=None):
-        response = super().changelist_view(request, extra_context)
-        # Figures for the page in a fixed number of queries, not one set per row.
-        try:
-            funds = list(response.context_data["cl"].result_list)
-        except (AttributeError, KeyError):
-            return response
-        self._figures = selectors.fund_figures(funds=funds, on=clock.today())
-        return response
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        # Figures for the page in a fixed number of queries, not one set per row; kept on the
+        # rows themselves, since this admin object is shared by concurrent requests.
+        funds = list(changelist.result_list)
+        figures = selectors.fund_figures(funds=funds, on=clock.today())
+        for fund in funds:
+            fund._figures = figures[fund.pk]
+        return changelist
 
     def _fig(self, obj):
-        figures = getattr(self, "_figures", None) or {}
-        return figures.get(obj.pk) or selectors.fund_figures_one(fund=obj, on=clock.today())
+        return getattr(obj, "_figures", None) or selectors.fund_figures_one(fund=obj, on=clock.today())
 
     @admin.display(description=_("余额(元)"))
     def balance_display(self, obj) -> str:

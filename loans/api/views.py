@@ -103,6 +103,17 @@ class FilingViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericView
         if not self._principal().is_institution:
             raise Forbidden("institution_only", "仅提交备案的合作机构可以执行此操作")
 
+    def _bank_step(self, pk, service) -> Response:
+        """A bank's own step on its filing (resubmit, withdraw): scope, body, one service."""
+        filing = self._filing(pk)
+        self._require_own(filing)
+        body = TransitionRequestSerializer(data=self.request.data)
+        body.is_valid(raise_exception=True)
+        filing = service(
+            principal=self._principal(), filing_id=filing.pk, comment=body.validated_data["comment"]
+        )
+        return self._render(filing)
+
     @extend_schema(
         summary="补正后重新提交（合作机构）",
         request=TransitionRequestSerializer,
@@ -110,14 +121,7 @@ class FilingViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericView
     )
     @action(detail=True, methods=["post"])
     def resubmit(self, request, pk=None):
-        filing = self._filing(pk)
-        self._require_own(filing)
-        body = TransitionRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        filing = services.filing_resubmit(
-            principal=self._principal(), filing_id=filing.pk, comment=body.validated_data["comment"]
-        )
-        return self._render(filing)
+        return self._bank_step(pk, services.filing_resubmit)
 
     @extend_schema(
         summary="撤回备案（合作机构，受理前）",
@@ -126,14 +130,7 @@ class FilingViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericView
     )
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
-        filing = self._filing(pk)
-        self._require_own(filing)
-        body = TransitionRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        filing = services.filing_withdraw(
-            principal=self._principal(), filing_id=filing.pk, comment=body.validated_data["comment"]
-        )
-        return self._render(filing)
+        return self._bank_step(pk, services.filing_withdraw)
 
     @extend_schema(
         summary="执行状态操作（工作人员）",
