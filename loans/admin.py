@@ -682,6 +682,9 @@ class ClaimAdmin(WorkflowRecordAdmin):
     claimable_yuan = _money_display("claimable_amount", _("可补偿金额(元)"))
     approved_yuan = _money_display("approved_amount", _("批准金额(元)"))
     paid_yuan = _money_display("paid_amount", _("已付金额(元)"))
+    # A claim's documents are filed with its loan; the same panel shows those of the claim.
+    documents_panel = LoanFilingAdmin.documents_panel
+    _document_link = staticmethod(LoanFilingAdmin._document_link)
 
     fieldsets = [
         (
@@ -712,6 +715,7 @@ class ClaimAdmin(WorkflowRecordAdmin):
             },
         ),
         (_("补偿金额计算"), {"fields": ["computation_panel"]}),
+        (_("申请材料"), {"fields": ["documents_panel"]}),
         (_("决策委员会决定"), {"fields": ["meeting_ref", "approved_yuan"]}),
         (_("付款"), {"fields": ["paid_yuan", "paid_on", "ledger_panel"]}),
         (_("追偿回收"), {"fields": ["recoveries_panel"]}),

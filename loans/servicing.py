@@ -384,6 +384,8 @@ def _raise(
         created = True
     if created:
         raised[kind] += 1
+        # Shown to staff in the admin, and told to the bank (and officers) once per occurrence.
+        notifications.on_warning_raised(warning)
     return (filing_id, kind, subject)
 
 

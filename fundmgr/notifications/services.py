@@ -467,3 +467,19 @@ def on_recovery_overdue(recovery) -> list[Notification]:
         ),
         obj=recovery,
     )
+
+
+def on_warning_raised(warning) -> list[Notification]:
+    """An early warning on a covered loan (pledged right expiring or lapsed, missing report,
+    due-diligence deadline) → the bank, and the officers who follow the loan. Raised again
+    after it was resolved, it is a new occurrence (the key carries the date raised)."""
+    filing = warning.filing
+    event = f"warning.{warning.kind}"
+    return notify(
+        event=event,
+        event_key=f"{event}:{filing.pk}:{warning.subject}:{warning.raised_on.isoformat()}",
+        recipients=[*institution_recipients(filing.institution), *staff_recipients(Role.OFFICER)],
+        subject=f"贷后预警：{filing.reference} {warning.get_kind_display()}",
+        body=f"贷款备案 {filing.reference}（{filing.enterprise.name}）：{warning.message}",
+        obj=filing,
+    )

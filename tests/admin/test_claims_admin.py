@@ -324,3 +324,37 @@ def test_claims_and_recoveries_are_not_added_or_deleted_in_the_admin(client, cla
         assert client.get(reverse(f"admin:loans_{model}_add")).status_code == 403
     assert client.get(reverse("admin:loans_claim_delete", args=[claim.pk])).status_code == 403
     assert client.get(reverse("admin:loans_recovery_changelist")).status_code == 200
+
+
+def test_claim_page_lists_its_documents(client, personas, business_date, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from fundmgr.accounts.models import User
+    from loans.models import Claim
+    from tests.loans.conftest import accept_filing, make_non_performing
+
+    settings.MEDIA_ROOT = tmp_path
+    business_date("2026-11-21")
+    filing = make_non_performing(personas, accept_filing(personas))
+    bank = personas.client("bank_a")
+    claim_id = bank.post(
+        "/api/v1/claims/",
+        {
+            "filing": filing.pk,
+            "trigger_date": "2026-11-20",
+            "outstanding_principal": "500000.00",
+            "recovered_before_claim": "0.00",
+        },
+        format="json",
+    ).json()["id"]
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    bank.post(
+        f"/api/v1/claims/{claim_id}/documents/",
+        {"kind": "collection_records", "file": SimpleUploadedFile("催收记录.pdf", pdf)},
+        format="multipart",
+    )
+    client.force_login(User.objects.get(username="officer"))
+    page = client.get(reverse("admin:loans_claim_change", args=[claim_id])).content.decode()
+    assert "申请材料" in page and "催收记录.pdf" in page
+    assert Claim.objects.get(pk=claim_id).documents.count() == 1

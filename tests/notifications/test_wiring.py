@@ -106,3 +106,20 @@ def test_claim_decisions_and_overdue_recovery_notify(personas, business_date):
     assert {"claim.approved", "claim.paid", "recovery.overdue"} <= set(got)
     assert Notification.objects.filter(event="claim.approved", recipient__username="finance").exists()
     assert Notification.objects.filter(event="recovery.overdue", recipient__username="finance").exists()
+
+
+def test_early_warning_reaches_the_bank_once(personas, business_date):
+    from enterprises.models import IPAsset
+    from loans.servicing import warnings_scan
+
+    business_date("2026-11-21")
+    filing = accept_filing(personas)
+    IPAsset.objects.filter(number="201613031399.8").update(status="lapsed")
+    assert warnings_scan()["ip_lapsed"] == 1
+    warnings_scan()
+    assert events(personas.client("bank_a")).count("warning.ip_lapsed") == 1
+    assert Notification.objects.filter(event="warning.ip_lapsed", recipient__username="officer").count() == 1
+    assert (
+        filing.reference
+        in personas.client("bank_a").get("/api/v1/notifications/").json()["results"][0]["subject"]
+    )
