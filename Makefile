@@ -8,7 +8,7 @@ PORT   ?= 8000
 # The demo runs on its own SQLite file, with no broker (Celery eager) and console e-mail.
 DEMO_ENV := DATABASE_URL=sqlite:///$(CURDIR)/var/demo.sqlite3 REDIS_URL= DEBUG=true
 
-.PHONY: install demo demo-data test test-sqlite lint format migrations-check bench schema clean
+.PHONY: install demo demo-data test test-sqlite lint format migrations-check bench schema fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,25 @@ migrations-check: install
 schema: install
 	@mkdir -p var
 	$(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
+
+# Fuzz the API from its OpenAPI document against a throwaway demo server: any 5xx fails.
+# Needs the optional `fuzz` extra (schemathesis); takes a few minutes.
+FUZZ_ENV := DATABASE_URL=sqlite:///$(CURDIR)/var/fuzz.sqlite3 REDIS_URL= DEBUG=false \
+	SECRET_KEY=fuzz-only-not-a-secret-0123456789abcdefghijklmnop ALLOWED_HOSTS=127.0.0.1 \
+	API_THROTTLE_RATE=1000000/hour FUNDMGR_BUSINESS_DATE=2026-11-21
+fuzz: install
+	$(PY) -m pip install --quiet -e ".[dev,fuzz]"
+	rm -f var/fuzz.sqlite3 && mkdir -p var
+	$(FUZZ_ENV) $(PY) manage.py migrate --noinput -v0 && $(FUZZ_ENV) $(PY) manage.py seed_demo >/dev/null
+	$(FUZZ_ENV) $(PY) manage.py spectacular --format openapi-json --file var/fuzz-schema.json
+	KEY=$$($(FUZZ_ENV) $(PY) manage.py issue_api_key zqrcb | tail -1); \
+	TOKEN=$$($(FUZZ_ENV) $(PY) manage.py issue_token officer | tail -1); \
+	$(FUZZ_ENV) $(PY) manage.py runserver 127.0.0.1:8799 --noreload >var/fuzz-server.log 2>&1 & SERVER=$$!; \
+	sleep 4; STATUS=0; \
+	for AUTH in "Api-Key $$KEY" "Token $$TOKEN"; do \
+	  $(VENV)/bin/schemathesis run var/fuzz-schema.json --url http://127.0.0.1:8799 -H "Authorization: $$AUTH" \
+	    --checks not_a_server_error --max-examples 30 || STATUS=1; \
+	done; kill $$SERVER; exit $$STATUS
 
 bench: install
 	$(PY) -m benchmarks.run

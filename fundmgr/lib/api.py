@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
+# Numeric ids in URLs: at most 18 digits, so a lookup can never overflow a 64-bit column (a
+# longer "id" cannot exist and is simply 404).
+ID_PATTERN = r"[0-9]{1,18}"
+MAX_ID = 10**18 - 1
+
 _STATUS_TITLES = {
     400: ("malformed_request", "请求格式错误"),
     401: ("not_authenticated", "未认证"),
@@ -129,6 +134,15 @@ def problem_exception_handler(exc, context):
 
 def _headers(response) -> dict:
     return {k: v for k, v in response.items() if k.lower() in ("www-authenticate", "retry-after", "allow")}
+
+
+class IdField(serializers.IntegerField):
+    """A reference to a record by id in a request body: a positive 64-bit-safe integer."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
 
 
 class Pagination(PageNumberPagination):

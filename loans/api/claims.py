@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from fundmgr.accounts.api import HistoryEntrySerializer
 from fundmgr.accounts.principals import Principal, principal_from_request
-from fundmgr.lib.api import MoneyField, PercentField
+from fundmgr.lib.api import ID_PATTERN, MAX_ID, IdField, MoneyField, PercentField
 from fundmgr.lib.errors import Forbidden, NotFound
 from fundmgr.lib.idempotency import IdempotentMixin
 
@@ -38,7 +38,7 @@ class LegalActionSerializer(serializers.Serializer):
 
 
 class ClaimInputSerializer(serializers.Serializer):
-    filing = serializers.IntegerField(help_text="贷款备案 id")
+    filing = IdField(help_text="贷款备案 id")
     trigger_date = serializers.DateField(help_text="达到补偿条件的日期")
     outstanding_principal = MoneyField(help_text="触发时贷款本金余额(元)")
     recovered_before_claim = MoneyField(help_text="申请前已回收(元)")
@@ -162,7 +162,7 @@ class RecoverySerializer(serializers.ModelSerializer):
 class ClaimFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=ClaimStatus.choices)
     fund = filters.CharFilter(field_name="fund__code")
-    filing = filters.NumberFilter(field_name="filing_id")
+    filing = filters.NumberFilter(field_name="filing_id", min_value=1, max_value=MAX_ID)
 
     class Meta:
         model = Claim
@@ -174,7 +174,7 @@ class ClaimViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericViewS
 
     serializer_class = ClaimSerializer
     filterset_class = ClaimFilter
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = ID_PATTERN
 
     def get_queryset(self):
         return claims_visible_to(principal_from_request(self.request)).order_by("-submitted_at", "-id")
@@ -284,7 +284,7 @@ class RecoveryViewSet(IdempotentMixin, viewsets.GenericViewSet):
     """追偿返还：财务确认到账。"""
 
     serializer_class = RecoverySerializer
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = ID_PATTERN
 
     def get_queryset(self):
         visible = claims_visible_to(principal_from_request(self.request))

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from enterprises.models import IPAsset
 from fundmgr.accounts.api import HistoryEntrySerializer
-from fundmgr.lib.api import MoneyField, PercentField
+from fundmgr.lib.api import IdField, MoneyField, PercentField
 
 from ..models import DocumentKind, FilingDocument, LoanFiling, Pledge
 
@@ -181,9 +181,7 @@ class StatusReportInputSerializer(serializers.Serializer):
     risk_class = serializers.ChoiceField(
         choices=["normal", "special_mention", "substandard", "doubtful", "loss"]
     )
-    supersedes = serializers.IntegerField(
-        required=False, allow_null=True, help_text="更正时填写被更正报告的 id"
-    )
+    supersedes = IdField(required=False, allow_null=True, help_text="更正时填写被更正报告的 id")
 
 
 class StatusReportSerializer(serializers.Serializer):

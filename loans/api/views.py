@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from fundmgr.accounts.api import TransitionRequestSerializer
 from fundmgr.accounts.principals import principal_from_request
+from fundmgr.lib.api import ID_PATTERN
 from fundmgr.lib.errors import Forbidden
 from fundmgr.lib.idempotency import IdempotentMixin
 
@@ -46,7 +47,7 @@ class FilingViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericView
 
     serializer_class = FilingSerializer
     filterset_class = FilingFilter
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = ID_PATTERN
 
     def get_queryset(self):
         return (

@@ -8,6 +8,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from fundmgr.lib.api import ID_PATTERN
 from fundmgr.lib.idempotency import IdempotentMixin
 
 from .. import services
@@ -32,7 +33,7 @@ class NotificationViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.Gener
 
     serializer_class = NotificationSerializer
     filterset_class = NotificationFilter
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = ID_PATTERN
 
     def get_queryset(self):
         return services.notification_list(user=self.request.user)
