@@ -116,6 +116,8 @@ class LoanFiling(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["fund", "status", "loan_status"], name="filing_fund_status_idx"),
             models.Index(fields=["institution", "status"], name="filing_inst_status_idx"),
+            # The filings list's order (newest first): a page is read from the index, not a sort.
+            models.Index(fields=["-submitted_at", "-id"], name="filing_newest_first_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -62,8 +62,6 @@ class EnterpriseSerializer(serializers.ModelSerializer):
     ip_assets = IPAssetSerializer(many=True, read_only=True)
     annual_revenue = MoneyField(read_only=True, allow_null=True)
     total_assets = MoneyField(read_only=True, allow_null=True)
-    available_transitions = serializers.SerializerMethodField()
-    history = serializers.SerializerMethodField()
 
     class Meta:
         model = Enterprise
@@ -84,9 +82,19 @@ class EnterpriseSerializer(serializers.ModelSerializer):
             "credit_report_date",
             "credit_record_clean",
             "ip_assets",
-            "available_transitions",
-            "history",
         ]
+        read_only_fields = fields
+
+
+class EnterpriseDetailSerializer(EnterpriseSerializer):
+    """One enterprise with its lifecycle: what the caller may do now, and its history (not in
+    lists, where it would cost a query per row)."""
+
+    available_transitions = serializers.SerializerMethodField()
+    history = serializers.SerializerMethodField()
+
+    class Meta(EnterpriseSerializer.Meta):
+        fields = [*EnterpriseSerializer.Meta.fields, "available_transitions", "history"]
         read_only_fields = fields
 
     def get_available_transitions(self, obj) -> list[str]:
@@ -101,11 +109,11 @@ class EnterpriseSerializer(serializers.ModelSerializer):
         return HistoryEntrySerializer(history(obj), many=True).data
 
 
-class EnterpriseDetailSerializer(EnterpriseSerializer):
+class EnterpriseStaffDetailSerializer(EnterpriseDetailSerializer):
     eligibility = serializers.SerializerMethodField()
 
-    class Meta(EnterpriseSerializer.Meta):
-        fields = [*EnterpriseSerializer.Meta.fields, "eligibility"]
+    class Meta(EnterpriseDetailSerializer.Meta):
+        fields = [*EnterpriseDetailSerializer.Meta.fields, "eligibility"]
         read_only_fields = fields
 
     def get_eligibility(self, obj) -> list[dict]:

@@ -20,6 +20,7 @@ from .serializers import (
     EnterpriseDetailSerializer,
     EnterprisePublicFields,
     EnterpriseSerializer,
+    EnterpriseStaffDetailSerializer,
 )
 
 
@@ -51,10 +52,10 @@ class EnterpriseViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.Generic
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "user": self.request.user}
 
-    def _render(self, enterprise: Enterprise, *, detail: bool = True, status_code: int = 200) -> Response:
+    def _render(self, enterprise: Enterprise, *, status_code: int = 200) -> Response:
         principal = principal_from_request(self.request)
         serializer_class = (
-            EnterpriseDetailSerializer if detail and principal.is_staff_member else EnterpriseSerializer
+            EnterpriseStaffDetailSerializer if principal.is_staff_member else EnterpriseDetailSerializer
         )
         data = serializer_class(enterprise, context=self.get_serializer_context()).data
         if principal.is_institution and enterprise.submitted_by_id != principal.institution_id:
@@ -66,14 +67,16 @@ class EnterpriseViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.Generic
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(summary="企业详情", responses=EnterpriseDetailSerializer)
+    @extend_schema(
+        summary="企业详情（工作人员另见条件审查结果 eligibility）", responses=EnterpriseStaffDetailSerializer
+    )
     def retrieve(self, request, uscc=None):
         return self._render(selectors.enterprise_get(principal=principal_from_request(request), uscc=uscc))
 
     @extend_schema(
         summary="提交企业入库申请（合作机构）",
         request=EnterpriseApplicationSerializer,
-        responses={201: EnterpriseSerializer},
+        responses={201: EnterpriseDetailSerializer},
     )
     def create(self, request):
         principal = principal_from_request(request)
@@ -82,7 +85,7 @@ class EnterpriseViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.Generic
         body = EnterpriseApplicationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         enterprise = services.enterprise_apply(principal=principal, data=body.validated_data)
-        return self._render(enterprise, detail=False, status_code=status.HTTP_201_CREATED)
+        return self._render(enterprise, status_code=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="执行状态操作（工作人员）",

@@ -73,3 +73,17 @@ def test_staff_see_everything_with_eligibility(personas, bank_a_application):
 
 def test_anonymous_is_401(client, demo):
     assert client.get(f"/api/v1/enterprises/{ZHAOQING_ADMITTED}/").status_code == 401
+
+
+def test_list_costs_the_same_queries_whatever_the_page_size(personas):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    officer = personas.client("officer")
+    officer.get("/api/v1/enterprises/?page_size=1")  # warm the token and caches
+    counts = []
+    for size in (1, 12):
+        with CaptureQueriesContext(connection) as ctx:
+            assert officer.get(f"/api/v1/enterprises/?page_size={size}").status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]

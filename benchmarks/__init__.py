@@ -1,0 +1,1 @@
+"""Scale benchmarks: `python -m benchmarks.run --help`. They print figures and never assert limits."""
