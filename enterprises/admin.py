@@ -6,7 +6,7 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
@@ -14,7 +14,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from fundmgr.accounts.workflow import history_html
 from fundmgr.lib import clock
-from fundmgr.lib.adminkit import TransitionButtonsMixin
+from fundmgr.lib.adminkit import CountedQueueFilter, TransitionButtonsMixin
 from fundmgr.lib.errors import AppError
 from fundmgr.lib.identifiers import IdentifierError, validate_ip_number, validate_uscc
 
@@ -26,13 +26,10 @@ from .selectors import enterprise_eligibility
 EXPIRING_WITHIN_DAYS = 60
 
 
-class QueueFilter(admin.SimpleListFilter):
+class QueueFilter(CountedQueueFilter):
     """Work queues with their counts: what is waiting for whom."""
 
-    title = _("工作队列")
-    parameter_name = "queue"
-
-    def _queues(self):
+    def queues(self):
         today = clock.today()
         return {
             "to_review": (_("待审核"), Q(status=Enterprise.Status.SUBMITTED)),
@@ -46,17 +43,6 @@ class QueueFilter(admin.SimpleListFilter):
                 ),
             ),
         }
-
-    def lookups(self, request, model_admin):
-        queues = self._queues()
-        counts = model_admin.get_queryset(request).aggregate(
-            **{key: Count("pk", filter=condition) for key, (_label, condition) in queues.items()}
-        )
-        return [(key, f"{label}（{counts[key]}）") for key, (label, _c) in queues.items()]
-
-    def queryset(self, request, queryset):
-        queue = self._queues().get(self.value())
-        return queryset.filter(queue[1]) if queue else queryset
 
 
 class EnterpriseForm(forms.ModelForm):

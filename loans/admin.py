@@ -17,9 +17,10 @@ import datetime as dt
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Max, Q
+from django.db.models import Max, Q
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
@@ -30,7 +31,7 @@ from django_fsm_log.models import StateLog
 
 from fundmgr.accounts.workflow import ROLE_LABELS, history, history_html, transition_label
 from fundmgr.lib import clock, workdays
-from fundmgr.lib.adminkit import ServiceErrorsMixin, TransitionButtonsMixin
+from fundmgr.lib.adminkit import CountedQueueFilter, ServiceErrorsMixin, TransitionButtonsMixin
 from fundmgr.lib.errors import Conflict
 from fundmgr.lib.money import format_yuan
 
@@ -49,7 +50,6 @@ from .models import (
     StatusReport,
 )
 
-DUE_DILIGENCE_WARN_DAYS = 2
 CHECKLIST_ITEMS = (*DueDiligence.REQUIRED_ITEMS, "site_visit", "notes")
 STATE_LABELS = {**dict(FilingStatus.choices), **dict(LoanStatus.choices)}
 # History entries that are not transition methods (a filing is born `submitted`).
@@ -100,14 +100,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 # --- loan filings --------------------------------------------------------------------------
 
 
-class FilingQueueFilter(admin.SimpleListFilter):
+class FilingQueueFilter(CountedQueueFilter):
     """Work queues with their counts: filings waiting for staff, loans in trouble."""
 
-    title = _("工作队列")
-    parameter_name = "queue"
-
-    def _queues(self):
-        soon = clock.today() + dt.timedelta(days=DUE_DILIGENCE_WARN_DAYS)
+    def queues(self):
+        # The same horizon as the deadline notices (settings, in PRC working days).
+        soon = workdays.add_working_days(clock.today(), settings.DEADLINE_WARNING_WORKING_DAYS)
         return {
             "submitted": (_("待尽调"), Q(status=FilingStatus.SUBMITTED)),
             "under_review": (_("尽调中/待受理"), Q(status=FilingStatus.UNDER_REVIEW)),
@@ -119,17 +117,6 @@ class FilingQueueFilter(admin.SimpleListFilter):
             "overdue": (_("逾期"), Q(loan_status=LoanStatus.OVERDUE)),
             "non_performing": (_("不良"), Q(loan_status=LoanStatus.NON_PERFORMING)),
         }
-
-    def lookups(self, request, model_admin):
-        queues = self._queues()
-        counts = model_admin.get_queryset(request).aggregate(
-            **{key: Count("pk", filter=condition) for key, (_label, condition) in queues.items()}
-        )
-        return [(key, f"{label}（{counts[key]}）") for key, (label, _c) in queues.items()]
-
-    def queryset(self, request, queryset):
-        queue = self._queues().get(self.value())
-        return queryset.filter(queue[1]) if queue else queryset
 
 
 class DistrictFilter(admin.AllValuesFieldListFilter):
@@ -550,28 +537,6 @@ def _working_days_since(moment: dt.datetime | None) -> int | None:
     return workdays.working_days_between(entered_on, clock.today())
 
 
-class CountedQueueFilter(admin.SimpleListFilter):
-    """Work queues, each labelled with how many records are in it now."""
-
-    title = _("工作队列")
-    parameter_name = "queue"
-
-    def queues(self) -> dict:  # pragma: no cover - abstract
-        """{key: (label, condition)}"""
-        raise NotImplementedError
-
-    def lookups(self, request, model_admin):
-        queues = self.queues()
-        counts = model_admin.get_queryset(request).aggregate(
-            **{key: Count("pk", filter=condition) for key, (_label, condition) in queues.items()}
-        )
-        return [(key, f"{label}（{counts[key]}）") for key, (label, _c) in queues.items()]
-
-    def queryset(self, request, queryset):
-        queue = self.queues().get(self.value())
-        return queryset.filter(queue[1]) if queue else queryset
-
-
 class ClaimQueueFilter(CountedQueueFilter):
     def queues(self) -> dict:
         return {
@@ -716,7 +681,7 @@ class ClaimAdmin(WorkflowRecordAdmin):
         ),
         (_("补偿金额计算"), {"fields": ["computation_panel"]}),
         (_("申请材料"), {"fields": ["documents_panel"]}),
-        (_("决策委员会决定"), {"fields": ["meeting_ref", "approved_yuan"]}),
+        (_("决策委员会决定"), {"fields": ["meeting_ref", "approved_yuan", "approved_on"]}),
         (_("付款"), {"fields": ["paid_yuan", "paid_on", "ledger_panel"]}),
         (_("追偿回收"), {"fields": ["recoveries_panel"]}),
         (_("状态记录"), {"fields": ["transition_history"]}),

@@ -267,6 +267,7 @@ def claim_transition(
                 )
             claim.approved_amount = amount
             claim.meeting_ref = meeting_ref.strip()
+            claim.approved_on = today
         if name == "pay":
             ledger_post(
                 fund=claim.fund,

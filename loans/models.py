@@ -627,6 +627,7 @@ class Claim(ConcurrentTransitionMixin, models.Model):
     computed_amount = models.DecimalField(_("按比例计算金额(元)"), **MONEY)
     claimable_amount = models.DecimalField(_("可补偿金额(元)"), **MONEY)
     approved_amount = models.DecimalField(_("批准金额(元)"), null=True, blank=True, **MONEY)
+    approved_on = models.DateField(_("批准日期"), null=True, blank=True)
     paid_amount = models.DecimalField(_("已付金额(元)"), null=True, blank=True, **MONEY)
     paid_on = models.DateField(_("付款日期"), null=True, blank=True)
     meeting_ref = models.CharField(_("会议纪要编号"), max_length=100, blank=True)

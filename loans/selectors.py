@@ -11,12 +11,32 @@ from fundmgr.accounts.principals import Principal
 from fundmgr.lib.errors import NotFound
 from fundmgr.lib.money import HUNDRED, ZERO, quantize
 
-from .models import LIVE_FILING_STATUSES, LIVE_LOAN_STATUSES, FilingStatus, LoanFiling, LoanStatus, Pledge
+from .models import (
+    LIVE_FILING_STATUSES,
+    LIVE_LOAN_STATUSES,
+    Claim,
+    FilingStatus,
+    LoanFiling,
+    LoanStatus,
+    Pledge,
+)
 
 
 def filings_visible_to(principal: Principal) -> QuerySet[LoanFiling]:
     """Staff: all. Regulator: its funds. Institution: its own filings only."""
     qs = LoanFiling.objects.select_related("fund", "institution", "enterprise", "product")
+    if principal.is_staff_member:
+        return qs
+    if principal.is_regulator:
+        return qs.filter(fund_id__in=principal.fund_ids)
+    if principal.is_institution:
+        return qs.filter(institution_id=principal.institution_id)
+    return qs.none()
+
+
+def claims_visible_to(principal: Principal) -> QuerySet[Claim]:
+    """Staff: all. Regulator: its funds. Institution: its own claims only."""
+    qs = Claim.objects.select_related("filing", "fund", "institution")
     if principal.is_staff_member:
         return qs
     if principal.is_regulator:

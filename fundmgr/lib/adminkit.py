@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
+from django.contrib import admin, messages
+from django.db.models import Count
 from django.http import HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
 
 from .errors import AppError
 
@@ -57,3 +59,25 @@ class TransitionButtonsMixin:
             return False
         messages.success(request, self.fsm_transition_success_msg.format(transition_name=label))
         return True
+
+
+class CountedQueueFilter(admin.SimpleListFilter):
+    """Work queues (待审核, 待复核 …), each labelled with how many records are in it now, counted
+    in one query. Subclasses give `queues()`: {key: (label, Q condition)}."""
+
+    title = _("工作队列")
+    parameter_name = "queue"
+
+    def queues(self) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def lookups(self, request, model_admin):
+        queues = self.queues()
+        counts = model_admin.get_queryset(request).aggregate(
+            **{key: Count("pk", filter=condition) for key, (_label, condition) in queues.items()}
+        )
+        return [(key, f"{label}（{counts[key]}）") for key, (label, _c) in queues.items()]
+
+    def queryset(self, request, queryset):
+        queue = self.queues().get(self.value())
+        return queryset.filter(queue[1]) if queue else queryset

@@ -32,15 +32,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncMonth
-from django_fsm_log.models import StateLog
 
 from enterprises.models import Enterprise
 from fundmgr.funds.models import EntryType, Fund, LedgerEntry
 from fundmgr.funds.selectors import policies_in_force
-from fundmgr.lib.clock import SHANGHAI
 from fundmgr.lib.identifiers import IP_KINDS, PATENT_KINDS
 from fundmgr.lib.money import FEN, HUNDRED, ZERO, quantize
 from loans.models import (
@@ -331,12 +328,6 @@ def _in(period: Period, name: str) -> Q:
     return Q(**{f"{name}__gte": period.start, f"{name}__lte": period.as_of})
 
 
-def _day_bounds(period: Period) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime.combine(period.start, dt.time.min, tzinfo=SHANGHAI)
-    end = dt.datetime.combine(period.as_of + dt.timedelta(days=1), dt.time.min, tzinfo=SHANGHAI)
-    return start, end
-
-
 def _flows(figures: dict[Key, Figures], *, dimension: str, fund_ids: Sequence[int], period: Period) -> None:
     keys = _LOAN_KEYS[dimension]
     as_of = period.as_of
@@ -413,15 +404,7 @@ def _flows(figures: dict[Key, Figures], *, dimension: str, fund_ids: Sequence[in
         f.new_enterprises, f.cum_admitted_enterprises = row["new"], row["cum"]
 
     claim_keys = _prefixed("filing__", keys)
-    # Approval has no business date of its own: the committee's transition log dates it.
-    start, end = _day_bounds(period)
-    approved_ids = StateLog.objects.filter(
-        content_type=ContentType.objects.get_for_model(Claim),
-        transition="approve",
-        timestamp__gte=start,
-        timestamp__lt=end,
-    ).values("object_id")
-    filed, paid, approved = _in(period, "submitted_on"), _in(period, "paid_on"), Q(pk__in=approved_ids)
+    filed, paid, approved = _in(period, "submitted_on"), _in(period, "paid_on"), _in(period, "approved_on")
     claims = (
         Claim.objects.filter(fund_id__in=fund_ids)
         .values(*claim_keys)

@@ -10,25 +10,15 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from fundmgr.accounts.api import HistoryEntrySerializer
-from fundmgr.accounts.principals import Principal, principal_from_request
+from fundmgr.accounts.principals import principal_from_request
 from fundmgr.lib.api import ID_PATTERN, MAX_ID, IdField, MoneyField, PercentField
 from fundmgr.lib.errors import Forbidden, NotFound
 from fundmgr.lib.idempotency import IdempotentMixin
 
 from .. import claims, documents
 from ..models import Claim, ClaimStatus, Recovery
+from ..selectors import claims_visible_to
 from .serializers import DocumentSerializer, DocumentUploadSerializer
-
-
-def claims_visible_to(principal: Principal):
-    qs = Claim.objects.select_related("filing", "fund", "institution")
-    if principal.is_staff_member:
-        return qs
-    if principal.is_regulator:
-        return qs.filter(fund_id__in=principal.fund_ids)
-    if principal.is_institution:
-        return qs.filter(institution_id=principal.institution_id)
-    return qs.none()
 
 
 class LegalActionSerializer(serializers.Serializer):
@@ -90,6 +80,7 @@ class ClaimSerializer(serializers.ModelSerializer):
             "caps_applied",
             "claimable_amount",
             "approved_amount",
+            "approved_on",
             "paid_amount",
             "paid_on",
             "meeting_ref",

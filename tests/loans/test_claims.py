@@ -102,6 +102,7 @@ def test_whole_chain_with_four_eyes_and_payout_into_the_ledger(personas, submitt
         personas, "committee", cid, "approve", meeting_ref="肇决〔2026〕7号", approved_amount="350000.00"
     )
     assert approved.json()["status"] == "approved" and approved.json()["approved_amount"] == "350000.00"
+    assert approved.json()["approved_on"] == "2026-11-21"  # the business date, not the wall clock
     assert act(personas, "committee", cid, "pay").status_code == 403  # only finance pays
     paid = act(personas, "finance", cid, "pay").json()
     assert (paid["status"], paid["paid_amount"], paid["paid_on"]) == (
