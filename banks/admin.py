@@ -10,14 +10,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from enterprises.models import IPAsset
-from fundmgr.accounts.workflow import ROLE_LABELS, history, transition_label
+from fundmgr.accounts.workflow import history_html
 from fundmgr.lib.adminkit import ServiceErrorsMixin, TransitionButtonsMixin
 from fundmgr.lib.errors import AppError
 
@@ -228,35 +226,7 @@ class InstitutionAdmin(TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMixin
 
     @admin.display(description=_("状态变更记录"))
     def transition_history(self, obj) -> str:
-        rows = history(obj) if obj is not None and obj.pk else []
-        if not rows:
-            return "—"
-        statuses = dict(Institution.Status.choices)
-        body = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    timezone.localtime(row["at"]).strftime("%Y-%m-%d %H:%M"),
-                    transition_label(Institution, row["transition"]),
-                    statuses.get(row["from"], row["from"] or "—"),
-                    statuses.get(row["to"], row["to"]),
-                    f"{ROLE_LABELS.get(row['by'], row['by'])} {row['by_user'] or ''}".strip(),
-                    row["comment"],
-                )
-                for row in rows
-            ),
-        )
-        return format_html(
-            '<table class="transition-history"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>'
-            "<th>{}</th></tr></thead><tbody>{}</tbody></table>",
-            _("时间"),
-            _("操作"),
-            _("状态"),
-            _("执行人"),
-            _("意见"),
-            body,
-        )
+        return history_html(obj)
 
 
 @admin.register(Product)

@@ -13,23 +13,25 @@ shows the computation, the committee's decision, the payment and the recoveries.
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.contenttypes.models import ContentType
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
-from django_fsm_log.models import StateLog
 
-from fundmgr.accounts.workflow import ROLE_LABELS, history, history_html, transition_label
+from fundmgr.accounts.workflow import (
+    history_html,
+    state_entered_on,
+    with_state_entered_on,
+    working_days_in_state,
+)
 from fundmgr.lib import clock, workdays
 from fundmgr.lib.adminkit import CountedQueueFilter, ServiceErrorsMixin, TransitionButtonsMixin
 from fundmgr.lib.errors import Conflict
@@ -377,7 +379,7 @@ class LoanFilingAdmin(TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMixin,
 
     @admin.display(description=_("月度报告（按月份）"))
     def servicing_panel(self, obj) -> str:
-        reports = obj.status_reports.order_by("as_of", "reported_at", "id") if obj.pk else []
+        reports = obj.status_reports.order_by("as_of", "id") if obj.pk else []
         return _table(
             [
                 _("月份"),
@@ -423,23 +425,7 @@ class LoanFilingAdmin(TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMixin,
 
     @admin.display(description=_("状态变更记录"))
     def transition_history(self, obj) -> str:
-        # Like workflow.history_html, but naming the states of both lifecycles (备案 and 贷款).
-        rows = history(obj) if obj is not None and obj.pk else []
-        return _table(
-            [_("时间"), _("操作"), _("状态"), _("执行人"), _("意见")],
-            "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    timezone.localtime(r["at"]).strftime("%Y-%m-%d %H:%M"),
-                    EXTRA_STEP_LABELS.get(r["transition"]) or transition_label(LoanFiling, r["transition"]),
-                    STATE_LABELS.get(r["from"], r["from"] or "—"),
-                    STATE_LABELS.get(r["to"], r["to"]),
-                    f"{ROLE_LABELS.get(r['by'], r['by'])}（{r['by_user'] or '系统'}）",
-                    r["comment"],
-                )
-                for r in rows
-            ),
-        )
+        return history_html(obj, step_labels=EXTRA_STEP_LABELS)
 
 
 # --- servicing and documents (read-only) ---------------------------------------------------
@@ -456,7 +442,7 @@ class StatusReportAdmin(ReadOnlyAdmin):
         "risk_class",
         "loan_status_after",
         "is_current",
-        "reported_at",
+        "reported_on",
     ]
     list_filter = ["filing__fund", "risk_class", "loan_status_after", "is_current", "filing__institution"]
     search_fields = ["filing__reference", "filing__contract_no", "filing__enterprise__name"]
@@ -519,24 +505,6 @@ LEGAL_ACTION_KINDS = {
 NO_SAVE_BUTTONS = {"show_save": False, "show_save_and_continue": False}
 
 
-def _state_entered_at(model, ids) -> dict[int, dt.datetime]:
-    """When each record entered its current state (its last transition-log entry), in one query."""
-    rows = (
-        StateLog.objects.filter(content_type=ContentType.objects.get_for_model(model), object_id__in=ids)
-        .values("object_id")
-        .annotate(last=Max("timestamp"))
-        .order_by()
-    )
-    return {row["object_id"]: row["last"] for row in rows}
-
-
-def _working_days_since(moment: dt.datetime | None) -> int | None:
-    if moment is None:
-        return None
-    entered_on = timezone.localtime(moment, clock.SHANGHAI).date()
-    return workdays.working_days_between(entered_on, clock.today())
-
-
 class ClaimQueueFilter(CountedQueueFilter):
     def queues(self) -> dict:
         return {
@@ -593,27 +561,18 @@ class WorkflowRecordAdmin(TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMi
         ):
             raise Conflict("transition_not_allowed", "此操作不能在管理后台执行")
 
-    def changelist_view(self, request, extra_context=None):
-        response = super().changelist_view(request, extra_context)
-        # When each row entered its state, for the whole page in one query. Kept on the row
-        # objects (the page's evaluated queryset is what the list template renders).
-        try:
-            rows = list(response.context_data["cl"].result_list)
-        except (AttributeError, KeyError):
-            return response
-        entered = _state_entered_at(self.model, [row.pk for row in rows])
-        for row in rows:
-            row.state_entered_at = entered.get(row.pk)
-        return response
+    def get_queryset(self, request):
+        return with_state_entered_on(super().get_queryset(request))
 
     @admin.display(description=_("当前状态停留(工作日)"))
     def days_in_state(self, obj):
-        if hasattr(obj, "state_entered_at"):
-            entered = obj.state_entered_at
-        else:  # the change page, or a list not prepared by changelist_view
-            entered = _state_entered_at(self.model, [obj.pk]).get(obj.pk)
-        days = _working_days_since(entered)
+        days = working_days_in_state(state_entered_on(obj))
         return "—" if days is None else days
+
+    @admin.display(description=_("进入当前状态日期"))
+    def in_state_since(self, obj):
+        entered = state_entered_on(obj)
+        return "—" if entered is None else entered.isoformat()
 
     @admin.display(description=_("状态变更记录"))
     def transition_history(self, obj) -> str:
@@ -661,6 +620,7 @@ class ClaimAdmin(WorkflowRecordAdmin):
                     "fund",
                     "institution",
                     "status",
+                    "in_state_since",
                     "days_in_state",
                     "submitted_on",
                     "submitted_at",
@@ -722,20 +682,45 @@ class ClaimAdmin(WorkflowRecordAdmin):
         if not c:
             return "—"
         ratio = (Decimal(c["covered_ratio"]) * 100).quantize(Decimal("0.01"))
+
+        def cap_rows(stage: str) -> list:
+            rows = []
+            for cap in c.get("caps", []):
+                if cap.get("stage", "payment") != stage:
+                    continue
+                if cap.get("limit") is None:
+                    rows.append((_("上限：%(label)s") % {"label": cap["label"]}, _("未设置"), _("不适用")))
+                else:
+                    effect = _("起作用：金额降至此额度") if cap.get("applied") else _("未起作用")
+                    rows.append(
+                        (
+                            _("上限：%(label)s（剩余额度）") % {"label": cap["label"]},
+                            _money_text(cap["limit"]),
+                            effect,
+                        )
+                    )
+            return rows
+
         rows = [
             (_("触发时贷款本金余额(元)"), _money_text(c["outstanding_principal"]), _("银行申报")),
             (_("申请前已回收(元)"), _money_text(c["recovered_before_claim"]), _("银行申报")),
             (_("担保覆盖比例"), f"{ratio}%", _("知识产权担保本金 ÷ 贷款本金")),
-            (_("损失基数(元)"), _money_text(c["loss_base"]), _("（本金余额 − 申请前已回收）× 担保覆盖比例")),
+        ]
+        if "covered_loss" in c:  # computations stored before the principal caps existed have none
+            rows.append(
+                (
+                    _("担保部分损失(元)"),
+                    _money_text(c["covered_loss"]),
+                    _("（本金余额 − 申请前已回收）× 担保覆盖比例"),
+                )
+            )
+        rows += cap_rows("loss_base")
+        rows += [
+            (_("损失基数(元)"), _money_text(c["loss_base"]), _("担保部分损失，经计入本金上限后")),
             (_("资金分担比例"), f"{c['fund_share']}%", _("受理入池时确定")),
             (_("按比例计算金额(元)"), _money_text(c["computed_amount"]), _("损失基数 × 资金分担比例")),
         ]
-        for cap in c.get("caps", []):
-            if cap.get("limit") is None:
-                rows.append((f"上限：{cap['label']}", _("未设置"), _("不适用")))
-            else:
-                effect = _("起作用：金额降至此额度") if cap.get("applied") else _("未起作用")
-                rows.append((f"上限：{cap['label']}（剩余额度）", _money_text(cap["limit"]), effect))
+        rows += cap_rows("payment")
         rows.append(
             (
                 format_html("<strong>{}</strong>", _("可补偿金额(元)")),
@@ -825,7 +810,10 @@ class RecoveryAdmin(WorkflowRecordAdmin):
     fund_yuan = _money_display("fund_amount", _("应返还资金(元)"))
 
     fieldsets = [
-        (None, {"fields": ["claim", "status", "days_in_state", "reported_at"]}),
+        (
+            None,
+            {"fields": ["claim", "status", "in_state_since", "days_in_state", "reported_on", "reported_at"]},
+        ),
         (
             _("回收与返还"),
             {

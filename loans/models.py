@@ -521,6 +521,7 @@ class StatusReport(models.Model):
     )
     is_current = models.BooleanField(_("有效"), default=True)
     loan_status_after = models.CharField(_("报告后贷款状态"), max_length=16, choices=LoanStatus.choices)
+    reported_on = models.DateField(_("报送业务日期"), default=clock.today)
     reported_at = models.DateTimeField(_("报送时间"), auto_now_add=True)
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("报送人"), null=True, on_delete=models.PROTECT
@@ -529,7 +530,7 @@ class StatusReport(models.Model):
     class Meta:
         verbose_name = _("月度报告")
         verbose_name_plural = _("月度报告")
-        ordering = ["filing", "as_of", "reported_at"]
+        ordering = ["filing", "as_of", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["filing", "as_of"],
@@ -813,6 +814,7 @@ class Recovery(ConcurrentTransitionMixin, models.Model):
         protected=True,
     )
     returned_on = models.DateField(_("返还日期"), null=True, blank=True)
+    reported_on = models.DateField(_("报告业务日期"), default=clock.today)
     reported_at = models.DateTimeField(_("报告时间"), auto_now_add=True)
 
     class Meta:

@@ -6,6 +6,9 @@ regulator Y (Foshan), officer, officer2, approver, committee, finance, admin.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
@@ -32,6 +35,22 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _wall_clock():
+    """With FUNDMGR_TEST_WALL_CLOCK=<ISO datetime> the whole session runs under a moved wall
+    clock (ticking from there), so a test that mixes the wall clock with the business date
+    fails wherever the machine's clock happens to be. CI runs the suite once more this way,
+    years ahead and at an hour where the UTC and Shanghai dates differ."""
+    moved = os.environ.get("FUNDMGR_TEST_WALL_CLOCK")
+    if not moved:
+        yield None
+        return
+    import time_machine
+
+    with time_machine.travel(dt.datetime.fromisoformat(moved), tick=True) as traveller:
+        yield traveller
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _eager_celery():
     """Tasks run inline in tests on every database, so SQLite and PostgreSQL runs behave the
     same; the tests of the real worker path start their own worker against Redis."""
@@ -55,6 +74,17 @@ def _fresh_calendar():
     workdays.forget_default_calendar()
     yield
     workdays.forget_default_calendar()
+
+
+# The business date every test runs on unless it moves the clock itself (a Monday). Pinned, so
+# that no test depends on the day the suite happens to run; with the wall clock moved (above),
+# any code that mixes the two clocks shows up as a failure.
+DEFAULT_BUSINESS_DATE = "2026-11-30"
+
+
+@pytest.fixture(autouse=True)
+def _pinned_business_date(settings):
+    settings.FUNDMGR_BUSINESS_DATE = DEFAULT_BUSINESS_DATE
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import time_machine
+
 from fundmgr.lib import clock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,7 +19,11 @@ def test_business_date_from_settings(settings):
     settings.FUNDMGR_BUSINESS_DATE = "2026-10-09"
     assert clock.today() == dt.date(2026, 10, 9)
     settings.FUNDMGR_BUSINESS_DATE = None
-    assert abs((clock.today() - dt.date.today()).days) <= 1
+    # Unpinned, "today" is the real date in Shanghai, not in UTC: 17:30 UTC is 01:30 next day.
+    with time_machine.travel(dt.datetime(2031, 6, 15, 17, 30, tzinfo=dt.UTC), tick=False):
+        assert clock.today() == dt.date(2031, 6, 16)
+    with time_machine.travel(dt.datetime(2031, 6, 15, 15, 59, tzinfo=dt.UTC), tick=False):
+        assert clock.today() == dt.date(2031, 6, 15)
 
 
 def _check(env: dict) -> subprocess.CompletedProcess:

@@ -155,3 +155,27 @@ class InstitutionAPIKey(AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         verbose_name = _("机构 API 密钥")
         verbose_name_plural = _("机构 API 密钥")
+
+
+class TransitionDate(models.Model):
+    """The business date on which a logged transition happened.
+
+    django-fsm-log's `StateLog.timestamp` is the wall clock: when the row was written. Every
+    rule that asks "since when" (ages in a state, deadlines, reports) reads this business date
+    instead, written beside each log row as it is created (see `apps.AccountsConfig.ready`)."""
+
+    log = models.OneToOneField(
+        "django_fsm_log.StateLog",
+        verbose_name=_("状态变更记录"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="business",
+    )
+    on = models.DateField(_("业务日期"), db_index=True)
+
+    class Meta:
+        verbose_name = _("状态变更业务日期")
+        verbose_name_plural = _("状态变更业务日期")
+
+    def __str__(self) -> str:
+        return f"{self.log_id} @ {self.on.isoformat()}"

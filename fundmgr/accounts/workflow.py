@@ -12,19 +12,25 @@ who took the most recent `start_review` on the same record.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
+from django.db.models import OuterRef, Subquery, Value
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 from django_fsm import FSMFieldMixin, can_proceed, has_transition_perm, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 from django_fsm_log.models import StateLog
 
+from fundmgr.lib import clock, workdays
 from fundmgr.lib.errors import AppError, Conflict, Forbidden, NotFound
 
-from .models import Role
+from .models import Role, TransitionDate
 
 
 def last_actor_id(instance: models.Model, transition_names: Iterable[str]) -> int | None:
@@ -38,7 +44,7 @@ def last_actor_id(instance: models.Model, transition_names: Iterable[str]) -> in
             object_id=instance.pk,
             transition__in=names,
         )
-        .order_by("-timestamp", "-id")
+        .order_by("-id")
         .values_list("by_id", flat=True)
         .first()
     )
@@ -211,18 +217,77 @@ def log_created(instance, *, state: str, user, comment: str = "", transition_nam
 ROLE_LABELS = dict(Role.choices)
 
 
+def _business_on(row: StateLog) -> dt.date:
+    try:
+        return row.business.on
+    except TransitionDate.DoesNotExist:  # written outside the ORM; its Shanghai calendar day
+        return timezone.localtime(row.timestamp, clock.SHANGHAI).date()
+
+
+def state_entered_on_expression(model: type[models.Model], *, state) -> Subquery:
+    """The business date on which a row of `model` last entered `state` (a value, or an
+    expression such as `F("status")`), as a subquery for `annotate`."""
+    if not hasattr(state, "resolve_expression"):
+        state = Value(state)
+    return Subquery(
+        TransitionDate.objects.filter(
+            log__content_type=ContentType.objects.get_for_model(model),
+            log__object_id=OuterRef("pk"),
+            log__state=state,
+        )
+        .order_by("-log_id")
+        .values("on")[:1],
+        output_field=models.DateField(),
+    )
+
+
+def with_state_entered_on(queryset: models.QuerySet, *, field: str = "status") -> models.QuerySet:
+    """Annotate `state_entered_on`: the business date each record entered its *current* state
+    (the latest log entry whose target is the record's present value of `field`). The one
+    answer to "in this state since when", for the admin, the API and the deadline scans."""
+    return queryset.annotate(
+        state_entered_on=state_entered_on_expression(queryset.model, state=OuterRef(field))
+    )
+
+
+def state_entered_on(instance: models.Model, *, field: str = "status") -> dt.date | None:
+    """`with_state_entered_on` for one record already in hand."""
+    if instance.pk is None:
+        return None
+    if "state_entered_on" in instance.__dict__:  # annotated by with_state_entered_on
+        return instance.__dict__["state_entered_on"]
+    return (
+        TransitionDate.objects.filter(
+            log__content_type=ContentType.objects.get_for_model(type(instance)),
+            log__object_id=instance.pk,
+            log__state=getattr(instance, field),
+        )
+        .order_by("-log_id")
+        .values_list("on", flat=True)
+        .first()
+    )
+
+
+def working_days_in_state(entered_on: dt.date | None, *, today: dt.date | None = None) -> int | None:
+    """Whole working days a record has spent in its state: 0 on the day it entered."""
+    if entered_on is None:
+        return None
+    return workdays.working_days_between(entered_on, today or clock.today())
+
+
 def history(instance) -> list[dict]:
     """Every transition of `instance`, oldest first: at, from, to, transition, by (role), comment."""
     rows = (
         StateLog.objects.filter(
             content_type=ContentType.objects.get_for_model(type(instance)), object_id=instance.pk
         )
-        .select_related("by")
-        .order_by("timestamp", "id")
+        .select_related("by", "business")
+        .order_by("id")
     )
     return [
         {
             "at": row.timestamp,
+            "on": _business_on(row),
             "from": row.source_state,
             "to": row.state,
             "transition": row.transition,
@@ -234,36 +299,43 @@ def history(instance) -> list[dict]:
     ]
 
 
-def history_html(instance) -> str:
-    """The transition history as a small table for admin change pages."""
-    from django.utils.html import format_html, format_html_join
-    from django.utils.timezone import localtime
-
+def history_html(instance, *, step_labels: dict | None = None) -> str:
+    """The transition history as a small table for admin change pages: the business date the
+    step counts from, the time it was recorded, the step, the states (of every lifecycle field
+    of the model: a filing has two), who and why. `step_labels` names entries that are not
+    transition methods (e.g. a filing born `submitted`)."""
     rows = history(instance) if instance is not None and instance.pk else []
     if not rows:
         return "—"
-    # State names of every lifecycle field of the model (a filing has two).
     labels: dict = {}
     for field in type(instance)._meta.fields:
         if isinstance(field, FSMFieldMixin):
             labels.update(dict(field.choices))
+    step_labels = step_labels or {}
     body = format_html_join(
         "",
-        "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td></tr>",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td></tr>",
         (
             (
-                localtime(r["at"]).strftime("%Y-%m-%d %H:%M"),
-                transition_label(type(instance), r["transition"]),
-                labels.get(r["from"], r["from"] or ""),
+                r["on"].isoformat(),
+                timezone.localtime(r["at"], clock.SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+                step_labels.get(r["transition"]) or transition_label(type(instance), r["transition"]),
+                labels.get(r["from"], r["from"] or "—"),
                 labels.get(r["to"], r["to"]),
-                f"{ROLE_LABELS.get(r['by'], r['by'])}（{r['by_user'] or '系统'}）",
+                f"{ROLE_LABELS.get(r['by'], r['by'])}（{r['by_user'] or _('系统')}）",
                 r["comment"],
             )
             for r in rows
         ),
     )
     return format_html(
-        "<table><thead><tr><th>时间</th><th>操作</th><th>状态</th><th>执行人</th><th>意见</th></tr></thead>"
-        "<tbody>{}</tbody></table>",
+        '<table class="transition-history"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>'
+        "<th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+        _("业务日期"),
+        _("记录时间"),
+        _("操作"),
+        _("状态"),
+        _("执行人"),
+        _("意见"),
         body,
     )

@@ -150,7 +150,7 @@ def policy_version_create(*, fund: Fund, effective_from: dt.date, by=None, **val
         if effective_from < clock.today():
             from loans.models import LoanFiling
 
-            if LoanFiling.objects.filter(fund=fund, submitted_at__date__gte=effective_from).exists():
+            if LoanFiling.objects.filter(fund=fund, submitted_on__gte=effective_from).exists():
                 raise Conflict(
                     "policy_backdated",
                     "该日期之后已有贷款按原政策备案，新政策版本不能追溯生效",

@@ -16,8 +16,9 @@ as one likes, and a new deadline (a resubmitted filing) is notified afresh.
 | recovery_return | `Recovery.due_on` | approaching: the bank; breached: the bank and finance (same notice as `services.on_recovery_overdue`) |
 | monthly_report | the 10th working day of the month, for last month's report of each live accepted loan | the bank (one notice per bank and month, listing the loans) |
 
-A claim step starts at the last transition-log entry into the step's first state; the log
-is the record of when a step began (a returned and resubmitted claim starts again).
+A claim step starts on the business date of the last transition-log entry into the step's
+first state (`accounts.workflow.state_entered_on_expression`); the log is the record of when
+a step began (a returned and resubmitted claim starts again).
 """
 
 from __future__ import annotations
@@ -29,13 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
-from django.db.models import Max
-from django.utils import timezone
-from django_fsm_log.models import StateLog
 
 from banks.models import Institution
 from fundmgr.accounts.models import Role, User
+from fundmgr.accounts.workflow import state_entered_on_expression
 from fundmgr.funds.models import Fund
 from fundmgr.lib import clock, workdays
 from loans.models import (
@@ -178,34 +176,19 @@ CLAIM_STEPS = (
 )
 
 
-def _step_started(claim_ids: list[int]) -> dict[tuple[int, str], dt.date]:
-    """(claim id, state) → business date of the latest entry into that state."""
-    rows = (
-        StateLog.objects.filter(
-            content_type=ContentType.objects.get_for_model(Claim),
-            object_id__in=claim_ids,
-            state__in=[s.starts_in for s in CLAIM_STEPS],
-        )
-        .values("object_id", "state")
-        .annotate(last=Max("timestamp"))
-    )
-    return {
-        (row["object_id"], row["state"]): timezone.localtime(row["last"], clock.SHANGHAI).date()
-        for row in rows
-    }
-
-
 def _claims(today: dt.date, counts: dict[str, int], staff: _Staff) -> None:
-    by_status = {status: step for step in CLAIM_STEPS for status in step.statuses}
-    claims = list(
-        Claim.objects.filter(status__in=list(by_status))
-        .select_related("filing__policy_version", "fund", "institution")
-        .order_by("pk")
-    )
-    started = _step_started([c.pk for c in claims])
-    for claim in claims:
-        step = by_status[claim.status]
-        start = started.get((claim.pk, step.starts_in))
+    # Each open claim with the business date it entered its step's first state.
+    claims = []
+    for step in CLAIM_STEPS:
+        claims.extend(
+            (step, claim)
+            for claim in Claim.objects.filter(status__in=step.statuses)
+            .annotate(step_started_on=state_entered_on_expression(Claim, state=step.starts_in))
+            .select_related("filing__policy_version", "fund", "institution")
+            .order_by("pk")
+        )
+    for step, claim in claims:
+        start = claim.step_started_on
         if start is None and step.starts_in == ClaimStatus.SUBMITTED:
             start = claim.submitted_on
         if start is None:

@@ -295,7 +295,7 @@ def _last_log(obj, transition: str) -> StateLog | None:
         StateLog.objects.filter(
             content_type=ContentType.objects.get_for_model(type(obj)), object_id=obj.pk, transition=transition
         )
-        .order_by("-timestamp", "-id")
+        .order_by("-id")
         .first()
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -11,6 +13,7 @@ from rest_framework.response import Response
 
 from fundmgr.accounts.api import HistoryEntrySerializer
 from fundmgr.accounts.principals import principal_from_request
+from fundmgr.accounts.workflow import available_transitions, history, state_entered_on, with_state_entered_on
 from fundmgr.lib.api import ID_PATTERN, MAX_ID, IdField, MoneyField, PercentField
 from fundmgr.lib.errors import Forbidden, NotFound
 from fundmgr.lib.idempotency import IdempotentMixin
@@ -38,6 +41,10 @@ class ClaimInputSerializer(serializers.Serializer):
 
 class CapSerializer(serializers.Serializer):
     cap = serializers.CharField()
+    stage = serializers.ChoiceField(
+        choices=["loss_base", "payment"],
+        help_text="loss_base：限制计入损失基数的本金（分担比例之前）；payment：限制补偿金额",
+    )
     label = serializers.CharField()
     limit = serializers.CharField(allow_null=True)
     applied = serializers.BooleanField()
@@ -58,6 +65,7 @@ class ClaimSerializer(serializers.ModelSerializer):
     caps_applied = serializers.SerializerMethodField()
     computation = serializers.JSONField()
     available_transitions = serializers.SerializerMethodField()
+    in_state_since = serializers.SerializerMethodField(help_text="进入当前状态的业务日期")
     history = serializers.SerializerMethodField()
 
     class Meta:
@@ -85,6 +93,7 @@ class ClaimSerializer(serializers.ModelSerializer):
             "paid_on",
             "meeting_ref",
             "submitted_on",
+            "in_state_since",
             "computation",
             "available_transitions",
             "history",
@@ -95,14 +104,13 @@ class ClaimSerializer(serializers.ModelSerializer):
         return CapSerializer(obj.computation.get("caps_applied", []), many=True).data
 
     def get_available_transitions(self, obj) -> list[str]:
-        from fundmgr.accounts.workflow import available_transitions
-
         user = self.context.get("user")
         return available_transitions(obj, user) if user else []
 
-    def get_history(self, obj) -> list[dict]:
-        from fundmgr.accounts.workflow import history
+    def get_in_state_since(self, obj) -> dt.date | None:
+        return state_entered_on(obj)
 
+    def get_history(self, obj) -> list[dict]:
         return HistoryEntrySerializer(history(obj), many=True).data
 
 
@@ -139,6 +147,7 @@ class RecoverySerializer(serializers.ModelSerializer):
             "due_on",
             "status",
             "returned_on",
+            "reported_on",
             "available_transitions",
         ]
         read_only_fields = fields
@@ -168,7 +177,9 @@ class ClaimViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericViewS
     lookup_value_regex = ID_PATTERN
 
     def get_queryset(self):
-        return claims_visible_to(principal_from_request(self.request)).order_by("-submitted_at", "-id")
+        return with_state_entered_on(claims_visible_to(principal_from_request(self.request))).order_by(
+            "-submitted_at", "-id"
+        )
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "user": self.request.user}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from rest_framework import serializers
 
 from enterprises.models import IPAsset
 from fundmgr.accounts.api import HistoryEntrySerializer
+from fundmgr.accounts.workflow import available_transitions, history, state_entered_on
 from fundmgr.lib.api import IdField, MoneyField, PercentField
 
 from ..models import DocumentKind, FilingDocument, LoanFiling, Pledge
@@ -152,21 +155,27 @@ class FilingSerializer(serializers.ModelSerializer):
 class FilingDetailSerializer(FilingSerializer):
     documents = DocumentSerializer(many=True)
     available_transitions = serializers.SerializerMethodField()
+    in_state_since = serializers.SerializerMethodField(help_text="进入当前备案状态的业务日期")
     history = serializers.SerializerMethodField()
 
     class Meta(FilingSerializer.Meta):
-        fields = [*FilingSerializer.Meta.fields, "documents", "available_transitions", "history"]
+        fields = [
+            *FilingSerializer.Meta.fields,
+            "documents",
+            "available_transitions",
+            "in_state_since",
+            "history",
+        ]
         read_only_fields = fields
 
     def get_available_transitions(self, obj) -> list[str]:
-        from fundmgr.accounts.workflow import available_transitions
-
         user = self.context.get("user")
         return available_transitions(obj, user) if user else []
 
-    def get_history(self, obj) -> list[dict]:
-        from fundmgr.accounts.workflow import history
+    def get_in_state_since(self, obj) -> dt.date | None:
+        return state_entered_on(obj)
 
+    def get_history(self, obj) -> list[dict]:
         return HistoryEntrySerializer(history(obj), many=True).data
 
 
@@ -195,7 +204,8 @@ class StatusReportSerializer(serializers.Serializer):
     supersedes = serializers.IntegerField(source="supersedes_id", allow_null=True)
     is_current = serializers.BooleanField()
     loan_status_after = serializers.CharField()
-    reported_at = serializers.DateTimeField()
+    reported_on = serializers.DateField(help_text="报送的业务日期")
+    reported_at = serializers.DateTimeField(help_text="记录时间（实际时间）")
 
 
 class SettleInputSerializer(serializers.Serializer):

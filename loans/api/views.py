@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from fundmgr.accounts.api import TransitionRequestSerializer
 from fundmgr.accounts.principals import principal_from_request
+from fundmgr.accounts.workflow import with_state_entered_on
 from fundmgr.lib.api import ID_PATTERN
 from fundmgr.lib.errors import Forbidden
 from fundmgr.lib.idempotency import IdempotentMixin
@@ -51,7 +52,7 @@ class FilingViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericView
 
     def get_queryset(self):
         return (
-            selectors.filings_visible_to(principal_from_request(self.request))
+            with_state_entered_on(selectors.filings_visible_to(principal_from_request(self.request)))
             .select_related("policy_version")
             .prefetch_related("pledges__ip_asset")
             .order_by("-submitted_at", "-id")
@@ -184,7 +185,7 @@ class FilingViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericView
     def status_reports(self, request, pk=None):
         filing = self._filing(pk)
         if request.method == "GET":
-            reports = filing.status_reports.order_by("as_of", "reported_at")
+            reports = filing.status_reports.order_by("as_of", "id")
             return Response(StatusReportSerializer(reports, many=True).data)
         body = StatusReportInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -12,12 +12,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django_fsm_log.models import StateLog
 
 from fundmgr.accounts.models import User
 from fundmgr.funds.models import EntryType, Fund, LedgerEntry
 from fundmgr.funds.services import ledger_entry_record
-from fundmgr.lib.clock import SHANGHAI
 from loans import claims
 from loans.models import Claim, Recovery
 from tests.loans.conftest import accept_filing, make_non_performing
@@ -124,25 +122,51 @@ def test_claims_list_shows_queues_with_counts(client, claim):
         assert claim.reference in claims_list(client, "officer", f"?q={search}"), search
 
 
-def test_age_column_counts_working_days_in_the_current_state(client, claim, business_date):
-    take(claim, "officer", "start_review")
-    # The claim entered initial review on Friday 2026-11-27 (the log is wall-clock time).
-    entered = dt.datetime(2026, 11, 27, 10, 0, tzinfo=SHANGHAI)
-    last = StateLog.objects.filter(object_id=claim.pk, transition="start_review").latest("id")
-    StateLog.objects.filter(pk=last.pk).update(timestamp=entered)
-
+def ages_on(client, days: list[str], business_date, queue: str) -> dict[str, list[str]]:
     ages = {}
-    for day in ("2026-11-27", "2026-11-28", "2026-11-29", "2026-11-30", "2026-12-01"):
+    for day in days:
         business_date(day)
-        ages[day] = AGE_CELL.findall(claims_list(client, "officer", "?queue=initial_review"))
-    assert ages == {
+        ages[day] = AGE_CELL.findall(claims_list(client, "officer", f"?queue={queue}"))
+    return ages
+
+
+def test_age_column_counts_working_days_in_the_current_state(client, claim, personas, business_date):
+    """Ages count business dates from the entry into the *current* state, whatever the wall
+    clock says and however many other steps were logged (in any order of real time)."""
+    # Filed on Saturday 2026-11-21 (the fixture); taken into review on Friday 2026-11-27.
+    business_date("2026-11-27")
+    take(claim, "officer", "start_review")
+    assert ages_on(
+        client,
+        ["2026-11-27", "2026-11-28", "2026-11-29", "2026-11-30", "2026-12-01"],
+        business_date,
+        "initial_review",
+    ) == {
         "2026-11-27": ["0"],
         "2026-11-28": ["0"],  # Saturday and Sunday are not working days
         "2026-11-29": ["0"],
         "2026-11-30": ["1"],
         "2026-12-01": ["2"],
     }
-    assert "当前状态停留(工作日)" in page(client, "officer", claim)
+    # Returned on Wednesday 12-02, resubmitted on Monday 12-07: the `submitted` age restarts
+    # from the resubmission, not from the first submission on 11-21.
+    business_date("2026-12-02")
+    take(claim, "officer", "return_for_supplement")
+    business_date("2026-12-07")
+    response = personas.client("bank_a").post(
+        f"/api/v1/claims/{claim.pk}/transitions/resubmit/", {"comment": "已补正"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert ages_on(client, ["2026-12-07", "2026-12-09"], business_date, "submitted") == {
+        "2026-12-07": ["0"],
+        "2026-12-09": ["2"],
+    }
+    # Back in review on 12-10: 1 working day later on 12-11, not counted from 11-27.
+    business_date("2026-12-10")
+    take(claim, "officer", "start_review")
+    assert ages_on(client, ["2026-12-11"], business_date, "initial_review") == {"2026-12-11": ["1"]}
+    text = page(client, "officer", claim)
+    assert "当前状态停留(工作日)" in text and "进入当前状态日期" in text and "2026-12-10" in text
 
 
 def test_ages_are_fetched_for_the_whole_page_at_once(client, file_claim):
@@ -358,3 +382,19 @@ def test_claim_page_lists_its_documents(client, personas, business_date, setting
     page = client.get(reverse("admin:loans_claim_change", args=[claim_id])).content.decode()
     assert "申请材料" in page and "催收记录.pdf" in page
     assert Claim.objects.get(pk=claim_id).documents.count() == 1
+
+
+def test_computation_panel_shows_a_principal_cap_before_the_share(client, personas, file_claim):
+    from fundmgr.funds.models import PolicyVersion
+
+    PolicyVersion.objects.filter(fund__code="zhaoqing").update(per_loan_principal_cap=Decimal("600000.00"))
+    text = page(client, "officer", file_claim())
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", text)
+    steps = [(step, amount) for step, amount, _note in rows]
+    # covered loss 800,000 → capped to 600,000 before the share → × 50 % = 300,000
+    at = steps.index(("担保部分损失(元)", "800,000.00"))
+    assert steps[at + 1] == ("上限：单笔不良贷款计入本金上限（剩余额度）", "600,000.00")
+    assert rows[at + 1][2] == "起作用：金额降至此额度"
+    assert steps[at + 2] == ("上限：单户企业累计计入本金上限", "未设置")
+    assert steps[at + 3] == ("损失基数(元)", "600,000.00")
+    assert ("按比例计算金额(元)", "300,000.00") in steps

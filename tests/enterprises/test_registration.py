@@ -34,6 +34,7 @@ def test_bank_application_is_submitted_with_size_class_and_history(personas, app
     assert body["history"] == [
         {
             "at": body["history"][0]["at"],
+            "on": "2026-11-21",  # the business date it was filed on, not the wall clock
             "from": "draft",
             "to": "submitted",
             "transition": "submit",

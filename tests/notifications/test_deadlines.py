@@ -13,11 +13,11 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.test import override_settings
 from django_fsm_log.models import StateLog
 
 from banks.models import Institution
 from fundmgr.funds.models import Fund
-from fundmgr.lib import clock
 from fundmgr.notifications.deadlines import KINDS, deadline_scan
 from fundmgr.notifications.models import Notification
 from fundmgr.notifications.services import on_recovery_overdue
@@ -44,21 +44,18 @@ _seq = itertools.count(1)
 # --- builders (rows whose own services are exercised in tests/loans) ---------------------------
 
 
-def at(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(10, 0), tzinfo=clock.SHANGHAI)
-
-
 def log_entry(obj, state: str, day: dt.date, transition: str = "step", description: str = "") -> None:
-    """A transition-log entry on `day`: when a step started, as the workflow would log it."""
-    StateLog.objects.create(
-        content_type=ContentType.objects.get_for_model(type(obj)),
-        object_id=obj.pk,
-        source_state=None,
-        state=state,
-        transition=transition,
-        description=description or None,
-        timestamp=at(day),
-    )
+    """A transition-log entry on business date `day`: when a step started, as the workflow
+    would log it that day (the wall-clock timestamp is whenever the test runs)."""
+    with override_settings(FUNDMGR_BUSINESS_DATE=day.isoformat()):
+        StateLog.objects.create(
+            content_type=ContentType.objects.get_for_model(type(obj)),
+            object_id=obj.pk,
+            source_state=None,
+            state=state,
+            transition=transition,
+            description=description or None,
+        )
 
 
 def make_claim(filing: LoanFiling, *, status: str) -> Claim:

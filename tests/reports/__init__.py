@@ -18,9 +18,6 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.contrib.contenttypes.models import ContentType
-from django_fsm_log.models import StateLog
-
 from enterprises.models import Enterprise, IPAsset
 from fundmgr.accounts.models import User
 from loans.models import Claim, DueDiligence, LoanFiling
@@ -200,6 +197,7 @@ def build_dataset(personas, business_date, *, until: str = "2026-12-15") -> Data
     claim_step(personas, "officer", claim_id, "start_review")
     claim_step(personas, "approver", claim_id, "recommend")
     claim_step(personas, "committee", claim_id, "start_committee_review")
+    business_date("2026-12-02")  # the committee decides the next business day
     claim_step(
         personas,
         "committee",
@@ -208,11 +206,6 @@ def build_dataset(personas, business_date, *, until: str = "2026-12-15") -> Data
         meeting_ref="佛决〔2026〕12号",
         approved_amount="1000000.00",
     )
-    # The approval has no business date of its own: reports date it by its log entry, which
-    # carries wall-clock time; put it on the business day it happened.
-    StateLog.objects.filter(
-        content_type=ContentType.objects.get_for_model(Claim), object_id=claim_id, transition="approve"
-    ).update(timestamp=dt.datetime(2026, 12, 2, 15, 0, tzinfo=SHANGHAI))
 
     business_date("2026-12-03")
     assert claim_step(personas, "finance", claim_id, "pay")["paid_on"] == "2026-12-03"

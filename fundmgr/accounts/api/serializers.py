@@ -10,7 +10,8 @@ HistoryEntrySerializer = type(
     (serializers.Serializer,),
     {
         "__doc__": "状态变更记录",
-        "at": serializers.DateTimeField(help_text="时间"),
+        "at": serializers.DateTimeField(help_text="记录时间（实际时间）"),
+        "on": serializers.DateField(help_text="业务日期：规则、期限和报表据此计算"),
         "from": serializers.CharField(allow_null=True, help_text="原状态"),
         "to": serializers.CharField(help_text="新状态"),
         "transition": serializers.CharField(help_text="操作"),
