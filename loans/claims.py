@@ -72,9 +72,16 @@ def compute_for(
     """Gather every cap's remaining room for this loan and run the computation."""
     policy = filing.policy_version
     others = Claim.objects.exclude(pk=exclude_claim) if exclude_claim else Claim.objects.all()
+    enterprise_claims = others.filter(filing__enterprise_id=filing.enterprise_id)
+    per_enterprise_principal_room = None
+    if policy.per_enterprise_principal_cap is not None:
+        counted = enterprise_claims.filter(status__in=_COMMITTED + _PAID).aggregate(
+            total=Coalesce(Sum("loss_base"), ZERO)
+        )["total"]
+        per_enterprise_principal_room = policy.per_enterprise_principal_cap - counted
     per_enterprise_room = None
     if policy.per_enterprise_comp_cap is not None:
-        used = _committed_and_paid(others.filter(filing__enterprise_id=filing.enterprise_id))
+        used = _committed_and_paid(enterprise_claims)
         per_enterprise_room = policy.per_enterprise_comp_cap - used
     per_year_room = None
     if policy.annual_comp_cap is not None:
@@ -102,6 +109,8 @@ def compute_for(
         outstanding_principal=outstanding,
         recovered_before_claim=recovered_before,
         fund_share=filing.fund_share,
+        per_loan_principal_cap=policy.per_loan_principal_cap,
+        per_enterprise_principal_room=per_enterprise_principal_room,
         per_loan_cap=policy.per_loan_comp_cap,
         per_enterprise_room=per_enterprise_room,
         per_year_room=per_year_room,
@@ -349,7 +358,7 @@ def recovery_report(*, principal: Principal, claim_id: int, data: dict[str, Any]
             gross=gross,
             costs=costs,
             paid_amount=claim.paid_amount,
-            loss_base=claim.loss_base,
+            bank_loss=claim.outstanding_principal - claim.recovered_before_claim,
             already_returned=_returned_so_far(claim),
         )
         policy = claim.filing.policy_version

@@ -173,6 +173,15 @@ class PolicyVersion(models.Model):
     loss_base = models.CharField(
         _("损失计算基数"), max_length=32, choices=LossBase.choices, default=LossBase.COVERED_PRINCIPAL
     )
+    # Caps on the principal that enters the loss base, before the fund share is applied
+    # (Guangzhou 2023: a bad loan counts up to 10,000,000; 20,000,000 per enterprise).
+    per_loan_principal_cap = models.DecimalField(
+        _("单笔不良贷款计入本金上限(元)"), null=True, blank=True, **MONEY
+    )
+    per_enterprise_principal_cap = models.DecimalField(
+        _("单户企业累计计入本金上限(元)"), null=True, blank=True, **MONEY
+    )
+    # Caps on what the fund pays, after the share.
     per_loan_comp_cap = models.DecimalField(_("单笔补偿上限(元)"), null=True, blank=True, **MONEY)
     per_enterprise_comp_cap = models.DecimalField(
         _("单户企业累计补偿上限(元)"), null=True, blank=True, **MONEY

@@ -282,3 +282,91 @@ def test_claim_documents_are_filed_with_the_claim_and_its_loan(personas, submitt
         format="multipart",
     )
     assert other.status_code == 404
+
+
+# --- principal caps and the combined-pledge recovery, end to end (domain-rules §5.4, §8.4, §9)
+
+OTHER_PATENT = "201912754910.4"  # a second patent of the same demo enterprise
+
+
+def _zhaoqing_policy(**fields) -> None:
+    """Set policy numbers on Zhaoqing's policy in force (data, as staff would enter them)."""
+    from fundmgr.funds.models import PolicyVersion
+
+    updated = PolicyVersion.objects.filter(fund__code="zhaoqing").update(**fields)
+    assert updated >= 1
+
+
+def _claim(personas, filing, **overrides) -> dict:
+    response = personas.client("bank_a").post(
+        "/api/v1/claims/", claim_body(filing, **overrides), format="json"
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def test_principal_caps_limit_the_loss_base_before_the_share(personas, business_date):
+    from tests.loans.conftest import accept_filing, make_non_performing
+
+    _zhaoqing_policy(per_loan_principal_cap=D("700000.00"), per_enterprise_principal_cap=D("1000000.00"))
+    business_date("2026-11-21")
+    first = make_non_performing(personas, accept_filing(personas))
+    second_body = {"number": OTHER_PATENT}
+    from tests.factories import filing_body
+
+    second = make_non_performing(
+        personas, accept_filing(personas, pledges=[{**filing_body()["pledges"][0], **second_body}])
+    )
+    # First loan: (900,000 − 100,000) = 800,000 covered loss → 700,000 per loan → × 50 %.
+    one = _claim(personas, first)
+    assert (one["computation"]["covered_loss"], one["loss_base"], one["claimable_amount"]) == (
+        "800000.00",
+        "700000.00",
+        "350000.00",
+    )
+    assert [(c["cap"], c["stage"]) for c in one["caps_applied"]] == [("per_loan_principal", "loss_base")]
+    _to_approved(personas, one["id"])
+    assert act(personas, "finance", one["id"], "pay").json()["status"] == "in_recovery"
+    # Second loan of the same enterprise: 1,000,000 → 700,000 per loan → 300,000 left of the
+    # enterprise's 1,000,000 (700,000 counted for the first claim) → × 50 % = 150,000.
+    two = _claim(personas, second, outstanding_principal="1000000.00", recovered_before_claim="0.00")
+    assert (two["loss_base"], two["computed_amount"], two["claimable_amount"]) == (
+        "300000.00",
+        "150000.00",
+        "150000.00",
+    )
+    caps = {c["cap"]: c for c in two["computation"]["caps"]}
+    assert (
+        caps["per_enterprise_principal"]["limit"] == "300000.00"
+        and caps["per_enterprise_principal"]["applied"]
+    )
+    assert [c["cap"] for c in two["caps_applied"]] == ["per_loan_principal", "per_enterprise_principal"]
+
+
+def test_recovery_after_payment_on_a_combined_pledge(personas, business_date):
+    """Outstanding 1,000,000, 60 % covered by the IP pledge, fund share 50 % → paid 300,000;
+    a later gross 200,000 with 20,000 costs returns 54,000.00 to the fund."""
+    from tests.loans.conftest import accept_filing, make_non_performing
+
+    business_date("2026-11-21")
+    filing = make_non_performing(
+        personas, accept_filing(personas, pledge_type="combined", covered_principal="600000.00")
+    )
+    claim = _claim(personas, filing, outstanding_principal="1000000.00", recovered_before_claim="0.00")
+    assert (claim["loss_base"], claim["claimable_amount"]) == ("600000.00", "300000.00")
+    _to_approved(personas, claim["id"])
+    assert act(personas, "finance", claim["id"], "pay").json()["paid_amount"] == "300000.00"
+    business_date("2026-12-01")
+    recovery = personas.client("bank_a").post(
+        f"/api/v1/claims/{claim['id']}/recoveries/",
+        {
+            "received_on": "2026-11-30",
+            "gross_amount": "200000.00",
+            "costs": "20000.00",
+            "source": "ip_disposal",
+        },
+        format="json",
+    )
+    assert recovery.status_code == 201, recovery.json()
+    assert recovery.json()["fund_amount"] == "54000.00"  # 180,000 × 300,000 ÷ 1,000,000
+    assert recovery.json()["reported_on"] == "2026-12-01"

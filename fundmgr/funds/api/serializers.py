@@ -18,8 +18,12 @@ class PolicySerializer(serializers.ModelSerializer):
     max_loan_principal = MoneyField(allow_null=True)
     max_annual_rate = PercentField(allow_null=True)
     min_ip_share = PercentField(places=2, allow_null=True)
-    per_loan_comp_cap = MoneyField(allow_null=True)
-    per_enterprise_comp_cap = MoneyField(allow_null=True)
+    per_loan_principal_cap = MoneyField(allow_null=True, help_text="单笔不良贷款计入损失基数的本金上限(元)")
+    per_enterprise_principal_cap = MoneyField(
+        allow_null=True, help_text="单户企业累计计入损失基数的本金上限(元)"
+    )
+    per_loan_comp_cap = MoneyField(allow_null=True, help_text="单笔补偿金额上限(元)")
+    per_enterprise_comp_cap = MoneyField(allow_null=True, help_text="单户企业累计补偿金额上限(元)")
     annual_comp_cap = MoneyField(allow_null=True)
     npl_suspend_threshold = PercentField(places=2)
     accepted_ip_kinds = serializers.ListField(child=serializers.CharField())
@@ -54,6 +58,8 @@ class PolicySerializer(serializers.ModelSerializer):
             "risk_class_trigger",
             "claim_window_days",
             "loss_base",
+            "per_loan_principal_cap",
+            "per_enterprise_principal_cap",
             "per_loan_comp_cap",
             "per_enterprise_comp_cap",
             "annual_comp_cap",
