@@ -15,6 +15,7 @@ from django_fsm.admin import FSMAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from enterprises.models import IPAsset
+from fundmgr.accounts.admin import StateAgeMixin
 from fundmgr.accounts.workflow import history_html
 from fundmgr.lib.adminkit import ServiceErrorsMixin, TransitionButtonsMixin
 from fundmgr.lib.errors import AppError
@@ -161,9 +162,11 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Institution)
-class InstitutionAdmin(TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMixin, ReadOnlyHistoryAdmin):
+class InstitutionAdmin(
+    StateAgeMixin, TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMixin, ReadOnlyHistoryAdmin
+):
     fsm_fields = ["status"]
-    list_display = ["code", "name", "kind", "status", "region_code", "suspension_reason"]
+    list_display = ["code", "name", "kind", "status", "in_state_since", "region_code", "suspension_reason"]
     list_filter = ["kind", "status"]
     search_fields = ["code", "name"]
     readonly_fields = ["suspension_reason", "created_at", "transition_history"]

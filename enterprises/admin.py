@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
+from fundmgr.accounts.admin import StateAgeMixin
 from fundmgr.accounts.workflow import history_html
 from fundmgr.lib import clock
 from fundmgr.lib.adminkit import CountedQueueFilter, TransitionButtonsMixin
@@ -105,7 +106,7 @@ class IPAssetInline(admin.TabularInline):
 
 
 @admin.register(Enterprise)
-class EnterpriseAdmin(TransitionButtonsMixin, FSMAdminMixin, SimpleHistoryAdmin):
+class EnterpriseAdmin(StateAgeMixin, TransitionButtonsMixin, FSMAdminMixin, SimpleHistoryAdmin):
     form = EnterpriseForm
     fsm_fields = ["status"]
     list_display = [
@@ -115,6 +116,8 @@ class EnterpriseAdmin(TransitionButtonsMixin, FSMAdminMixin, SimpleHistoryAdmin)
         "region_code",
         "size_class",
         "status",
+        "in_state_since",
+        "days_in_state",
         "admitted_until",
         "submitted_by",
     ]

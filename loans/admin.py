@@ -26,12 +26,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
 
-from fundmgr.accounts.workflow import (
-    history_html,
-    state_entered_on,
-    with_state_entered_on,
-    working_days_in_state,
-)
+from fundmgr.accounts.admin import StateAgeMixin
+from fundmgr.accounts.workflow import history_html
 from fundmgr.lib import clock, workdays
 from fundmgr.lib.adminkit import CountedQueueFilter, ServiceErrorsMixin, TransitionButtonsMixin
 from fundmgr.lib.errors import Conflict
@@ -532,7 +528,9 @@ class RecoveryQueueFilter(CountedQueueFilter):
         }
 
 
-class WorkflowRecordAdmin(TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMixin, admin.ModelAdmin):
+class WorkflowRecordAdmin(
+    StateAgeMixin, TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMixin, admin.ModelAdmin
+):
     """Records filed through the API and moved only by the transition buttons: every field is
     read-only, the change page has no save buttons, nothing is added or deleted here."""
 
@@ -560,19 +558,6 @@ class WorkflowRecordAdmin(TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMi
             self._get_fsm_transition_by_name(obj=obj, transition_name=name)
         ):
             raise Conflict("transition_not_allowed", "此操作不能在管理后台执行")
-
-    def get_queryset(self, request):
-        return with_state_entered_on(super().get_queryset(request))
-
-    @admin.display(description=_("当前状态停留(工作日)"))
-    def days_in_state(self, obj):
-        days = working_days_in_state(state_entered_on(obj))
-        return "—" if days is None else days
-
-    @admin.display(description=_("进入当前状态日期"))
-    def in_state_since(self, obj):
-        entered = state_entered_on(obj)
-        return "—" if entered is None else entered.isoformat()
 
     @admin.display(description=_("状态变更记录"))
     def transition_history(self, obj) -> str:

@@ -229,9 +229,13 @@ def state_entered_on_expression(model: type[models.Model], *, state) -> Subquery
     expression such as `F("status")`), as a subquery for `annotate`."""
     if not hasattr(state, "resolve_expression"):
         state = Value(state)
+    # The content type as a subquery, not a lookup now: building a queryset touches no table.
+    content_type = ContentType.objects.filter(
+        app_label=model._meta.app_label, model=model._meta.model_name
+    ).values("pk")[:1]
     return Subquery(
         TransitionDate.objects.filter(
-            log__content_type=ContentType.objects.get_for_model(model),
+            log__content_type=Subquery(content_type),
             log__object_id=OuterRef("pk"),
             log__state=state,
         )

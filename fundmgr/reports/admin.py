@@ -4,18 +4,47 @@ from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from fundmgr.accounts.principals import principal_for
+from fundmgr.funds.selectors import funds_visible_to
+from fundmgr.lib import clock
 from fundmgr.lib.errors import AppError
 
 from . import exporters, services
 from .models import StoredReport
+
+
+class ReportTablesForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("报表"), choices=[("quarterly", _("季度统计表")), ("annual", _("年度统计表"))]
+    )
+    year = forms.IntegerField(label=_("年份"), min_value=services.MIN_YEAR, max_value=services.MAX_YEAR)
+    quarter = forms.TypedChoiceField(
+        label=_("季度"), choices=[(q, f"Q{q}") for q in range(1, 5)], coerce=int, required=False
+    )
+    fund = forms.ChoiceField(label=_("资金"), required=False)
+
+    def __init__(self, *args, funds, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["fund"].choices = [("", _("全部可查看的资金"))] + [(f.code, f.name) for f in funds]
+        if not self.is_bound:
+            today = clock.today()
+            self.initial.update(kind="quarterly", year=today.year, quarter=(today.month - 1) // 3 + 1)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == "quarterly" and not data.get("quarter"):
+            self.add_error("quarter", _("季度统计表须选择季度"))
+        return data
 
 
 @admin.register(StoredReport)
@@ -38,12 +67,67 @@ class StoredReportAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # what was sent stays on record
 
+    change_list_template = "admin/reports/storedreport_change_list.html"
+
     def get_urls(self):
         view = self.admin_site.admin_view(self.download_view)
         return [
             path("<int:pk>/download/<str:fmt>/", view, name="reports_storedreport_download"),
+            path("tables/", self.admin_site.admin_view(self.tables_view), name="reports_tables"),
             *super().get_urls(),
         ]
+
+    def tables_view(self, request):
+        """The regulator tables (quarterly or annual) for a chosen period, computed now from
+        the books: shown on the page, downloadable as Excel or CSV. Scoped like the API."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        principal = principal_for(request.user)
+        form = ReportTablesForm(request.GET or None, funds=funds_visible_to(principal).order_by("code"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("统计报表（按期间生成）"),
+            "form": form,
+        }
+        if form.is_bound and form.is_valid():
+            q = form.cleaned_data
+            try:
+                if q["kind"] == "annual":
+                    report = services.annual_report(
+                        principal=principal, fund_code=q["fund"] or None, year=q["year"]
+                    )
+                    stem = f"annual-{q['fund'] or 'all'}-{q['year']}"
+                else:
+                    report = services.quarterly_report(
+                        principal=principal, fund_code=q["fund"] or None, year=q["year"], quarter=q["quarter"]
+                    )
+                    stem = f"quarterly-{q['fund'] or 'all'}-{q['year']}Q{q['quarter']}"
+            except AppError as exc:
+                form.add_error(None, exc.message)
+            else:
+                fmt = request.GET.get("download")
+                if fmt in ("xlsx", "csv"):
+                    content = (
+                        exporters.quarterly_xlsx(report) if fmt == "xlsx" else exporters.quarterly_csv(report)
+                    )
+                    content_type = (
+                        exporters.XLSX_CONTENT_TYPE if fmt == "xlsx" else exporters.CSV_CONTENT_TYPE
+                    )
+                    response = HttpResponse(content, content_type=content_type)
+                    response["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+                    return response
+                title, lines = exporters.quarterly_title(report)
+                query = request.GET.copy()
+                query.pop("download", None)
+                context.update(
+                    report=report,
+                    report_title=title,
+                    report_lines=lines,
+                    tables=exporters.quarterly_tables(report),
+                    query=query.urlencode(),
+                )
+        return TemplateResponse(request, "admin/reports/tables.html", context)
 
     @admin.display(description=_("下载"))
     def downloads(self, obj) -> str:

@@ -50,6 +50,11 @@ class Table:
 QUARTERLY_METRICS: tuple[Column, ...] = (
     Column("amount_wan_yuan", "本期受理贷款金额(万元)", WAN, 14),
     Column("projects", "本期项目数(笔)", INT),
+    Column("rights", "质押知识产权合计(件)", INT),
+    Column("patent_amount_wan_yuan", "其中：专利质押融资金额(万元)", WAN, 14),
+    Column("patent_projects", "专利质押项目数(笔)", INT),
+    Column("trademark_amount_wan_yuan", "其中：商标质押融资金额(万元)", WAN, 14),
+    Column("trademark_projects", "商标质押项目数(笔)", INT),
     Column("patents", "质押专利(件)", INT),
     Column("invention_patents", "其中：发明专利(件)", INT),
     Column("utility_models", "其中：实用新型(件)", INT),
@@ -109,8 +114,45 @@ CSV_IDENTITY = (
 TABLE_LABELS = {"rows": "按资金", "by_district": "按区县", "by_institution": "按合作机构"}
 
 
+# The regulators' separate patent and trademark tables, laid out like theirs (Henan 2020):
+# rank, city, amount in 万元, projects, rights.
+IP_TABLE_NAMES = {"patent_table": "专利质押融资", "trademark_table": "商标质押融资"}
+IP_TABLE_COLUMNS = {
+    "patent_table": (
+        RANK,
+        Column("city", "城市", TEXT, 12),
+        Column("fund_name", "资金", TEXT, 34),
+        Column("amount_wan_yuan", "专利质押融资金额(万元)", WAN, 16),
+        Column("projects", "项目数(笔)", INT),
+        Column("rights", "专利数(件)", INT),
+    ),
+    "trademark_table": (
+        RANK,
+        Column("city", "城市", TEXT, 12),
+        Column("fund_name", "资金", TEXT, 34),
+        Column("amount_wan_yuan", "商标质押融资金额(万元)", WAN, 16),
+        Column("projects", "项目数(笔)", INT),
+        Column("rights", "商标数(件)", INT),
+    ),
+}
+# In the CSV, a patent or trademark table row puts its figures under the fund row's columns
+# of the same meaning, so that one header serves every table.
+CSV_IP_KEYS = {
+    "patent_table": {
+        "amount_wan_yuan": "patent_amount_wan_yuan",
+        "projects": "patent_projects",
+        "rights": "patents",
+    },
+    "trademark_table": {
+        "amount_wan_yuan": "trademark_amount_wan_yuan",
+        "projects": "trademark_projects",
+        "rights": "trademarks",
+    },
+}
+
+
 def quarterly_tables(report: dict[str, Any]) -> list[Table]:
-    return [
+    tables = [
         Table("按资金", FUND_COLUMNS + QUARTERLY_METRICS, report["rows"], report["total"]),
         Table(
             "按区县", DISTRICT_COLUMNS + SUB_TABLE_METRICS, report["by_district"], report["by_district_total"]
@@ -122,14 +164,22 @@ def quarterly_tables(report: dict[str, Any]) -> list[Table]:
             report["by_institution_total"],
         ),
     ]
+    for key, name in IP_TABLE_NAMES.items():
+        if key in report:  # reports stored before these tables existed have none
+            tables.append(Table(name, IP_TABLE_COLUMNS[key], report[key]["rows"], report[key]["total"]))
+    return tables
 
 
 def quarterly_title(report: dict[str, Any]) -> tuple[str, list[str]]:
     p = report["period"]
+    if p.get("quarter"):
+        when = f"{p['year']}年第{p['quarter']}季度"
+    else:
+        when = f"{p['year']}年度"
     lines = [
-        f"统计期间：{p['year']}年第{p['quarter']}季度（{_iso(p['from'])} 至 {_iso(p['to'])}）"
-        f"；期末指标截至 {_iso(report['as_of'])}",
-        "金额单位：万元（四舍五入保留两位小数）；不良率、放大倍数按在保余额（知识产权担保覆盖部分）计算",
+        f"统计期间：{when}（{_iso(p['from'])} 至 {_iso(p['to'])}）；期末指标截至 {_iso(report['as_of'])}",
+        "金额单位：万元（四舍五入保留两位小数）；不良率、放大倍数按在保余额（知识产权担保覆盖部分）计算；"
+        "同时质押专利和商标的贷款分别计入专利表和商标表，在总金额中只计一次",
     ]
     return "知识产权质押融资风险补偿资金统计表", lines
 
@@ -140,12 +190,23 @@ def quarterly_xlsx(report: dict[str, Any]) -> bytes:
 
 
 def quarterly_csv(report: dict[str, Any]) -> bytes:
+    """Every table in one file, told apart by the first column, under one header."""
     columns = CSV_IDENTITY + QUARTERLY_METRICS
     out: list[dict[str, Any]] = []
     for key, label in TABLE_LABELS.items():
         total = report["total"] if key == "rows" else report[f"{key}_total"]
         for row in [*report[key], {**total, "rank": "合计"}]:
             out.append({**row, "table": label})
+    for key, label in IP_TABLE_NAMES.items():
+        keys = CSV_IP_KEYS[key]
+        for row in [*report[key]["rows"], {**report[key]["total"], "rank": "合计"}]:
+            out.append(
+                {
+                    "table": label,
+                    **{k: row[k] for k in ("rank", "fund", "fund_name", "region_code")},
+                    **{column: row[k] for k, column in keys.items()},
+                }
+            )
     return csv_bytes(columns, out)
 
 
@@ -210,14 +271,23 @@ def _cell_value(value: Any, kind: str) -> Any:
     return value
 
 
-def csv_bytes(columns: Sequence[Column], rows: Iterable[dict[str, Any]]) -> bytes:
-    """UTF-8 with a byte-order mark, so Excel opens the Chinese headers correctly."""
+def csv_bytes(
+    columns: Sequence[Column],
+    rows: Iterable[dict[str, Any]],
+    *,
+    bom: bool = True,
+    leading_blank: bool = False,
+) -> bytes:
+    """UTF-8 with a byte-order mark (so Excel opens the Chinese headers correctly) unless the
+    bytes continue a file that has one."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
+    if leading_blank:
+        writer.writerow([])
     writer.writerow([c.label for c in columns])
     for row in rows:
         writer.writerow([_csv_value(row.get(c.key), c) for c in columns])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return (("\ufeff" if bom else "") + buffer.getvalue()).encode("utf-8")
 
 
 def _csv_value(value: Any, column: Column) -> str:

@@ -100,6 +100,13 @@ class Figures:
     cum_enterprises_served: int = 0
     ip: dict[str, int] = field(default_factory=lambda: dict.fromkeys(IP_KINDS, 0))
     cum_ip: dict[str, int] = field(default_factory=lambda: dict.fromkeys(IP_KINDS, 0))
+    # The regulators' patent and trademark pledge-financing tables: a loan counts in the
+    # patent table if it pledges any patent, in the trademark table if it pledges any
+    # trademark (a loan pledging both counts in both, and once in `accepted_amount`).
+    patent_projects: int = 0
+    patent_amount: Decimal = ZERO
+    trademark_projects: int = 0
+    trademark_amount: Decimal = ZERO
     # Filings received (备案申请) in the period, whatever became of them
     received: int = 0
     received_amount: Decimal = ZERO
@@ -146,6 +153,11 @@ class Figures:
     @property
     def cum_trademarks(self) -> int:
         return self.cum_ip["trademark"]
+
+    @property
+    def rights(self) -> int:
+        """IP rights pledged by the loans accepted in the period, of every kind."""
+        return sum(self.ip.values())
 
     @property
     def other_ip(self) -> int:
@@ -338,6 +350,8 @@ def _flows(figures: dict[Key, Figures], *, dimension: str, fund_ids: Sequence[in
         return figures[key]
 
     in_period = _in(period, "accepted_on")
+    pledges_patent = Q(Exists(Pledge.objects.filter(filing=OuterRef("pk"), ip_asset__kind__in=PATENT_KINDS)))
+    pledges_trademark = Q(Exists(Pledge.objects.filter(filing=OuterRef("pk"), ip_asset__kind="trademark")))
     accepted = (
         LoanFiling.objects.filter(fund_id__in=fund_ids, status=FilingStatus.ACCEPTED, accepted_on__lte=as_of)
         .values(*keys)
@@ -349,11 +363,17 @@ def _flows(figures: dict[Key, Figures], *, dimension: str, fund_ids: Sequence[in
             cum_n=Count("pk"),
             cum_amount=Coalesce(Sum("principal"), ZERO),
             cum_served=Count("enterprise_id", distinct=True),
+            patent_n=Count("pk", filter=in_period & pledges_patent),
+            patent_amount=Coalesce(Sum("principal", filter=in_period & pledges_patent), ZERO),
+            trademark_n=Count("pk", filter=in_period & pledges_trademark),
+            trademark_amount=Coalesce(Sum("principal", filter=in_period & pledges_trademark), ZERO),
         )
         .order_by()
     )
     for row in accepted:
         f = at(_key(row, keys))
+        f.patent_projects, f.patent_amount = row["patent_n"], row["patent_amount"]
+        f.trademark_projects, f.trademark_amount = row["trademark_n"], row["trademark_amount"]
         f.accepted, f.accepted_amount, f.accepted_covered = row["n"], row["amount"], row["covered"]
         f.enterprises_served, f.cum_accepted = row["served"], row["cum_n"]
         f.cum_accepted_amount, f.cum_enterprises_served = row["cum_amount"], row["cum_served"]

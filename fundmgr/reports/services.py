@@ -23,6 +23,7 @@ from fundmgr.funds.selectors import fund_get, funds_visible_to
 from fundmgr.lib import clock
 from fundmgr.lib.errors import AppError, Forbidden, NotFound
 from fundmgr.lib.money import ZERO, to_wan_yuan
+from fundmgr.lib.regions import region_name
 
 from . import exporters, selectors
 from .models import ReportKind, StoredReport
@@ -74,6 +75,11 @@ def _metrics(f: Figures) -> dict[str, Any]:
     return {
         "amount_wan_yuan": wan(f.accepted_amount),
         "projects": f.accepted,
+        "rights": f.rights,
+        "patent_amount_wan_yuan": wan(f.patent_amount),
+        "patent_projects": f.patent_projects,
+        "trademark_amount_wan_yuan": wan(f.trademark_amount),
+        "trademark_projects": f.trademark_projects,
         "patents": f.patents,
         "invention_patents": f.ip["invention_patent"],
         "utility_models": f.ip["utility_model"],
@@ -127,19 +133,106 @@ def _total(rows: list[dict[str, Any]], figures: list[Figures]) -> dict[str, Any]
     return total
 
 
+def rank_order(items: list, *, amount, projects, rights, tiebreak) -> list[tuple[int | None, Any]]:
+    """The regulators' ranking (as in the Henan tables): by amount, ties broken by more
+    projects, then by more rights; rows equal on all three share a rank. Rows with no amount
+    come after the ranked ones, unranked, in `tiebreak` order. Amounts compare in yuan, so
+    amounts equal in 万元 still order."""
+
+    def score(item) -> tuple:
+        return (amount(item), projects(item), rights(item))
+
+    ranked = sorted(
+        (i for i in items if amount(i) > 0), key=lambda i: (tuple(-x for x in score(i)), tiebreak(i))
+    )
+    out: list[tuple[int | None, Any]] = []
+    previous, rank = None, 0
+    for position, item in enumerate(ranked, start=1):
+        if score(item) != previous:
+            rank, previous = position, score(item)
+        out.append((rank, item))
+    out.extend((None, i) for i in sorted((i for i in items if not amount(i) > 0), key=tiebreak))
+    return out
+
+
 def _ranked(items: list[tuple[tuple, Figures, dict[str, Any]]]) -> tuple[list[dict], list[Figures]]:
-    """By amount accepted in the period (in yuan, so amounts equal in 万元 still order), then by code."""
-    items.sort(key=lambda item: (-item[1].accepted_amount, item[0]))
+    """Report rows in ranking order (see `rank_order`), by the amount accepted in the period."""
     rows, figures = [], []
-    for rank, (_, f, identity) in enumerate(items, start=1):
+    for rank, (_, f, identity) in rank_order(
+        items,
+        amount=lambda i: i[1].accepted_amount,
+        projects=lambda i: i[1].accepted,
+        rights=lambda i: i[1].rights,
+        tiebreak=lambda i: i[0],
+    ):
         rows.append({"rank": rank, **identity, **_metrics(f)})
         figures.append(f)
     return rows, figures
 
 
+# The regulators' separate tables, one per kind of right: which figures make each.
+IP_TABLES = {
+    "patent": ("patent_amount", "patent_projects", "patents"),
+    "trademark": ("trademark_amount", "trademark_projects", "trademarks"),
+}
+
+
+def ip_table(fund_items: list[tuple[tuple, Figures, dict[str, Any]]], kind: str) -> dict[str, Any]:
+    """The patent or trademark pledge-financing table per fund, ranked, with its total."""
+    amount_of, projects_of, rights_of = IP_TABLES[kind]
+    rows = [
+        {
+            "rank": rank,
+            "fund": identity["fund"],
+            "fund_name": identity["fund_name"],
+            "region_code": identity.get("region_code"),
+            "city": region_name(identity.get("region_code")),
+            "amount_wan_yuan": to_wan_yuan(getattr(f, amount_of)),
+            "projects": getattr(f, projects_of),
+            "rights": getattr(f, rights_of),
+        }
+        for rank, (_, f, identity) in rank_order(
+            fund_items,
+            amount=lambda i: getattr(i[1], amount_of),
+            projects=lambda i: getattr(i[1], projects_of),
+            rights=lambda i: getattr(i[1], rights_of),
+            tiebreak=lambda i: i[0],
+        )
+    ]
+    total = {
+        "rank": None,
+        "fund": None,
+        "fund_name": "合计",
+        "region_code": None,
+        "city": "合计",
+        "amount_wan_yuan": sum((r["amount_wan_yuan"] for r in rows), Decimal("0.00")),
+        "projects": sum(r["projects"] for r in rows),
+        "rights": sum(r["rights"] for r in rows),
+    }
+    return {"rows": rows, "total": total}
+
+
 def quarterly_build(*, funds: list[Fund], year: int, quarter: int, today: dt.date) -> dict[str, Any]:
-    """The regulator table for `funds` (rows per fund, per district, per bank), Python values."""
+    """The quarterly regulator table for `funds`, Python values."""
     start, end = quarter_bounds(year, quarter)
+    return period_build(
+        funds=funds, start=start, end=end, today=today, period={"year": year, "quarter": quarter}
+    )
+
+
+def annual_build(*, funds: list[Fund], year: int, today: dt.date) -> dict[str, Any]:
+    """The annual regulator table for `funds`: the quarterly shape over the calendar year."""
+    return period_build(
+        funds=funds, start=dt.date(year, 1, 1), end=dt.date(year, 12, 31), today=today, period={"year": year}
+    )
+
+
+def period_build(
+    *, funds: list[Fund], start: dt.date, end: dt.date, today: dt.date, period: dict[str, Any]
+) -> dict[str, Any]:
+    """The regulator table for `funds` over [start, end] (rows per fund, per district, per
+    bank, and the patent and trademark tables), Python values."""
+    period_info = {**period, "from": start, "to": end}
     period = Period.clipped(start, end, today)
     figures = selectors.report_figures(funds=funds, period=period, today=today)
     by_id = {f.pk: f for f in funds}
@@ -192,12 +285,14 @@ def quarterly_build(*, funds: list[Fund], year: int, quarter: int, today: dt.dat
         return total
 
     return {
-        "period": {"year": year, "quarter": quarter, "from": start, "to": end},
+        "period": period_info,
         "as_of": period.as_of,
         "generated_at": clock.now(),
         "funds": [f.code for f in sorted(funds, key=lambda f: f.code)],
         "rows": rows,
         "total": _total(rows, fund_figures),
+        "patent_table": ip_table(fund_items, "patent"),
+        "trademark_table": ip_table(fund_items, "trademark"),
         "by_district": district_rows,
         "by_district_total": sub_total(district_rows, district_figures),
         "by_institution": inst_rows,
@@ -213,18 +308,31 @@ def quarterly_report(
     Institutions may not read regulator reports (403). A fund outside the caller's scope is
     404, as everywhere in the API. Without `fund_code`: every fund the caller may see.
     """
+    if not 1 <= quarter <= 4:
+        raise AppError("invalid_period", "季度应为 1 至 4", field="quarter", status=400)
+    funds = _report_funds(
+        principal=principal, fund_code=fund_code, year=year, start=quarter_bounds(year, quarter)[0]
+    )
+    return quarterly_build(funds=funds, year=year, quarter=quarter, today=clock.today())
+
+
+def _report_funds(*, principal: Principal, fund_code: str | None, year: int, start: dt.date) -> list[Fund]:
+    """The funds a regulator table covers, after the checks every such table shares:
+    institutions may not read them (403), a fund outside the caller's scope is 404, and the
+    period must be a plausible year that has begun."""
     if not (principal.is_staff_member or principal.is_regulator):
         raise Forbidden("regulator_reports_only", "监管统计报表仅供资金管理人和监管部门查看")
     _check_year(year)
-    if not 1 <= quarter <= 4:
-        raise AppError("invalid_period", "季度应为 1 至 4", field="quarter", status=400)
-    today = clock.today()
-    _started(quarter_bounds(year, quarter)[0], today)
+    _started(start, clock.today())
     if fund_code:
-        funds = [fund_get(principal=principal, code=fund_code)]
-    else:
-        funds = list(funds_visible_to(principal).order_by("code"))
-    return quarterly_build(funds=funds, year=year, quarter=quarter, today=today)
+        return [fund_get(principal=principal, code=fund_code)]
+    return list(funds_visible_to(principal).order_by("code"))
+
+
+def annual_report(*, principal: Principal, fund_code: str | None, year: int) -> dict[str, Any]:
+    """The annual table a regulator or staff member may read (scope as `quarterly_report`)."""
+    funds = _report_funds(principal=principal, fund_code=fund_code, year=year, start=dt.date(year, 1, 1))
+    return annual_build(funds=funds, year=year, today=clock.today())
 
 
 # --- monthly reports (stored) ----------------------------------------------------------------------

@@ -59,3 +59,16 @@ def test_queue_filter_counts(client, demo):
     ).content.decode()
     assert "待审核（2）" in text
     assert SUBMITTED in text and "9144120252133505XP" not in text
+
+
+def test_queue_shows_the_business_date_the_state_began_and_its_age(client, demo, business_date):
+    business_date("2026-11-20")  # a Friday
+    e = Enterprise.objects.get(uscc=SUBMITTED)
+    enterprise_transition(enterprise_id=e.pk, name="start_review", user=User.objects.get(username="officer"))
+    business_date("2026-11-24")  # Tuesday: Monday and Tuesday are two working days
+    client.force_login(User.objects.get(username="approver"))
+    text = client.get(
+        reverse("admin:enterprises_enterprise_changelist") + "?queue=to_decide"
+    ).content.decode()
+    assert '<td class="field-in_state_since">2026-11-20</td>' in text
+    assert '<td class="field-days_in_state">2</td>' in text

@@ -42,6 +42,13 @@ ZHAOQING_Q4 = {
     "region_code": "441200",
     "amount_wan_yuan": "162.46",
     "projects": 2,
+    "rights": 3,
+    # L2 pledges a patent and a trademark, L3 a patent: both in the patent table, L2 alone in
+    # the trademark table (1,012,345.00 → 101.2345 → 101.23), each once in amount_wan_yuan.
+    "patent_amount_wan_yuan": "162.46",
+    "patent_projects": 2,
+    "trademark_amount_wan_yuan": "101.23",
+    "trademark_projects": 1,
     "patents": 2,
     "invention_patents": 2,
     "utility_models": 0,
@@ -80,6 +87,12 @@ FOSHAN_Q4 = {
     "region_code": "440600",
     "amount_wan_yuan": "201.24",
     "projects": 2,
+    "rights": 3,
+    # L4 a patent (200.00), L5 a trademark and a software copyright (12,350.00 → 1.24).
+    "patent_amount_wan_yuan": "200.00",
+    "patent_projects": 1,
+    "trademark_amount_wan_yuan": "1.24",
+    "trademark_projects": 1,
     "patents": 1,
     "invention_patents": 1,
     "utility_models": 0,
@@ -132,7 +145,8 @@ def test_fund_rows_ranked_by_amount_with_an_exact_total(personas, dataset):
     assert body["period"] == {"year": 2026, "quarter": 4, "from": "2026-10-01", "to": "2026-12-31"}
     assert body["as_of"] == "2026-12-20"  # the quarter is still running: stocks as at today
     assert [r["fund"] for r in body["rows"]] == ["foshan", "zhaoqing", "shantou", "shaoguan"]
-    assert [r["rank"] for r in body["rows"]] == [1, 2, 3, 4]
+    # Shantou and Shaoguan accepted nothing: listed last, unranked (as the Henan tables do).
+    assert [r["rank"] for r in body["rows"]] == [1, 2, None, None]
     foshan, zhaoqing, shantou, shaoguan = body["rows"]
     assert {k: foshan[k] for k in FOSHAN_Q4} == FOSHAN_Q4
     assert {k: zhaoqing[k] for k in ZHAOQING_Q4} == ZHAOQING_Q4
@@ -272,7 +286,7 @@ def test_xlsx_has_title_period_chinese_headers_and_number_formats(personas, data
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert 'filename="quarterly-zhaoqing-2026Q4.xlsx"' in response["Content-Disposition"]
     book = load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["按资金", "按区县", "按合作机构"]
+    assert book.sheetnames == ["按资金", "按区县", "按合作机构", "专利质押融资", "商标质押融资"]
     sheet = book["按资金"]
     assert sheet["A1"].value == "知识产权质押融资风险补偿资金统计表"
     assert sheet["A2"].value.startswith("统计期间：2026年第4季度（2026-10-01 至 2026-12-31）")
@@ -302,7 +316,7 @@ def test_csv_has_the_same_columns_with_a_bom(personas, dataset):
     by_table: dict[str, list[dict]] = {}
     for r in rows:
         by_table.setdefault(r["报表"], []).append(r)
-    assert list(by_table) == ["按资金", "按区县", "按合作机构"]
+    assert list(by_table) == ["按资金", "按区县", "按合作机构", "专利质押融资", "商标质押融资"]
     funds = by_table["按资金"]
     assert [r["资金代码"] for r in funds] == ["foshan", "zhaoqing", "shantou", "shaoguan", ""]
     assert funds[0]["本期受理贷款金额(万元)"] == "201.24" and funds[1]["不良率(%)"] == "28.99"

@@ -88,6 +88,13 @@ class PeriodSerializer(serializers.Serializer):
 class _Metrics(serializers.Serializer):
     amount_wan_yuan = WanYuanField(help_text="本期受理入池贷款金额（万元）")
     projects = serializers.IntegerField(help_text="本期受理项目数（笔）")
+    rights = serializers.IntegerField(help_text="本期受理贷款质押的知识产权合计（件，各类）")
+    patent_amount_wan_yuan = WanYuanField(
+        help_text="本期受理的质押了专利（任一类）的贷款金额（万元）；同时质押商标的贷款也计入商标金额"
+    )
+    patent_projects = serializers.IntegerField(help_text="本期受理的质押了专利的项目数（笔）")
+    trademark_amount_wan_yuan = WanYuanField(help_text="本期受理的质押了商标的贷款金额（万元）")
+    trademark_projects = serializers.IntegerField(help_text="本期受理的质押了商标的项目数（笔）")
     patents = serializers.IntegerField(help_text="本期质押专利（件，发明+实用新型+外观设计）")
     invention_patents = serializers.IntegerField()
     utility_models = serializers.IntegerField()
@@ -118,7 +125,10 @@ class _Metrics(serializers.Serializer):
 
 
 class _FundIdentity(serializers.Serializer):
-    rank = serializers.IntegerField(allow_null=True, help_text="按本期受理金额排名（合计行为 null）")
+    rank = serializers.IntegerField(
+        allow_null=True,
+        help_text="按本期受理金额排名，金额相同按项目数、再按知识产权件数；金额为零不排名、列于最后；合计行为 null",
+    )
     fund = serializers.CharField(allow_null=True, help_text="资金代码（合计行为 null）")
     fund_name = serializers.CharField(help_text="资金名称；合计行为“合计”")
 
@@ -156,6 +166,24 @@ class InstitutionRowSerializer(_Institution, _Metrics):
     pass
 
 
+class IpTableRowSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(
+        allow_null=True, help_text="按金额排名，金额相同按项目数、再按权利数；金额为零不排名；合计行为 null"
+    )
+    fund = serializers.CharField(allow_null=True)
+    fund_name = serializers.CharField()
+    region_code = serializers.CharField(allow_null=True)
+    city = serializers.CharField(help_text="城市名称；合计行为“合计”")
+    amount_wan_yuan = WanYuanField(help_text="金额（万元）")
+    projects = serializers.IntegerField(help_text="项目数（笔）")
+    rights = serializers.IntegerField(help_text="质押的专利数或商标数（件）")
+
+
+class IpTableSerializer(serializers.Serializer):
+    rows = IpTableRowSerializer(many=True)
+    total = IpTableRowSerializer()
+
+
 class QuarterlyReportSerializer(serializers.Serializer):
     period = PeriodSerializer()
     as_of = serializers.DateField(help_text="期末指标的截至日（期间未结束时为今天）")
@@ -167,6 +195,29 @@ class QuarterlyReportSerializer(serializers.Serializer):
     by_district_total = DistrictRowSerializer()
     by_institution = InstitutionRowSerializer(many=True)
     by_institution_total = InstitutionRowSerializer()
+    patent_table = IpTableSerializer(help_text="专利质押融资表（各资金排名，含合计）")
+    trademark_table = IpTableSerializer(help_text="商标质押融资表（各资金排名，含合计）")
+
+
+class AnnualQuerySerializer(serializers.Serializer):
+    fund = serializers.SlugField(required=False, help_text="资金代码；不传则为调用者可查看的全部资金")
+    year = serializers.IntegerField(min_value=2000, max_value=2100, help_text="年份")
+    format = serializers.ChoiceField(choices=["json", "xlsx", "csv"], default="json", required=False)
+
+
+class YearPeriodSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    date_from = serializers.DateField(help_text="期间起（含）：1月1日")
+    to = serializers.DateField(help_text="期间止（含）：12月31日")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("date_from")
+        return dict((k, fields[k]) for k in ("year", "from", "to"))
+
+
+class AnnualReportSerializer(QuarterlyReportSerializer):
+    period = YearPeriodSerializer()
 
 
 # --- monthly -----------------------------------------------------------------------------------

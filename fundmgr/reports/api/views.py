@@ -1,4 +1,4 @@
-"""Report endpoints: the quarterly regulator table and the stored monthly reports.
+"""Report endpoints: the quarterly and annual regulator tables and the stored monthly reports.
 
 `?format=xlsx|csv` chooses a file instead of JSON. DRF would read `format` as its own
 renderer switch and answer 404 for a renderer it does not have, so these views always
@@ -20,6 +20,8 @@ from fundmgr.accounts.principals import principal_from_request
 
 from .. import exporters, services
 from .serializers import (
+    AnnualQuerySerializer,
+    AnnualReportSerializer,
     MonthlyQuerySerializer,
     MonthlyReportSerializer,
     QuarterlyQuerySerializer,
@@ -33,6 +35,21 @@ def _file(content: bytes, *, content_type: str, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def _table_response(report: dict, *, fmt: str, stem: str, serializer) -> HttpResponse | Response:
+    """A regulator table as JSON, or as an XLSX or CSV download."""
+    if fmt == "xlsx":
+        return _file(
+            exporters.quarterly_xlsx(report),
+            content_type=exporters.XLSX_CONTENT_TYPE,
+            filename=f"{stem}.xlsx",
+        )
+    if fmt == "csv":
+        return _file(
+            exporters.quarterly_csv(report), content_type=exporters.CSV_CONTENT_TYPE, filename=f"{stem}.csv"
+        )
+    return Response(serializer(report).data)
 
 
 class ReportViewSet(viewsets.GenericViewSet):
@@ -82,19 +99,41 @@ class ReportViewSet(viewsets.GenericViewSet):
             quarter=q["quarter"],
         )
         stem = f"quarterly-{q.get('fund') or 'all'}-{q['year']}Q{q['quarter']}"
-        if q["format"] == "xlsx":
-            return _file(
-                exporters.quarterly_xlsx(report),
-                content_type=exporters.XLSX_CONTENT_TYPE,
-                filename=f"{stem}.xlsx",
-            )
-        if q["format"] == "csv":
-            return _file(
-                exporters.quarterly_csv(report),
-                content_type=exporters.CSV_CONTENT_TYPE,
-                filename=f"{stem}.csv",
-            )
-        return Response(QuarterlyReportSerializer(report).data)
+        return _table_response(report, fmt=q["format"], stem=stem, serializer=QuarterlyReportSerializer)
+
+    @extend_schema(
+        summary="年度监管统计表",
+        description=(
+            "与季度统计表相同的行结构，统计期间为公历年度（1月1日至12月31日；年度未结束时期末指标截至今天）。"
+            "含专利质押融资表和商标质押融资表：质押任一类专利的贷款计入专利表，质押商标的计入商标表，"
+            "两者都质押的分别计入两表、在总金额中只计一次。排名按金额，金额相同按项目数、再按权利数；"
+            "金额为零的不排名，列于最后。合作机构无权查看（403）；其他城市的资金为 404。"
+        ),
+        parameters=[
+            OpenApiParameter("fund", str, description="资金代码，例如 zhaoqing"),
+            OpenApiParameter("year", int, required=True, description="年份"),
+            OpenApiParameter("format", str, enum=["json", "xlsx", "csv"], description="默认 json"),
+        ],
+        responses={
+            (200, "application/json"): AnnualReportSerializer,
+            (200, exporters.XLSX_CONTENT_TYPE): OpenApiTypes.BINARY,
+            (200, "text/csv"): OpenApiTypes.STR,
+            400: _PROBLEM,
+            401: _PROBLEM,
+            403: _PROBLEM,
+            404: _PROBLEM,
+        },
+    )
+    @action(detail=False, methods=["get"], permission_classes=[IsPrincipal, IsStaffOrRegulator])
+    def annual(self, request):
+        params = AnnualQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        q = params.validated_data
+        report = services.annual_report(
+            principal=principal_from_request(request), fund_code=q.get("fund"), year=q["year"]
+        )
+        stem = f"annual-{q.get('fund') or 'all'}-{q['year']}"
+        return _table_response(report, fmt=q["format"], stem=stem, serializer=AnnualReportSerializer)
 
     @extend_schema(
         summary="月度报告（已生成）",
