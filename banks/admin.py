@@ -15,10 +15,10 @@ from django_fsm.admin import FSMAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from enterprises.models import IPAsset
-from fundmgr.accounts.admin import StateAgeMixin
-from fundmgr.accounts.workflow import history_html
-from fundmgr.lib.adminkit import ServiceErrorsMixin, TransitionButtonsMixin
-from fundmgr.lib.errors import AppError
+from fundmgr.ground.accounts.admin import StateAgeMixin
+from fundmgr.ground.accounts.workflow import history_html
+from fundmgr.ground.lib.adminkit import ServiceErrorsMixin, TransitionButtonsMixin
+from fundmgr.ground.lib.errors import AppError
 
 from . import services
 from .models import CooperationAgreement, Institution, Product

@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField
 from simple_history.models import HistoricalRecords
 
-from fundmgr.accounts.models import Role
-from fundmgr.accounts.workflow import STAFF_REVIEW, step
+from fundmgr.ground.accounts.models import Role
+from fundmgr.ground.accounts.workflow import STAFF_REVIEW, step
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 SHARE = {

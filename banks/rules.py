@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from fundmgr.lib.errors import Violation
+from fundmgr.ground.lib.errors import Violation
 
 HUNDRED = Decimal("100.00")
 SHARE_FIELDS: tuple[tuple[str, str], ...] = (

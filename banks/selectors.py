@@ -6,8 +6,8 @@ import datetime as dt
 
 from django.db.models import Prefetch, QuerySet
 
-from fundmgr.accounts.principals import Principal
-from fundmgr.lib.errors import NotFound
+from fundmgr.ground.accounts.principals import Principal
+from fundmgr.ground.lib.errors import NotFound
 
 from .models import CooperationAgreement, Institution
 

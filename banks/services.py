@@ -10,13 +10,15 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from fundmgr.accounts.principals import principal_for
-from fundmgr.accounts.workflow import require_public, run_transition
-from fundmgr.lib import clock
-from fundmgr.lib.errors import AppError, Conflict, Forbidden, RuleViolations, Violation
-from fundmgr.lib.identifiers import IP_KINDS, IdentifierError, validate_uscc
+from fundmgr.ground.accounts.principals import principal_for
+from fundmgr.ground.accounts.services import api_key_issue
+from fundmgr.ground.accounts.workflow import require_public, run_transition
+from fundmgr.ground.lib import clock
+from fundmgr.ground.lib.errors import AppError, Conflict, Forbidden, NotFound, RuleViolations, Violation
+from fundmgr.ground.lib.identifiers import IP_KINDS, IdentifierError, validate_uscc
 
 from . import rules
+from .events import INSTITUTION_CHANGED
 from .models import CooperationAgreement, Institution, Product
 from .selectors import agreement_in_force
 
@@ -90,7 +92,7 @@ def institution_create(*, data: dict[str, Any], by) -> Institution:
         except IdentifierError as exc:
             raise AppError(exc.code, exc.message, field="uscc", status=400) from exc
 
-    from fundmgr.accounts.services import institution_organization
+    from fundmgr.ground.accounts.services import institution_organization
 
     try:
         with transaction.atomic(durable=True):
@@ -133,17 +135,15 @@ def institution_transition(*, institution_id: int, name: str, user, comment: str
         elif name == "reinstate":
             institution.suspension_reason = ""
         elif name == "terminate":
-            from fundmgr.accounts.models import InstitutionAPIKey
-            from fundmgr.accounts.services import api_key_revoke
+            from fundmgr.ground.accounts.models import InstitutionAPIKey
+            from fundmgr.ground.accounts.services import api_key_revoke
 
             for api_key in InstitutionAPIKey.objects.filter(institution=institution, revoked=False):
                 api_key_revoke(api_key=api_key)
 
     def then(institution: Institution) -> None:
         if name in ("suspend", "reinstate", "terminate"):
-            from fundmgr.notifications.services import on_institution_changed
-
-            on_institution_changed(institution, name)
+            INSTITUTION_CHANGED.publish(institution=institution, transition=name)
 
     return run_transition(
         model=Institution, pk=institution_id, name=name, user=user, comment=reason, prepare=prepare, then=then
@@ -378,3 +378,11 @@ def product_withdraw(*, product_id: int, by, comment: str = "") -> Product:
         product._change_reason = (f"撤回：{comment.strip()}" if comment.strip() else "撤回")[:100]
         product.save(update_fields=["status", "withdrawn_on"])
     return product
+
+
+def institution_api_key_issue(*, institution_code: str, name: str = ""):
+    """Issue an API key for the institution with this code (see accounts.services.api_key_issue)."""
+    institution = Institution.objects.filter(code=institution_code).first()
+    if institution is None:
+        raise NotFound(f"合作机构 {institution_code} 不存在", code="institution_not_found")
+    return api_key_issue(institution=institution, name=name)

@@ -87,8 +87,8 @@ def generate(scale: float, rng: random.Random, today: dt.date):
 
     from banks.models import CooperationAgreement, Institution
     from enterprises.models import Enterprise, IPAsset
-    from fundmgr.accounts.models import Organization, User
-    from fundmgr.funds.models import Fund, LedgerEntry, PolicyVersion
+    from fundmgr.ground.accounts.models import Organization, User
+    from fundmgr.ground.funds.models import Fund, LedgerEntry, PolicyVersion
     from loans.models import LIVE_LOAN_STATUSES, Claim, LoanFiling, Pledge, ReferenceCounter, StatusReport
     from tests.factories import patent_with_check, uscc_with_check
 
@@ -238,8 +238,8 @@ def generate(scale: float, rng: random.Random, today: dt.date):
 def submitter(borrower, count: int, today: dt.date):
     """A bank files a loan for `borrower`; each call pledges a patent of its own (all checks pass)."""
     from banks.models import Institution
-    from fundmgr.accounts.principals import principal_for
-    from fundmgr.accounts.services import institution_system_user
+    from fundmgr.ground.accounts.principals import principal_for
+    from fundmgr.ground.accounts.services import institution_system_user
     from loans.api.serializers import FilingInputSerializer
     from loans.services import filing_submit
     from tests.factories import patent_with_check
@@ -314,13 +314,13 @@ def run(args: argparse.Namespace, started: float) -> None:
     from django.db import connection
     from rest_framework.test import APIClient
 
-    from fundmgr.accounts.models import User
-    from fundmgr.accounts.principals import principal_for
-    from fundmgr.demo import seed_demo
-    from fundmgr.funds.models import Fund
-    from fundmgr.funds.selectors import fund_figures
-    from fundmgr.lib import clock
-    from fundmgr.reports.services import previous_quarter, quarterly_report
+    from fundmgr.ground.accounts.models import User
+    from fundmgr.ground.accounts.principals import principal_for
+    from fundmgr.ground.funds.models import Fund
+    from fundmgr.ground.funds.selectors import fund_figures
+    from fundmgr.ground.lib import clock
+    from fundmgr.top.demo import seed_demo
+    from fundmgr.top.reports.services import previous_quarter, quarterly_report
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # demo users; speed only
     call_command("migrate", verbosity=0)

@@ -12,12 +12,12 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
-from fundmgr.accounts.admin import StateAgeMixin
-from fundmgr.accounts.workflow import history_html
-from fundmgr.lib import clock
-from fundmgr.lib.adminkit import CountedQueueFilter, TransitionButtonsMixin
-from fundmgr.lib.errors import AppError
-from fundmgr.lib.identifiers import IdentifierError, validate_ip_number, validate_uscc
+from fundmgr.ground.accounts.admin import StateAgeMixin
+from fundmgr.ground.accounts.workflow import history_html
+from fundmgr.ground.lib import clock
+from fundmgr.ground.lib.adminkit import CountedQueueFilter, TransitionButtonsMixin
+from fundmgr.ground.lib.errors import AppError
+from fundmgr.ground.lib.identifiers import IdentifierError, validate_ip_number, validate_uscc
 
 from . import services
 from .models import Enterprise, IPAsset, SMEThreshold

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from dateutil.relativedelta import relativedelta
 
-from fundmgr.lib.identifiers import uscc_is_enterprise_legal_person
+from fundmgr.ground.lib.identifiers import uscc_is_enterprise_legal_person
 
 PASSED, FAILED, OPEN = "passed", "failed", "open"
 

@@ -6,9 +6,10 @@ import datetime as dt
 
 from django.db.models import Q, QuerySet
 
-from fundmgr.accounts.principals import Principal
-from fundmgr.lib import clock
-from fundmgr.lib.errors import AppError, NotFound
+from fundmgr.ground.accounts.principals import Principal
+from fundmgr.ground.funds.models import Fund
+from fundmgr.ground.lib import clock
+from fundmgr.ground.lib.errors import AppError, NotFound
 
 from . import rules
 from .models import Enterprise
@@ -24,9 +25,9 @@ def enterprises_visible_to(principal: Principal) -> QuerySet[Enterprise]:
     if principal.is_regulator:
         return qs.filter(fund_id__in=principal.fund_ids)
     if principal.is_institution:
-        from banks.models import CooperationAgreement
-
-        funds = CooperationAgreement.objects.filter(institution_id=principal.institution_id).values("fund_id")
+        # The funds it has an agreement with, by the agreements' relation on Fund (banks sits
+        # above enterprises, so it is reached through the ORM, not imported).
+        funds = Fund.objects.filter(agreements__institution_id=principal.institution_id).values("pk")
         return qs.filter(
             Q(status=Enterprise.Status.ADMITTED, fund_id__in=funds)
             | Q(submitted_by_id=principal.institution_id)

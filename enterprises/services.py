@@ -9,11 +9,11 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, transaction
 
-from fundmgr.accounts.principals import Principal
-from fundmgr.accounts.workflow import require_public, run_transition
-from fundmgr.lib import clock
-from fundmgr.lib.errors import AppError, Conflict, RuleViolations, Violation
-from fundmgr.lib.identifiers import (
+from fundmgr.ground.accounts.principals import Principal
+from fundmgr.ground.accounts.workflow import require_public, run_transition
+from fundmgr.ground.lib import clock
+from fundmgr.ground.lib.errors import AppError, Conflict, RuleViolations, Violation
+from fundmgr.ground.lib.identifiers import (
     PATENT_KINDS,
     IdentifierError,
     patent_term_expiry,
@@ -107,7 +107,7 @@ def enterprise_apply(*, principal: Principal, data: dict[str, Any]) -> Enterpris
     fund_not_available (422). The application is stored as `submitted`, with its SME class
     computed; eligibility is evaluated at review, where the reviewer sees every finding.
     """
-    from fundmgr.funds.models import Fund
+    from fundmgr.ground.funds.models import Fund
 
     today = clock.today()
     try:

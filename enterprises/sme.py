@@ -30,8 +30,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from fundmgr.lib.errors import AppError
-from fundmgr.lib.money import TEN_THOUSAND, to_decimal
+from fundmgr.ground.lib.errors import AppError
+from fundmgr.ground.lib.money import TEN_THOUSAND, to_decimal
 
 DEFAULT_STANDARD = "MIIT-2011-300"
 # Date of the notice 工信部联企业〔2011〕300号; it applies from publication.
@@ -506,7 +506,7 @@ def threshold_rows_from_db(
     """
     if standard is None:
         if as_of is None:
-            from fundmgr.lib.clock import today
+            from fundmgr.ground.lib.clock import today
 
             as_of = today()
         standard = (

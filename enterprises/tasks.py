@@ -7,7 +7,7 @@ from celery import shared_task
 from . import services
 
 
-@shared_task
-def expire_admissions() -> int:
+@shared_task(name="enterprises.enterprise_expire_due")
+def enterprise_expire_due() -> int:
     """Admitted enterprises whose admission period ended become `expired` (idempotent)."""
     return services.enterprise_expire_due()

@@ -28,7 +28,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
-# "Today" for every rule and deadline (see fundmgr.lib.clock). Validated here so that a typo
+# "Today" for every rule and deadline (see fundmgr.ground.lib.clock). Validated here so that a typo
 # fails at start-up rather than at the first deadline computation.
 FUNDMGR_BUSINESS_DATE = env.str("FUNDMGR_BUSINESS_DATE", default="") or None
 if FUNDMGR_BUSINESS_DATE:
@@ -56,11 +56,12 @@ INSTALLED_APPS = [
     "simple_history",
     "import_export",
     "django_celery_beat",
-    "fundmgr.lib",
-    "fundmgr.accounts",
-    "fundmgr.funds",
-    "fundmgr.notifications",
-    "fundmgr.reports",
+    "fundmgr.ground.lib",
+    "fundmgr.ground.accounts",
+    "fundmgr.ground.funds",
+    "fundmgr.top.notifications",
+    "fundmgr.top.reports",
+    "fundmgr.top.demo",
     "enterprises",
     "banks",
     "loans",
@@ -158,16 +159,16 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG and env.bool("SECURE_COOK
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "fundmgr.accounts.authentication.ApiKeyAuthentication",
-        "fundmgr.accounts.authentication.TokenAuthentication",
+        "fundmgr.ground.accounts.authentication.ApiKeyAuthentication",
+        "fundmgr.ground.accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["fundmgr.accounts.permissions.IsPrincipal"],
-    "DEFAULT_PAGINATION_CLASS": "fundmgr.lib.api.Pagination",
+    "DEFAULT_PERMISSION_CLASSES": ["fundmgr.ground.accounts.permissions.IsPrincipal"],
+    "DEFAULT_PAGINATION_CLASS": "fundmgr.ground.lib.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "fundmgr.lib.api.problem_exception_handler",
+    "EXCEPTION_HANDLER": "fundmgr.ground.lib.api.problem_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
@@ -214,4 +215,4 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-AUTHENTICATION_BACKENDS = ["fundmgr.accounts.backends.RoleBackend"]
+AUTHENTICATION_BACKENDS = ["fundmgr.ground.accounts.backends.RoleBackend"]

@@ -7,9 +7,9 @@ from rest_framework.routers import SimpleRouter
 
 from banks.api.views import InstitutionViewSet
 from enterprises.api.views import EnterpriseViewSet
-from fundmgr.funds.api.views import FundViewSet
-from fundmgr.notifications.api.views import NotificationViewSet
-from fundmgr.reports.api.views import ReportViewSet
+from fundmgr.ground.funds.api.views import FundViewSet
+from fundmgr.top.notifications.api.views import NotificationViewSet
+from fundmgr.top.reports.api.views import ReportViewSet
 from loans.api.claims import ClaimViewSet, RecoveryViewSet
 from loans.api.views import FilingViewSet
 

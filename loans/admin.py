@@ -26,12 +26,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
 
-from fundmgr.accounts.admin import StateAgeMixin
-from fundmgr.accounts.workflow import history_html
-from fundmgr.lib import clock, workdays
-from fundmgr.lib.adminkit import CountedQueueFilter, ServiceErrorsMixin, TransitionButtonsMixin
-from fundmgr.lib.errors import Conflict
-from fundmgr.lib.money import format_yuan
+from fundmgr.ground.accounts.admin import StateAgeMixin
+from fundmgr.ground.accounts.workflow import history_html
+from fundmgr.ground.lib import clock, workdays
+from fundmgr.ground.lib.adminkit import CountedQueueFilter, ServiceErrorsMixin, TransitionButtonsMixin
+from fundmgr.ground.lib.errors import Conflict
+from fundmgr.ground.lib.money import format_yuan
 
 from . import claims, services
 from .models import (

@@ -17,17 +17,17 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 
 from banks.selectors import agreement_in_force
-from fundmgr.accounts.principals import Principal
-from fundmgr.accounts.workflow import log_created, require_public, run_transition
-from fundmgr.funds.models import EntryType, LedgerEntry
-from fundmgr.funds.selectors import fund_balance
-from fundmgr.funds.services import ledger_post
-from fundmgr.lib import clock, workdays
-from fundmgr.lib.errors import AppError, Conflict, NotFound, RuleViolations, Violation
-from fundmgr.lib.money import ZERO, quantize
-from fundmgr.notifications import services as notifications
+from fundmgr.ground.accounts.principals import Principal
+from fundmgr.ground.accounts.workflow import log_created, require_public, run_transition
+from fundmgr.ground.funds.models import EntryType, LedgerEntry
+from fundmgr.ground.funds.selectors import fund_balance
+from fundmgr.ground.funds.services import ledger_post
+from fundmgr.ground.lib import clock, workdays
+from fundmgr.ground.lib.errors import AppError, Conflict, NotFound, RuleViolations, Violation
+from fundmgr.ground.lib.money import ZERO, quantize
 
 from . import rules
+from .events import CLAIM_DECIDED, RECOVERY_OVERDUE
 from .models import (
     CLOSED_CLAIM_STATUSES,
     Claim,
@@ -293,7 +293,7 @@ def claim_transition(
 
     def then(claim: Claim) -> None:
         if name in ("approve", "pay", "return_for_supplement", "reject"):
-            notifications.on_claim_decided(claim, name)  # a row now; the e-mail after commit
+            CLAIM_DECIDED.publish(claim=claim, transition=name)  # a row now; the e-mail after commit
         filing = LoanFiling.objects.select_for_update().get(pk=claim.filing_id)
         if name == "pay":
             claim.start_recovery(by=user, description="代偿完成，转入追偿")
@@ -425,7 +425,7 @@ def recoveries_mark_overdue(*, today: dt.date | None = None) -> int:
                 user=None,
                 comment="超过返还期限未返还",
                 system=True,
-                then=notifications.on_recovery_overdue,
+                then=lambda recovery: RECOVERY_OVERDUE.publish(recovery=recovery),
             )
             count += 1
         except AppError:

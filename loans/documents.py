@@ -18,9 +18,9 @@ from typing import IO
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from fundmgr.accounts.principals import Principal
-from fundmgr.accounts.workflow import STAFF_REVIEW
-from fundmgr.lib.errors import AppError, Conflict, Forbidden, NotFound
+from fundmgr.ground.accounts.principals import Principal
+from fundmgr.ground.accounts.workflow import STAFF_REVIEW
+from fundmgr.ground.lib.errors import AppError, Conflict, Forbidden, NotFound
 
 from .models import DocumentKind, FilingDocument, FilingStatus, LoanFiling
 

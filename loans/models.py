@@ -13,9 +13,9 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField
 
-from fundmgr.accounts.models import Role
-from fundmgr.accounts.workflow import STAFF_REVIEW, step
-from fundmgr.lib import clock
+from fundmgr.ground.accounts.models import Role
+from fundmgr.ground.accounts.workflow import STAFF_REVIEW, step
+from fundmgr.ground.lib import clock
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 SHARE = {"max_digits": 5, "decimal_places": 2, "null": True, "blank": True}

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 
-from fundmgr.lib.money import ZERO
+from fundmgr.ground.lib.money import ZERO
 
 
 @dataclass(frozen=True)
@@ -356,7 +356,7 @@ def compute_claim(
     under that cap after earlier claims (None: the cap does not exist). Rounding: half-up to
     the fen, once per step.
     """
-    from fundmgr.lib.money import HUNDRED, quantize
+    from fundmgr.ground.lib.money import HUNDRED, quantize
 
     covered_ratio = covered_principal / principal
     net = max(outstanding_principal - recovered_before_claim, ZERO)
@@ -406,7 +406,7 @@ def recovery_fund_amount(
     trigger − recoveries before the claim), covered or not. For a pure IP pledge without caps
     this equals the fund share; for a combined pledge or a capped claim it is less. Total
     returns never exceed what the fund paid."""
-    from fundmgr.lib.money import quantize
+    from fundmgr.ground.lib.money import quantize
 
     if bank_loss <= ZERO or paid_amount <= ZERO:
         return ZERO

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from fundmgr.accounts.principals import Principal
-from fundmgr.lib.errors import NotFound
-from fundmgr.lib.money import HUNDRED, ZERO, quantize
+from fundmgr.ground.accounts.principals import Principal
+from fundmgr.ground.lib.errors import NotFound
+from fundmgr.ground.lib.money import HUNDRED, ZERO, quantize
 
 from .models import (
     LIVE_FILING_STATUSES,
@@ -130,3 +131,8 @@ def npl_ratio(*, institution_id: int, fund_id: int) -> tuple[Decimal, Decimal, D
     total, npl = totals["total"], totals["npl"]
     ratio = (npl * HUNDRED / total).quantize(Decimal("0.01")) if total > 0 else None
     return total, npl, ratio
+
+
+def fund_filed_since(fund_id: int, on: dt.date) -> bool:
+    """Has any loan been filed in the fund on or after business date `on`?"""
+    return LoanFiling.objects.filter(fund_id=fund_id, submitted_on__gte=on).exists()

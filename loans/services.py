@@ -14,16 +14,20 @@ from banks.models import Institution, Product
 from banks.selectors import agreement_in_force
 from banks.services import institution_can_file
 from enterprises.models import Enterprise, IPAsset
-from fundmgr.accounts.principals import Principal
-from fundmgr.accounts.workflow import log_created, require_public, run_transition
-from fundmgr.funds.models import Fund
-from fundmgr.funds.selectors import fund_figures_one
-from fundmgr.lib import clock, workdays
-from fundmgr.lib.errors import AppError, Conflict, RuleViolations, Violation
-from fundmgr.lib.identifiers import IdentifierError, validate_ip_number, validate_pledge_registration_no
-from fundmgr.notifications import services as notifications
+from fundmgr.ground.accounts.principals import Principal
+from fundmgr.ground.accounts.workflow import log_created, require_public, run_transition
+from fundmgr.ground.funds.models import Fund
+from fundmgr.ground.funds.selectors import fund_figures_one
+from fundmgr.ground.lib import clock, workdays
+from fundmgr.ground.lib.errors import AppError, Conflict, RuleViolations, Violation
+from fundmgr.ground.lib.identifiers import (
+    IdentifierError,
+    validate_ip_number,
+    validate_pledge_registration_no,
+)
 
 from . import rules
+from .events import FILING_DECIDED
 from .models import DueDiligence, FilingStatus, LoanFiling, Pledge, ReferenceCounter
 from .selectors import enterprise_live_exposure, pledged_elsewhere
 
@@ -482,7 +486,7 @@ def filing_transition(*, filing_id: int, name: str, user, comment: str = "") -> 
             # The covered loan's own lifecycle starts with acceptance, logged as its own step.
             filing.start_cover(by=user, description="受理入池，开始在保")
         if name in ("accept", "return_for_supplement", "reject", "void"):
-            notifications.on_filing_decided(filing, name)  # a row now; the e-mail after commit
+            FILING_DECIDED.publish(filing=filing, transition=name)  # a row now; the e-mail after commit
 
     return run_transition(
         model=LoanFiling, pk=filing_id, name=name, user=user, comment=comment, prepare=prepare, then=then

@@ -23,14 +23,14 @@ from django.db import transaction
 from banks.models import CooperationAgreement, Institution
 from banks.selectors import agreement_in_force
 from banks.services import agreement_suspend_filings
-from fundmgr.accounts.principals import Principal
-from fundmgr.accounts.workflow import check_transition, run_transition
-from fundmgr.funds.models import Fund, PolicyVersion
-from fundmgr.lib import clock, workdays
-from fundmgr.lib.errors import AppError, Conflict, NotFound, Violation
-from fundmgr.lib.money import ZERO, quantize
-from fundmgr.notifications import services as notifications
+from fundmgr.ground.accounts.principals import Principal
+from fundmgr.ground.accounts.workflow import check_transition, run_transition
+from fundmgr.ground.funds.models import Fund, PolicyVersion
+from fundmgr.ground.lib import clock, workdays
+from fundmgr.ground.lib.errors import AppError, Conflict, NotFound, Violation
+from fundmgr.ground.lib.money import ZERO, quantize
 
+from .events import FILINGS_SUSPENDED, WARNING_RAISED
 from .models import (
     LIVE_LOAN_STATUSES,
     RISK_ORDER,
@@ -340,7 +340,7 @@ def npl_suspension_check(*, institution_id: int, fund_id: int, today: dt.date | 
         )
         suspended = agreement_suspend_filings(agreement_id=agreement.pk, reason=reason, on=today)
         if suspended is not None:
-            notifications.on_filings_suspended(suspended)  # the bank and staff are told
+            FILINGS_SUSPENDED.publish(agreement=suspended)  # the bank and staff are told
     if suspended is not None:
         logger.warning(
             "filings suspended: institution=%s fund=%s npl_ratio=%s threshold=%s",
@@ -385,7 +385,7 @@ def _raise(
     if created:
         raised[kind] += 1
         # Shown to staff in the admin, and told to the bank (and officers) once per occurrence.
-        notifications.on_warning_raised(warning)
+        WARNING_RAISED.publish(warning=warning)
     return (filing_id, kind, subject)
 
 

@@ -13,9 +13,10 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from fundmgr.accounts.models import User
-from fundmgr.accounts.services import api_key_issue, institution_system_user, token_issue
-from fundmgr.lib import workdays
+from banks.services import institution_api_key_issue
+from fundmgr.ground.accounts.models import User
+from fundmgr.ground.accounts.services import institution_system_user, token_issue
+from fundmgr.ground.lib import workdays
 
 DEMO_PASSWORD = "test-password-123"
 
@@ -99,7 +100,7 @@ def business_date(settings):
 
 @pytest.fixture
 def demo(db):
-    from fundmgr.demo import seed_demo
+    from fundmgr.top.demo import seed_demo
 
     seed_demo(password=DEMO_PASSWORD)
 
@@ -120,7 +121,7 @@ class Personas:
         client = APIClient()
         if name in ("bank_a", "bank_b"):
             code = {"bank_a": "zqrcb", "bank_b": "icbc-foshan"}[name]
-            _, raw = api_key_issue(institution_code=code)
+            _, raw = institution_api_key_issue(institution_code=code)
             client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
         elif name == "anonymous":
             pass

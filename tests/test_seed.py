@@ -10,8 +10,8 @@ from django.core.management import call_command
 
 from banks.models import CooperationAgreement, Institution
 from enterprises.models import Enterprise, IPAsset
-from fundmgr.accounts.models import User
-from fundmgr.funds.models import Fund, LedgerEntry, PolicyVersion
+from fundmgr.ground.accounts.models import User
+from fundmgr.ground.funds.models import Fund, LedgerEntry, PolicyVersion
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import time_machine
 
-from fundmgr.lib import clock
+from fundmgr.ground.lib import clock
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,8 +7,8 @@ from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from fundmgr.accounts.api import HistoryEntrySerializer
-from fundmgr.lib.api import MoneyField, PercentField
+from fundmgr.ground.accounts.api import HistoryEntrySerializer
+from fundmgr.ground.lib.api import MoneyField, PercentField
 
 from ..models import CooperationAgreement, Institution
 
@@ -89,13 +89,13 @@ class InstitutionDetailSerializer(InstitutionSerializer):
         read_only_fields = fields
 
     def get_available_transitions(self, obj) -> list[str]:
-        from fundmgr.accounts.workflow import available_transitions
+        from fundmgr.ground.accounts.workflow import available_transitions
 
         user = self.context.get("user")
         return available_transitions(obj, user) if user else []
 
     @extend_schema_field(HistoryEntrySerializer(many=True))
     def get_history(self, obj) -> list[dict]:
-        from fundmgr.accounts.workflow import history
+        from fundmgr.ground.accounts.workflow import history
 
         return HistoryEntrySerializer(history(obj), many=True).data

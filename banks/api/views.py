@@ -8,8 +8,8 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from fundmgr.accounts.api import TransitionRequestSerializer
-from fundmgr.accounts.principals import principal_from_request
+from fundmgr.ground.accounts.api import TransitionRequestSerializer
+from fundmgr.ground.accounts.principals import principal_from_request
 
 from .. import selectors, services
 from ..models import Institution

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from fundmgr.accounts.api import HistoryEntrySerializer
-from fundmgr.lib.api import MoneyField
+from fundmgr.ground.accounts.api import HistoryEntrySerializer
+from fundmgr.ground.lib.api import MoneyField
 
 from ..models import Enterprise, IPAsset
 
@@ -98,13 +98,13 @@ class EnterpriseDetailSerializer(EnterpriseSerializer):
         read_only_fields = fields
 
     def get_available_transitions(self, obj) -> list[str]:
-        from fundmgr.accounts.workflow import available_transitions
+        from fundmgr.ground.accounts.workflow import available_transitions
 
         user = self.context.get("user")
         return available_transitions(obj, user) if user else []
 
     def get_history(self, obj) -> list[dict]:
-        from fundmgr.accounts.workflow import history
+        from fundmgr.ground.accounts.workflow import history
 
         return HistoryEntrySerializer(history(obj), many=True).data
 

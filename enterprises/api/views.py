@@ -8,10 +8,9 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from fundmgr.accounts.api import TransitionRequestSerializer
-from fundmgr.accounts.principals import principal_from_request
-from fundmgr.lib.errors import Forbidden
-from fundmgr.lib.idempotency import IdempotentMixin
+from fundmgr.ground.accounts.api import IdempotentMixin, TransitionRequestSerializer
+from fundmgr.ground.accounts.principals import principal_from_request
+from fundmgr.ground.lib.errors import Forbidden
 
 from .. import selectors, services
 from ..models import Enterprise

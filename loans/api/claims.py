@@ -11,12 +11,16 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from fundmgr.accounts.api import HistoryEntrySerializer
-from fundmgr.accounts.principals import principal_from_request
-from fundmgr.accounts.workflow import available_transitions, history, state_entered_on, with_state_entered_on
-from fundmgr.lib.api import ID_PATTERN, MAX_ID, IdField, MoneyField, PercentField
-from fundmgr.lib.errors import Forbidden, NotFound
-from fundmgr.lib.idempotency import IdempotentMixin
+from fundmgr.ground.accounts.api import HistoryEntrySerializer, IdempotentMixin
+from fundmgr.ground.accounts.principals import principal_from_request
+from fundmgr.ground.accounts.workflow import (
+    available_transitions,
+    history,
+    state_entered_on,
+    with_state_entered_on,
+)
+from fundmgr.ground.lib.api import ID_PATTERN, MAX_ID, IdField, MoneyField, PercentField
+from fundmgr.ground.lib.errors import Forbidden, NotFound
 
 from .. import claims, documents
 from ..models import Claim, ClaimStatus, Recovery
@@ -153,7 +157,7 @@ class RecoverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_available_transitions(self, obj) -> list[str]:
-        from fundmgr.accounts.workflow import available_transitions
+        from fundmgr.ground.accounts.workflow import available_transitions
 
         user = self.context.get("user")
         return available_transitions(obj, user) if user else []

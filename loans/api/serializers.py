@@ -7,9 +7,9 @@ import datetime as dt
 from rest_framework import serializers
 
 from enterprises.models import IPAsset
-from fundmgr.accounts.api import HistoryEntrySerializer
-from fundmgr.accounts.workflow import available_transitions, history, state_entered_on
-from fundmgr.lib.api import IdField, MoneyField, PercentField
+from fundmgr.ground.accounts.api import HistoryEntrySerializer
+from fundmgr.ground.accounts.workflow import available_transitions, history, state_entered_on
+from fundmgr.ground.lib.api import IdField, MoneyField, PercentField
 
 from ..models import DocumentKind, FilingDocument, LoanFiling, Pledge
 

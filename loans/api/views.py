@@ -9,12 +9,11 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from fundmgr.accounts.api import TransitionRequestSerializer
-from fundmgr.accounts.principals import principal_from_request
-from fundmgr.accounts.workflow import with_state_entered_on
-from fundmgr.lib.api import ID_PATTERN
-from fundmgr.lib.errors import Forbidden
-from fundmgr.lib.idempotency import IdempotentMixin
+from fundmgr.ground.accounts.api import IdempotentMixin, TransitionRequestSerializer
+from fundmgr.ground.accounts.principals import principal_from_request
+from fundmgr.ground.accounts.workflow import with_state_entered_on
+from fundmgr.ground.lib.api import ID_PATTERN
+from fundmgr.ground.lib.errors import Forbidden
 
 from .. import documents, selectors, services, servicing
 from ..models import FilingStatus, LoanFiling, LoanStatus

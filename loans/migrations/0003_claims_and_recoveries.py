@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django_fsm
-import fundmgr.lib.clock
+import fundmgr.ground.lib.clock
 from django.db import migrations, models
 
 
@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
                 ('paid_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=18, null=True, verbose_name='已付金额(元)')),
                 ('paid_on', models.DateField(blank=True, null=True, verbose_name='付款日期')),
                 ('meeting_ref', models.CharField(blank=True, max_length=100, verbose_name='会议纪要编号')),
-                ('submitted_on', models.DateField(default=fundmgr.lib.clock.today, verbose_name='提交日期')),
+                ('submitted_on', models.DateField(default=fundmgr.ground.lib.clock.today, verbose_name='提交日期')),
                 ('submitted_at', models.DateTimeField(auto_now_add=True, verbose_name='提交时间')),
                 ('filing', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='loans.loanfiling', verbose_name='贷款')),
                 ('fund', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='funds.fund', verbose_name='资金')),

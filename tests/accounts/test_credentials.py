@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from fundmgr.accounts.models import ApiToken, InstitutionAPIKey
+from fundmgr.ground.accounts.models import ApiToken, InstitutionAPIKey
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_unknown_names_fail_clearly(demo, command, arg):
 
 def test_institution_system_users_cannot_get_personal_tokens(demo):
     from banks.models import Institution
-    from fundmgr.accounts.services import institution_system_user
+    from fundmgr.ground.accounts.services import institution_system_user
 
     user = institution_system_user(institution=Institution.objects.get(code="zqrcb"))
     assert not user.has_usable_password()

@@ -6,8 +6,8 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from fundmgr.accounts.models import User
-from fundmgr.funds.models import Fund, LedgerEntry
+from fundmgr.ground.accounts.models import User
+from fundmgr.ground.funds.models import Fund, LedgerEntry
 
 pytestmark = pytest.mark.django_db
 

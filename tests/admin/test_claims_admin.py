@@ -13,9 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from fundmgr.accounts.models import User
-from fundmgr.funds.models import EntryType, Fund, LedgerEntry
-from fundmgr.funds.services import ledger_entry_record
+from fundmgr.ground.accounts.models import User
+from fundmgr.ground.funds.models import EntryType, Fund, LedgerEntry
+from fundmgr.ground.funds.services import ledger_entry_record
 from loans import claims
 from loans.models import Claim, Recovery
 from tests.loans.conftest import accept_filing, make_non_performing
@@ -354,7 +354,7 @@ def test_claim_page_lists_its_documents(client, personas, business_date, setting
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.urls import reverse
 
-    from fundmgr.accounts.models import User
+    from fundmgr.ground.accounts.models import User
     from loans.models import Claim
     from tests.loans.conftest import accept_filing, make_non_performing
 
@@ -385,7 +385,7 @@ def test_claim_page_lists_its_documents(client, personas, business_date, setting
 
 
 def test_computation_panel_shows_a_principal_cap_before_the_share(client, personas, file_claim):
-    from fundmgr.funds.models import PolicyVersion
+    from fundmgr.ground.funds.models import PolicyVersion
 
     PolicyVersion.objects.filter(fund__code="zhaoqing").update(per_loan_principal_cap=Decimal("600000.00"))
     text = page(client, "officer", file_claim())

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from enterprises.models import Enterprise
 from enterprises.services import enterprise_transition
-from fundmgr.accounts.models import User
+from fundmgr.ground.accounts.models import User
 
 pytestmark = pytest.mark.django_db
 SUBMITTED = "91440205644436061W"  # Shaoguan, submitted in the demo data

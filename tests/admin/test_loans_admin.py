@@ -9,8 +9,8 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from fundmgr.accounts.models import User
-from fundmgr.funds.models import Fund
+from fundmgr.ground.accounts.models import User
+from fundmgr.ground.funds.models import Fund
 from loans import services
 from loans.models import DueDiligence, EarlyWarning, FilingDocument, LoanFiling, StatusReport
 from tests.factories import filing_body, make_filing

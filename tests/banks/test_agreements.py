@@ -11,9 +11,9 @@ from django.urls import reverse
 from banks import rules, services
 from banks.models import CooperationAgreement, Institution, Product
 from banks.selectors import agreement_in_force
-from fundmgr.accounts.models import User
-from fundmgr.funds.models import Fund
-from fundmgr.lib.errors import AppError
+from fundmgr.ground.accounts.models import User
+from fundmgr.ground.funds.models import Fund
+from fundmgr.ground.lib.errors import AppError
 
 pytestmark = pytest.mark.django_db
 

@@ -9,11 +9,11 @@ from django.urls import reverse
 
 from banks import services
 from banks.models import Institution
-from fundmgr.accounts.models import InstitutionAPIKey, Organization, User
-from fundmgr.accounts.services import api_key_issue
-from fundmgr.accounts.workflow import history
-from fundmgr.funds.models import Fund
-from fundmgr.lib.errors import AppError
+from banks.services import institution_api_key_issue
+from fundmgr.ground.accounts.models import InstitutionAPIKey, Organization, User
+from fundmgr.ground.accounts.workflow import history
+from fundmgr.ground.funds.models import Fund
+from fundmgr.ground.lib.errors import AppError
 
 pytestmark = pytest.mark.django_db
 
@@ -153,8 +153,8 @@ def test_nothing_follows_termination(demo):
 
 def test_terminating_revokes_every_api_key(demo):
     institution = activated()
-    api_key_issue(institution_code=institution.code)
-    api_key_issue(institution_code=institution.code)
+    institution_api_key_issue(institution_code=institution.code)
+    institution_api_key_issue(institution_code=institution.code)
     move(institution, "terminate", "approver", "终止合作")
     assert InstitutionAPIKey.objects.filter(institution=institution, revoked=False).count() == 0
     assert InstitutionAPIKey.objects.filter(institution=institution).count() == 2
@@ -162,7 +162,7 @@ def test_terminating_revokes_every_api_key(demo):
 
 def test_a_refused_termination_keeps_the_keys(demo):
     institution = activated()
-    api_key_issue(institution_code=institution.code)
+    institution_api_key_issue(institution_code=institution.code)
     refusal(lambda: move(institution, "terminate", "approver", ""))
     assert InstitutionAPIKey.objects.filter(institution=institution, revoked=False).count() == 1
 

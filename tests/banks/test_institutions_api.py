@@ -6,7 +6,7 @@ import pytest
 
 from banks import services
 from banks.models import Institution
-from fundmgr.accounts.models import User
+from fundmgr.ground.accounts.models import User
 
 pytestmark = pytest.mark.django_db
 

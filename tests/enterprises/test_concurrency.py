@@ -17,12 +17,12 @@ from tests.factories import application_body
 def test_concurrent_duplicates_create_one_enterprise(settings, with_key):
     from rest_framework.test import APIClient
 
-    from fundmgr.accounts.services import api_key_issue
-    from fundmgr.demo import seed_demo
+    from banks.services import institution_api_key_issue
+    from fundmgr.top.demo import seed_demo
 
     settings.FUNDMGR_BUSINESS_DATE = "2026-11-21"
     seed_demo(password="x-123456789")
-    _, raw = api_key_issue(institution_code="zqrcb")
+    _, raw = institution_api_key_issue(institution_code="zqrcb")
     body = application_body()
     barrier = threading.Barrier(5)
     statuses: list[int] = []

@@ -27,7 +27,7 @@ from enterprises.sme import (
     validate_threshold_rows,
     yuan_to_wan,
 )
-from fundmgr.lib.errors import AppError
+from fundmgr.ground.lib.errors import AppError
 
 ROWS = load_threshold_rows()
 SHARED = Path(__file__).resolve().parents[3] / "shared"
@@ -412,7 +412,7 @@ def test_thresholds_come_from_the_data_file(tmp_path):
 
 def test_demo_enterprises_are_smes():
     seed = json.loads(
-        (Path(__file__).resolve().parents[2] / "fundmgr" / "demo" / "demo-seed.json").read_text(
+        (Path(__file__).resolve().parents[2] / "fundmgr" / "top" / "demo" / "demo-seed.json").read_text(
             encoding="utf-8"
         )
     )

@@ -64,8 +64,8 @@ def test_bad_credentials_get_401(demo):
 
 
 def test_revoked_key_and_token_stop_working(personas):
-    from fundmgr.accounts.models import ApiToken, InstitutionAPIKey
-    from fundmgr.accounts.services import api_key_revoke, token_revoke
+    from fundmgr.ground.accounts.models import ApiToken, InstitutionAPIKey
+    from fundmgr.ground.accounts.services import api_key_revoke, token_revoke
 
     bank, regulator = personas.client("bank_a"), personas.client("regulator_x")
     assert bank.get("/api/v1/funds/").status_code == 200

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from fundmgr.funds import selectors
-from fundmgr.funds.models import Fund
+from fundmgr.ground.funds import selectors
+from fundmgr.ground.funds.models import Fund
 from loans.models import LoanStatus
 from tests.factories import make_filing
 

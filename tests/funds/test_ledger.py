@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, InternalError, connection, transaction
 
-from fundmgr.funds import selectors, services
-from fundmgr.funds.models import AppendOnlyError, EntryType, Fund, LedgerEntry
-from fundmgr.lib.errors import AppError, Conflict
+from fundmgr.ground.funds import selectors, services
+from fundmgr.ground.funds.models import AppendOnlyError, EntryType, Fund, LedgerEntry
+from fundmgr.ground.lib.errors import AppError, Conflict
 
 D = Decimal
 
@@ -129,7 +129,7 @@ def test_check_constraint_refuses_wrong_sign(fund):
 
 @pytest.mark.django_db(transaction=True)
 def test_ledger_post_needs_a_transaction():
-    from fundmgr.demo import seed_demo
+    from fundmgr.top.demo import seed_demo
 
     seed_demo(password="x-123456789")
     fund = Fund.objects.get(code="zhaoqing")
@@ -172,7 +172,7 @@ def test_postgres_trigger_refuses_overdraft_without_the_service(fund):
 def test_concurrent_payouts_never_overdraw():
     """Eight threads each try to pay 1,000,000 from a 5,000,000 fund at once: exactly five
     succeed, three are refused, and the balance ends at zero, equal to the sum of entries."""
-    from fundmgr.demo import seed_demo
+    from fundmgr.top.demo import seed_demo
 
     seed_demo(password="x-123456789")
     fund = Fund.objects.get(code="zhaoqing")

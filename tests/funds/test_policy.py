@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from fundmgr.funds import selectors, services
-from fundmgr.funds.models import Fund
-from fundmgr.lib.errors import Conflict, RuleViolations
+from fundmgr.ground.funds import selectors, services
+from fundmgr.ground.funds.models import Fund
+from fundmgr.ground.lib.errors import Conflict, RuleViolations
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ from django.urls import path
 from rest_framework import views
 from rest_framework.response import Response
 
-from fundmgr.accounts.permissions import IsPrincipal
-from fundmgr.lib.errors import AppError
-from fundmgr.lib.idempotency import IdempotentMixin
-from fundmgr.lib.models import WorkdayOverride
+from fundmgr.ground.accounts.api import IdempotentMixin
+from fundmgr.ground.accounts.permissions import IsPrincipal
+from fundmgr.ground.lib.errors import AppError
+from fundmgr.ground.lib.models import WorkdayOverride
 
 # How many times the view body actually ran, per note: a replay must not add to it.
 CALLS: Counter[str] = Counter()

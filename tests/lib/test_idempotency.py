@@ -14,9 +14,10 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from fundmgr.lib.idempotency import IdempotentMixin, purge_expired
-from fundmgr.lib.models import IdempotencyRecord, WorkdayOverride
-from fundmgr.lib.tasks import idempotency_purge
+from fundmgr.ground.accounts.api import IdempotentMixin
+from fundmgr.ground.lib import tasks as lib_tasks
+from fundmgr.ground.lib.idempotency import idempotency_purge_expired
+from fundmgr.ground.lib.models import IdempotencyRecord, WorkdayOverride
 from tests.lib import idempotency_urls
 from tests.lib.idempotency_urls import CALLS
 
@@ -234,14 +235,14 @@ class TestPurge:
         self._record("old", timedelta(days=7, minutes=1))
         self._record("older", timedelta(days=30))
         self._record("young", timedelta(days=6, hours=23))
-        assert purge_expired() == 2
+        assert idempotency_purge_expired() == 2
         assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["young"]
 
     def test_ttl_setting_is_honoured_by_task_and_command(self, settings):
         settings.IDEMPOTENCY_KEY_TTL_DAYS = 10
         self._record("8d", timedelta(days=8))
         self._record("11d", timedelta(days=11))
-        assert idempotency_purge.apply().get() == 1
+        assert lib_tasks.idempotency_purge_expired.apply().get() == 1
         out = io.StringIO()
         call_command("purge_idempotency_keys", "--days", "7", stdout=out)
         assert "Removed 1 " in out.getvalue()
@@ -250,7 +251,7 @@ class TestPurge:
     def test_purge_in_batches(self):
         for i in range(5):
             self._record(f"b{i}", timedelta(days=8))
-        assert purge_expired(7, batch_size=2) == 5
+        assert idempotency_purge_expired(7, batch_size=2) == 5
 
 
 def test_openapi_documents_the_header():
@@ -264,11 +265,11 @@ def test_openapi_documents_the_header():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicates_create_one_row():
-    from fundmgr.accounts.services import api_key_issue
-    from fundmgr.demo import seed_demo
+    from banks.services import institution_api_key_issue
+    from fundmgr.top.demo import seed_demo
 
     seed_demo(password="x-123456789")
-    _, raw_key = api_key_issue(institution_code="zqrcb")
+    _, raw_key = institution_api_key_issue(institution_code="zqrcb")
     threads_count = 6
     barrier = threading.Barrier(threads_count)
     results: list[tuple[int, bytes, str | None]] = []

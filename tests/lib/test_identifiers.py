@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from fundmgr.lib.errors import AppError
-from fundmgr.lib.identifiers import (
+from fundmgr.ground.lib.errors import AppError
+from fundmgr.ground.lib.identifiers import (
     IP_KINDS,
     PATENT_KINDS,
     IdentifierError,

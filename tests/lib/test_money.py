@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from fundmgr.lib.money import MoneyError, format_yuan, parse_money, percent_of, quantize, to_wan_yuan
+from fundmgr.ground.lib.money import MoneyError, format_yuan, parse_money, percent_of, quantize, to_wan_yuan
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fundmgr.lib import workdays
-from fundmgr.lib.models import WorkdayOverride
-from fundmgr.lib.workdays import WorkCalendar, covered_years
+from fundmgr.ground.lib import workdays
+from fundmgr.ground.lib.models import WorkdayOverride
+from fundmgr.ground.lib.workdays import WorkCalendar, covered_years
 
 D = dt.date
 CALENDAR = WorkCalendar()

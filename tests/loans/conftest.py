@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fundmgr.accounts.workflow import run_transition
+from fundmgr.ground.accounts.workflow import run_transition
 from loans.models import DueDiligence, LoanFiling
 from loans.services import due_diligence_record, filing_transition
 from tests.factories import filing_body

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from fundmgr.funds.models import EntryType, Fund, LedgerEntry
-from fundmgr.funds.selectors import fund_balance
+from fundmgr.ground.funds.models import EntryType, Fund, LedgerEntry
+from fundmgr.ground.funds.selectors import fund_balance
 from loans.models import Claim, LoanFiling
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +136,7 @@ def _to_approved(personas, cid, amount=None):
 
 
 def test_pay_refused_when_balance_is_short_and_nothing_moves(personas, submitted):
-    from fundmgr.funds.services import ledger_entry_record
+    from fundmgr.ground.funds.services import ledger_entry_record
 
     cid = submitted["id"]
     _to_approved(personas, cid)
@@ -291,7 +291,7 @@ OTHER_PATENT = "201912754910.4"  # a second patent of the same demo enterprise
 
 def _zhaoqing_policy(**fields) -> None:
     """Set policy numbers on Zhaoqing's policy in force (data, as staff would enter them)."""
-    from fundmgr.funds.models import PolicyVersion
+    from fundmgr.ground.funds.models import PolicyVersion
 
     updated = PolicyVersion.objects.filter(fund__code="zhaoqing").update(**fields)
     assert updated >= 1

@@ -9,10 +9,10 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
-from fundmgr.funds.models import EntryType, Fund, LedgerEntry
-from fundmgr.funds.selectors import fund_balance
-from fundmgr.funds.services import ledger_entry_record
-from fundmgr.lib.errors import Conflict
+from fundmgr.ground.funds.models import EntryType, Fund, LedgerEntry
+from fundmgr.ground.funds.selectors import fund_balance
+from fundmgr.ground.funds.services import ledger_entry_record
+from fundmgr.ground.lib.errors import Conflict
 from loans.claims import claim_submit, claim_transition
 from loans.models import Claim
 from tests.loans.conftest import accept_filing, make_non_performing
@@ -22,7 +22,7 @@ from tests.loans.conftest import accept_filing, make_non_performing
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_payouts_never_overdraw(personas, settings):
     settings.FUNDMGR_BUSINESS_DATE = "2026-11-21"
-    from fundmgr.accounts.principals import principal_for
+    from fundmgr.ground.accounts.principals import principal_for
 
     fund = Fund.objects.get(code="zhaoqing")
     bank = principal_for(personas.user("bank_a"))

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from fundmgr.accounts.principals import principal_for
-from fundmgr.lib.errors import AppError
+from fundmgr.ground.accounts.principals import principal_for
+from fundmgr.ground.lib.errors import AppError
 from loans import documents
 from loans.models import FilingDocument
 from tests.factories import filing_body

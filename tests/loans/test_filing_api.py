@@ -17,9 +17,9 @@ from rest_framework.test import APIClient
 
 from banks import services as bank_services
 from banks.models import Institution
-from fundmgr.accounts.services import api_key_issue
-from fundmgr.funds.models import Fund, PolicyVersion
-from fundmgr.funds.services import ledger_entry_record, policy_version_create
+from banks.services import institution_api_key_issue
+from fundmgr.ground.funds.models import Fund, PolicyVersion
+from fundmgr.ground.funds.services import ledger_entry_record, policy_version_create
 from loans.models import LoanFiling, Pledge
 from loans.services import due_diligence_record
 from tests.factories import filing_body, make_filing
@@ -272,11 +272,11 @@ def test_idempotent_replay_and_reused_key(bank_a):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("callers", [2, 4])
 def test_concurrent_filings_with_one_contract_number(settings, callers):
-    from fundmgr.demo import seed_demo
+    from fundmgr.top.demo import seed_demo
 
     settings.FUNDMGR_BUSINESS_DATE = TODAY
     seed_demo(password="x-123456789")
-    _, raw = api_key_issue(institution_code="zqrcb")
+    _, raw = institution_api_key_issue(institution_code="zqrcb")
     body = filing_body(contract_no="RACE-0001")
     barrier = threading.Barrier(callers)
     answers: list[tuple[int, str | None]] = []

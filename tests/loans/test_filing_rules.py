@@ -16,11 +16,11 @@ from rest_framework.test import APIClient
 
 from banks import services as bank_services
 from banks.models import CooperationAgreement, Institution
+from banks.services import institution_api_key_issue
 from enterprises.models import Enterprise, IPAsset
-from fundmgr.accounts.services import api_key_issue
-from fundmgr.funds.models import Fund, PolicyVersion
-from fundmgr.funds.services import ledger_entry_record, policy_version_create
-from fundmgr.lib import workdays
+from fundmgr.ground.funds.models import Fund, PolicyVersion
+from fundmgr.ground.funds.services import ledger_entry_record, policy_version_create
+from fundmgr.ground.lib import workdays
 from loans.models import LoanFiling, Pledge
 from tests.factories import filing_body, make_filing, patent_with_check
 
@@ -460,7 +460,7 @@ def test_ip_already_pledged_until_that_filing_is_withdrawn(bank_a):
 
 def test_ip_pledged_by_another_bank_is_already_pledged(personas, bank_a):
     # The same patent in a live filing of another bank (ccb-zhaoqing) counts too.
-    _, raw = api_key_issue(institution_code="ccb-zhaoqing")
+    _, raw = institution_api_key_issue(institution_code="ccb-zhaoqing")
     ccb = APIClient()
     ccb.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
     file_ok(ccb, filing_body())
@@ -556,7 +556,7 @@ def test_valid_combined_and_ip_only_without_covered(bank_a):
 
 
 def _shantou_client(personas):
-    _, raw = api_key_issue(institution_code="boc-shantou")
+    _, raw = institution_api_key_issue(institution_code="boc-shantou")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
     return client

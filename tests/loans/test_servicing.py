@@ -13,8 +13,8 @@ import pytest
 
 from banks.models import CooperationAgreement, Institution
 from banks.services import agreement_reinstate_filings
-from fundmgr.funds.models import Fund
-from fundmgr.funds.selectors import fund_figures
+from fundmgr.ground.funds.models import Fund
+from fundmgr.ground.funds.selectors import fund_figures
 from loans import services
 from loans.models import DueDiligence, LoanFiling, LoanStatus, StatusReport
 from loans.servicing import npl_suspension_check
@@ -472,11 +472,11 @@ def test_concurrent_reports_for_one_month_store_one(personas, business_date):
     from django.db import connection
     from rest_framework.test import APIClient
 
-    from fundmgr.accounts.services import api_key_issue
+    from banks.services import institution_api_key_issue
 
     loan = accepted_loan(personas, business_date)
     business_date("2026-12-03")
-    _, raw = api_key_issue(institution_code="zqrcb")
+    _, raw = institution_api_key_issue(institution_code="zqrcb")
     body = {
         "as_of": "2026-11-30",
         "outstanding_principal": "1000000.00",

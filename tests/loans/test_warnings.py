@@ -16,7 +16,7 @@ from enterprises.models import IPAsset
 from loans import services
 from loans.models import DueDiligence, EarlyWarning
 from loans.servicing import warnings_scan
-from loans.tasks import loans_warnings_scan
+from loans.tasks import warnings_scan as warnings_scan_task
 from tests.loans.test_servicing import BASE, accepted_loan, file_loan, send_report
 
 pytestmark = pytest.mark.django_db
@@ -221,7 +221,7 @@ def test_the_command_and_the_task_scan_for_the_business_date(personas, business_
 
     # The task scans "today" on the business clock; a second run the next day raises nothing.
     business_date("2027-01-05")
-    assert loans_warnings_scan.apply().get() == nothing()
+    assert warnings_scan_task.apply().get() == nothing()
     assert EarlyWarning.objects.filter(resolved_on__isnull=True).count() == 1
 
 

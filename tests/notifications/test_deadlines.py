@@ -17,11 +17,11 @@ from django.test import override_settings
 from django_fsm_log.models import StateLog
 
 from banks.models import Institution
-from fundmgr.funds.models import Fund
-from fundmgr.notifications.deadlines import KINDS, deadline_scan
-from fundmgr.notifications.models import Notification
-from fundmgr.notifications.services import on_recovery_overdue
-from fundmgr.notifications.tasks import deadline_scan as deadline_scan_task
+from fundmgr.ground.funds.models import Fund
+from fundmgr.top.notifications.deadlines import KINDS, deadline_scan
+from fundmgr.top.notifications.models import Notification
+from fundmgr.top.notifications.services import on_recovery_overdue
+from fundmgr.top.notifications.tasks import deadline_scan as deadline_scan_task
 from loans.claims import recoveries_mark_overdue
 from loans.models import (
     Claim,

@@ -17,12 +17,12 @@ from django.core import mail
 from django.db import connections, transaction
 
 from banks.models import CooperationAgreement, Institution
-from fundmgr.accounts.models import Role, User
-from fundmgr.accounts.services import institution_organization
-from fundmgr.funds.models import Fund
-from fundmgr.notifications import services, tasks
-from fundmgr.notifications.models import Notification
-from fundmgr.notifications.services import (
+from fundmgr.ground.accounts.models import Role, User
+from fundmgr.ground.accounts.services import institution_organization
+from fundmgr.ground.funds.models import Fund
+from fundmgr.top.notifications import services, tasks
+from fundmgr.top.notifications.models import Notification
+from fundmgr.top.notifications.services import (
     email_claim,
     email_retry,
     institution_recipients,
@@ -33,7 +33,7 @@ from fundmgr.notifications.services import (
     on_recovery_overdue,
     staff_recipients,
 )
-from fundmgr.notifications.tasks import resend_stuck, send_notification_email
+from fundmgr.top.notifications.tasks import email_resend_stuck, email_send
 from loans.models import ClaimStatus, LoanStatus
 from tests.factories import make_filing
 from tests.notifications.test_deadlines import log_entry, make_claim, make_recovery
@@ -152,7 +152,7 @@ def test_with_real_transactions_only_a_committed_event_is_mailed():
 def test_the_send_task_sends_once_however_often_it_runs(bank_a, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks():  # the enqueue is lost: nothing runs yet
         [row] = tell(bank_a)
-    results = [send_notification_email.delay(row.pk).get() for _ in range(3)]
+    results = [email_send.delay(row.pk).get() for _ in range(3)]
     assert results == ["sent", "not_claimed", "not_claimed"]
     row = fresh(row)
     assert (row.email_status, row.attempts, row.last_error) == ("sent", 1, "")
@@ -170,7 +170,7 @@ def test_a_failed_send_is_recorded_and_a_later_resend_sends_once(
     row = fresh(row)
     assert (row.email_status, row.attempts, row.claimed_at) == ("failed", 1, None)
     assert "SMTPServerDisconnected" in row.last_error
-    assert send_notification_email.delay(row.pk).get() == "failed"
+    assert email_send.delay(row.pk).get() == "failed"
     assert fresh(row).attempts == 2 and mail.outbox == []
 
     monkeypatch.undo()  # the mail server is back; staff resend
@@ -182,7 +182,7 @@ def test_a_failed_send_is_recorded_and_a_later_resend_sends_once(
 
     with django_capture_on_commit_callbacks(execute=True):
         assert email_retry(notification_ids=[row.pk]) == 0  # sent rows are not resent
-    assert send_notification_email.delay(row.pk).get() == "not_claimed"
+    assert email_send.delay(row.pk).get() == "not_claimed"
     assert len(mail.outbox) == 1
 
 
@@ -193,7 +193,7 @@ def test_with_a_broker_a_failure_is_retried_with_exponential_back_off(
     """Outside eager mode the task asks Celery for a delayed retry: 60 s, doubling, capped."""
     settings.NOTIFICATION_EMAIL_RETRY_BASE_SECONDS = 60
     monkeypatch.setattr(tasks, "send_mail", refuse)
-    task = send_notification_email._get_current_object()
+    task = email_send._get_current_object()
     requested: list[tuple[float, int]] = []
 
     def retry(self, *, exc, countdown, max_retries):
@@ -230,7 +230,7 @@ def test_two_workers_racing_for_the_same_rows_send_each_once(monkeypatch):
         )[0]
         for n in range(5)
     ]
-    task = send_notification_email._get_current_object()
+    task = email_send._get_current_object()
 
     def deliver(pk: int, gate: threading.Barrier) -> str:
         try:
@@ -263,7 +263,7 @@ def test_the_sweep_requeues_lost_messages_and_flags_interrupted_sends(
     assert email_claim(notification_id=interrupted.pk) is not None  # a worker took it, then died
     Notification.objects.filter(pk=interrupted.pk).update(claimed_at=lost.created_at - long_ago)
 
-    assert resend_stuck.delay().get() == {"requeued": 1, "interrupted": 1}
+    assert email_resend_stuck.delay().get() == {"requeued": 1, "interrupted": 1}
     assert fresh(lost).email_status == "sent"
     interrupted = fresh(interrupted)
     # It may have left already: no automatic resend, staff decide.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
-from fundmgr.notifications.models import Notification
+from fundmgr.top.notifications.models import Notification
 from loans.services import filing_transition
 from tests.factories import filing_body
 from tests.loans.conftest import accept_filing
@@ -66,7 +66,7 @@ def test_claim_decisions_and_overdue_recovery_notify(personas, business_date):
     import datetime as dt
     from decimal import Decimal
 
-    from fundmgr.accounts.principals import principal_for
+    from fundmgr.ground.accounts.principals import principal_for
     from loans.claims import claim_submit, claim_transition, recoveries_mark_overdue, recovery_report
     from tests.loans.conftest import make_non_performing
 

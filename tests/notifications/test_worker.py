@@ -8,7 +8,7 @@ The worker gets its own Celery app, configured from the same Django settings as 
 and pointed at this Redis and at a queue of its own: kombu caches queues, routes and result
 backends per app, so re-pointing the project's (eager) app in mid-process would be unreliable,
 and a private queue keeps another worker on the same Redis from taking these messages. The
-shared tasks register themselves on every app, so `send_notification_email.delay()` inside
+shared tasks register themselves on every app, so `email_send.delay()` inside
 `notify()` publishes through this app while it is the current one. Everything is bounded by
 timeouts: the broker connection, the worker's start and stop, and every wait for a result.
 """
@@ -30,15 +30,15 @@ from django.core import mail
 from django.core.mail import send_mail as real_send_mail
 from django.db import transaction
 
-from fundmgr.accounts.models import Role, User
-from fundmgr.notifications import tasks
-from fundmgr.notifications.models import Notification
-from fundmgr.notifications.services import notify
-from fundmgr.notifications.tasks import send_notification_email
+from fundmgr.ground.accounts.models import Role, User
+from fundmgr.top.notifications import tasks
+from fundmgr.top.notifications.models import Notification
+from fundmgr.top.notifications.services import notify
+from fundmgr.top.notifications.tasks import email_send
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
-TASK = send_notification_email.name
+TASK = email_send.name
 WAIT_SECONDS = 30
 
 
@@ -141,7 +141,7 @@ def test_the_worker_sends_once_when_the_task_is_delivered_twice(worker_app, fini
     # The same message delivered twice more (a redelivery after a lost ack, a second worker).
     task_id = str(uuid.uuid4())
     for _ in range(2):
-        send_notification_email.apply_async(args=[row.pk], task_id=task_id)
+        email_send.apply_async(args=[row.pk], task_id=task_id)
 
     result = worker_app.AsyncResult(task_id).get(timeout=WAIT_SECONDS)
     assert result in ("sent", "not_claimed")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from enterprises.models import Enterprise, IPAsset
-from fundmgr.accounts.models import User
+from fundmgr.ground.accounts.models import User
 from loans.models import Claim, DueDiligence, LoanFiling
 from loans.services import due_diligence_record, filing_transition
 from tests.factories import application_body, filing_body

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from fundmgr.reports.services import rank_order
+from fundmgr.top.reports.services import rank_order
 from tests.reports import build_dataset
 
 pytestmark = pytest.mark.django_db
@@ -232,7 +232,7 @@ def test_annual_scope(personas, business_date, who, params, status):
 def test_admin_generates_a_table_for_a_chosen_period_with_downloads(client, personas, dataset):
     from django.urls import reverse
 
-    from fundmgr.accounts.models import User
+    from fundmgr.ground.accounts.models import User
 
     client.force_login(User.objects.get(username="officer"))
     url = reverse("admin:reports_tables")

@@ -9,7 +9,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from fundmgr.accounts.models import User
+from fundmgr.ground.accounts.models import User
 from tests.reports import build_dataset
 
 pytestmark = pytest.mark.django_db

@@ -9,11 +9,11 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from fundmgr.funds.models import Fund
-from fundmgr.lib.errors import AppError
-from fundmgr.reports import services
-from fundmgr.reports.models import StoredReport
-from fundmgr.reports.tasks import generate_monthly_reports
+from fundmgr.ground.funds.models import Fund
+from fundmgr.ground.lib.errors import AppError
+from fundmgr.top.reports import services
+from fundmgr.top.reports.models import StoredReport
+from fundmgr.top.reports.tasks import monthly_reports_generate_all
 from tests.reports import build_dataset, monthly_report
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def test_generated_on_the_first_kept_as_sent_and_regenerated_on_request(personas
     ds = build_dataset(personas, business_date, until="2026-11-30")
     business_date("2026-12-01")
     # Beat's run on 1 December, before the banks' November reports arrived.
-    assert generate_monthly_reports.delay().get() == REPORTS_PER_MONTH
+    assert monthly_reports_generate_all.delay().get() == REPORTS_PER_MONTH
     assert StoredReport.objects.count() == REPORTS_PER_MONTH
     body = monthly(personas, "regulator_x", fund="zhaoqing", year=2026, month=11).json()
     assert (body["kind"], body["fund"]["code"], body["institution"]) == ("monthly_fund", "zhaoqing", None)
@@ -74,7 +74,7 @@ def test_generated_on_the_first_kept_as_sent_and_regenerated_on_request(personas
         days_overdue=10,
         risk_class="substandard",
     )
-    assert generate_monthly_reports.delay(2026, 11).get() == REPORTS_PER_MONTH
+    assert monthly_reports_generate_all.delay(2026, 11).get() == REPORTS_PER_MONTH
     assert StoredReport.objects.count() == REPORTS_PER_MONTH
     stored.refresh_from_db()
     assert (stored.generated_at, stored.data) == (first_generated_at, first_data)
@@ -103,7 +103,7 @@ def test_generated_on_the_first_kept_as_sent_and_regenerated_on_request(personas
 def test_december_fund_report_and_bank_statement(personas, business_date):
     build_dataset(personas, business_date)
     business_date("2027-01-01")
-    assert generate_monthly_reports.delay().get() == REPORTS_PER_MONTH
+    assert monthly_reports_generate_all.delay().get() == REPORTS_PER_MONTH
     body = monthly(personas, "regulator_y", fund="foshan", year=2026, month=12).json()
     s = body["summary"]
     assert (s["filings_received"], s["filings_accepted"]) == (0, 0)
@@ -178,7 +178,7 @@ def test_december_fund_report_and_bank_statement(personas, business_date):
 def november(personas, business_date):
     build_dataset(personas, business_date, until="2026-11-30")
     business_date("2026-12-01")
-    generate_monthly_reports()
+    monthly_reports_generate_all()
 
 
 @pytest.mark.parametrize(
@@ -216,7 +216,7 @@ def test_a_month_not_over_is_not_generated(personas, business_date):
 
 
 def test_downloads_in_the_admin(client, personas, november):
-    from fundmgr.accounts.models import User
+    from fundmgr.ground.accounts.models import User
 
     client.force_login(User.objects.get(username="officer"))
     page = client.get(reverse("admin:reports_storedreport_changelist")).content.decode()

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
-from fundmgr.funds.models import Fund
+from fundmgr.ground.funds.models import Fund
 from loans.models import LoanFiling
 from tests.factories import make_filing
 from tests.reports import build_dataset

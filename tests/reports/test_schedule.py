@@ -12,20 +12,20 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from enterprises.models import Enterprise
 from fundmgr.celery import app
-from fundmgr.reports.management.commands.setup_periodic_tasks import JOBS
+from fundmgr.top.reports.management.commands.setup_periodic_tasks import JOBS
 
 pytestmark = pytest.mark.django_db
 
 EXPECTED = {
     # name: (task, minute, hour, day_of_month, month_of_year)
-    "admissions-expire-daily": ("enterprises.tasks.expire_admissions", "10", "0", "*", "*"),
-    "idempotency-purge-daily": ("fundmgr.lib.tasks.idempotency_purge", "30", "2", "*", "*"),
-    "recoveries-overdue-daily": ("fundmgr.reports.tasks.recoveries_overdue_scan", "0", "6", "*", "*"),
-    "loans-warnings-daily": ("loans.tasks.loans_warnings_scan", "30", "6", "*", "*"),
-    "notifications-resend-stuck": ("fundmgr.notifications.tasks.resend_stuck", "*/10", "*", "*", "*"),
-    "deadlines-scan-daily": ("fundmgr.notifications.tasks.deadline_scan", "0", "7", "*", "*"),
-    "reports-monthly": ("fundmgr.reports.tasks.generate_monthly_reports", "0", "1", "1", "*"),
-    "reports-quarterly": ("fundmgr.reports.tasks.generate_quarterly_reports", "30", "1", "1", "1,4,7,10"),
+    "admissions-expire-daily": ("enterprises.enterprise_expire_due", "10", "0", "*", "*"),
+    "idempotency-purge-daily": ("lib.idempotency_purge_expired", "30", "2", "*", "*"),
+    "recoveries-overdue-daily": ("loans.recoveries_mark_overdue", "0", "6", "*", "*"),
+    "loans-warnings-daily": ("loans.warnings_scan", "30", "6", "*", "*"),
+    "notifications-resend-stuck": ("notifications.email_resend_stuck", "*/10", "*", "*", "*"),
+    "deadlines-scan-daily": ("notifications.deadline_scan", "0", "7", "*", "*"),
+    "reports-monthly": ("reports.monthly_reports_generate_all", "0", "1", "1", "*"),
+    "reports-quarterly": ("reports.quarterly_reports_store_all", "30", "1", "1", "1,4,7,10"),
 }
 
 
@@ -57,7 +57,7 @@ def test_written_once_and_unchanged_when_run_again():
     assert all(
         str(t.crontab.timezone) == "Asia/Shanghai" for t in PeriodicTask.objects.select_related("crontab")
     )
-    assert "reports-monthly: fundmgr.reports.tasks.generate_monthly_reports [created]" in out.getvalue()
+    assert "reports-monthly: reports.monthly_reports_generate_all [created]" in out.getvalue()
     before, crontabs = rows(), sorted(CrontabSchedule.objects.values_list("id", flat=True))
     stamps = sorted(PeriodicTask.objects.values_list("date_changed", flat=True))
 
@@ -89,19 +89,19 @@ def test_every_scheduled_task_is_registered_with_celery():
 
 
 def test_admission_expiry_is_idempotent(demo, business_date):
-    from enterprises.tasks import expire_admissions
+    from enterprises.tasks import enterprise_expire_due
 
     business_date("2027-12-01")  # the demo admissions run to 2027-11-30
     admitted = Enterprise.objects.filter(status="admitted").count()
     assert admitted > 0
-    assert expire_admissions.delay().get() == admitted
-    assert expire_admissions.delay().get() == 0
+    assert enterprise_expire_due.delay().get() == admitted
+    assert enterprise_expire_due.delay().get() == 0
     assert not Enterprise.objects.filter(status="admitted", admitted_until__lt=dt.date(2027, 12, 1)).exists()
 
 
 def test_recoveries_overdue_scan(personas, business_date):
-    from fundmgr.reports.tasks import recoveries_overdue_scan
     from loans.models import Recovery
+    from loans.tasks import recoveries_mark_overdue as recoveries_overdue_task
     from tests.reports import build_dataset
 
     ds = build_dataset(personas, business_date, until="2026-12-15")
@@ -112,22 +112,22 @@ def test_recoveries_overdue_scan(personas, business_date):
     )
     due = Recovery.objects.get(status="return_due")
     business_date((due.due_on + dt.timedelta(days=1)).isoformat())
-    assert recoveries_overdue_scan.delay().get() == 1
-    assert recoveries_overdue_scan.delay().get() == 0
+    assert recoveries_overdue_task.delay().get() == 1
+    assert recoveries_overdue_task.delay().get() == 0
     assert Recovery.objects.get(pk=due.pk).status == "overdue"
 
 
 def test_quarterly_archive_after_quarter_end_is_idempotent(demo, business_date):
-    from fundmgr.reports.models import StoredReport
-    from fundmgr.reports.tasks import generate_quarterly_reports
+    from fundmgr.top.reports.models import StoredReport
+    from fundmgr.top.reports.tasks import quarterly_reports_store_all
 
     business_date("2027-01-01")
-    assert generate_quarterly_reports.delay().get() == 4  # Q4 2026, one per fund
+    assert quarterly_reports_store_all.delay().get() == 4  # Q4 2026, one per fund
     first = sorted(StoredReport.objects.values_list("id", "fund__code", "period_start", "generated_at"))
     assert {(code, start) for _, code, start, _ in first} == {
         (code, dt.date(2026, 10, 1)) for code in ("foshan", "shantou", "shaoguan", "zhaoqing")
     }
-    assert generate_quarterly_reports.delay().get() == 4
+    assert quarterly_reports_store_all.delay().get() == 4
     assert (
         sorted(StoredReport.objects.values_list("id", "fund__code", "period_start", "generated_at")) == first
     )

@@ -1,1 +1,0 @@
-"""banks tasks."""

@@ -1,3 +1,0 @@
-from .serializers import HistoryEntrySerializer, TransitionRequestSerializer
-
-__all__ = ["HistoryEntrySerializer", "TransitionRequestSerializer"]

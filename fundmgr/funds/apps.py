@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class FundsConfig(AppConfig):
-    name = "fundmgr.funds"
-    label = "funds"
-    verbose_name = "资金与台账"

@@ -1,0 +1,305 @@
+"""Funds in the admin: policy versions, the ledger, and live figures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import ClassVar
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.forms.models import construct_instance
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from fundmgr.ground.lib import clock
+from fundmgr.ground.lib.adminkit import ServiceErrorsMixin
+from fundmgr.ground.lib.money import format_yuan
+
+from . import selectors, services
+from .models import Fund, LedgerEntry, PolicyVersion
+
+
+class PolicyVersionInline(admin.StackedInline):
+    model = PolicyVersion
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = [
+        "effective_from",
+        "document_ref",
+        "max_fund_share",
+        "leverage",
+        "max_enterprise_exposure",
+        "max_term_months",
+    ]
+    readonly_fields = fields
+    ordering = ["-effective_from"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.display(description=_("补偿申请"), ordering="claim__reference")
+def claim_link(entry: LedgerEntry) -> str:
+    """The claim a compensation or recovery entry belongs to, linked to its admin page."""
+    if entry.claim_id is None:
+        return "—"
+    return format_html(
+        '<a href="{}">{}</a>',
+        reverse("admin:loans_claim_change", args=[entry.claim_id]),
+        entry.claim.reference,
+    )
+
+
+class LedgerInline(admin.TabularInline):
+    model = LedgerEntry
+    extra = 0
+    can_delete = False
+    fields = [
+        "value_date",
+        "entry_type",
+        "government_level",
+        "amount",
+        "description",
+        "reference",
+        "claim_ref",
+    ]
+    readonly_fields = fields
+    ordering = ["-value_date", "-id"]
+    verbose_name_plural = _("资金台账（最近记录）")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("claim")
+
+    @admin.display(description=_("补偿申请"))
+    def claim_ref(self, entry) -> str:
+        return claim_link(entry)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class FundView:
+    """A page about one fund, mounted at <fund admin>/<route>/<code>/ and linked from the list."""
+
+    route: str
+    url_name: str
+    label: str
+    view: Callable  # view(request, code, *, model_admin)
+
+
+@admin.register(Fund)
+class FundAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name",
+        "region_code",
+        "status",
+        "balance_display",
+        "exposure_display",
+        "leverage_display",
+        "dashboard_link",
+    ]
+    list_filter = ["status"]
+    search_fields = ["code", "name", "region_code"]
+    readonly_fields = ["status", "figures_panel"]
+    inlines = [PolicyVersionInline, LedgerInline]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "reference_prefix", "region_code", "manager", "status"]}),
+        (_("期限"), {"fields": ["start_date", "end_date", "note"]}),
+        (_("实时指标"), {"fields": ["figures_panel"]}),
+    ]
+
+    # Pages that apps above this one mount on a fund (the reports app's dashboard): they
+    # register here at start-up, since funds may not import them.
+    fund_views: ClassVar[list[FundView]] = []
+
+    def get_urls(self):
+        mounted = [
+            path(
+                f"{view.route}/<slug:code>/",
+                self.admin_site.admin_view(partial(view.view, model_admin=self)),
+                name=view.url_name,
+            )
+            for view in self.fund_views
+        ]
+        return mounted + super().get_urls()
+
+    @admin.display(description=_("看板"))
+    def dashboard_link(self, obj) -> str:
+        links = [
+            format_html('<a href="{}">{}</a>', reverse(f"admin:{view.url_name}", args=[obj.code]), view.label)
+            for view in self.fund_views
+        ]
+        return format_html_join(" · ", "{}", ((link,) for link in links)) if links else "—"
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        # Figures for the page in a fixed number of queries, not one set per row; kept on the
+        # rows themselves, since this admin object is shared by concurrent requests.
+        funds = list(changelist.result_list)
+        figures = selectors.fund_figures(funds=funds, on=clock.today())
+        for fund in funds:
+            fund._figures = figures[fund.pk]
+        return changelist
+
+    def _fig(self, obj):
+        return getattr(obj, "_figures", None) or selectors.fund_figures_one(fund=obj, on=clock.today())
+
+    @admin.display(description=_("余额(元)"))
+    def balance_display(self, obj) -> str:
+        return format_yuan(self._fig(obj).balance)
+
+    @admin.display(description=_("风险敞口(元)"))
+    def exposure_display(self, obj) -> str:
+        return format_yuan(self._fig(obj).exposure)
+
+    @admin.display(description=_("放大倍数(实际/上限)"))
+    def leverage_display(self, obj) -> str:
+        f = self._fig(obj)
+        actual = "—" if f.leverage is None else f"{f.leverage}"
+        limit = "—" if f.leverage_limit is None else f"{f.leverage_limit}"
+        return f"{actual} / {limit}"
+
+    @admin.display(description=_("实时指标"))
+    def figures_panel(self, obj) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        f = selectors.fund_figures_one(fund=obj, on=clock.today())
+        rows = [
+            (_("台账余额"), format_yuan(f.balance)),
+            (_("可用余额"), format_yuan(f.available_balance)),
+            (_("出资总额"), format_yuan(f.capital)),
+            (_("累计代偿"), format_yuan(f.compensation_paid)),
+            (_("累计追偿返还"), format_yuan(f.recoveries_returned)),
+            (_("在保覆盖余额"), format_yuan(f.covered_outstanding)),
+            (_("风险敞口"), format_yuan(f.exposure)),
+            (_("实际放大倍数"), "—" if f.leverage is None else str(f.leverage)),
+            (_("放大倍数上限"), "—" if f.leverage_limit is None else str(f.leverage_limit)),
+            (_("剩余备案容量"), "—" if f.headroom is None else format_yuan(f.headroom)),
+        ]
+        from django.utils.html import format_html_join
+
+        return format_html_join("", "<div><strong>{}</strong>：{}</div>", ((str(k), v) for k, v in rows))
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(ServiceErrorsMixin, admin.ModelAdmin):
+    list_display = [
+        "fund",
+        "effective_from",
+        "document_ref",
+        "max_fund_share",
+        "leverage",
+        "filing_deadline_working_days",
+    ]
+    list_filter = ["fund"]
+    date_hierarchy = "effective_from"
+    readonly_fields = ["created_at", "created_by"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and services.policy_version_is_locked(obj):
+            # In force: history is never rewritten. Add a new version instead.
+            return [f.name for f in self.model._meta.fields]
+        return super().get_readonly_fields(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            if services.policy_version_is_locked(PolicyVersion.objects.get(pk=obj.pk)):
+                raise PermissionDenied
+            super().save_model(request, obj, form, change)
+            return
+        values = {k: v for k, v in form.cleaned_data.items() if k not in ("fund", "effective_from")}
+        created = services.policy_version_create(
+            fund=form.cleaned_data["fund"],
+            effective_from=form.cleaned_data["effective_from"],
+            by=request.user,
+            **values,
+        )
+        obj.pk = created.pk
+        obj._state.adding = False
+
+
+class LedgerEntryForm(forms.ModelForm):
+    amount = forms.DecimalField(
+        label=_("金额(元)"),
+        max_digits=18,
+        decimal_places=2,
+        min_value=None,
+        help_text=_("填写正数；调整可为负数"),
+    )
+
+    class Meta:
+        model = LedgerEntry
+        fields = [
+            "fund",
+            "entry_type",
+            "government_level",
+            "amount",
+            "value_date",
+            "description",
+            "reference",
+        ]
+
+    def _post_clean(self):
+        # Only fill the instance: the service validates, signs the amount (fees are stored
+        # negative) and posts it. The model's sign constraint applies to the signed value.
+        self.instance = construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
+
+    def clean_entry_type(self):
+        value = self.cleaned_data["entry_type"]
+        if value not in services.MANUAL_ENTRY_TYPES:
+            raise forms.ValidationError(_("代偿支出和追偿返还只能由补偿、追偿流程记账"))
+        return value
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ServiceErrorsMixin, admin.ModelAdmin):
+    form = LedgerEntryForm
+    list_display = [
+        "value_date",
+        "fund",
+        "entry_type",
+        "government_level",
+        "amount",
+        "description",
+        "reference",
+        claim_link,
+        "created_by",
+    ]
+    list_filter = ["fund", "entry_type", "government_level"]
+    search_fields = ["description", "reference"]
+    date_hierarchy = "value_date"
+    list_select_related = ["fund", "created_by", "claim"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # append-only: corrections are new adjustment entries
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        entry = services.ledger_entry_record(
+            fund=data["fund"],
+            entry_type=data["entry_type"],
+            amount=data["amount"],
+            value_date=data["value_date"],
+            government_level=data.get("government_level", ""),
+            description=data.get("description", ""),
+            reference=data.get("reference", ""),
+            by=request.user,
+        )
+        obj.pk, obj.amount, obj.created_by = entry.pk, entry.amount, entry.created_by
+        obj._state.adding = False

@@ -1,0 +1,134 @@
+"""Fund API shapes (format only; figures come from selectors)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from fundmgr.ground.lib.api import MoneyField, PercentField
+
+from ..models import LedgerEntry, PolicyVersion
+
+
+class PolicySerializer(serializers.ModelSerializer):
+    fund_share = PercentField(source="max_fund_share", places=2, help_text="资金最高分担比例(%)")
+    leverage = serializers.DecimalField(
+        max_digits=6, decimal_places=2, coerce_to_string=True, help_text="放大倍数"
+    )
+    max_enterprise_exposure = MoneyField(allow_null=True, help_text="单户企业贷款余额上限(元)")
+    max_loan_principal = MoneyField(allow_null=True)
+    max_annual_rate = PercentField(allow_null=True)
+    min_ip_share = PercentField(places=2, allow_null=True)
+    per_loan_principal_cap = MoneyField(allow_null=True, help_text="单笔不良贷款计入损失基数的本金上限(元)")
+    per_enterprise_principal_cap = MoneyField(
+        allow_null=True, help_text="单户企业累计计入损失基数的本金上限(元)"
+    )
+    per_loan_comp_cap = MoneyField(allow_null=True, help_text="单笔补偿金额上限(元)")
+    per_enterprise_comp_cap = MoneyField(allow_null=True, help_text="单户企业累计补偿金额上限(元)")
+    annual_comp_cap = MoneyField(allow_null=True)
+    npl_suspend_threshold = PercentField(places=2)
+    accepted_ip_kinds = serializers.ListField(child=serializers.CharField())
+
+    class Meta:
+        model = PolicyVersion
+        fields = [
+            "effective_from",
+            "document_ref",
+            "fund_share",
+            "leverage",
+            "max_loan_principal",
+            "max_enterprise_exposure",
+            "max_term_months",
+            "max_annual_rate",
+            "accepted_ip_kinds",
+            "combined_pledge_allowed",
+            "min_ip_share",
+            "requires_product_filing",
+            "min_years_registered",
+            "clean_credit_years",
+            "sme_required",
+            "legal_person_required",
+            "admission_valid_months",
+            "filing_deadline_working_days",
+            "due_diligence_working_days",
+            "claim_review_working_days",
+            "committee_review_working_days",
+            "payment_working_days",
+            "recovery_return_working_days",
+            "trigger_days_overdue",
+            "risk_class_trigger",
+            "claim_window_days",
+            "loss_base",
+            "per_loan_principal_cap",
+            "per_enterprise_principal_cap",
+            "per_loan_comp_cap",
+            "per_enterprise_comp_cap",
+            "annual_comp_cap",
+            "npl_suspend_threshold",
+            "run_off_months",
+        ]
+
+
+class FiguresSerializer(serializers.Serializer):
+    balance = MoneyField(help_text="台账余额(元)")
+    available_balance = MoneyField(help_text="可用余额(元)")
+    capital = MoneyField(help_text="出资总额(元)")
+    covered_outstanding = MoneyField(help_text="在保贷款担保覆盖余额(元)")
+    exposure = MoneyField(help_text="风险敞口 = 覆盖余额 × 资金分担比例(元)")
+    leverage = serializers.DecimalField(
+        max_digits=10, decimal_places=2, allow_null=True, help_text="实际放大倍数"
+    )
+    leverage_limit = serializers.DecimalField(max_digits=6, decimal_places=2, allow_null=True)
+    capacity = MoneyField(allow_null=True, help_text="可备案贷款容量 = 出资 × 放大倍数(元)")
+    headroom = serializers.CharField(allow_null=True, help_text="剩余容量(元)，可能为负")
+
+
+class FundSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    region_code = serializers.CharField()
+    status = serializers.CharField()
+    start_date = serializers.DateField()
+    end_date = serializers.DateField(allow_null=True)
+    manager = serializers.CharField(source="manager.name")
+    policy = PolicySerializer(allow_null=True, help_text="当前生效的政策版本")
+    figures = FiguresSerializer()
+
+
+class LedgerEntrySerializer(serializers.ModelSerializer):
+    amount = serializers.SerializerMethodField(help_text="金额(元)，流入为正，流出为负")
+
+    class Meta:
+        model = LedgerEntry
+        fields = [
+            "id",
+            "value_date",
+            "entry_type",
+            "government_level",
+            "amount",
+            "description",
+            "reference",
+            "created_at",
+        ]
+
+    def get_amount(self, entry) -> str:
+        return f"{entry.amount:.2f}"
+
+
+class StatementSerializer(serializers.Serializer):
+    fund = serializers.CharField(source="fund.code")
+    date_from = serializers.DateField(allow_null=True)
+    date_to = serializers.DateField(allow_null=True)
+    opening_balance = serializers.SerializerMethodField()
+    inflows = MoneyField()
+    outflows = serializers.SerializerMethodField()
+    closing_balance = serializers.SerializerMethodField()
+    entries = LedgerEntrySerializer(many=True)
+
+    def get_opening_balance(self, s) -> str:
+        return f"{s.opening_balance:.2f}"
+
+    def get_outflows(self, s) -> str:
+        return f"{s.outflows:.2f}"
+
+    def get_closing_balance(self, s) -> str:
+        return f"{s.closing_balance:.2f}"

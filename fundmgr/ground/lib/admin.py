@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from fundmgr.ground.lib.models import IdempotencyRecord, WorkdayOverride
+
+_WEEKDAYS = "一二三四五六日"
+
+
+@admin.register(WorkdayOverride)
+class WorkdayOverrideAdmin(admin.ModelAdmin):
+    list_display = ("date", "weekday", "is_working_day", "note")
+    list_filter = ("is_working_day",)
+    search_fields = ("note",)
+    date_hierarchy = "date"
+    ordering = ("date",)
+    readonly_fields = ("created_at",)
+
+    @admin.display(description="星期", ordering="date")
+    def weekday(self, obj: WorkdayOverride) -> str:
+        return f"星期{_WEEKDAYS[obj.date.weekday()]}"
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(admin.ModelAdmin):
+    """Read-only: rows are written by the API and removed by the purge task only."""
+
+    list_display = ("created_at", "scope", "method", "path", "key", "status_code", "completed_at")
+    list_filter = ("method", "status_code")
+    search_fields = ("key", "scope", "path")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    exclude = ("response_body",)
+    readonly_fields = ("response_preview",)
+
+    @admin.display(description="响应内容")
+    def response_preview(self, obj: IdempotencyRecord) -> str:
+        return bytes(obj.response_body or b"")[:4000].decode("utf-8", errors="replace")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,346 @@
+"""`Idempotency-Key` for POSTs: a retried request replays the first answer instead of acting twice.
+
+Contract (shared/spec/api.md, "Idempotency"): the same key with the same body replays the first
+response (status and body, plus `Idempotent-Replayed: true`); the same key with another body is
+409 `idempotency_key_reused`; a key must be 1–255 characters (else 400
+`invalid_idempotency_key`); keys are kept `IDEMPOTENCY_KEY_TTL_DAYS` days (7 by default).
+
+A view opts in by putting `IdempotentMixin` before its DRF base class:
+
+    class FilingViewSet(IdempotentMixin, viewsets.GenericViewSet):
+        def create(self, request):
+            filing = services.filing_submit(principal=principal_from_request(request), ...)
+            return Response(FilingSerializer(filing).data, status=201)
+
+Every POST of that view (create and POST actions alike) then honours the header.
+
+How it works, and why:
+
+- The key is looked at only after DRF has authenticated the caller, checked permissions and
+  throttles, so a 401/403/429 is never stored and the key is scoped by who is calling: an
+  institution (`inst:<id>`: every API key of one bank shares its keys), else the user
+  (`user:<id>`). Anonymous callers get no idempotency (there is nobody to scope by).
+  The scope also includes method and path, so one key may be reused on another endpoint.
+- Before the view runs, a row is INSERTed with `status_code` null in its own short
+  transaction. The unique constraint (scope, key, method, path) decides which of several
+  concurrent duplicates runs the view: the losers get an IntegrityError. The view itself is
+  NOT wrapped in a transaction: services open their own durable ones.
+- A loser compares body hashes (a mismatch is 409 at once), replays a completed row, and waits
+  for one still in progress, polling up to `idempotency_wait_seconds` (10 s), then answers 409
+  `idempotency_request_in_progress` with `Retry-After`. An in-progress row older than
+  `idempotency_stale_after_seconds` is taken to belong to a crashed process and is taken over.
+- 2xx and 4xx answers are stored (rendered bytes and content type). A 5xx, an exception or a
+  streaming response deletes the row, so the client can retry with the same key.
+- A body that cannot be parsed (400/415 from the parser) is answered before any row exists;
+  it would be refused the same way on every retry anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
+from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.request import Request
+
+from .api import problem
+from .models import IdempotencyRecord
+
+log = logging.getLogger(__name__)
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_KEY_LENGTH = 255
+DEFAULT_TTL_DAYS = 7
+
+_PATH_MAX = IdempotencyRecord._meta.get_field("path").max_length
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    name=HEADER,
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "幂等键（1–255 个字符）。相同键、相同请求内容的重试将重放首次响应（响应头 "
+        "Idempotent-Replayed: true）；相同键、不同内容返回 409 idempotency_key_reused。"
+        "幂等键至少保留 7 天。"
+    ),
+)
+
+
+def ttl_days() -> int:
+    """How many days keys are kept (setting `IDEMPOTENCY_KEY_TTL_DAYS`, default 7)."""
+    return int(getattr(settings, "IDEMPOTENCY_KEY_TTL_DAYS", DEFAULT_TTL_DAYS))
+
+
+def key_is_valid(key: str) -> bool:
+    # Control characters cannot come through a real HTTP header; refuse them rather than
+    # store something no client could send again.
+    return 0 < len(key) <= MAX_KEY_LENGTH and all(ch >= " " and ch != "\x7f" for ch in key)
+
+
+def request_fingerprint(request: Request) -> str:
+    """SHA-256 of the canonical request body.
+
+    JSON: the parsed value re-serialised with sorted keys and no whitespace, so key order and
+    formatting do not make a retry look like a different request. Forms/multipart: field
+    names and values, and for each file its name and the SHA-256 of its content.
+    """
+    data = request.data
+    if isinstance(data, MultiValueDict):  # QueryDict from the form and multipart parsers
+        canonical = "form:" + _dumps(_form_canonical(data))
+    else:
+        canonical = "json:" + _dumps(data)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _form_canonical(data: MultiValueDict) -> dict[str, dict[str, list[Any]]]:
+    fields: dict[str, list[str]] = {}
+    files: dict[str, list[dict[str, str]]] = {}
+    for name, values in data.lists():
+        for value in values:
+            if isinstance(value, UploadedFile):
+                files.setdefault(name, []).append({"name": value.name or "", "sha256": _file_sha256(value)})
+            else:
+                fields.setdefault(name, []).append(str(value))
+    return {"fields": fields, "files": files}
+
+
+def _file_sha256(upload: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)  # the view reads the file after us
+    return digest.hexdigest()
+
+
+def _stored_path(path: str) -> str:
+    # The column is bounded; an over-long path is stored as its digest, still unique.
+    if len(path) <= _PATH_MAX:
+        return path
+    return "sha256:" + hashlib.sha256(path.encode("utf-8")).hexdigest()
+
+
+def idempotency_purge_expired(days: int | None = None, *, batch_size: int = 5000) -> int:
+    """Delete records created more than `days` (default: the TTL setting) ago; return how many.
+
+    Deletes in batches so a large backlog does not hold one long transaction.
+    """
+    days = ttl_days() if days is None else days
+    if days < 1:
+        raise ValueError("idempotency keys must be kept at least one day")
+    cutoff = timezone.now() - timedelta(days=days)
+    total = 0
+    while True:
+        ids = list(
+            IdempotencyRecord.objects.filter(created_at__lt=cutoff)
+            .order_by()
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return total
+        deleted, _ = IdempotencyRecord.objects.filter(pk__in=ids).delete()
+        total += deleted
+
+
+class IdempotentAutoSchema(AutoSchema):
+    """Documents the `Idempotency-Key` header on the operations that honour it."""
+
+    def get_override_parameters(self):
+        params = list(super().get_override_parameters())
+        if self.method.upper() in getattr(self.view, "idempotent_methods", ()):
+            params.append(IDEMPOTENCY_KEY_PARAMETER)
+        return params
+
+
+class _ShortCircuit(Exception):
+    """Carries an answer decided before the view ran (replay, 400, 409) to handle_exception."""
+
+    def __init__(self, response: HttpResponseBase) -> None:
+        super().__init__("idempotency short-circuit")
+        self.response = response
+
+
+def _replay(record: IdempotencyRecord) -> HttpResponse:
+    response = HttpResponse(
+        bytes(record.response_body),  # memoryview on PostgreSQL
+        status=record.status_code,
+        content_type=record.response_content_type or None,
+    )
+    response[REPLAYED_HEADER] = "true"
+    return response
+
+
+class IdempotentMixin:
+    """DRF view mixin: honour `Idempotency-Key` on `idempotent_methods`. Put it first in the bases."""
+
+    idempotent_methods: tuple[str, ...] = ("POST",)
+    # How long a duplicate waits for the first request to finish before answering 409.
+    idempotency_wait_seconds: float = 10.0
+    idempotency_poll_interval: float = 0.1
+    # An in-progress row this old is from a process that died mid-request: take it over.
+    # Far above any request timeout, so a slow but live request is never run twice.
+    idempotency_stale_after_seconds: float = 600.0
+
+    schema = IdempotentAutoSchema()
+
+    _idempotency_record_id: int | None = None
+
+    def idempotency_scope(self, request: Request) -> str | None:
+        """Whose key space a request uses; None: no key space (anonymous), keys ignored.
+        Here the authenticated user; `fundmgr.ground.accounts.api.IdempotentMixin` shares one space
+        per partner institution."""
+        user = getattr(request, "user", None)
+        if user is None or not getattr(user, "is_authenticated", False):
+            return None
+        return f"user:{user.pk}"
+
+    # --- DRF hooks -------------------------------------------------------------------------
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Authentication, permissions and throttles first: refusals are not stored, and the
+        # scope needs the caller.
+        super().initial(request, *args, **kwargs)
+        self._idempotency_record_id = None
+        if request.method not in self.idempotent_methods:
+            return
+        key = request.headers.get(HEADER)
+        if key is None:
+            return
+        if not key_is_valid(key):
+            raise _ShortCircuit(
+                problem(
+                    400,
+                    code="invalid_idempotency_key",
+                    detail=f"{HEADER} 必须为 1–{MAX_KEY_LENGTH} 个字符",
+                )
+            )
+        scope = self.idempotency_scope(request)
+        if scope is None:
+            return
+        self._idempotency_record_id = self._idempotency_claim(
+            scope=scope,
+            key=key,
+            method=request.method,
+            path=_stored_path(request.path),
+            request_hash=request_fingerprint(request),
+        )
+
+    def handle_exception(self, exc: Exception) -> HttpResponseBase:
+        if isinstance(exc, _ShortCircuit):
+            return exc.response
+        try:
+            return super().handle_exception(exc)
+        except BaseException:
+            # An unhandled error becomes a 500: free the key so the client can retry.
+            self._idempotency_release()
+            raise
+
+    def finalize_response(
+        self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        record_id = self._idempotency_record_id
+        if record_id is None:
+            return response
+        status = response.status_code
+        if not (200 <= status < 300 or 400 <= status < 500) or response.streaming:
+            self._idempotency_release()
+            return response
+        try:
+            if callable(getattr(response, "render", None)):
+                response.render()  # a DRF Response has no bytes until rendered
+        except BaseException:
+            self._idempotency_release()  # the client gets a 500 and may retry
+            raise
+        try:
+            IdempotencyRecord.objects.filter(pk=record_id).update(
+                status_code=status,
+                response_body=bytes(response.content),
+                response_content_type=response.get("Content-Type", ""),
+                completed_at=timezone.now(),
+            )
+        except Exception:
+            # The work is done and the client still gets its answer; turning it into a 500
+            # would invite the very retry that duplicates it.
+            log.exception("could not store the idempotent response of record %s", record_id)
+            self._idempotency_release()
+            return response
+        self._idempotency_record_id = None
+        return response
+
+    # --- the claim -------------------------------------------------------------------------
+
+    def _idempotency_claim(self, *, scope: str, key: str, method: str, path: str, request_hash: str) -> int:
+        """Return the id of a new in-progress row we own, or raise _ShortCircuit with the answer."""
+        lookup = {"scope": scope, "key": key, "method": method, "path": path}
+        deadline = time.monotonic() + self.idempotency_wait_seconds
+        while True:
+            try:
+                # Its own short (non-durable) transaction: committed before the view runs so
+                # concurrent duplicates see it; a savepoint when already inside one (tests).
+                with transaction.atomic():
+                    record = IdempotencyRecord.objects.create(**lookup, request_hash=request_hash)
+                return record.pk
+            except IntegrityError:
+                pass
+            record = IdempotencyRecord.objects.filter(**lookup).first()
+            if record is None:
+                # The earlier request failed (5xx) and freed the key between our insert and
+                # this read: try to claim it again.
+                if time.monotonic() >= deadline:
+                    raise _ShortCircuit(self._idempotency_in_progress()) from None
+                continue
+            if record.request_hash != request_hash:
+                raise _ShortCircuit(
+                    problem(409, code="idempotency_key_reused", detail="该幂等键已用于不同的请求内容")
+                )
+            if record.is_completed:
+                raise _ShortCircuit(_replay(record))
+            age = (timezone.now() - record.created_at).total_seconds()
+            if age > self.idempotency_stale_after_seconds:
+                # Only one taker deletes the stale row (the filter pins it); all then race to
+                # insert again and the unique constraint picks one.
+                IdempotencyRecord.objects.filter(
+                    pk=record.pk, status_code__isnull=True, created_at=record.created_at
+                ).delete()
+                log.warning("took over stale in-progress idempotency record %s (%s)", record.pk, lookup)
+                continue
+            if time.monotonic() >= deadline:
+                raise _ShortCircuit(self._idempotency_in_progress())
+            time.sleep(self.idempotency_poll_interval)
+
+    def _idempotency_in_progress(self) -> HttpResponseBase:
+        return problem(
+            409,
+            code="idempotency_request_in_progress",
+            detail="使用该幂等键的请求仍在处理中，请稍后重试",
+            headers={"Retry-After": "1"},
+        )
+
+    def _idempotency_release(self) -> None:
+        record_id, self._idempotency_record_id = self._idempotency_record_id, None
+        if record_id is None:
+            return
+        try:
+            IdempotencyRecord.objects.filter(pk=record_id, status_code__isnull=True).delete()
+        except Exception:
+            # Never mask the original error; the row goes stale and is taken over later.
+            log.exception("could not release idempotency record %s", record_id)

@@ -1,0 +1,71 @@
+"""Reference data shared by every app."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class WorkdayOverride(models.Model):
+    """One day whose working status differs from (or is missing in) the holidays library.
+
+    Used to enter each year's State Council arrangement (放假安排通知) before the library
+    ships it, or to correct the library. Takes precedence over the library.
+    """
+
+    date = models.DateField("日期", unique=True)
+    is_working_day = models.BooleanField(
+        "是否工作日", help_text="勾选：当天上班（如调休补班）；不勾选：当天休息（如法定节假日）"
+    )
+    note = models.CharField("依据/说明", max_length=200, blank=True, help_text="例如：2027年国务院办公厅通知")
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "工作日调整"
+        verbose_name_plural = "工作日调整"
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        status = "上班" if self.is_working_day else "休息"
+        return f"{self.date:%Y-%m-%d} {status}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a POST sent with an `Idempotency-Key`, replayed for retries.
+
+    A row is inserted with `status_code` null before the view runs; the unique constraint on
+    (scope, key, method, path) is what makes two concurrent duplicates run the view only once.
+    `status_code` and the body are filled in when the view answers 2xx/4xx; on 5xx the row is
+    deleted so the client may retry. See `fundmgr.ground.lib.idempotency`.
+    """
+
+    scope = models.CharField("调用方范围", max_length=100, help_text="inst:<机构ID> 或 user:<用户ID>")
+    key = models.CharField("幂等键", max_length=255)
+    method = models.CharField("请求方法", max_length=10)
+    path = models.CharField("请求路径", max_length=300)
+    request_hash = models.CharField("请求内容摘要", max_length=64, help_text="规范化请求体的 SHA-256")
+    status_code = models.PositiveSmallIntegerField(
+        "响应状态码", null=True, blank=True, help_text="为空表示处理中"
+    )
+    response_body = models.BinaryField("响应内容", default=b"", blank=True)
+    response_content_type = models.CharField("响应内容类型", max_length=100, blank=True)
+    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    completed_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "幂等请求记录"
+        verbose_name_plural = "幂等请求记录"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "key", "method", "path"], name="lib_idempotency_record_unique_key"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"], name="lib_idem_created_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.method} {self.path} [{self.key}]"
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status_code is not None

@@ -1,0 +1,354 @@
+"""Deadline notices: what is about to be late, and what is late, on a business date.
+
+Every deadline is a date counted in PRC working days (`fundmgr.ground.lib.workdays`: weekends,
+statutory holidays and 调休 make-up days). One rule for all of them: a deadline is
+*approaching* from the day it is within `APPROACHING_WORKING_DAYS` working days (the due
+date itself included) and *breached* from the day after it. Each phase is notified once per
+object and due date (the due date is part of the event key), so the scan can run as often
+as one likes, and a new deadline (a resubmitted filing) is notified afresh.
+
+| kind | clock | responsible |
+|---|---|---|
+| due_diligence | `LoanFiling.due_diligence_due_on` (submitted / under due diligence) | approaching: the officer doing it (else all officers); breached: officers and approvers |
+| claim_review | entry into `submitted` + policy `claim_review_working_days`, while submitted / initial_review | officers and approvers |
+| committee_review | entry into `recommended` + `committee_review_working_days`, while recommended / committee_review | committee secretaries |
+| payment | entry into `approved` + `payment_working_days`, while approved | finance |
+| recovery_return | `Recovery.due_on` | approaching: the bank; breached: the bank and finance (same notice as `services.on_recovery_overdue`) |
+| monthly_report | the 10th working day of the month, for last month's report of each live accepted loan | the bank (one notice per bank and month, listing the loans) |
+
+A claim step starts on the business date of the last transition-log entry into the step's
+first state (`accounts.workflow.state_entered_on_expression`); the log is the record of when
+a step began (a returned and resubmitted claim starts again).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from banks.models import Institution
+from fundmgr.ground.accounts.models import Role, User
+from fundmgr.ground.accounts.workflow import state_entered_on_expression
+from fundmgr.ground.funds.models import Fund
+from fundmgr.ground.lib import clock, workdays
+from loans.models import (
+    Claim,
+    ClaimStatus,
+    FilingStatus,
+    LoanFiling,
+    Recovery,
+    RecoveryStatus,
+    StatusReport,
+)
+from loans.servicing import REPORTABLE_LOAN_STATUSES, last_ended_month_end
+
+from . import services
+
+log = logging.getLogger(__name__)
+
+# How early "approaching" notices go out, in working days before a due date (a notification
+# preference of the fund manager, not a rule of the measures): settings, default 2.
+APPROACHING_WORKING_DAYS = getattr(settings, "DEADLINE_WARNING_WORKING_DAYS", 2)
+_LISTED_LOANS = 30  # a bank's monthly notice names at most this many loans
+
+APPROACHING, BREACHED = "approaching", "breached"
+
+
+def phase(today: dt.date, due: dt.date) -> str | None:
+    """'breached' after the due date, 'approaching' within the warning window, else None."""
+    if today > due:
+        return BREACHED
+    if due <= workdays.add_working_days(today, APPROACHING_WORKING_DAYS):
+        return APPROACHING
+    return None
+
+
+def _when(today: dt.date, due: dt.date) -> str:
+    if today > due:
+        late = workdays.working_days_between(due, today)
+        return f"已于 {due.isoformat()} 到期，超期 {late} 个工作日"
+    left = workdays.working_days_between(today, due)
+    return (
+        f"将于 {due.isoformat()} 到期（今日到期）"
+        if not left
+        else f"将于 {due.isoformat()} 到期，还剩 {left} 个工作日"
+    )
+
+
+class _Staff:
+    """Staff lists looked up once per scan."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, ...], list[User]] = {}
+
+    def __call__(self, *roles: str) -> list[User]:
+        if roles not in self._cache:
+            self._cache[roles] = services.staff_recipients(*roles)
+        return self._cache[roles]
+
+
+def _count(counts: dict[str, int], kind: str, created: list) -> None:
+    if created:
+        counts[kind] += 1
+
+
+# --- filings: due diligence ---------------------------------------------------------------
+
+
+def _due_diligence(today: dt.date, counts: dict[str, int], staff: _Staff) -> None:
+    horizon = workdays.add_working_days(today, APPROACHING_WORKING_DAYS)
+    filings = LoanFiling.objects.filter(
+        status__in=(FilingStatus.SUBMITTED, FilingStatus.UNDER_REVIEW),
+        due_diligence_due_on__isnull=False,
+        due_diligence_due_on__lte=horizon,
+    ).select_related("enterprise", "institution", "due_diligence__officer")
+    for filing in filings:
+        due = filing.due_diligence_due_on
+        step = phase(today, due)
+        if step is None:
+            continue
+        if step == APPROACHING:
+            record = getattr(filing, "due_diligence", None)
+            officer = record.officer if record is not None else None
+            recipients = [officer] if officer is not None and officer.is_active else staff(Role.OFFICER)
+            subject = f"尽调即将到期：贷款备案 {filing.reference}"
+        else:
+            recipients = staff(Role.OFFICER, Role.APPROVER)
+            subject = f"尽调已超期：贷款备案 {filing.reference}"
+        event = f"deadline.due_diligence.{step}"
+        created = services.notify(
+            event=event,
+            event_key=f"{event}:{filing.pk}:{due.isoformat()}",
+            recipients=recipients,
+            subject=subject,
+            body=(
+                f"{filing.institution.name}报送的贷款备案 {filing.reference}（借款企业：{filing.enterprise.name}，"
+                f"贷款本金 {filing.principal:.2f} 元）尽调期限{_when(today, due)}。请及时完成尽调并作出受理决定。"
+            ),
+            obj=filing,
+        )
+        _count(counts, f"due_diligence.{step}", created)
+
+
+# --- claims: review, committee, payment ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ClaimStep:
+    kind: str
+    label: str
+    statuses: tuple[str, ...]
+    starts_in: str  # the state whose latest entry starts the clock
+    policy_field: str
+    roles: tuple[str, ...]
+
+
+CLAIM_STEPS = (
+    _ClaimStep(
+        "claim_review",
+        "补偿初审",
+        (ClaimStatus.SUBMITTED, ClaimStatus.INITIAL_REVIEW),
+        ClaimStatus.SUBMITTED,
+        "claim_review_working_days",
+        (Role.OFFICER, Role.APPROVER),
+    ),
+    _ClaimStep(
+        "committee_review",
+        "决委会审议",
+        (ClaimStatus.RECOMMENDED, ClaimStatus.COMMITTEE_REVIEW),
+        ClaimStatus.RECOMMENDED,
+        "committee_review_working_days",
+        (Role.COMMITTEE,),
+    ),
+    _ClaimStep(
+        "payment",
+        "代偿付款",
+        (ClaimStatus.APPROVED,),
+        ClaimStatus.APPROVED,
+        "payment_working_days",
+        (Role.FINANCE,),
+    ),
+)
+
+
+def _claims(today: dt.date, counts: dict[str, int], staff: _Staff) -> None:
+    # Each open claim with the business date it entered its step's first state.
+    claims = []
+    for step in CLAIM_STEPS:
+        claims.extend(
+            (step, claim)
+            for claim in Claim.objects.filter(status__in=step.statuses)
+            .annotate(step_started_on=state_entered_on_expression(Claim, state=step.starts_in))
+            .select_related("filing__policy_version", "fund", "institution")
+            .order_by("pk")
+        )
+    for step, claim in claims:
+        start = claim.step_started_on
+        if start is None and step.starts_in == ClaimStatus.SUBMITTED:
+            start = claim.submitted_on
+        if start is None:
+            log.warning(
+                "claim %s in %s has no log of entering %s", claim.reference, claim.status, step.starts_in
+            )
+            continue
+        policy = claim.filing.policy_version or claim.fund.policy_on(start)
+        if policy is None:
+            continue
+        due = workdays.add_working_days(start, getattr(policy, step.policy_field))
+        when = phase(today, due)
+        if when is None:
+            continue
+        event = f"deadline.{step.kind}.{when}"
+        created = services.notify(
+            event=event,
+            event_key=f"{event}:{claim.pk}:{due.isoformat()}",
+            recipients=staff(*step.roles),
+            subject=f"{step.label}{'即将到期' if when == APPROACHING else '已超期'}：补偿申请 {claim.reference}",
+            body=(
+                f"{claim.institution.name}的补偿申请 {claim.reference}（当前状态：{claim.get_status_display()}）"
+                f"自 {start.isoformat()} 起计的{step.label}期限"
+                f"（{getattr(policy, step.policy_field)} 个工作日）{_when(today, due)}。"
+            ),
+            obj=claim,
+        )
+        _count(counts, f"{step.kind}.{when}", created)
+
+
+# --- recoveries ---------------------------------------------------------------------------
+
+
+def _recoveries(today: dt.date, counts: dict[str, int]) -> None:
+    horizon = workdays.add_working_days(today, APPROACHING_WORKING_DAYS)
+    open_returns = (
+        Recovery.objects.filter(
+            status__in=(RecoveryStatus.RETURN_DUE, RecoveryStatus.OVERDUE), due_on__lte=horizon
+        )
+        .select_related("claim__institution", "claim__filing")
+        .order_by("pk")
+    )
+    for recovery in open_returns:
+        when = phase(today, recovery.due_on)
+        if when == BREACHED:
+            # The same notice as the overdue transition's, under the same key: never both.
+            _count(counts, "recovery_return.breached", services.on_recovery_overdue(recovery))
+            continue
+        if when is None or recovery.status != RecoveryStatus.RETURN_DUE:
+            continue
+        claim = recovery.claim
+        event = "deadline.recovery_return.approaching"
+        created = services.notify(
+            event=event,
+            event_key=f"{event}:{recovery.pk}:{recovery.due_on.isoformat()}",
+            recipients=services.institution_recipients(claim.institution),
+            subject=f"追偿款返还即将到期：{claim.reference}",
+            body=(
+                f"补偿申请 {claim.reference}（贷款备案 {claim.filing.reference}）于 {recovery.received_on.isoformat()} "
+                f"回收款项中应返还资金 {recovery.fund_amount:.2f} 元，返还期限{_when(today, recovery.due_on)}。"
+            ),
+            obj=recovery,
+        )
+        _count(counts, "recovery_return.approaching", created)
+
+
+# --- monthly reports -------------------------------------------------------------------------
+
+
+def monthly_report_due(today: dt.date, working_days: int) -> dt.date:
+    """The N-th working day of today's month (the fund's policy): last month's reports are due by then."""
+    return workdays.add_working_days(today.replace(day=1) - dt.timedelta(days=1), working_days)
+
+
+def _monthly_reports(today: dt.date, counts: dict[str, int]) -> None:
+    month = last_ended_month_end(today)
+    label = f"{month:%Y-%m}"
+    reported = StatusReport.objects.filter(as_of=month, is_current=True).values("filing_id")
+    for fund in Fund.objects.filter(status=Fund.Status.ACTIVE).order_by("code"):
+        policy = fund.policy_on(today)
+        if policy is None:
+            continue
+        due_day = policy.status_report_due_working_days
+        due = monthly_report_due(today, due_day)
+        when = phase(today, due)
+        if when is None:
+            continue
+        # A loan disbursed during the month owes its first report for the next one.
+        missing = (
+            LoanFiling.objects.filter(
+                fund=fund,
+                status=FilingStatus.ACCEPTED,
+                loan_status__in=REPORTABLE_LOAN_STATUSES,
+                disbursed_on__lt=month.replace(day=1),
+            )
+            .exclude(pk__in=reported)
+            .order_by("institution_id", "reference")
+            .values_list("institution_id", "reference")
+        )
+        by_institution: dict[int, list[str]] = defaultdict(list)
+        for institution_id, reference in missing:
+            by_institution[institution_id].append(reference)
+        institutions = Institution.objects.in_bulk(list(by_institution))
+        event = f"deadline.monthly_report.{when}"
+        for institution_id, references in by_institution.items():
+            institution = institutions[institution_id]
+            listed = "、".join(references[:_LISTED_LOANS])
+            if len(references) > _LISTED_LOANS:
+                listed += f" 等 {len(references)} 笔"
+            verb = "逾期未报" if when == BREACHED else "即将到期"
+            created = services.notify(
+                event=event,
+                event_key=f"{event}:{institution_id}:{fund.code}:{label}",
+                recipients=services.institution_recipients(institution),
+                subject=f"{label} 月度贷后报告{verb}（{len(references)} 笔）",
+                body=(
+                    f"{fund.name}：{label} 月度贷后报告应于本月第 {due_day} 个工作日前报送，"
+                    f"报送期限{_when(today, due)}。以下在保贷款尚未报送：{listed}。"
+                ),
+                obj=institution,
+            )
+            _count(counts, f"monthly_report.{when}", created)
+
+
+# --- the scan ---------------------------------------------------------------------------------
+
+KINDS = (
+    "due_diligence",
+    "claim_review",
+    "committee_review",
+    "payment",
+    "recovery_return",
+    "monthly_report",
+)
+
+
+def deadline_scan(*, today: dt.date | None = None) -> dict[str, int]:
+    """Notify every deadline approaching or breached on `today` (default: the business date).
+
+    Returns, per `<kind>.<phase>`, how many deadlines were newly notified (0 everywhere when
+    the same day is scanned again). Each notice commits on its own; a kind that fails does
+    not hold back the others, and the first error is raised at the end so the task shows it.
+    """
+    today = today or clock.today()
+    counts = {f"{kind}.{p}": 0 for kind in KINDS for p in (APPROACHING, BREACHED)}
+    staff = _Staff()
+    parts: list[Callable[[], None]] = [
+        lambda: _due_diligence(today, counts, staff),
+        lambda: _claims(today, counts, staff),
+        lambda: _recoveries(today, counts),
+        lambda: _monthly_reports(today, counts),
+    ]
+    error: Exception | None = None
+    for part in parts:
+        try:
+            part()
+        except Exception as exc:
+            log.exception("deadline scan %s: a part failed", today.isoformat())
+            error = error or exc
+    log.info("deadline scan %s: %s", today.isoformat(), {k: v for k, v in counts.items() if v})
+    if error is not None:
+        raise error
+    return counts

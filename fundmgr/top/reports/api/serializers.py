@@ -1,0 +1,320 @@
+"""Report API shapes. The figures are computed by the services; these fix the format and
+document it: money in 万元 or yuan as strings with two decimals, counts as integers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from fundmgr.ground.lib.api import MoneyField
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^-?\d+\.\d{2}$",
+        "example": "1.23",
+        "description": "金额（万元），两位小数，四舍五入",
+    }
+)
+class WanYuanField(serializers.Field):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value) -> str:
+        return f"{Decimal(value):.2f}"
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "example": "2.35", "description": "两位小数的字符串"}
+)
+class TwoPlacesField(serializers.Field):
+    """A ratio or multiple with two decimals, as a string (null when undefined)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value) -> str:
+        return f"{Decimal(value):.2f}"
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^-?\d+\.\d{2}$",
+        "example": "4650000.00",
+        "description": "金额（元），两位小数的字符串",
+    }
+)
+class SignedMoneyField(serializers.Field):
+    """Yuan with two decimals; may be negative (ledger movements, net outflows)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value) -> str:
+        return f"{Decimal(value):.2f}"
+
+
+# --- quarterly ---------------------------------------------------------------------------------
+
+
+class QuarterlyQuerySerializer(serializers.Serializer):
+    fund = serializers.SlugField(required=False, help_text="资金代码；不传则为调用者可查看的全部资金")
+    year = serializers.IntegerField(min_value=2000, max_value=2100, help_text="年份")
+    quarter = serializers.IntegerField(min_value=1, max_value=4, help_text="季度 1–4")
+    format = serializers.ChoiceField(choices=["json", "xlsx", "csv"], default="json", required=False)
+
+
+class PeriodSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    quarter = serializers.IntegerField()
+    date_from = serializers.DateField(help_text="期间起（含）")
+    to = serializers.DateField(help_text="期间止（含）")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # "from" is a Python keyword: declared as date_from, published as "from".
+        fields["from"] = fields.pop("date_from")
+        return dict((k, fields[k]) for k in ("year", "quarter", "from", "to"))
+
+
+class _Metrics(serializers.Serializer):
+    amount_wan_yuan = WanYuanField(help_text="本期受理入池贷款金额（万元）")
+    projects = serializers.IntegerField(help_text="本期受理项目数（笔）")
+    rights = serializers.IntegerField(help_text="本期受理贷款质押的知识产权合计（件，各类）")
+    patent_amount_wan_yuan = WanYuanField(
+        help_text="本期受理的质押了专利（任一类）的贷款金额（万元）；同时质押商标的贷款也计入商标金额"
+    )
+    patent_projects = serializers.IntegerField(help_text="本期受理的质押了专利的项目数（笔）")
+    trademark_amount_wan_yuan = WanYuanField(help_text="本期受理的质押了商标的贷款金额（万元）")
+    trademark_projects = serializers.IntegerField(help_text="本期受理的质押了商标的项目数（笔）")
+    patents = serializers.IntegerField(help_text="本期质押专利（件，发明+实用新型+外观设计）")
+    invention_patents = serializers.IntegerField()
+    utility_models = serializers.IntegerField()
+    design_patents = serializers.IntegerField()
+    trademarks = serializers.IntegerField(help_text="本期质押商标（件）")
+    other_ip = serializers.IntegerField(help_text="本期质押其他知识产权（著作权、软件著作权、地理标志）")
+    enterprises = serializers.IntegerField(help_text="本期惠及企业（家，去重）")
+    new_enterprises = serializers.IntegerField(
+        help_text="本期新入库企业（家）；按合作机构统计时为该机构代为申请的企业"
+    )
+    outstanding_wan_yuan = WanYuanField(help_text="期末在保余额（知识产权担保覆盖部分，万元）")
+    non_performing_loans = serializers.IntegerField(help_text="期末不良贷款（笔）")
+    non_performing_wan_yuan = WanYuanField(help_text="期末不良余额（万元）")
+    npl_ratio = TwoPlacesField(help_text="不良率（%），期末不良余额 ÷ 期末在保余额")
+    compensations = serializers.IntegerField(help_text="本期代偿（笔）")
+    compensation_paid_wan_yuan = WanYuanField(help_text="本期代偿金额（万元）")
+    recoveries_returned_wan_yuan = WanYuanField(help_text="本期追偿返还资金（万元）")
+    cumulative_amount_wan_yuan = WanYuanField(help_text="累计受理金额（万元）")
+    cumulative_projects = serializers.IntegerField()
+    cumulative_patents = serializers.IntegerField()
+    cumulative_trademarks = serializers.IntegerField()
+    cumulative_other_ip = serializers.IntegerField()
+    cumulative_enterprises = serializers.IntegerField(help_text="累计惠及企业（家，去重）")
+    cumulative_admitted_enterprises = serializers.IntegerField(help_text="截至期末累计入库企业（家）")
+    cumulative_compensations = serializers.IntegerField()
+    cumulative_compensation_paid_wan_yuan = WanYuanField()
+    cumulative_recoveries_returned_wan_yuan = WanYuanField()
+
+
+class _FundIdentity(serializers.Serializer):
+    rank = serializers.IntegerField(
+        allow_null=True,
+        help_text="按本期受理金额排名，金额相同按项目数、再按知识产权件数；金额为零不排名、列于最后；合计行为 null",
+    )
+    fund = serializers.CharField(allow_null=True, help_text="资金代码（合计行为 null）")
+    fund_name = serializers.CharField(help_text="资金名称；合计行为“合计”")
+
+
+class _FundOnly(serializers.Serializer):
+    fund_balance = SignedMoneyField(allow_null=True, help_text="期末资金余额（元）")
+    fund_balance_wan_yuan = WanYuanField(allow_null=True, help_text="期末资金余额（万元）")
+    leverage = TwoPlacesField(help_text="实际放大倍数 = 期末在保余额 ÷ 出资总额")
+    leverage_limit = TwoPlacesField(help_text="政策放大倍数上限")
+
+
+class _District(_FundIdentity):
+    region_code = serializers.CharField(allow_null=True, help_text="区县代码（GB/T 2260，借款企业所在地）")
+
+
+class _Institution(_FundIdentity):
+    institution = serializers.CharField(allow_null=True, help_text="合作机构代码")
+    institution_name = serializers.CharField(allow_null=True)
+
+
+class _FundRegion(_FundIdentity):
+    region_code = serializers.CharField(allow_null=True, help_text="资金所在行政区划代码")
+
+
+# Identity columns first, then the figures (DRF lists a base's fields before the class's).
+class FundRowSerializer(_FundRegion, _Metrics, _FundOnly):
+    pass
+
+
+class DistrictRowSerializer(_District, _Metrics):
+    pass
+
+
+class InstitutionRowSerializer(_Institution, _Metrics):
+    pass
+
+
+class IpTableRowSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(
+        allow_null=True, help_text="按金额排名，金额相同按项目数、再按权利数；金额为零不排名；合计行为 null"
+    )
+    fund = serializers.CharField(allow_null=True)
+    fund_name = serializers.CharField()
+    region_code = serializers.CharField(allow_null=True)
+    city = serializers.CharField(help_text="城市名称；合计行为“合计”")
+    amount_wan_yuan = WanYuanField(help_text="金额（万元）")
+    projects = serializers.IntegerField(help_text="项目数（笔）")
+    rights = serializers.IntegerField(help_text="质押的专利数或商标数（件）")
+
+
+class IpTableSerializer(serializers.Serializer):
+    rows = IpTableRowSerializer(many=True)
+    total = IpTableRowSerializer()
+
+
+class QuarterlyReportSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    as_of = serializers.DateField(help_text="期末指标的截至日（期间未结束时为今天）")
+    generated_at = serializers.DateTimeField()
+    funds = serializers.ListField(child=serializers.CharField(), help_text="报表包含的资金")
+    rows = FundRowSerializer(many=True, help_text="每个资金一行，按本期受理金额排名")
+    total = FundRowSerializer(help_text="合计行：各行之和（不良率、放大倍数按合计数重新计算）")
+    by_district = DistrictRowSerializer(many=True)
+    by_district_total = DistrictRowSerializer()
+    by_institution = InstitutionRowSerializer(many=True)
+    by_institution_total = InstitutionRowSerializer()
+    patent_table = IpTableSerializer(help_text="专利质押融资表（各资金排名，含合计）")
+    trademark_table = IpTableSerializer(help_text="商标质押融资表（各资金排名，含合计）")
+
+
+class AnnualQuerySerializer(serializers.Serializer):
+    fund = serializers.SlugField(required=False, help_text="资金代码；不传则为调用者可查看的全部资金")
+    year = serializers.IntegerField(min_value=2000, max_value=2100, help_text="年份")
+    format = serializers.ChoiceField(choices=["json", "xlsx", "csv"], default="json", required=False)
+
+
+class YearPeriodSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    date_from = serializers.DateField(help_text="期间起（含）：1月1日")
+    to = serializers.DateField(help_text="期间止（含）：12月31日")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("date_from")
+        return dict((k, fields[k]) for k in ("year", "from", "to"))
+
+
+class AnnualReportSerializer(QuarterlyReportSerializer):
+    period = YearPeriodSerializer()
+
+
+# --- monthly -----------------------------------------------------------------------------------
+
+
+class MonthlyQuerySerializer(serializers.Serializer):
+    fund = serializers.SlugField(help_text="资金代码")
+    year = serializers.IntegerField(min_value=2000, max_value=2100)
+    month = serializers.IntegerField(min_value=1, max_value=12)
+    institution = serializers.SlugField(required=False, help_text="合作机构代码：取该机构的月度对账单")
+    format = serializers.ChoiceField(choices=["json", "xlsx"], default="json", required=False)
+
+
+class NamedSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class MonthPeriodSerializer(PeriodSerializer):
+    quarter = None
+    month = serializers.IntegerField()
+
+    def get_fields(self):
+        fields = serializers.Serializer.get_fields(self)
+        fields["from"] = fields.pop("date_from")
+        return dict((k, fields[k]) for k in ("year", "month", "from", "to"))
+
+
+class _MonthlyFigures(serializers.Serializer):
+    filings_received = serializers.IntegerField(help_text="本月收到备案（笔，不论结果）")
+    filings_received_amount = MoneyField()
+    filings_accepted = serializers.IntegerField(help_text="本月受理入池（笔）")
+    filings_accepted_amount = MoneyField()
+    covered_loans = serializers.IntegerField(help_text="月末在保贷款（笔）")
+    covered_outstanding = MoneyField(help_text="月末在保余额（元）")
+    overdue_loans = serializers.IntegerField()
+    overdue_amount = MoneyField()
+    non_performing_loans = serializers.IntegerField()
+    non_performing_amount = MoneyField()
+    npl_ratio = TwoPlacesField(help_text="不良率（%）")
+    claims_filed = serializers.IntegerField()
+    claims_filed_amount = MoneyField()
+    claims_approved = serializers.IntegerField()
+    claims_approved_amount = MoneyField()
+    claims_paid = serializers.IntegerField()
+    claims_paid_amount = MoneyField()
+    recoveries_returned = serializers.IntegerField()
+    recoveries_returned_amount = MoneyField()
+    exposure = MoneyField(help_text="月末风险敞口 = 在保余额 × 冻结的资金分担比例（元）")
+
+
+class MonthlySummarySerializer(_MonthlyFigures):
+    capital = MoneyField(required=False, allow_null=True, help_text="出资总额（元，仅资金月报）")
+    leverage = TwoPlacesField(required=False)
+    leverage_limit = TwoPlacesField(required=False)
+    capacity = MoneyField(required=False, allow_null=True)
+
+
+class LedgerMovementSerializer(serializers.Serializer):
+    entry_type = serializers.CharField()
+    label = serializers.CharField()
+    amount = SignedMoneyField(help_text="本月该类分录合计（元），流出为负")
+
+
+class MonthlyLedgerSerializer(serializers.Serializer):
+    opening_balance = SignedMoneyField()
+    movements = LedgerMovementSerializer(many=True)
+    inflows = SignedMoneyField()
+    outflows = SignedMoneyField()
+    closing_balance = SignedMoneyField()
+
+
+class MonthlyInstitutionRowSerializer(_MonthlyFigures):
+    institution = serializers.CharField()
+    institution_name = serializers.CharField()
+
+
+class StatementLoanSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    contract_no = serializers.CharField()
+    enterprise = serializers.CharField()
+    accepted_on = serializers.DateField()
+    principal = MoneyField()
+    covered_outstanding = MoneyField()
+    loan_class = serializers.CharField(help_text="月末状态：正常、逾期、不良")
+
+
+class MonthlyReportSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["monthly_fund", "monthly_institution"])
+    fund = NamedSerializer()
+    institution = NamedSerializer(allow_null=True)
+    period = MonthPeriodSerializer()
+    as_of = serializers.DateField()
+    generated_at = serializers.DateTimeField()
+    summary = MonthlySummarySerializer()
+    ledger = MonthlyLedgerSerializer(required=False, help_text="资金台账（仅资金月报）")
+    by_institution = MonthlyInstitutionRowSerializer(
+        many=True, required=False, help_text="分机构（仅资金月报）"
+    )
+    loans = StatementLoanSerializer(many=True, required=False, help_text="月末在保贷款明细（仅对账单）")

@@ -1,0 +1,668 @@
+"""Report figures: grouped aggregation queries, amounts in yuan (万元 only at the edge).
+
+Every figure is computed for a set of funds and a period, grouped by one or more
+*dimensions*: the fund, the district (the borrower's `region_code`) or the institution
+(always together with its fund, since a bank may lend in several cities). The number of
+queries is fixed: it does not grow with the number of funds, loans or pledges.
+
+Two kinds of figures:
+
+- **Flows** (loans accepted, IP pledged, enterprises admitted, claims filed/approved/paid,
+  recoveries returned) are counted by their business date within the period, and
+  cumulatively from inception to the period's end.
+- **Stocks** (covered outstanding, overdue, non-performing, exposure, balance, capital) are
+  *as at* the period's end. The ledger is dated, so the balance is exact on any day. The
+  loan book is rebuilt from dated records when the day is in the past: a loan is in the
+  book if it was accepted on or before that day, not settled and not compensated by then;
+  its covered outstanding and class come from its latest monthly report as of that day
+  (none yet: the whole covered principal, performing), and a claim filed on or before that
+  day, not followed by a later report, makes it non-performing. For today (or a period not
+  over yet) the live loan fields are used, which are the same facts plus changes that have
+  no date of their own.
+
+Voided filings (false filings) never count. Loan statuses are the system's covered-loan
+view: amounts are the IP-covered part (`covered_outstanding`), the same base as the NPL
+ratio that suspends a bank and the leverage of the fund.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncMonth
+
+from enterprises.models import Enterprise
+from fundmgr.ground.funds.models import EntryType, Fund, LedgerEntry
+from fundmgr.ground.funds.selectors import policies_in_force
+from fundmgr.ground.lib.identifiers import IP_KINDS, PATENT_KINDS
+from fundmgr.ground.lib.money import FEN, HUNDRED, ZERO, quantize
+from loans.models import (
+    LIVE_LOAN_STATUSES,
+    NON_PERFORMING_STATUSES,
+    Claim,
+    ClaimStatus,
+    FilingStatus,
+    LoanFiling,
+    LoanStatus,
+    Pledge,
+    Recovery,
+    StatusReport,
+)
+
+FUND = "fund"
+DISTRICT = "district"
+INSTITUTION = "institution"
+DIMENSIONS = (FUND, DISTRICT, INSTITUTION)
+
+# The group key of each dimension, as paths from a loan filing.
+_LOAN_KEYS: dict[str, tuple[str, ...]] = {
+    FUND: ("fund_id",),
+    DISTRICT: ("fund_id", "enterprise__region_code"),
+    INSTITUTION: ("fund_id", "institution_id"),
+}
+# Enterprises admitted: by the fund they are registered in, their district, and the bank
+# that applied on their behalf (applications entered by staff have no bank).
+_ENTERPRISE_KEYS: dict[str, tuple[str, ...]] = {
+    FUND: ("fund_id",),
+    DISTRICT: ("fund_id", "region_code"),
+    INSTITUTION: ("fund_id", "submitted_by_id"),
+}
+
+Key = tuple
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date
+    end: dt.date
+    as_of: dt.date  # min(end, today): flows and stocks stop here while a period is running
+
+    @classmethod
+    def clipped(cls, start: dt.date, end: dt.date, today: dt.date) -> Period:
+        return cls(start=start, end=end, as_of=min(end, today))
+
+
+@dataclass
+class Figures:
+    """One group's figures. Money in yuan (Decimal, two places), counts as int."""
+
+    # Loans accepted (受理入池): in the period and from inception
+    accepted: int = 0
+    accepted_amount: Decimal = ZERO
+    accepted_covered: Decimal = ZERO
+    enterprises_served: int = 0
+    cum_accepted: int = 0
+    cum_accepted_amount: Decimal = ZERO
+    cum_enterprises_served: int = 0
+    ip: dict[str, int] = field(default_factory=lambda: dict.fromkeys(IP_KINDS, 0))
+    cum_ip: dict[str, int] = field(default_factory=lambda: dict.fromkeys(IP_KINDS, 0))
+    # The regulators' patent and trademark pledge-financing tables: a loan counts in the
+    # patent table if it pledges any patent, in the trademark table if it pledges any
+    # trademark (a loan pledging both counts in both, and once in `accepted_amount`).
+    patent_projects: int = 0
+    patent_amount: Decimal = ZERO
+    trademark_projects: int = 0
+    trademark_amount: Decimal = ZERO
+    # Filings received (备案申请) in the period, whatever became of them
+    received: int = 0
+    received_amount: Decimal = ZERO
+    # Enterprises admitted (入库)
+    new_enterprises: int = 0
+    cum_admitted_enterprises: int = 0
+    # Claims and recoveries
+    claims_filed: int = 0
+    claims_filed_amount: Decimal = ZERO
+    claims_approved: int = 0
+    claims_approved_amount: Decimal = ZERO
+    claims_paid: int = 0
+    claims_paid_amount: Decimal = ZERO
+    cum_claims_paid: int = 0
+    cum_claims_paid_amount: Decimal = ZERO
+    recoveries_returned: int = 0
+    recoveries_returned_amount: Decimal = ZERO
+    cum_recoveries_returned_amount: Decimal = ZERO
+    # The covered loan book as at the period's end
+    covered_loans: int = 0
+    covered_outstanding: Decimal = ZERO
+    overdue_loans: int = 0
+    overdue_amount: Decimal = ZERO
+    non_performing_loans: int = 0
+    non_performing_amount: Decimal = ZERO
+    exposure_exact: Decimal = Decimal("0")
+    # Fund level only (dimension FUND)
+    balance: Decimal | None = None
+    capital: Decimal | None = None
+    leverage_limit: Decimal | None = None
+
+    @property
+    def patents(self) -> int:
+        return sum(self.ip[k] for k in PATENT_KINDS)
+
+    @property
+    def cum_patents(self) -> int:
+        return sum(self.cum_ip[k] for k in PATENT_KINDS)
+
+    @property
+    def trademarks(self) -> int:
+        return self.ip["trademark"]
+
+    @property
+    def cum_trademarks(self) -> int:
+        return self.cum_ip["trademark"]
+
+    @property
+    def rights(self) -> int:
+        """IP rights pledged by the loans accepted in the period, of every kind."""
+        return sum(self.ip.values())
+
+    @property
+    def other_ip(self) -> int:
+        return sum(n for k, n in self.ip.items() if k not in PATENT_KINDS and k != "trademark")
+
+    @property
+    def cum_other_ip(self) -> int:
+        return sum(n for k, n in self.cum_ip.items() if k not in PATENT_KINDS and k != "trademark")
+
+    @property
+    def npl_ratio(self) -> Decimal | None:
+        return ratio_percent(self.non_performing_amount, self.covered_outstanding)
+
+    @property
+    def exposure(self) -> Decimal:
+        return quantize(self.exposure_exact)
+
+    @property
+    def leverage(self) -> Decimal | None:
+        return None if self.capital is None else leverage_of(self.covered_outstanding, self.capital)
+
+    @property
+    def capacity(self) -> Decimal | None:
+        if self.capital is None or self.leverage_limit is None:
+            return None
+        return quantize(self.capital * self.leverage_limit)
+
+
+def leverage_of(covered_outstanding: Decimal, capital: Decimal) -> Decimal | None:
+    """Actual leverage (放大倍数): covered outstanding ÷ capital, two decimals, half-up."""
+    if capital <= 0:
+        return None
+    return (covered_outstanding / capital).quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def ratio_percent(part: Decimal, whole: Decimal) -> Decimal | None:
+    """part / whole in percent, two decimals, half-up; None when there is no whole."""
+    if not whole:
+        return None
+    return (part * HUNDRED / whole).quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+# --- the loan book as at a day ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Position:
+    """One covered loan in the book on a day."""
+
+    filing_id: int
+    fund_id: int
+    institution_id: int
+    region_code: str
+    reference: str
+    contract_no: str
+    enterprise_name: str
+    accepted_on: dt.date
+    principal: Decimal
+    covered_outstanding: Decimal
+    loan_class: str  # performing | overdue | non_performing
+    fund_share: Decimal
+
+    def key(self, dimension: str) -> Key:
+        if dimension == FUND:
+            return (self.fund_id,)
+        if dimension == DISTRICT:
+            return (self.fund_id, self.region_code)
+        return (self.fund_id, self.institution_id)
+
+
+_CLASS_OF_STATUS = {
+    LoanStatus.PERFORMING: LoanStatus.PERFORMING,
+    LoanStatus.OVERDUE: LoanStatus.OVERDUE,
+    **{s: LoanStatus.NON_PERFORMING for s in NON_PERFORMING_STATUSES},
+}
+
+_POSITION_FIELDS = (
+    "pk",
+    "fund_id",
+    "institution_id",
+    "enterprise__region_code",
+    "reference",
+    "contract_no",
+    "enterprise__name",
+    "accepted_on",
+    "principal",
+    "fund_share",
+)
+
+
+def loan_book(*, fund_ids: Sequence[int], on: dt.date, today: dt.date) -> list[Position]:
+    """The covered loans in the book at the end of `on`, in one query (see the module doc)."""
+    accepted = LoanFiling.objects.filter(fund_id__in=fund_ids, status=FilingStatus.ACCEPTED)
+    if on >= today:
+        rows = accepted.filter(loan_status__in=LIVE_LOAN_STATUSES).values_list(
+            *_POSITION_FIELDS, "covered_outstanding", "loan_status"
+        )
+        return [
+            _position(row[:10], covered=row[10], loan_class=_CLASS_OF_STATUS[row[11]])
+            for row in rows.order_by("fund_id", "accepted_on", "pk")
+        ]
+    latest = StatusReport.objects.filter(filing=OuterRef("pk"), is_current=True, as_of__lte=on).order_by(
+        "-as_of"
+    )
+    claim_filed = (
+        Claim.objects.filter(filing=OuterRef("pk"), submitted_on__lte=on)
+        .order_by("-submitted_on")
+        .values("submitted_on")[:1]
+    )
+    rows = (
+        accepted.filter(accepted_on__lte=on)
+        .exclude(settled_on__lte=on)
+        .exclude(Exists(Claim.objects.filter(filing=OuterRef("pk"), paid_on__lte=on)))
+        .annotate(
+            reported_outstanding=Subquery(latest.values("outstanding_principal")[:1]),
+            reported_status=Subquery(latest.values("loan_status_after")[:1]),
+            reported_as_of=Subquery(latest.values("as_of")[:1]),
+            claim_filed_on=Subquery(claim_filed),
+        )
+        .values_list(
+            *_POSITION_FIELDS,
+            "covered_principal",
+            "reported_outstanding",
+            "reported_status",
+            "reported_as_of",
+            "claim_filed_on",
+        )
+        .order_by("fund_id", "accepted_on", "pk")
+    )
+    book = []
+    for row in rows:
+        principal = row[8]
+        covered_principal, outstanding, status, reported_on, claim_on = row[10:]
+        if claim_on is not None and (reported_on is None or reported_on < claim_on):
+            loan_class = LoanStatus.NON_PERFORMING  # a claim is only filed on a loan that went bad
+        elif status:
+            loan_class = _CLASS_OF_STATUS.get(status, LoanStatus.PERFORMING)
+        else:
+            loan_class = LoanStatus.PERFORMING
+        # The same proportion the monthly report applies to the live loan (loans.servicing).
+        covered = (
+            covered_principal
+            if outstanding is None
+            else quantize(outstanding * covered_principal / principal)
+        )
+        book.append(_position(row[:10], covered=covered, loan_class=loan_class))
+    return book
+
+
+def _position(row: tuple, *, covered: Decimal, loan_class: str) -> Position:
+    pk, fund_id, institution_id, region, reference, contract_no, name, accepted_on, principal, share = row
+    return Position(
+        filing_id=pk,
+        fund_id=fund_id,
+        institution_id=institution_id,
+        region_code=region,
+        reference=reference,
+        contract_no=contract_no,
+        enterprise_name=name,
+        accepted_on=accepted_on,
+        principal=principal,
+        covered_outstanding=covered,
+        loan_class=str(loan_class),
+        fund_share=share if share is not None else ZERO,
+    )
+
+
+# --- grouped flows --------------------------------------------------------------------------
+
+
+def _prefixed(prefix: str, keys: Iterable[str]) -> list[str]:
+    return [f"{prefix}{k}" for k in keys]
+
+
+def _key(row: dict, fields: Sequence[str]) -> Key:
+    return tuple(row[f] for f in fields)
+
+
+def _in(period: Period, name: str) -> Q:
+    return Q(**{f"{name}__gte": period.start, f"{name}__lte": period.as_of})
+
+
+def _flows(figures: dict[Key, Figures], *, dimension: str, fund_ids: Sequence[int], period: Period) -> None:
+    keys = _LOAN_KEYS[dimension]
+    as_of = period.as_of
+
+    def at(key: Key) -> Figures:
+        if key not in figures:
+            figures[key] = Figures()
+        return figures[key]
+
+    in_period = _in(period, "accepted_on")
+    pledges_patent = Q(Exists(Pledge.objects.filter(filing=OuterRef("pk"), ip_asset__kind__in=PATENT_KINDS)))
+    pledges_trademark = Q(Exists(Pledge.objects.filter(filing=OuterRef("pk"), ip_asset__kind="trademark")))
+    accepted = (
+        LoanFiling.objects.filter(fund_id__in=fund_ids, status=FilingStatus.ACCEPTED, accepted_on__lte=as_of)
+        .values(*keys)
+        .annotate(
+            n=Count("pk", filter=in_period),
+            amount=Coalesce(Sum("principal", filter=in_period), ZERO),
+            covered=Coalesce(Sum("covered_principal", filter=in_period), ZERO),
+            served=Count("enterprise_id", distinct=True, filter=in_period),
+            cum_n=Count("pk"),
+            cum_amount=Coalesce(Sum("principal"), ZERO),
+            cum_served=Count("enterprise_id", distinct=True),
+            patent_n=Count("pk", filter=in_period & pledges_patent),
+            patent_amount=Coalesce(Sum("principal", filter=in_period & pledges_patent), ZERO),
+            trademark_n=Count("pk", filter=in_period & pledges_trademark),
+            trademark_amount=Coalesce(Sum("principal", filter=in_period & pledges_trademark), ZERO),
+        )
+        .order_by()
+    )
+    for row in accepted:
+        f = at(_key(row, keys))
+        f.patent_projects, f.patent_amount = row["patent_n"], row["patent_amount"]
+        f.trademark_projects, f.trademark_amount = row["trademark_n"], row["trademark_amount"]
+        f.accepted, f.accepted_amount, f.accepted_covered = row["n"], row["amount"], row["covered"]
+        f.enterprises_served, f.cum_accepted = row["served"], row["cum_n"]
+        f.cum_accepted_amount, f.cum_enterprises_served = row["cum_amount"], row["cum_served"]
+
+    pledge_keys = _prefixed("filing__", keys)
+    pledge_period = _in(period, "filing__accepted_on")
+    per_kind = {}
+    for kind in IP_KINDS:
+        per_kind[f"p_{kind}"] = Count("pk", filter=Q(ip_asset__kind=kind) & pledge_period)
+        per_kind[f"c_{kind}"] = Count("pk", filter=Q(ip_asset__kind=kind))
+    pledges = (
+        Pledge.objects.filter(
+            filing__fund_id__in=fund_ids, filing__status=FilingStatus.ACCEPTED, filing__accepted_on__lte=as_of
+        )
+        .values(*pledge_keys)
+        .annotate(**per_kind)
+        .order_by()
+    )
+    for row in pledges:
+        f = at(_key(row, pledge_keys))
+        for kind in IP_KINDS:
+            f.ip[kind], f.cum_ip[kind] = row[f"p_{kind}"], row[f"c_{kind}"]
+
+    received_period = _in(period, "submitted_on")
+    received = (
+        LoanFiling.objects.filter(fund_id__in=fund_ids)
+        .filter(received_period)
+        .values(*keys)
+        .annotate(n=Count("pk"), amount=Coalesce(Sum("principal"), ZERO))
+        .order_by()
+    )
+    for row in received:
+        f = at(_key(row, keys))
+        f.received, f.received_amount = row["n"], row["amount"]
+
+    ent_keys = _ENTERPRISE_KEYS[dimension]
+    admitted = (
+        Enterprise.objects.filter(fund_id__in=fund_ids, admitted_on__lte=as_of)
+        .values(*ent_keys)
+        .annotate(new=Count("pk", filter=_in(period, "admitted_on")), cum=Count("pk"))
+        .order_by()
+    )
+    for row in admitted:
+        key = _key(row, ent_keys)
+        if None in key:
+            continue  # admitted on a staff application: no bank to attribute it to
+        f = at(key)
+        f.new_enterprises, f.cum_admitted_enterprises = row["new"], row["cum"]
+
+    claim_keys = _prefixed("filing__", keys)
+    filed, paid, approved = _in(period, "submitted_on"), _in(period, "paid_on"), _in(period, "approved_on")
+    claims = (
+        Claim.objects.filter(fund_id__in=fund_ids)
+        .values(*claim_keys)
+        .annotate(
+            x_filed=Count("pk", filter=filed),
+            x_filed_amount=Coalesce(Sum("claimable_amount", filter=filed), ZERO),
+            x_approved=Count("pk", filter=approved),
+            x_approved_amount=Coalesce(Sum("approved_amount", filter=approved), ZERO),
+            x_paid=Count("pk", filter=paid),
+            x_paid_amount=Coalesce(Sum("paid_amount", filter=paid), ZERO),
+            x_cum_paid=Count("pk", filter=Q(paid_on__lte=as_of)),
+            x_cum_paid_amount=Coalesce(Sum("paid_amount", filter=Q(paid_on__lte=as_of)), ZERO),
+        )
+        .order_by()
+    )
+    for row in claims:
+        if not (row["x_filed"] or row["x_approved"] or row["x_cum_paid"]):
+            continue
+        f = at(_key(row, claim_keys))
+        f.claims_filed, f.claims_filed_amount = row["x_filed"], row["x_filed_amount"]
+        f.claims_approved, f.claims_approved_amount = row["x_approved"], row["x_approved_amount"]
+        f.claims_paid, f.claims_paid_amount = row["x_paid"], row["x_paid_amount"]
+        f.cum_claims_paid, f.cum_claims_paid_amount = row["x_cum_paid"], row["x_cum_paid_amount"]
+
+    recovery_keys = _prefixed("claim__filing__", keys)
+    returned = _in(period, "returned_on")
+    recoveries = (
+        Recovery.objects.filter(claim__fund_id__in=fund_ids, returned_on__lte=as_of)
+        .values(*recovery_keys)
+        .annotate(
+            n=Count("pk", filter=returned),
+            amount=Coalesce(Sum("fund_amount", filter=returned), ZERO),
+            cum_amount=Coalesce(Sum("fund_amount"), ZERO),
+        )
+        .order_by()
+    )
+    for row in recoveries:
+        f = at(_key(row, recovery_keys))
+        f.recoveries_returned, f.recoveries_returned_amount = row["n"], row["amount"]
+        f.cum_recoveries_returned_amount = row["cum_amount"]
+
+
+def _book(figures: dict[Key, Figures], *, dimension: str, book: Iterable[Position]) -> None:
+    for p in book:
+        key = p.key(dimension)
+        f = figures.get(key)
+        if f is None:
+            f = figures[key] = Figures()
+        f.covered_loans += 1
+        f.covered_outstanding += p.covered_outstanding
+        f.exposure_exact += p.covered_outstanding * p.fund_share / HUNDRED
+        if p.loan_class == LoanStatus.OVERDUE:
+            f.overdue_loans += 1
+            f.overdue_amount += p.covered_outstanding
+        elif p.loan_class == LoanStatus.NON_PERFORMING:
+            f.non_performing_loans += 1
+            f.non_performing_amount += p.covered_outstanding
+
+
+@dataclass(frozen=True)
+class LedgerSummary:
+    opening_balance: Decimal
+    movements: dict[str, Decimal]  # entry type → signed sum in the period
+    closing_balance: Decimal
+    capital: Decimal  # contributions less refunds, as at the period's end
+
+
+def ledger_summaries(*, fund_ids: Sequence[int], period: Period) -> dict[int, LedgerSummary]:
+    """Opening balance, movements by type and closing balance per fund, in one query."""
+    in_period = _in(period, "value_date")
+    per_type = {
+        f"t_{t}": Coalesce(Sum("amount", filter=in_period & Q(entry_type=t)), ZERO) for t in EntryType.values
+    }
+    rows = (
+        LedgerEntry.objects.filter(fund_id__in=fund_ids, value_date__lte=period.as_of)
+        .values("fund_id")
+        .annotate(
+            closing=Coalesce(Sum("amount"), ZERO),
+            opening=Coalesce(Sum("amount", filter=Q(value_date__lt=period.start)), ZERO),
+            capital=Coalesce(
+                Sum("amount", filter=Q(entry_type__in=(EntryType.CONTRIBUTION, EntryType.REFUND))), ZERO
+            ),
+            **per_type,
+        )
+        .order_by()
+    )
+    out = {fid: LedgerSummary(ZERO, dict.fromkeys(EntryType.values, ZERO), ZERO, ZERO) for fid in fund_ids}
+    for row in rows:
+        out[row["fund_id"]] = LedgerSummary(
+            opening_balance=row["opening"],
+            movements={t: row[f"t_{t}"] for t in EntryType.values},
+            closing_balance=row["closing"],
+            capital=row["capital"],
+        )
+    return out
+
+
+def report_figures(
+    *,
+    funds: Sequence[Fund],
+    period: Period,
+    today: dt.date,
+    dimensions: Sequence[str] = DIMENSIONS,
+    book: list[Position] | None = None,
+) -> dict[str, dict[Key, Figures]]:
+    """Figures for each requested dimension, keyed by the dimension's group key.
+
+    Every fund gets a FUND row even when it has no activity, so a report lists every fund
+    its reader may see.
+    """
+    fund_ids = [f.pk for f in funds]
+    if book is None:
+        book = loan_book(fund_ids=fund_ids, on=period.as_of, today=today)
+    out: dict[str, dict[Key, Figures]] = {}
+    for dimension in dimensions:
+        figures: dict[Key, Figures] = {}
+        if dimension == FUND:
+            figures = {(fid,): Figures() for fid in fund_ids}
+        _flows(figures, dimension=dimension, fund_ids=fund_ids, period=period)
+        _book(figures, dimension=dimension, book=book)
+        out[dimension] = figures
+    if FUND in out:
+        ledgers = ledger_summaries(fund_ids=fund_ids, period=period)
+        policies = policies_in_force(funds=funds, on=period.as_of)
+        for fid in fund_ids:
+            f = out[FUND][(fid,)]
+            f.balance, f.capital = ledgers[fid].closing_balance, ledgers[fid].capital
+            policy = policies.get(fid)
+            f.leverage_limit = policy.leverage if policy else None
+    return out
+
+
+# --- the fund dashboard ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PipelineStep:
+    status: str
+    label: str
+    count: int
+    amount: Decimal  # paid for paid claims, approved once approved, claimable before
+
+
+def claims_pipeline(*, fund_id: int) -> list[PipelineStep]:
+    """Claims by step of their lifecycle, every step listed (zeros too), in one query."""
+    paid_steps = (ClaimStatus.PAID, ClaimStatus.IN_RECOVERY, ClaimStatus.CLOSED, ClaimStatus.WRITTEN_OFF)
+    rows = {
+        row["status"]: row
+        for row in Claim.objects.filter(fund_id=fund_id)
+        .values("status")
+        .annotate(
+            n=Count("pk"),
+            claimable=Coalesce(Sum("claimable_amount"), ZERO),
+            approved=Coalesce(Sum("approved_amount"), ZERO),
+            paid=Coalesce(Sum("paid_amount"), ZERO),
+        )
+        .order_by()
+    }
+    steps = []
+    for status, label in ClaimStatus.choices:
+        row = rows.get(status, {"n": 0, "claimable": ZERO, "approved": ZERO, "paid": ZERO})
+        if status in paid_steps:
+            amount = row["paid"]
+        elif status == ClaimStatus.APPROVED:
+            amount = row["approved"]
+        else:
+            amount = row["claimable"]
+        steps.append(PipelineStep(status=status, label=str(label), count=row["n"], amount=amount))
+    return steps
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    month: str  # YYYY-MM
+    accepted_amount: Decimal
+    claims_paid_amount: Decimal
+    balance: Decimal  # at the month's end (today for the running month)
+    covered_outstanding: Decimal
+    npl_ratio: Decimal | None
+
+
+def _month_starts(today: dt.date, months: int) -> list[dt.date]:
+    year, month = today.year, today.month
+    starts = []
+    for _ in range(months):
+        starts.append(dt.date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return starts[::-1]
+
+
+def monthly_trend(*, fund: Fund, today: dt.date, months: int = 12) -> list[TrendPoint]:
+    """The last `months` months up to today: flows per month, stocks at each month's end.
+
+    Flows and balances: three grouped queries. The loan book is rebuilt once per month end
+    (one query each), since a past month's book needs that month's reports.
+    """
+    starts = _month_starts(today, months)
+    first = starts[0]
+
+    def per_month(qs, date_field: str, amount_field: str) -> dict[str, Decimal]:
+        rows = (
+            qs.filter(**{f"{date_field}__gte": first, f"{date_field}__lte": today})
+            .annotate(m=TruncMonth(date_field))
+            .values("m")
+            .annotate(total=Coalesce(Sum(amount_field), ZERO))
+            .order_by()
+        )
+        return {row["m"].strftime("%Y-%m"): row["total"] for row in rows}
+
+    accepted = per_month(
+        LoanFiling.objects.filter(fund=fund, status=FilingStatus.ACCEPTED), "accepted_on", "principal"
+    )
+    paid = per_month(Claim.objects.filter(fund=fund), "paid_on", "paid_amount")
+    movements = per_month(LedgerEntry.objects.filter(fund=fund), "value_date", "amount")
+    balance = LedgerEntry.objects.filter(fund=fund, value_date__lt=first).aggregate(
+        total=Coalesce(Sum("amount"), ZERO)
+    )["total"]
+    points = []
+    for start in starts:
+        key = start.strftime("%Y-%m")
+        end = min(_month_end(start), today)
+        balance += movements.get(key, ZERO)
+        book = loan_book(fund_ids=[fund.pk], on=end, today=today)
+        outstanding = sum((p.covered_outstanding for p in book), ZERO)
+        npl = sum((p.covered_outstanding for p in book if p.loan_class == LoanStatus.NON_PERFORMING), ZERO)
+        points.append(
+            TrendPoint(
+                month=key,
+                accepted_amount=accepted.get(key, ZERO),
+                claims_paid_amount=paid.get(key, ZERO),
+                balance=balance,
+                covered_outstanding=outstanding,
+                npl_ratio=ratio_percent(npl, outstanding),
+            )
+        )
+    return points
+
+
+def _month_end(start: dt.date) -> dt.date:
+    nxt = dt.date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    return nxt - dt.timedelta(days=1)

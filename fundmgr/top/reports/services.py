@@ -1,0 +1,620 @@
+"""Reports: the quarterly regulator table (computed on request) and the monthly reports
+(generated once per period by Celery beat and stored as they were sent).
+
+Figures come from `selectors` in yuan; this module turns them into report rows, where money
+becomes 万元 with two decimals, half-up (`to_wan_yuan`), and totals are the exact sums of the
+rows shown, so every printed table adds up.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from banks.models import CooperationAgreement, Institution
+from fundmgr.ground.accounts.principals import Principal
+from fundmgr.ground.funds.models import EntryType, Fund
+from fundmgr.ground.funds.selectors import fund_get, funds_visible_to
+from fundmgr.ground.lib import clock
+from fundmgr.ground.lib.errors import AppError, Forbidden, NotFound
+from fundmgr.ground.lib.money import ZERO, to_wan_yuan
+from fundmgr.ground.lib.regions import region_name
+
+from . import exporters, selectors
+from .models import ReportKind, StoredReport
+from .selectors import DISTRICT, FUND, INSTITUTION, Figures, Period
+
+log = logging.getLogger(__name__)
+
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
+# --- periods --------------------------------------------------------------------------------
+
+
+def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
+    return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def quarter_bounds(year: int, quarter: int) -> tuple[dt.date, dt.date]:
+    first_month = 3 * (quarter - 1) + 1
+    return dt.date(year, first_month, 1), month_bounds(year, first_month + 2)[1]
+
+
+def previous_month(today: dt.date) -> tuple[int, int]:
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    return last.year, last.month
+
+
+def previous_quarter(today: dt.date) -> tuple[int, int]:
+    quarter = (today.month - 1) // 3 + 1
+    return (today.year, quarter - 1) if quarter > 1 else (today.year - 1, 4)
+
+
+def _check_year(year: int) -> None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise AppError("invalid_period", f"年份应在 {MIN_YEAR} 至 {MAX_YEAR} 之间", field="year", status=400)
+
+
+def _started(start: dt.date, today: dt.date) -> None:
+    if start > today:
+        raise AppError("period_not_started", "统计期间尚未开始", field="year", status=400)
+
+
+# --- the quarterly regulator table -------------------------------------------------------------
+
+
+def _metrics(f: Figures) -> dict[str, Any]:
+    """One report row's figures: 万元 columns rounded here, at the edge, and nowhere else."""
+    wan = to_wan_yuan
+    return {
+        "amount_wan_yuan": wan(f.accepted_amount),
+        "projects": f.accepted,
+        "rights": f.rights,
+        "patent_amount_wan_yuan": wan(f.patent_amount),
+        "patent_projects": f.patent_projects,
+        "trademark_amount_wan_yuan": wan(f.trademark_amount),
+        "trademark_projects": f.trademark_projects,
+        "patents": f.patents,
+        "invention_patents": f.ip["invention_patent"],
+        "utility_models": f.ip["utility_model"],
+        "design_patents": f.ip["design_patent"],
+        "trademarks": f.trademarks,
+        "other_ip": f.other_ip,
+        "enterprises": f.enterprises_served,
+        "new_enterprises": f.new_enterprises,
+        "outstanding_wan_yuan": wan(f.covered_outstanding),
+        "non_performing_loans": f.non_performing_loans,
+        "non_performing_wan_yuan": wan(f.non_performing_amount),
+        "npl_ratio": f.npl_ratio,
+        "compensations": f.claims_paid,
+        "compensation_paid_wan_yuan": wan(f.claims_paid_amount),
+        "recoveries_returned_wan_yuan": wan(f.recoveries_returned_amount),
+        "fund_balance": f.balance,
+        "fund_balance_wan_yuan": None if f.balance is None else wan(f.balance),
+        "leverage": f.leverage,
+        "leverage_limit": f.leverage_limit,
+        "cumulative_amount_wan_yuan": wan(f.cum_accepted_amount),
+        "cumulative_projects": f.cum_accepted,
+        "cumulative_patents": f.cum_patents,
+        "cumulative_trademarks": f.cum_trademarks,
+        "cumulative_other_ip": f.cum_other_ip,
+        "cumulative_enterprises": f.cum_enterprises_served,
+        "cumulative_admitted_enterprises": f.cum_admitted_enterprises,
+        "cumulative_compensations": f.cum_claims_paid,
+        "cumulative_compensation_paid_wan_yuan": wan(f.cum_claims_paid_amount),
+        "cumulative_recoveries_returned_wan_yuan": wan(f.cum_recoveries_returned_amount),
+    }
+
+
+_ADDITIVE = [c.key for c in exporters.QUARTERLY_METRICS if c.key not in exporters.NON_ADDITIVE] + [
+    "fund_balance"
+]
+_COUNTS = frozenset(c.key for c in exporters.QUARTERLY_METRICS if c.kind == exporters.INT)
+
+
+def _total(rows: list[dict[str, Any]], figures: list[Figures]) -> dict[str, Any]:
+    """The 合计 row: the exact sum of the rows as shown; ratios from the summed yuan amounts."""
+    total: dict[str, Any] = {"fund": None, "fund_name": "合计", "rank": None}
+    for key in _ADDITIVE:
+        start: Decimal | int = 0 if key in _COUNTS else Decimal("0.00")
+        total[key] = sum((row[key] for row in rows if row.get(key) is not None), start)
+    outstanding = sum((f.covered_outstanding for f in figures), ZERO)
+    npl = sum((f.non_performing_amount for f in figures), ZERO)
+    total["npl_ratio"] = selectors.ratio_percent(npl, outstanding)
+    capitals = [f.capital for f in figures if f.capital is not None]
+    total["leverage"] = selectors.leverage_of(outstanding, sum(capitals, ZERO)) if capitals else None
+    total["leverage_limit"] = None
+    return total
+
+
+def rank_order(items: list, *, amount, projects, rights, tiebreak) -> list[tuple[int | None, Any]]:
+    """The regulators' ranking (as in the Henan tables): by amount, ties broken by more
+    projects, then by more rights; rows equal on all three share a rank. Rows with no amount
+    come after the ranked ones, unranked, in `tiebreak` order. Amounts compare in yuan, so
+    amounts equal in 万元 still order."""
+
+    def score(item) -> tuple:
+        return (amount(item), projects(item), rights(item))
+
+    ranked = sorted(
+        (i for i in items if amount(i) > 0), key=lambda i: (tuple(-x for x in score(i)), tiebreak(i))
+    )
+    out: list[tuple[int | None, Any]] = []
+    previous, rank = None, 0
+    for position, item in enumerate(ranked, start=1):
+        if score(item) != previous:
+            rank, previous = position, score(item)
+        out.append((rank, item))
+    out.extend((None, i) for i in sorted((i for i in items if not amount(i) > 0), key=tiebreak))
+    return out
+
+
+def _ranked(items: list[tuple[tuple, Figures, dict[str, Any]]]) -> tuple[list[dict], list[Figures]]:
+    """Report rows in ranking order (see `rank_order`), by the amount accepted in the period."""
+    rows, figures = [], []
+    for rank, (_, f, identity) in rank_order(
+        items,
+        amount=lambda i: i[1].accepted_amount,
+        projects=lambda i: i[1].accepted,
+        rights=lambda i: i[1].rights,
+        tiebreak=lambda i: i[0],
+    ):
+        rows.append({"rank": rank, **identity, **_metrics(f)})
+        figures.append(f)
+    return rows, figures
+
+
+# The regulators' separate tables, one per kind of right: which figures make each.
+IP_TABLES = {
+    "patent": ("patent_amount", "patent_projects", "patents"),
+    "trademark": ("trademark_amount", "trademark_projects", "trademarks"),
+}
+
+
+def ip_table(fund_items: list[tuple[tuple, Figures, dict[str, Any]]], kind: str) -> dict[str, Any]:
+    """The patent or trademark pledge-financing table per fund, ranked, with its total."""
+    amount_of, projects_of, rights_of = IP_TABLES[kind]
+    rows = [
+        {
+            "rank": rank,
+            "fund": identity["fund"],
+            "fund_name": identity["fund_name"],
+            "region_code": identity.get("region_code"),
+            "city": region_name(identity.get("region_code")),
+            "amount_wan_yuan": to_wan_yuan(getattr(f, amount_of)),
+            "projects": getattr(f, projects_of),
+            "rights": getattr(f, rights_of),
+        }
+        for rank, (_, f, identity) in rank_order(
+            fund_items,
+            amount=lambda i: getattr(i[1], amount_of),
+            projects=lambda i: getattr(i[1], projects_of),
+            rights=lambda i: getattr(i[1], rights_of),
+            tiebreak=lambda i: i[0],
+        )
+    ]
+    total = {
+        "rank": None,
+        "fund": None,
+        "fund_name": "合计",
+        "region_code": None,
+        "city": "合计",
+        "amount_wan_yuan": sum((r["amount_wan_yuan"] for r in rows), Decimal("0.00")),
+        "projects": sum(r["projects"] for r in rows),
+        "rights": sum(r["rights"] for r in rows),
+    }
+    return {"rows": rows, "total": total}
+
+
+def quarterly_build(*, funds: list[Fund], year: int, quarter: int, today: dt.date) -> dict[str, Any]:
+    """The quarterly regulator table for `funds`, Python values."""
+    start, end = quarter_bounds(year, quarter)
+    return period_build(
+        funds=funds, start=start, end=end, today=today, period={"year": year, "quarter": quarter}
+    )
+
+
+def annual_build(*, funds: list[Fund], year: int, today: dt.date) -> dict[str, Any]:
+    """The annual regulator table for `funds`: the quarterly shape over the calendar year."""
+    return period_build(
+        funds=funds, start=dt.date(year, 1, 1), end=dt.date(year, 12, 31), today=today, period={"year": year}
+    )
+
+
+def period_build(
+    *, funds: list[Fund], start: dt.date, end: dt.date, today: dt.date, period: dict[str, Any]
+) -> dict[str, Any]:
+    """The regulator table for `funds` over [start, end] (rows per fund, per district, per
+    bank, and the patent and trademark tables), Python values."""
+    period_info = {**period, "from": start, "to": end}
+    period = Period.clipped(start, end, today)
+    figures = selectors.report_figures(funds=funds, period=period, today=today)
+    by_id = {f.pk: f for f in funds}
+
+    def fund_identity(fund_id: int) -> dict[str, Any]:
+        fund = by_id[fund_id]
+        return {"fund": fund.code, "fund_name": fund.name}
+
+    fund_items = [
+        ((by_id[key[0]].code,), f, {**fund_identity(key[0]), "region_code": by_id[key[0]].region_code})
+        for key, f in figures[FUND].items()
+    ]
+    rows, fund_figures = _ranked(fund_items)
+
+    district_items = [
+        ((by_id[key[0]].code, key[1]), f, {**fund_identity(key[0]), "region_code": key[1]})
+        for key, f in figures[DISTRICT].items()
+    ]
+    district_rows, district_figures = _ranked(district_items)
+
+    # Every bank cooperating with a fund is listed, with zeros when it did nothing.
+    inst_figures = figures[INSTITUTION]
+    for fund_id, inst_id in CooperationAgreement.objects.filter(fund_id__in=list(by_id)).values_list(
+        "fund_id", "institution_id"
+    ):
+        inst_figures.setdefault((fund_id, inst_id), Figures())
+    names = dict(
+        (pk, (code, name))
+        for pk, code, name in Institution.objects.filter(pk__in={k[1] for k in inst_figures}).values_list(
+            "pk", "code", "name"
+        )
+    )
+    inst_items = [
+        (
+            (by_id[key[0]].code, names[key[1]][0]),
+            f,
+            {**fund_identity(key[0]), "institution": names[key[1]][0], "institution_name": names[key[1]][1]},
+        )
+        for key, f in inst_figures.items()
+    ]
+    inst_rows, inst_fig = _ranked(inst_items)
+    for row in district_rows + inst_rows:
+        for key in ("fund_balance", "fund_balance_wan_yuan", "leverage", "leverage_limit"):
+            row.pop(key, None)
+
+    def sub_total(sub_rows: list[dict], sub_figures: list[Figures]) -> dict[str, Any]:
+        total = _total(sub_rows, sub_figures)
+        for key in ("fund_balance", "fund_balance_wan_yuan", "leverage", "leverage_limit"):
+            total.pop(key, None)
+        return total
+
+    return {
+        "period": period_info,
+        "as_of": period.as_of,
+        "generated_at": clock.now(),
+        "funds": [f.code for f in sorted(funds, key=lambda f: f.code)],
+        "rows": rows,
+        "total": _total(rows, fund_figures),
+        "patent_table": ip_table(fund_items, "patent"),
+        "trademark_table": ip_table(fund_items, "trademark"),
+        "by_district": district_rows,
+        "by_district_total": sub_total(district_rows, district_figures),
+        "by_institution": inst_rows,
+        "by_institution_total": sub_total(inst_rows, inst_fig),
+    }
+
+
+def quarterly_report(
+    *, principal: Principal, fund_code: str | None, year: int, quarter: int
+) -> dict[str, Any]:
+    """The quarterly table a regulator or staff member may read.
+
+    Institutions may not read regulator reports (403). A fund outside the caller's scope is
+    404, as everywhere in the API. Without `fund_code`: every fund the caller may see.
+    """
+    if not 1 <= quarter <= 4:
+        raise AppError("invalid_period", "季度应为 1 至 4", field="quarter", status=400)
+    funds = _report_funds(
+        principal=principal, fund_code=fund_code, year=year, start=quarter_bounds(year, quarter)[0]
+    )
+    return quarterly_build(funds=funds, year=year, quarter=quarter, today=clock.today())
+
+
+def _report_funds(*, principal: Principal, fund_code: str | None, year: int, start: dt.date) -> list[Fund]:
+    """The funds a regulator table covers, after the checks every such table shares:
+    institutions may not read them (403), a fund outside the caller's scope is 404, and the
+    period must be a plausible year that has begun."""
+    if not (principal.is_staff_member or principal.is_regulator):
+        raise Forbidden("regulator_reports_only", "监管统计报表仅供资金管理人和监管部门查看")
+    _check_year(year)
+    _started(start, clock.today())
+    if fund_code:
+        return [fund_get(principal=principal, code=fund_code)]
+    return list(funds_visible_to(principal).order_by("code"))
+
+
+def annual_report(*, principal: Principal, fund_code: str | None, year: int) -> dict[str, Any]:
+    """The annual table a regulator or staff member may read (scope as `quarterly_report`)."""
+    funds = _report_funds(principal=principal, fund_code=fund_code, year=year, start=dt.date(year, 1, 1))
+    return annual_build(funds=funds, year=year, today=clock.today())
+
+
+# --- monthly reports (stored) ----------------------------------------------------------------------
+
+_STATEMENT_HIDES = exporters.FUND_LEVEL_KEYS
+_CLASS_LABELS = {"performing": "正常", "overdue": "逾期", "non_performing": "不良"}
+
+
+def _summary(f: Figures) -> dict[str, Any]:
+    return {
+        "filings_received": f.received,
+        "filings_received_amount": f.received_amount,
+        "filings_accepted": f.accepted,
+        "filings_accepted_amount": f.accepted_amount,
+        "covered_loans": f.covered_loans,
+        "covered_outstanding": f.covered_outstanding,
+        "overdue_loans": f.overdue_loans,
+        "overdue_amount": f.overdue_amount,
+        "non_performing_loans": f.non_performing_loans,
+        "non_performing_amount": f.non_performing_amount,
+        "npl_ratio": f.npl_ratio,
+        "claims_filed": f.claims_filed,
+        "claims_filed_amount": f.claims_filed_amount,
+        "claims_approved": f.claims_approved,
+        "claims_approved_amount": f.claims_approved_amount,
+        "claims_paid": f.claims_paid,
+        "claims_paid_amount": f.claims_paid_amount,
+        "recoveries_returned": f.recoveries_returned,
+        "recoveries_returned_amount": f.recoveries_returned_amount,
+        "exposure": f.exposure,
+        "capital": f.capital,
+        "leverage": f.leverage,
+        "leverage_limit": f.leverage_limit,
+        "capacity": f.capacity,
+    }
+
+
+def _without(summary: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in summary.items() if k not in keys}
+
+
+def monthly_build(
+    *, fund: Fund, year: int, month: int, today: dt.date
+) -> list[tuple[Institution | None, dict[str, Any]]]:
+    """The fund's monthly report and one statement per cooperating bank (Python values),
+    each with the bank it is for (None: the fund report)."""
+    start, end = month_bounds(year, month)
+    period = Period.clipped(start, end, today)
+    book = selectors.loan_book(fund_ids=[fund.pk], on=period.as_of, today=today)
+    figures = selectors.report_figures(
+        funds=[fund], period=period, today=today, dimensions=(FUND, INSTITUTION), book=book
+    )
+    ledger = selectors.ledger_summaries(fund_ids=[fund.pk], period=period)[fund.pk]
+    inst_figures = figures[INSTITUTION]
+    for inst_id in CooperationAgreement.objects.filter(fund=fund).values_list("institution_id", flat=True):
+        inst_figures.setdefault((fund.pk, inst_id), Figures())
+    institutions = {i.pk: i for i in Institution.objects.filter(pk__in={k[1] for k in inst_figures})}
+    ordered = sorted(inst_figures.items(), key=lambda item: institutions[item[0][1]].code)
+    common = {
+        "fund": {"code": fund.code, "name": fund.name},
+        "period": {"year": year, "month": month, "from": start, "to": end},
+        "as_of": period.as_of,
+        "generated_at": clock.now(),
+    }
+    movements = [
+        {"entry_type": t, "label": str(label), "amount": ledger.movements[t]}
+        for t, label in EntryType.choices
+        if ledger.movements[t]
+    ]
+    fund_report = {
+        "kind": ReportKind.MONTHLY_FUND.value,
+        **common,
+        "institution": None,
+        "summary": _summary(figures[FUND][(fund.pk,)]),
+        "ledger": {
+            "opening_balance": ledger.opening_balance,
+            "movements": movements,
+            "inflows": sum((m["amount"] for m in movements if m["amount"] > 0), ZERO),
+            "outflows": sum((m["amount"] for m in movements if m["amount"] < 0), ZERO),
+            "closing_balance": ledger.closing_balance,
+        },
+        "by_institution": [
+            {
+                "institution": institutions[key[1]].code,
+                "institution_name": institutions[key[1]].name,
+                **_without(_summary(f), _STATEMENT_HIDES),
+            }
+            for key, f in ordered
+        ],
+    }
+    reports: list[tuple[Institution | None, dict[str, Any]]] = [(None, fund_report)]
+    for key, f in ordered:
+        inst = institutions[key[1]]
+        loans = [
+            {
+                "reference": p.reference,
+                "contract_no": p.contract_no,
+                "enterprise": p.enterprise_name,
+                "accepted_on": p.accepted_on,
+                "principal": p.principal,
+                "covered_outstanding": p.covered_outstanding,
+                "loan_class": _CLASS_LABELS.get(p.loan_class, p.loan_class),
+            }
+            for p in book
+            if p.institution_id == inst.pk
+        ]
+        reports.append(
+            (
+                inst,
+                {
+                    "kind": ReportKind.MONTHLY_INSTITUTION.value,
+                    **common,
+                    "institution": {"code": inst.code, "name": inst.name},
+                    "summary": _without(_summary(f), _STATEMENT_HIDES),
+                    "loans": loans,
+                },
+            )
+        )
+    return reports
+
+
+def monthly_report_generate(
+    *, fund: Fund, year: int, month: int, regenerate: bool = False
+) -> list[StoredReport]:
+    """Generate and store the fund's monthly report and its banks' statements for a month
+    that is over. Idempotent per period: a report already stored is kept as it was sent
+    unless `regenerate` (staff correcting after late bank reports). Returns the fund report
+    first, then the statements."""
+    _check_year(year)
+    if not 1 <= month <= 12:
+        raise AppError("invalid_period", "月份应为 1 至 12", field="month", status=400)
+    start, end = month_bounds(year, month)
+    today = clock.today()
+    if end >= today:
+        raise AppError("period_not_ended", "月份尚未结束，不能生成月报", field="month", status=409)
+    existing = {
+        r.institution_id: r
+        for r in StoredReport.objects.filter(fund=fund, period_start=start, kind__startswith="monthly")
+    }
+    wanted_institutions = set(
+        CooperationAgreement.objects.filter(fund=fund).values_list("institution_id", flat=True)
+    )
+    if not regenerate and None in existing and wanted_institutions <= set(existing):
+        return _ordered(existing)
+    stored: dict[int | None, StoredReport] = {}
+    for institution, data in monthly_build(fund=fund, year=year, month=month, today=today):
+        key = institution.pk if institution else None
+        if key in existing and not regenerate:
+            stored[key] = existing[key]
+            continue
+        stored[key] = _store(
+            kind=data["kind"],
+            fund=fund,
+            institution=institution,
+            start=start,
+            end=end,
+            data=data,
+            xlsx=exporters.monthly_xlsx(data),
+            replace=regenerate,
+        )
+    return _ordered(stored)
+
+
+def _ordered(reports: dict[int | None, StoredReport]) -> list[StoredReport]:
+    fund_report = reports.get(None)
+    statements = sorted((r for k, r in reports.items() if k is not None), key=lambda r: r.institution_id)
+    return ([fund_report] if fund_report else []) + statements
+
+
+def _store(
+    *,
+    kind: str,
+    fund: Fund,
+    institution: Institution | None,
+    start: dt.date,
+    end: dt.date,
+    data: dict[str, Any],
+    xlsx: bytes,
+    replace: bool,
+) -> StoredReport:
+    """Insert the report; a concurrent run that stored it first wins (unique constraint)."""
+    values = {
+        "period_end": end,
+        "generated_at": data["generated_at"],
+        "data": exporters.to_json(data),
+        "xlsx": xlsx,
+    }
+    lookup = {"kind": kind, "fund": fund, "institution": institution, "period_start": start}
+    try:
+        with transaction.atomic():
+            if replace:
+                report, _ = StoredReport.objects.update_or_create(**lookup, defaults=values)
+            else:
+                report, _ = StoredReport.objects.get_or_create(**lookup, defaults=values)
+    except IntegrityError:
+        log.info("report %s %s %s %s stored concurrently", kind, fund.code, institution, start)
+        report = StoredReport.objects.get(**lookup)
+    return report
+
+
+def quarterly_report_store(*, fund: Fund, year: int, quarter: int, regenerate: bool = False) -> StoredReport:
+    """Archive the quarterly table of one fund for a quarter that is over (idempotent)."""
+    _check_year(year)
+    start, end = quarter_bounds(year, quarter)
+    today = clock.today()
+    if end >= today:
+        raise AppError("period_not_ended", "季度尚未结束，不能归档季度报表", field="quarter", status=409)
+    lookup = {"kind": ReportKind.QUARTERLY, "fund": fund, "institution": None, "period_start": start}
+    if not regenerate:
+        found = StoredReport.objects.filter(**lookup).first()
+        if found is not None:
+            return found
+    data = quarterly_build(funds=[fund], year=year, quarter=quarter, today=today)
+    return _store(
+        kind=ReportKind.QUARTERLY,
+        fund=fund,
+        institution=None,
+        start=start,
+        end=end,
+        data=data,
+        xlsx=exporters.quarterly_xlsx(data),
+        replace=regenerate,
+    )
+
+
+def stored_report_regenerate(*, report: StoredReport) -> StoredReport:
+    """Staff: rebuild a stored report from today's records (e.g. after late bank reports)."""
+    start = report.period_start
+    if report.kind == ReportKind.QUARTERLY:
+        return quarterly_report_store(
+            fund=report.fund, year=start.year, quarter=(start.month - 1) // 3 + 1, regenerate=True
+        )
+    monthly_report_generate(fund=report.fund, year=start.year, month=start.month, regenerate=True)
+    return StoredReport.objects.get(pk=report.pk)
+
+
+def funds_for_period(end: dt.date) -> list[Fund]:
+    """Funds set up by the period's end: the ones a scheduled run reports on."""
+    return list(Fund.objects.filter(start_date__lte=end).order_by("code"))
+
+
+def monthly_reports_generate_all(*, year: int, month: int) -> int:
+    """Every fund's monthly report and statements; returns how many reports are stored."""
+    _, end = month_bounds(year, month)
+    return sum(len(monthly_report_generate(fund=f, year=year, month=month)) for f in funds_for_period(end))
+
+
+def quarterly_reports_store_all(*, year: int, quarter: int) -> int:
+    _, end = quarter_bounds(year, quarter)
+    stored = [quarterly_report_store(fund=f, year=year, quarter=quarter) for f in funds_for_period(end)]
+    return len(stored)
+
+
+def monthly_report_get(
+    *, principal: Principal, fund_code: str, year: int, month: int, institution_code: str | None = None
+) -> StoredReport:
+    """The stored monthly report a caller may read.
+
+    Staff and the fund's regulators read the fund report and every bank's statement; a bank
+    reads only its own statement (the fund report is 403; another bank's statement 404).
+    Not generated yet: 404 `report_not_generated`.
+    """
+    _check_year(year)
+    if not 1 <= month <= 12:
+        raise AppError("invalid_period", "月份应为 1 至 12", field="month", status=400)
+    fund = fund_get(principal=principal, code=fund_code)
+    if principal.is_institution:
+        own = Institution.objects.filter(pk=principal.institution_id).values_list("code", flat=True).first()
+        if institution_code is None:
+            raise Forbidden("statement_only", "合作机构只能查看本机构的月度对账单，请传入 institution 参数")
+        if institution_code != own:
+            raise NotFound("月度对账单不存在或无权访问")
+    elif not (principal.is_staff_member or principal.is_regulator):
+        raise Forbidden("permission_denied", "无权查看月度报告")
+    start, _ = month_bounds(year, month)
+    reports = StoredReport.objects.select_related("fund", "institution").filter(fund=fund, period_start=start)
+    if institution_code:
+        report = reports.filter(
+            kind=ReportKind.MONTHLY_INSTITUTION, institution__code=institution_code
+        ).first()
+    else:
+        report = reports.filter(kind=ReportKind.MONTHLY_FUND).first()
+    if report is None:
+        raise NotFound("该月报表尚未生成", code="report_not_generated")
+    return report
