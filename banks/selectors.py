@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
-from fundmgr.ground.accounts.principals import Principal
+from fundmgr.ground.accounts.principals import Principal, by_fund_and_institution, scoped
 from fundmgr.ground.lib.errors import NotFound
 
 from .models import CooperationAgreement, Institution
@@ -15,16 +15,14 @@ from .models import CooperationAgreement, Institution
 def institutions_visible_to(principal: Principal) -> QuerySet[Institution]:
     """Staff: all. Institution: only itself. Regulator: institutions that have an agreement
     with one of its funds."""
-    qs = Institution.objects.all()
-    if principal.is_staff_member:
-        return qs
-    if principal.is_institution:
-        return qs.filter(pk=principal.institution_id)
-    if principal.is_regulator:
-        # A subquery rather than a join: one row per institution whatever its agreement count.
-        ids = CooperationAgreement.objects.filter(fund_id__in=principal.fund_ids).values("institution_id")
-        return qs.filter(pk__in=ids)
-    return qs.none()
+    # A subquery rather than a join: one row per institution whatever its agreement count.
+    in_regulators_funds = CooperationAgreement.objects.filter(fund_id__in=principal.fund_ids)
+    return scoped(
+        Institution.objects.all(),
+        principal,
+        regulator=Q(pk__in=in_regulators_funds.values("institution_id")),
+        institution=Q(pk=principal.institution_id),
+    )
 
 
 def institution_get(*, principal: Principal, code: str) -> Institution:
@@ -41,13 +39,7 @@ def agreements_visible_to(principal: Principal) -> QuerySet[CooperationAgreement
     """Agreements as the principal may see them: staff all, an institution its own, a
     regulator only those in its own funds (a bank may cooperate with several cities)."""
     qs = CooperationAgreement.objects.select_related("fund").order_by("fund__code", "-valid_from")
-    if principal.is_staff_member:
-        return qs
-    if principal.is_institution:
-        return qs.filter(institution_id=principal.institution_id)
-    if principal.is_regulator:
-        return qs.filter(fund_id__in=principal.fund_ids)
-    return qs.none()
+    return by_fund_and_institution(qs, principal)
 
 
 def with_visible_agreements(qs: QuerySet[Institution], principal: Principal) -> QuerySet[Institution]:

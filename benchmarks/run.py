@@ -240,8 +240,8 @@ def submitter(borrower, count: int, today: dt.date):
     from banks.models import Institution
     from fundmgr.ground.accounts.principals import principal_for
     from fundmgr.ground.accounts.services import institution_system_user
-    from loans.api.serializers import FilingInputSerializer
-    from loans.services import filing_submit
+    from loans.api.filings import FilingInputSerializer
+    from loans.services.filings import filing_submit
     from tests.factories import patent_with_check
 
     day, bank = dt.timedelta(1), Institution.objects.get(pk=borrower.submitted_by_id)

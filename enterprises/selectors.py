@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.db.models import Q, QuerySet
 
-from fundmgr.ground.accounts.principals import Principal
+from fundmgr.ground.accounts.principals import Principal, scoped
 from fundmgr.ground.funds.models import Fund
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.errors import AppError, NotFound
@@ -19,20 +19,16 @@ from .sme import SMEResult, classify_sme_from_db
 def enterprises_visible_to(principal: Principal) -> QuerySet[Enterprise]:
     """Staff: all. Regulator: its funds. Institution: enterprises admitted in a fund it
     cooperates with, and the applications it submitted itself."""
-    qs = Enterprise.objects.select_related("fund", "submitted_by")
-    if principal.is_staff_member:
-        return qs
-    if principal.is_regulator:
-        return qs.filter(fund_id__in=principal.fund_ids)
-    if principal.is_institution:
-        # The funds it has an agreement with, by the agreements' relation on Fund (banks sits
-        # above enterprises, so it is reached through the ORM, not imported).
-        funds = Fund.objects.filter(agreements__institution_id=principal.institution_id).values("pk")
-        return qs.filter(
-            Q(status=Enterprise.Status.ADMITTED, fund_id__in=funds)
-            | Q(submitted_by_id=principal.institution_id)
-        )
-    return qs.none()
+    # The funds it has an agreement with, by the agreements' relation on Fund (banks sits
+    # above enterprises, so it is reached through the ORM, not imported).
+    funds = Fund.objects.filter(agreements__institution_id=principal.institution_id).values("pk")
+    return scoped(
+        Enterprise.objects.select_related("fund", "submitted_by"),
+        principal,
+        regulator=Q(fund_id__in=principal.fund_ids),
+        institution=Q(status=Enterprise.Status.ADMITTED, fund_id__in=funds)
+        | Q(submitted_by_id=principal.institution_id),
+    )
 
 
 def enterprise_get(*, principal: Principal, uscc: str) -> Enterprise:

@@ -11,7 +11,7 @@ from fundmgr.ground.funds.api.views import FundViewSet
 from fundmgr.top.notifications.api.views import NotificationViewSet
 from fundmgr.top.reports.api.views import ReportViewSet
 from loans.api.claims import ClaimViewSet, RecoveryViewSet
-from loans.api.views import FilingViewSet
+from loans.api.filings import FilingViewSet
 
 admin.site.site_header = "知识产权质押融资风险补偿资金管理系统"
 admin.site.site_title = "风险补偿资金管理"

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from fundmgr.ground.accounts.principals import Principal
+from fundmgr.ground.accounts.principals import Principal, by_fund_and_institution
 from fundmgr.ground.lib.errors import NotFound
 from fundmgr.ground.lib.money import HUNDRED, ZERO, quantize
 
@@ -26,25 +26,13 @@ from .models import (
 def filings_visible_to(principal: Principal) -> QuerySet[LoanFiling]:
     """Staff: all. Regulator: its funds. Institution: its own filings only."""
     qs = LoanFiling.objects.select_related("fund", "institution", "enterprise", "product")
-    if principal.is_staff_member:
-        return qs
-    if principal.is_regulator:
-        return qs.filter(fund_id__in=principal.fund_ids)
-    if principal.is_institution:
-        return qs.filter(institution_id=principal.institution_id)
-    return qs.none()
+    return by_fund_and_institution(qs, principal)
 
 
 def claims_visible_to(principal: Principal) -> QuerySet[Claim]:
     """Staff: all. Regulator: its funds. Institution: its own claims only."""
     qs = Claim.objects.select_related("filing", "fund", "institution")
-    if principal.is_staff_member:
-        return qs
-    if principal.is_regulator:
-        return qs.filter(fund_id__in=principal.fund_ids)
-    if principal.is_institution:
-        return qs.filter(institution_id=principal.institution_id)
-    return qs.none()
+    return by_fund_and_institution(qs, principal)
 
 
 def filing_get(*, principal: Principal, pk) -> LoanFiling:

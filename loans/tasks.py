@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import claims, servicing
+from .services import claims, servicing
 
 
 @shared_task(name="loans.warnings_scan")

@@ -22,10 +22,10 @@ from fundmgr.ground.accounts.workflow import (
 from fundmgr.ground.lib.api import ID_PATTERN, MAX_ID, IdField, MoneyField, PercentField
 from fundmgr.ground.lib.errors import Forbidden, NotFound
 
-from .. import claims, documents
 from ..models import Claim, ClaimStatus, Recovery
 from ..selectors import claims_visible_to
-from .serializers import DocumentSerializer, DocumentUploadSerializer
+from ..services import claims, documents
+from .documents import DocumentSerializer, DocumentUploadSerializer
 
 
 class LegalActionSerializer(serializers.Serializer):

@@ -16,8 +16,8 @@ from django.urls import reverse
 from fundmgr.ground.accounts.models import User
 from fundmgr.ground.funds.models import EntryType, Fund, LedgerEntry
 from fundmgr.ground.funds.services import ledger_entry_record
-from loans import claims
 from loans.models import Claim, Recovery
+from loans.services import claims
 from tests.loans.conftest import accept_filing, make_non_performing
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from fundmgr.ground.accounts.models import User
 from fundmgr.ground.funds.models import Fund
-from loans import services
 from loans.models import DueDiligence, EarlyWarning, FilingDocument, LoanFiling, StatusReport
+from loans.services import filings as services
 from tests.factories import filing_body, make_filing
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 
 from fundmgr.ground.accounts.workflow import run_transition
 from loans.models import DueDiligence, LoanFiling
-from loans.services import due_diligence_record, filing_transition
+from loans.services.filings import due_diligence_record, filing_transition
 from tests.factories import filing_body
 
 ALL_CHECKED = {item: True for item in DueDiligence.REQUIRED_ITEMS}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from loans.rules import compute_claim, recovery_fund_amount
+from loans.rules.claims import compute_claim, recovery_fund_amount
 
 D = Decimal
 NO_CAPS = {"per_loan_cap": None, "per_enterprise_room": None, "per_year_room": None, "institution_room": None}

@@ -222,7 +222,7 @@ def test_recoveries_share_due_date_return_and_cap(personas, submitted, business_
 
 
 def test_overdue_return_and_write_off(personas, submitted, business_date):
-    from loans.claims import recoveries_mark_overdue
+    from loans.services.claims import recoveries_mark_overdue
 
     cid = submitted["id"]
     _to_approved(personas, cid)

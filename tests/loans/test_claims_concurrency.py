@@ -13,8 +13,8 @@ from fundmgr.ground.funds.models import EntryType, Fund, LedgerEntry
 from fundmgr.ground.funds.selectors import fund_balance
 from fundmgr.ground.funds.services import ledger_entry_record
 from fundmgr.ground.lib.errors import Conflict
-from loans.claims import claim_submit, claim_transition
 from loans.models import Claim
+from loans.services.claims import claim_submit, claim_transition
 from tests.loans.conftest import accept_filing, make_non_performing
 
 

@@ -15,8 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from fundmgr.ground.accounts.principals import principal_for
 from fundmgr.ground.lib.errors import AppError
-from loans import documents
 from loans.models import FilingDocument
+from loans.services import documents
 from tests.factories import filing_body
 
 pytestmark = pytest.mark.django_db

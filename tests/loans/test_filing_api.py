@@ -21,7 +21,7 @@ from banks.services import institution_api_key_issue
 from fundmgr.ground.funds.models import Fund, PolicyVersion
 from fundmgr.ground.funds.services import ledger_entry_record, policy_version_create
 from loans.models import LoanFiling, Pledge
-from loans.services import due_diligence_record
+from loans.services.filings import due_diligence_record
 from tests.factories import filing_body, make_filing
 
 pytestmark = pytest.mark.django_db

@@ -15,9 +15,9 @@ from banks.models import CooperationAgreement, Institution
 from banks.services import agreement_reinstate_filings
 from fundmgr.ground.funds.models import Fund
 from fundmgr.ground.funds.selectors import fund_figures
-from loans import services
 from loans.models import DueDiligence, LoanFiling, LoanStatus, StatusReport
-from loans.servicing import npl_suspension_check
+from loans.services import filings as services
+from loans.services.servicing import npl_suspension_check
 from tests.factories import filing_body, make_filing
 
 pytestmark = pytest.mark.django_db

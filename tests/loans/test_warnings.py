@@ -13,9 +13,9 @@ import pytest
 from django.core.management import call_command
 
 from enterprises.models import IPAsset
-from loans import services
 from loans.models import DueDiligence, EarlyWarning
-from loans.servicing import warnings_scan
+from loans.services import filings as services
+from loans.services.servicing import warnings_scan
 from loans.tasks import warnings_scan as warnings_scan_task
 from tests.loans.test_servicing import BASE, accepted_loan, file_loan, send_report
 

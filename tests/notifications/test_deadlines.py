@@ -22,7 +22,6 @@ from fundmgr.top.notifications.deadlines import KINDS, deadline_scan
 from fundmgr.top.notifications.models import Notification
 from fundmgr.top.notifications.services import on_recovery_overdue
 from fundmgr.top.notifications.tasks import deadline_scan as deadline_scan_task
-from loans.claims import recoveries_mark_overdue
 from loans.models import (
     Claim,
     ClaimStatus,
@@ -34,6 +33,7 @@ from loans.models import (
     RiskClass,
     StatusReport,
 )
+from loans.services.claims import recoveries_mark_overdue
 from tests.factories import make_filing
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 
 from fundmgr.top.notifications.models import Notification
-from loans.services import filing_transition
+from loans.services.filings import filing_transition
 from tests.factories import filing_body
 from tests.loans.conftest import accept_filing
 
@@ -49,7 +49,7 @@ def test_accept_and_claim_payment_notify_the_bank(personas, business_date):
 
 
 def test_automatic_suspension_tells_the_bank_and_staff(personas, business_date):
-    from loans.servicing import npl_suspension_check
+    from loans.services.servicing import npl_suspension_check
     from tests.loans.conftest import make_non_performing
 
     business_date("2026-11-21")
@@ -67,7 +67,7 @@ def test_claim_decisions_and_overdue_recovery_notify(personas, business_date):
     from decimal import Decimal
 
     from fundmgr.ground.accounts.principals import principal_for
-    from loans.claims import claim_submit, claim_transition, recoveries_mark_overdue, recovery_report
+    from loans.services.claims import claim_submit, claim_transition, recoveries_mark_overdue, recovery_report
     from tests.loans.conftest import make_non_performing
 
     business_date("2026-11-21")
@@ -110,7 +110,7 @@ def test_claim_decisions_and_overdue_recovery_notify(personas, business_date):
 
 def test_early_warning_reaches_the_bank_once(personas, business_date):
     from enterprises.models import IPAsset
-    from loans.servicing import warnings_scan
+    from loans.services.servicing import warnings_scan
 
     business_date("2026-11-21")
     filing = accept_filing(personas)

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from enterprises.models import Enterprise, IPAsset
 from fundmgr.ground.accounts.models import User
 from loans.models import Claim, DueDiligence, LoanFiling
-from loans.services import due_diligence_record, filing_transition
+from loans.services.filings import due_diligence_record, filing_transition
 from tests.factories import application_body, filing_body
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from django.db.models import Q, QuerySet
+
 from .models import STAFF_ROLES, Organization, Role, User
 
 
@@ -71,3 +73,30 @@ def principal_from_request(request) -> Principal:
     except AttributeError:  # pragma: no cover - exotic request objects
         pass
     return principal
+
+
+def scoped(qs: QuerySet, principal: Principal, *, regulator: Q, institution: Q) -> QuerySet:
+    """The one scope rule, for every kind of record: fund-manager staff see all of `qs`; a
+    regulator the rows `regulator` selects (its own funds' rows, via `principal.fund_ids`);
+    a partner institution the rows `institution` selects (its own, via
+    `principal.institution_id`); anyone else nothing."""
+    if principal.is_staff_member:
+        return qs
+    if principal.is_regulator:
+        return qs.filter(regulator)
+    if principal.is_institution:
+        return qs.filter(institution)
+    return qs.none()
+
+
+def by_fund_and_institution(
+    qs: QuerySet, principal: Principal, *, fund: str = "fund_id", institution: str = "institution_id"
+) -> QuerySet:
+    """`scoped` for records that belong to one fund and one institution (filings, claims,
+    agreements): a regulator sees its funds' rows, an institution its own."""
+    return scoped(
+        qs,
+        principal,
+        regulator=Q(**{f"{fund}__in": principal.fund_ids}),
+        institution=Q(**{institution: principal.institution_id}),
+    )

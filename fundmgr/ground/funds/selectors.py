@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from fundmgr.ground.accounts.principals import Principal
+from fundmgr.ground.accounts.principals import Principal, scoped
 from fundmgr.ground.lib.errors import NotFound
 from fundmgr.ground.lib.money import HUNDRED, ZERO, quantize
 
@@ -22,14 +22,13 @@ _ZERO_SUM = Coalesce(Sum("amount"), ZERO)
 
 def funds_visible_to(principal: Principal) -> QuerySet[Fund]:
     """Staff see every fund; a regulator its own; an institution those it has an agreement with."""
-    qs = Fund.objects.select_related("manager")
-    if principal.is_staff_member:
-        return qs
-    if principal.is_regulator:
-        return qs.filter(id__in=principal.fund_ids)
-    if principal.is_institution:
-        return qs.filter(agreements__institution_id=principal.institution_id).distinct()
-    return qs.none()
+    with_agreement = Fund.objects.filter(agreements__institution_id=principal.institution_id)
+    return scoped(
+        Fund.objects.select_related("manager"),
+        principal,
+        regulator=Q(id__in=principal.fund_ids),
+        institution=Q(id__in=with_agreement.values("id")),
+    )
 
 
 def fund_get(*, principal: Principal, code: str) -> Fund:

@@ -45,7 +45,7 @@ from loans.models import (
     RecoveryStatus,
     StatusReport,
 )
-from loans.servicing import REPORTABLE_LOAN_STATUSES, last_ended_month_end
+from loans.services.servicing import REPORTABLE_LOAN_STATUSES, last_ended_month_end
 
 from . import services
 

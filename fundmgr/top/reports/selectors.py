@@ -297,7 +297,7 @@ def loan_book(*, fund_ids: Sequence[int], on: dt.date, today: dt.date) -> list[P
             loan_class = _CLASS_OF_STATUS.get(status, LoanStatus.PERFORMING)
         else:
             loan_class = LoanStatus.PERFORMING
-        # The same proportion the monthly report applies to the live loan (loans.servicing).
+        # The same proportion the monthly report applies to the live loan (loans.services.servicing).
         covered = (
             covered_principal
             if outstanding is None

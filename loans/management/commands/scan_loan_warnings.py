@@ -4,8 +4,8 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from loans import servicing
 from loans.models import EarlyWarning
+from loans.services import servicing
 
 
 class Command(BaseCommand):

@@ -30,8 +30,8 @@ from fundmgr.ground.lib import clock, workdays
 from fundmgr.ground.lib.errors import AppError, Conflict, NotFound, Violation
 from fundmgr.ground.lib.money import ZERO, quantize
 
-from .events import FILINGS_SUSPENDED, WARNING_RAISED
-from .models import (
+from ..events import FILINGS_SUSPENDED, WARNING_RAISED
+from ..models import (
     LIVE_LOAN_STATUSES,
     RISK_ORDER,
     EarlyWarning,
@@ -42,7 +42,7 @@ from .models import (
     RiskClass,
     StatusReport,
 )
-from .selectors import npl_ratio
+from ..selectors import npl_ratio
 
 logger = logging.getLogger(__name__)
 

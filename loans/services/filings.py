@@ -26,10 +26,10 @@ from fundmgr.ground.lib.identifiers import (
     validate_pledge_registration_no,
 )
 
-from . import rules
-from .events import FILING_DECIDED
-from .models import DueDiligence, FilingStatus, LoanFiling, Pledge, ReferenceCounter
-from .selectors import enterprise_live_exposure, pledged_elsewhere
+from ..events import FILING_DECIDED
+from ..models import DueDiligence, FilingStatus, LoanFiling, Pledge, ReferenceCounter
+from ..rules import filings as rules
+from ..selectors import enterprise_live_exposure, pledged_elsewhere
 
 STAFF_FILING_STEPS = frozenset({"start_due_diligence", "return_for_supplement", "accept", "reject", "void"})
 

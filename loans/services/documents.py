@@ -22,7 +22,7 @@ from fundmgr.ground.accounts.principals import Principal
 from fundmgr.ground.accounts.workflow import STAFF_REVIEW
 from fundmgr.ground.lib.errors import AppError, Conflict, Forbidden, NotFound
 
-from .models import DocumentKind, FilingDocument, FilingStatus, LoanFiling
+from ..models import DocumentKind, FilingDocument, FilingStatus, LoanFiling
 
 # The API contract (shared/spec/api.md, `POST /api/v1/filings/{id}/documents/`) caps a
 # document at 20 MB. nginx allows 25 MB bodies so the multipart overhead still fits and the

@@ -26,9 +26,8 @@ from fundmgr.ground.lib import clock, workdays
 from fundmgr.ground.lib.errors import AppError, Conflict, NotFound, RuleViolations, Violation
 from fundmgr.ground.lib.money import ZERO, quantize
 
-from . import rules
-from .events import CLAIM_DECIDED, RECOVERY_OVERDUE
-from .models import (
+from ..events import CLAIM_DECIDED, RECOVERY_OVERDUE
+from ..models import (
     CLOSED_CLAIM_STATUSES,
     Claim,
     ClaimStatus,
@@ -38,6 +37,7 @@ from .models import (
     Recovery,
     RecoveryStatus,
 )
+from ..rules import claims as rules
 
 log = logging.getLogger(__name__)
 

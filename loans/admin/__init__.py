@@ -1,0 +1,3 @@
+"""The loans admin, one module per subject; importing them registers their pages."""
+
+from . import claims, documents, filings, servicing  # noqa: F401

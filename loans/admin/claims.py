@@ -1,0 +1,364 @@
+"""Compensation claims and recoveries in the admin.
+
+The banks file them through the API; staff only press the transition buttons (each runs
+`loans.services.claims`), and the change page shows the computation, the committee's
+decision, the payment and the recoveries.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import admin
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django_fsm.admin import FSMAdminMixin
+
+from fundmgr.ground.accounts.admin import StateAgeMixin
+from fundmgr.ground.accounts.workflow import history_html
+from fundmgr.ground.lib import clock
+from fundmgr.ground.lib.adminkit import CountedQueueFilter, ServiceErrorsMixin, TransitionButtonsMixin
+from fundmgr.ground.lib.errors import Conflict
+from fundmgr.ground.lib.money import format_yuan
+
+from ..models import (
+    Claim,
+    ClaimStatus,
+    Recovery,
+    RecoveryStatus,
+)
+from ..services import claims
+from .display import date_text, html_table, money_display
+from .filings import LoanFilingAdmin
+
+LEGAL_ACTION_KINDS = {
+    "lawsuit": _("诉讼"),
+    "arbitration": _("仲裁"),
+    "enforcement": _("强制执行"),
+    "other": _("其他"),
+}
+# The change page of a claim or recovery saves nothing: only the transition buttons act.
+NO_SAVE_BUTTONS = {"show_save": False, "show_save_and_continue": False}
+
+
+class ClaimQueueFilter(CountedQueueFilter):
+    def queues(self) -> dict:
+        return {
+            "submitted": (_("待初审"), Q(status=ClaimStatus.SUBMITTED)),
+            "initial_review": (_("初审中/待复核"), Q(status=ClaimStatus.INITIAL_REVIEW)),
+            "committee": (
+                _("待决委会"),
+                Q(status__in=(ClaimStatus.RECOMMENDED, ClaimStatus.COMMITTEE_REVIEW)),
+            ),
+            "approved": (_("待付款"), Q(status=ClaimStatus.APPROVED)),
+            "in_recovery": (_("追偿中"), Q(status=ClaimStatus.IN_RECOVERY)),
+        }
+
+
+class RecoveryQueueFilter(CountedQueueFilter):
+    def queues(self) -> dict:
+        today = clock.today()
+        return {
+            "return_due": (_("待返还"), Q(status=RecoveryStatus.RETURN_DUE, due_on__gte=today)),
+            # Past the due date, whether or not the nightly job has marked it yet.
+            "overdue": (
+                _("逾期未返还"),
+                Q(status=RecoveryStatus.OVERDUE) | Q(status=RecoveryStatus.RETURN_DUE, due_on__lt=today),
+            ),
+        }
+
+
+class WorkflowRecordAdmin(
+    StateAgeMixin, TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMixin, admin.ModelAdmin
+):
+    """Records filed through the API and moved only by the transition buttons: every field is
+    read-only, the change page has no save buttons, nothing is added or deleted here."""
+
+    fsm_fields = ["status"]
+    fieldsets: list = []
+
+    def get_readonly_fields(self, request, obj=None):
+        return [name for _title, options in self.fieldsets for name in options["fields"]]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        pass  # nothing is edited on the page; the buttons run the services
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return super().change_view(request, object_id, form_url, {**NO_SAVE_BUTTONS, **(extra_context or {})})
+
+    def refuse_hidden_transition(self, obj, name: str) -> None:
+        """Steps taken by the bank or by the system have no button; refuse them here too."""
+        if not self.is_fsm_transition_visible(
+            self._get_fsm_transition_by_name(obj=obj, transition_name=name)
+        ):
+            raise Conflict("transition_not_allowed", "此操作不能在管理后台执行")
+
+    @admin.display(description=_("状态变更记录"))
+    def transition_history(self, obj) -> str:
+        return history_html(obj)
+
+
+def _money_text(value) -> str:
+    return "—" if value in (None, "") else format_yuan(value)
+
+
+@admin.register(Claim)
+class ClaimAdmin(WorkflowRecordAdmin):
+    list_display = [
+        "reference",
+        "filing",
+        "enterprise",
+        "fund",
+        "institution",
+        "claimable_yuan",
+        "approved_yuan",
+        "status",
+        "submitted_on",
+        "days_in_state",
+    ]
+    list_filter = [ClaimQueueFilter, "fund", "institution", "status"]
+    search_fields = ["reference", "filing__reference", "filing__enterprise__name", "filing__enterprise__uscc"]
+    list_select_related = ["filing__enterprise", "fund", "institution"]
+
+    outstanding_yuan = money_display("outstanding_principal", _("触发时贷款本金余额(元)"))
+    recovered_before_yuan = money_display("recovered_before_claim", _("申请前已回收(元)"))
+    claimable_yuan = money_display("claimable_amount", _("可补偿金额(元)"))
+    approved_yuan = money_display("approved_amount", _("批准金额(元)"))
+    paid_yuan = money_display("paid_amount", _("已付金额(元)"))
+    # A claim's documents are filed with its loan; the same panel shows those of the claim.
+    documents_panel = LoanFilingAdmin.documents_panel
+    _document_link = staticmethod(LoanFilingAdmin._document_link)
+
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "reference",
+                    "filing",
+                    "fund",
+                    "institution",
+                    "status",
+                    "in_state_since",
+                    "days_in_state",
+                    "submitted_on",
+                    "submitted_at",
+                ]
+            },
+        ),
+        (
+            _("申请内容"),
+            {
+                "fields": [
+                    "trigger_date",
+                    "outstanding_yuan",
+                    "recovered_before_yuan",
+                    "legal_action_panel",
+                    "notes",
+                ]
+            },
+        ),
+        (_("补偿金额计算"), {"fields": ["computation_panel"]}),
+        (_("申请材料"), {"fields": ["documents_panel"]}),
+        (_("决策委员会决定"), {"fields": ["meeting_ref", "approved_yuan", "approved_on"]}),
+        (_("付款"), {"fields": ["paid_yuan", "paid_on", "ledger_panel"]}),
+        (_("追偿回收"), {"fields": ["recoveries_panel"]}),
+        (_("状态记录"), {"fields": ["transition_history"]}),
+    ]
+
+    @admin.display(description=_("借款企业"), ordering="filing__enterprise__name")
+    def enterprise(self, obj):
+        return obj.filing.enterprise
+
+    def run_transition(self, request, obj, name: str, comment: str, data: dict):
+        self.refuse_hidden_transition(obj, name)
+        claims.claim_transition(
+            claim_id=obj.pk,
+            name=name,
+            user=request.user,
+            comment=comment,
+            meeting_ref=data.get("meeting_ref") or "",
+            approved_amount=data.get("approved_amount"),
+        )
+
+    # --- panels ---------------------------------------------------------------------------
+
+    @admin.display(description=_("法律行动"))
+    def legal_action_panel(self, obj) -> str:
+        action = obj.legal_action or {}
+        if not action:
+            return "—"
+        return format_html(
+            "{}，案号 {}，立案日期 {}",
+            LEGAL_ACTION_KINDS.get(action.get("kind"), action.get("kind") or "—"),
+            action.get("case_no") or "—",
+            action.get("filed_on") or "—",
+        )
+
+    @admin.display(description=_("计算过程"))
+    def computation_panel(self, obj) -> str:
+        c = obj.computation or {}
+        if not c:
+            return "—"
+        ratio = (Decimal(c["covered_ratio"]) * 100).quantize(Decimal("0.01"))
+
+        def cap_rows(stage: str) -> list:
+            rows = []
+            for cap in c.get("caps", []):
+                if cap.get("stage", "payment") != stage:
+                    continue
+                if cap.get("limit") is None:
+                    rows.append((_("上限：%(label)s") % {"label": cap["label"]}, _("未设置"), _("不适用")))
+                else:
+                    effect = _("起作用：金额降至此额度") if cap.get("applied") else _("未起作用")
+                    rows.append(
+                        (
+                            _("上限：%(label)s（剩余额度）") % {"label": cap["label"]},
+                            _money_text(cap["limit"]),
+                            effect,
+                        )
+                    )
+            return rows
+
+        rows = [
+            (_("触发时贷款本金余额(元)"), _money_text(c["outstanding_principal"]), _("银行申报")),
+            (_("申请前已回收(元)"), _money_text(c["recovered_before_claim"]), _("银行申报")),
+            (_("担保覆盖比例"), f"{ratio}%", _("知识产权担保本金 ÷ 贷款本金")),
+        ]
+        if "covered_loss" in c:  # computations stored before the principal caps existed have none
+            rows.append(
+                (
+                    _("担保部分损失(元)"),
+                    _money_text(c["covered_loss"]),
+                    _("（本金余额 − 申请前已回收）× 担保覆盖比例"),
+                )
+            )
+        rows += cap_rows("loss_base")
+        rows += [
+            (_("损失基数(元)"), _money_text(c["loss_base"]), _("担保部分损失，经计入本金上限后")),
+            (_("资金分担比例"), f"{c['fund_share']}%", _("受理入池时确定")),
+            (_("按比例计算金额(元)"), _money_text(c["computed_amount"]), _("损失基数 × 资金分担比例")),
+        ]
+        rows += cap_rows("payment")
+        rows.append(
+            (
+                format_html("<strong>{}</strong>", _("可补偿金额(元)")),
+                format_html("<strong>{}</strong>", _money_text(c["claimable_amount"])),
+                _("按比例计算金额依次经各项上限后的结果"),
+            )
+        )
+        return html_table(
+            [_("步骤"), _("金额/比例"), _("说明")], "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows
+        )
+
+    @admin.display(description=_("资金台账分录"))
+    def ledger_panel(self, obj) -> str:
+        entries = obj.ledger_entries.order_by("value_date", "id") if obj.pk else []
+        return html_table(
+            [_("分录号"), _("记账日期"), _("类型"), _("金额(元)"), _("摘要")],
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    format_html(
+                        '<a href="{}">#{}</a>', reverse("admin:funds_ledgerentry_change", args=[e.pk]), e.pk
+                    ),
+                    date_text(e.value_date),
+                    e.get_entry_type_display(),
+                    format_yuan(e.amount),
+                    e.description,
+                )
+                for e in entries
+            ),
+        )
+
+    @admin.display(description=_("追偿回收"))
+    def recoveries_panel(self, obj) -> str:
+        recoveries = obj.recoveries.order_by("received_on", "id") if obj.pk else []
+        return html_table(
+            [
+                _("回收日期"),
+                _("回收总额(元)"),
+                _("追偿费用(元)"),
+                _("来源"),
+                _("应返还资金(元)"),
+                _("返还截止日"),
+                _("状态"),
+                _("返还日期"),
+            ],
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    format_html(
+                        '<a href="{}">{}</a>',
+                        reverse("admin:loans_recovery_change", args=[r.pk]),
+                        date_text(r.received_on),
+                    ),
+                    format_yuan(r.gross_amount),
+                    format_yuan(r.costs),
+                    r.get_source_display(),
+                    format_yuan(r.fund_amount),
+                    date_text(r.due_on),
+                    r.get_status_display(),
+                    date_text(r.returned_on),
+                )
+                for r in recoveries
+            ),
+        )
+
+
+@admin.register(Recovery)
+class RecoveryAdmin(WorkflowRecordAdmin):
+    list_display = [
+        "claim",
+        "received_on",
+        "gross_yuan",
+        "costs_yuan",
+        "source",
+        "fund_yuan",
+        "due_on",
+        "status",
+        "returned_on",
+        "days_in_state",
+    ]
+    list_filter = [RecoveryQueueFilter, "status", "claim__fund", "source"]
+    search_fields = ["claim__reference", "claim__filing__reference", "claim__filing__enterprise__name"]
+    list_select_related = ["claim"]
+
+    gross_yuan = money_display("gross_amount", _("回收总额(元)"))
+    costs_yuan = money_display("costs", _("追偿费用(元)"))
+    fund_yuan = money_display("fund_amount", _("应返还资金(元)"))
+
+    fieldsets = [
+        (
+            None,
+            {"fields": ["claim", "status", "in_state_since", "days_in_state", "reported_on", "reported_at"]},
+        ),
+        (
+            _("回收与返还"),
+            {
+                "fields": [
+                    "received_on",
+                    "source",
+                    "gross_yuan",
+                    "costs_yuan",
+                    "fund_yuan",
+                    "due_on",
+                    "returned_on",
+                ]
+            },
+        ),
+        (_("状态记录"), {"fields": ["transition_history"]}),
+    ]
+
+    def run_transition(self, request, obj, name: str, comment: str, data: dict):
+        if name != "confirm_returned":  # the only step staff take on a recovery
+            raise Conflict("transition_not_allowed", "此操作不能在管理后台执行")
+        claims.recovery_confirm_returned(recovery_id=obj.pk, user=request.user, comment=comment)
