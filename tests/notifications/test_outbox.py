@@ -20,11 +20,10 @@ from banks.models import CooperationAgreement, Institution
 from fundmgr.ground.accounts.models import Role, User
 from fundmgr.ground.accounts.services import institution_organization
 from fundmgr.ground.funds.models import Fund
-from fundmgr.top.notifications import services, tasks
+from fundmgr.top.notifications import delivery
+from fundmgr.top.notifications.delivery import email_claim, email_retry, email_send
 from fundmgr.top.notifications.models import Notification
 from fundmgr.top.notifications.services import (
-    email_claim,
-    email_retry,
     institution_recipients,
     notify,
     on_claim_decided,
@@ -33,7 +32,7 @@ from fundmgr.top.notifications.services import (
     on_recovery_overdue,
     staff_recipients,
 )
-from fundmgr.top.notifications.tasks import email_resend_stuck, email_send
+from fundmgr.top.notifications.tasks import email_resend_stuck
 from loans.models import ClaimStatus, LoanStatus
 from tests.factories import make_filing
 from tests.notifications.test_deadlines import log_entry, make_claim, make_recovery
@@ -164,7 +163,7 @@ def test_the_send_task_sends_once_however_often_it_runs(bank_a, django_capture_o
 def test_a_failed_send_is_recorded_and_a_later_resend_sends_once(
     bank_a, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(tasks, "send_mail", refuse)
+    monkeypatch.setattr(delivery, "send_mail", refuse)
     with django_capture_on_commit_callbacks(execute=True):
         [row] = tell(bank_a)
     row = fresh(row)
@@ -192,7 +191,7 @@ def test_with_a_broker_a_failure_is_retried_with_exponential_back_off(
 ):
     """Outside eager mode the task asks Celery for a delayed retry: 60 s, doubling, capped."""
     settings.NOTIFICATION_EMAIL_RETRY_BASE_SECONDS = 60
-    monkeypatch.setattr(tasks, "send_mail", refuse)
+    monkeypatch.setattr(delivery, "send_mail", refuse)
     task = email_send._get_current_object()
     requested: list[tuple[float, int]] = []
 
@@ -219,7 +218,7 @@ def test_with_a_broker_a_failure_is_retried_with_exponential_back_off(
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_racing_for_the_same_rows_send_each_once(monkeypatch):
     finance = User.objects.create(username="finance-y", role=Role.FINANCE, email="finance@fund.example.cn")
-    monkeypatch.setattr(services, "enqueue_email", lambda pk: None)  # the rows wait for the workers
+    monkeypatch.setattr(delivery, "enqueue_email", lambda pk: None)  # the rows wait for the workers
     rows = [
         notify(
             event="claim.approved",
@@ -390,7 +389,7 @@ def test_each_caller_sees_and_reads_only_its_own_notices(personas, bank_a):
 def test_staff_see_failed_mail_in_the_admin_and_resend_it(
     client, personas, bank_a, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(tasks, "send_mail", refuse)
+    monkeypatch.setattr(delivery, "send_mail", refuse)
     with django_capture_on_commit_callbacks(execute=True):
         [row] = tell(bank_a)
     client.force_login(personas.user("officer"))

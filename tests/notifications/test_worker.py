@@ -31,10 +31,10 @@ from django.core.mail import send_mail as real_send_mail
 from django.db import transaction
 
 from fundmgr.ground.accounts.models import Role, User
-from fundmgr.top.notifications import tasks
+from fundmgr.top.notifications import delivery
+from fundmgr.top.notifications.delivery import email_send
 from fundmgr.top.notifications.models import Notification
 from fundmgr.top.notifications.services import notify
-from fundmgr.top.notifications.tasks import email_send
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -168,7 +168,7 @@ def test_the_worker_retries_a_failed_send_with_back_off_and_sends_once(
             raise ConnectionRefusedError("mail server restarting")
         return real_send_mail(**kwargs)
 
-    monkeypatch.setattr(tasks, "send_mail", flaky)
+    monkeypatch.setattr(delivery, "send_mail", flaky)
     row = approve_claim(finance, n=2)
 
     wait_for(lambda: Notification.objects.get(pk=row.pk).email_status == "sent", "the retried send")

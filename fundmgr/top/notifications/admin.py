@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.utils.text import Truncator
 
-from . import services
+from . import delivery, services
 from .models import EVENT_LABELS, Notification
 
 
@@ -130,7 +130,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
     @admin.action(description="重新发送失败的邮件", permissions=["resend"])
     def retry_email(self, request, queryset: QuerySet[Notification]) -> None:
-        count = services.email_retry(notification_ids=queryset.values_list("pk", flat=True))
+        count = delivery.email_retry(notification_ids=queryset.values_list("pk", flat=True))
         skipped = queryset.count() - count
         messages.success(request, f"已重新安排发送 {count} 封邮件。")
         if skipped:

@@ -15,21 +15,19 @@ Who hears about what (the `on_*` helpers the lifecycle services call):
   in-app notice only).
 - staff are the active users of the roles responsible for the step.
 
-E-mail delivery (claim → send → sent/failed) is driven by `tasks.email_send`;
-the state changes it makes live here so that the admin and the sweep use the same rules.
+E-mail delivery (claim → send → sent/failed, the sweep, the staff's resend) is in
+`delivery.py`; this module only asks for it once the caller's transaction has committed.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
 from functools import partial
 
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_fsm_log.models import StateLog
 
@@ -38,18 +36,10 @@ from fundmgr.ground.accounts.services import SYSTEM_USER_PREFIX, institution_sys
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.errors import NotFound
 
+from . import delivery
 from .models import EmailStatus, Notification
 
 log = logging.getLogger(__name__)
-
-# A row stays `sending` at most this long in a healthy worker (the SMTP connection has a
-# timeout well below it). Older `sending` rows belong to a worker that died mid-send.
-SEND_LEASE = timedelta(minutes=10)
-# `pending` rows this old never reached a worker (broker down at commit, message lost).
-STUCK_AFTER_MINUTES = 10
-
-_MAX_ERROR = 2000
-
 
 # --- reads (the caller's own inbox) -------------------------------------------------------
 
@@ -169,20 +159,9 @@ def notify(
                 raise
             if address:
                 mailed.add(address.lower())
-                transaction.on_commit(partial(enqueue_email, row.pk))
+                transaction.on_commit(partial(delivery.enqueue_email, row.pk))
             created.append(row)
     return created
-
-
-def enqueue_email(notification_id: int) -> None:
-    """Hand a row to the sender. A broker outage must not fail the command that already
-    committed: the row stays `pending` and `email_resend_stuck` enqueues it again."""
-    from .tasks import email_send  # tasks import this module
-
-    try:
-        email_send.delay(notification_id)
-    except Exception:
-        log.exception("could not enqueue e-mail of notification %s; the sweep will retry", notification_id)
 
 
 def mark_read(*, notification_id: int, user: User) -> Notification:
@@ -193,98 +172,6 @@ def mark_read(*, notification_id: int, user: User) -> Notification:
     if row is None:
         raise NotFound("通知不存在或无权访问")
     return row
-
-
-# --- e-mail delivery state (used by the task, the sweep and the admin) ---------------------
-
-
-def email_claim(*, notification_id: int) -> Notification | None:
-    """Take a row for sending, or None when it is not ours to send.
-
-    One conditional UPDATE decides: only a `pending` or `failed` row with an address moves to
-    `sending`, so of two deliveries of the same message, two workers or a retry racing the
-    admin's resend, exactly one gets the row. `sent` and `skipped` rows are never taken again;
-    neither is a `sending` row, even an old one: its worker may have handed the mail to the
-    server just before dying, so the sweep marks it `failed` for staff to judge instead.
-    """
-    now = timezone.now()
-    taken = (
-        Notification.objects.filter(
-            pk=notification_id, email_status__in=[EmailStatus.PENDING, EmailStatus.FAILED]
-        )
-        .exclude(email_to="")
-        .update(email_status=EmailStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-    )
-    if taken != 1:
-        return None
-    return Notification.objects.get(pk=notification_id)
-
-
-def email_mark_sent(*, notification_id: int) -> None:
-    Notification.objects.filter(pk=notification_id).update(
-        email_status=EmailStatus.SENT, sent_at=timezone.now(), claimed_at=None, last_error=""
-    )
-
-
-def email_mark_failed(*, notification_id: int, claimed_at, error: str) -> bool:
-    """Record a failed attempt and release the row; False if our claim was taken from us."""
-    return bool(
-        Notification.objects.filter(
-            pk=notification_id, email_status=EmailStatus.SENDING, claimed_at=claimed_at
-        ).update(email_status=EmailStatus.FAILED, last_error=error[:_MAX_ERROR], claimed_at=None)
-    )
-
-
-def email_text(row: Notification) -> str:
-    return (
-        f"{row.body}\n\n——\n"
-        f"本邮件由知识产权质押融资风险补偿资金管理系统自动发送，请勿直接回复。"
-        f"通知编号 {row.pk}，可在系统（{settings.SITE_URL}）或接口 /api/v1/notifications/ 查看。"
-    )
-
-
-def email_retry(*, notification_ids: Iterable[int]) -> int:
-    """Staff resend failed e-mails (admin action): back to `pending`, enqueued on commit.
-    Rows that were sent meanwhile are left alone. Returns how many were requeued."""
-    with transaction.atomic():
-        ids = list(
-            Notification.objects.select_for_update()
-            .filter(pk__in=list(notification_ids), email_status=EmailStatus.FAILED)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        Notification.objects.filter(pk__in=ids).update(email_status=EmailStatus.PENDING, claimed_at=None)
-        for pk in ids:
-            transaction.on_commit(partial(enqueue_email, pk))
-    return len(ids)
-
-
-def email_resend_stuck(*, older_than_minutes: int = STUCK_AFTER_MINUTES, limit: int = 500) -> dict[str, int]:
-    """The sweep: enqueue `pending` rows that never reached a worker (a restart or a broker
-    outage lost the message; a duplicate is harmless, the claim decides), and turn `sending`
-    rows whose worker died mid-send into `failed` with an explanation, for staff to resend
-    after checking: sending them again automatically could deliver twice."""
-    now = timezone.now()
-    pending = list(
-        Notification.objects.filter(
-            email_status=EmailStatus.PENDING,
-            created_at__lt=now - timedelta(minutes=older_than_minutes),
-        )
-        .order_by("created_at", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    for pk in pending:
-        enqueue_email(pk)
-    abandoned = Notification.objects.filter(
-        email_status=EmailStatus.SENDING, claimed_at__lt=now - SEND_LEASE
-    ).update(
-        email_status=EmailStatus.FAILED,
-        claimed_at=None,
-        last_error="发送过程中断（处理进程退出），无法确认邮件是否已送达；请核实后在后台重新发送。",
-    )
-    if pending or abandoned:
-        log.warning("notification sweep: requeued %d pending, %d interrupted sends", len(pending), abandoned)
-    return {"requeued": len(pending), "interrupted": abandoned}
 
 
 # --- what happened: the events lifecycle services report ---------------------------------
