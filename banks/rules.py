@@ -11,6 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from banks.errors import BanksError
+from enterprises.errors import EnterprisesError
 from fundmgr.ground.lib.errors import Violation
 
 HUNDRED = Decimal("100.00")
@@ -49,33 +51,41 @@ def check_agreement(terms: AgreementTerms, *, max_fund_share: Decimal | None) ->
     shares = {name: _share(getattr(terms, name)) for name, _label in SHARE_FIELDS}
     for name, label in SHARE_FIELDS:
         if not (Decimal(0) <= shares[name] <= HUNDRED):
-            violations.append(Violation("shares_must_total_100", f"{label}分担比例须在 0 至 100 之间", name))
+            violations.append(
+                Violation(BanksError.SHARES_MUST_TOTAL_100, f"{label}分担比例须在 0 至 100 之间", name)
+            )
     total = sum(shares.values(), Decimal(0))
     if total != HUNDRED:
         violations.append(
-            Violation("shares_must_total_100", f"各方分担比例合计须为 100%，当前为 {total}%", None)
+            Violation(BanksError.SHARES_MUST_TOTAL_100, f"各方分担比例合计须为 100%，当前为 {total}%", None)
         )
 
     if max_fund_share is None:
         violations.append(
-            Violation("no_policy_in_force", "生效日期当天该资金没有生效的政策版本", "valid_from")
+            Violation(
+                EnterprisesError.NO_POLICY_IN_FORCE, "生效日期当天该资金没有生效的政策版本", "valid_from"
+            )
         )
     elif shares["fund_share"] > max_fund_share:
         violations.append(
             Violation(
-                "fund_share_exceeds_policy",
+                BanksError.FUND_SHARE_EXCEEDS_POLICY,
                 f"资金分担比例 {shares['fund_share']}% 超过政策上限 {max_fund_share}%",
                 "fund_share",
             )
         )
 
     if terms.valid_until is not None and terms.valid_until <= terms.valid_from:
-        violations.append(Violation("invalid_agreement_term", "到期日期须晚于生效日期", "valid_until"))
+        violations.append(
+            Violation(BanksError.INVALID_AGREEMENT_TERM, "到期日期须晚于生效日期", "valid_until")
+        )
 
     if terms.quota is not None and terms.quota < 0:
-        violations.append(Violation("invalid_quota", "合作额度不能为负数", "quota"))
+        violations.append(Violation(BanksError.INVALID_QUOTA, "合作额度不能为负数", "quota"))
     if terms.reserve_deposit is not None and terms.reserve_deposit < 0:
-        violations.append(Violation("invalid_reserve_deposit", "风险准备金不能为负数", "reserve_deposit"))
+        violations.append(
+            Violation(BanksError.INVALID_RESERVE_DEPOSIT, "风险准备金不能为负数", "reserve_deposit")
+        )
     return violations
 
 
@@ -85,11 +95,13 @@ def check_can_file(*, status: str, has_agreement_in_force: bool) -> list[Violati
     # Statuses as plain strings keep the rules free of model imports. Anything but active or
     # suspended (applied, under review, terminated) is "not active".
     if status == "suspended":
-        violations.append(Violation("institution_suspended", "合作机构已被暂停备案", "institution"))
+        violations.append(Violation(BanksError.INSTITUTION_SUSPENDED, "合作机构已被暂停备案", "institution"))
     elif status != "active":
         violations.append(
-            Violation("institution_not_active", "合作机构不在合作状态，不能备案", "institution")
+            Violation(BanksError.INSTITUTION_NOT_ACTIVE, "合作机构不在合作状态，不能备案", "institution")
         )
     if not has_agreement_in_force:
-        violations.append(Violation("no_agreement_in_force", "合作机构与该资金没有生效的合作协议", "fund"))
+        violations.append(
+            Violation(BanksError.NO_AGREEMENT_IN_FORCE, "合作机构与该资金没有生效的合作协议", "fund")
+        )
     return violations

@@ -10,11 +10,22 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from banks.errors import BanksError
 from fundmgr.ground.accounts.principals import principal_for
 from fundmgr.ground.accounts.services import api_key_issue
 from fundmgr.ground.accounts.workflow import require_public, run_transition
+from fundmgr.ground.funds.errors import FundsError
 from fundmgr.ground.lib import clock
-from fundmgr.ground.lib.errors import AppError, Conflict, Forbidden, NotFound, RuleViolations, Violation
+from fundmgr.ground.lib.errors import (
+    AppError,
+    CommonError,
+    Conflict,
+    FieldError,
+    Forbidden,
+    NotFound,
+    RuleViolations,
+    Violation,
+)
 from fundmgr.ground.lib.identifiers import IP_KINDS, IdentifierError, validate_uscc
 
 from . import rules
@@ -34,19 +45,19 @@ def _require_staff(user, action: str) -> None:
     """Master-data writes (registering institutions, agreements, products) are for officers
     and approvers (admin counts as both); the admin and any future API call alike."""
     if not principal_for(user).has_role("officer", "approver"):
-        raise Forbidden("permission_denied", f"您的角色无权{action}")
+        raise Forbidden(CommonError.PERMISSION_DENIED, f"您的角色无权{action}")
 
 
 def _decimal(data: dict[str, Any], key: str, *, required: bool = False) -> Decimal | None:
     value = data.get(key)
     if value is None or value == "":
         if required:
-            raise AppError("required", "请填写此项", field=key, status=400)
+            raise AppError(FieldError.REQUIRED, "请填写此项", field=key, status=400)
         return None
     try:
         return Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
-        raise AppError("invalid_number", "数值格式错误", field=key, status=400) from exc
+        raise AppError(BanksError.INVALID_NUMBER, "数值格式错误", field=key, status=400) from exc
 
 
 def _date(data: dict[str, Any], key: str) -> dt.date | None:
@@ -58,7 +69,7 @@ def _date(data: dict[str, Any], key: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError as exc:
-        raise AppError("invalid_date", "日期格式应为 YYYY-MM-DD", field=key, status=400) from exc
+        raise AppError(BanksError.INVALID_DATE, "日期格式应为 YYYY-MM-DD", field=key, status=400) from exc
 
 
 # --- institutions -------------------------------------------------------------------------
@@ -74,17 +85,22 @@ def institution_create(*, data: dict[str, Any], by) -> Institution:
     code = (data.get("code") or "").strip()
     if not _CODE_RE.match(code):
         raise AppError(
-            "invalid_code", "机构代码只能包含字母、数字、连字符和下划线（2–64位）", field="code", status=400
+            BanksError.INVALID_CODE,
+            "机构代码只能包含字母、数字、连字符和下划线（2–64位）",
+            field="code",
+            status=400,
         )
     name = (data.get("name") or "").strip()
     if not name:
-        raise AppError("required", "请填写机构名称", field="name", status=400)
+        raise AppError(FieldError.REQUIRED, "请填写机构名称", field="name", status=400)
     kind = data.get("kind") or Institution.Kind.BANK
     if kind not in Institution.Kind.values:
-        raise AppError("invalid_kind", "未知的机构类型", field="kind", status=400)
+        raise AppError(BanksError.INVALID_KIND, "未知的机构类型", field="kind", status=400)
     region_code = (data.get("region_code") or "").strip()
     if region_code and not _REGION_RE.match(region_code):
-        raise AppError("invalid_region_code", "行政区划代码应为6位数字", field="region_code", status=400)
+        raise AppError(
+            BanksError.INVALID_REGION_CODE, "行政区划代码应为6位数字", field="region_code", status=400
+        )
     uscc = (data.get("uscc") or "").strip()
     if uscc:
         try:
@@ -97,7 +113,7 @@ def institution_create(*, data: dict[str, Any], by) -> Institution:
     try:
         with transaction.atomic(durable=True):
             if Institution.objects.filter(code=code).exists():
-                raise Conflict("institution_exists", "该机构代码已被使用", field="code")
+                raise Conflict(BanksError.INSTITUTION_EXISTS, "该机构代码已被使用", field="code")
             institution = Institution(
                 code=code,
                 name=name,
@@ -112,7 +128,7 @@ def institution_create(*, data: dict[str, Any], by) -> Institution:
             institution.save()
             institution_organization(institution=institution)
     except IntegrityError as exc:  # the same code registered concurrently
-        raise Conflict("institution_exists", "该机构代码已被使用", field="code") from exc
+        raise Conflict(BanksError.INSTITUTION_EXISTS, "该机构代码已被使用", field="code") from exc
     return institution
 
 
@@ -129,7 +145,7 @@ def institution_transition(*, institution_id: int, name: str, user, comment: str
 
     def prepare(institution: Institution) -> None:
         if name in _COMMENT_REQUIRED and not reason:
-            raise AppError("comment_required", "请填写原因", field="comment", status=400)
+            raise AppError(CommonError.COMMENT_REQUIRED, "请填写原因", field="comment", status=400)
         if name == "suspend":
             institution.suspension_reason = reason[:300]
         elif name == "reinstate":
@@ -161,7 +177,7 @@ def institution_can_file(*, institution: Institution, fund, on: dt.date) -> list
     if not violations and agreement.filings_suspended_on is not None:
         violations.append(
             Violation(
-                "institution_suspended",
+                BanksError.INSTITUTION_SUSPENDED,
                 f"贵机构在该资金的新增备案已暂停：{agreement.filings_suspension_reason}",
                 "fund",
             )
@@ -187,11 +203,11 @@ def agreement_reinstate_filings(*, agreement_id: int, by, comment: str) -> Coope
     """Staff lift a per-fund filing suspension."""
     _require_staff(by, "恢复备案")
     if not (comment or "").strip():
-        raise AppError("comment_required", "请填写恢复原因", field="comment", status=400)
+        raise AppError(CommonError.COMMENT_REQUIRED, "请填写恢复原因", field="comment", status=400)
     with transaction.atomic(durable=True):
         agreement = CooperationAgreement.objects.select_for_update().get(pk=agreement_id)
         if agreement.filings_suspended_on is None:
-            raise Conflict("transition_not_allowed", "该协议的备案未被暂停")
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "该协议的备案未被暂停")
         agreement.filings_suspended_on = None
         agreement.filings_suspension_reason = ""
         agreement._change_reason = f"恢复备案：{comment}"[:100]
@@ -207,7 +223,7 @@ def agreement_terms(data: dict[str, Any]) -> rules.AgreementTerms:
     signed_on = _date(data, "signed_on")
     valid_from = _date(data, "valid_from") or signed_on
     if valid_from is None:
-        raise AppError("required", "请填写生效日期", field="valid_from", status=400)
+        raise AppError(FieldError.REQUIRED, "请填写生效日期", field="valid_from", status=400)
     return rules.AgreementTerms(
         fund_share=_decimal(data, "fund_share", required=True),
         bank_share=_decimal(data, "bank_share") or Decimal("0.00"),
@@ -239,18 +255,20 @@ def agreement_sign(*, institution: Institution, fund, data: dict[str, Any], by) 
     terms = agreement_terms(data)
     violations = agreement_check(fund=fund, terms=terms)
     if violations:
-        raise RuleViolations(violations, code="agreement_invalid")
+        raise RuleViolations(violations, code=BanksError.AGREEMENT_INVALID)
     signed_on = _date(data, "signed_on") or clock.today()
     try:
         with transaction.atomic(durable=True):
             # Lock the institution: an agreement must not slip in beside a termination.
             locked = Institution.objects.select_for_update().get(pk=institution.pk)
             if locked.status == Institution.Status.TERMINATED:
-                raise Conflict("institution_terminated", "合作机构已终止合作，不能签订协议")
+                raise Conflict(BanksError.INSTITUTION_TERMINATED, "合作机构已终止合作，不能签订协议")
             if CooperationAgreement.objects.filter(
                 institution=locked, fund=fund, valid_from=terms.valid_from
             ).exists():
-                raise Conflict("agreement_exists", "同一生效日期的合作协议已存在", field="valid_from")
+                raise Conflict(
+                    BanksError.AGREEMENT_EXISTS, "同一生效日期的合作协议已存在", field="valid_from"
+                )
             agreement = CooperationAgreement(
                 institution=locked,
                 fund=fund,
@@ -268,7 +286,9 @@ def agreement_sign(*, institution: Institution, fund, data: dict[str, Any], by) 
             agreement._history_user = by
             agreement.save()
     except IntegrityError as exc:  # signed concurrently with the same start date
-        raise Conflict("agreement_exists", "同一生效日期的合作协议已存在", field="valid_from") from exc
+        raise Conflict(
+            BanksError.AGREEMENT_EXISTS, "同一生效日期的合作协议已存在", field="valid_from"
+        ) from exc
     return agreement
 
 
@@ -285,16 +305,19 @@ def product_submit(*, institution: Institution, fund, data: dict[str, Any], by) 
     code = (data.get("code") or "").strip()
     if not _CODE_RE.match(code):
         raise AppError(
-            "invalid_code", "产品代码只能包含字母、数字、连字符和下划线（2–64位）", field="code", status=400
+            BanksError.INVALID_CODE,
+            "产品代码只能包含字母、数字、连字符和下划线（2–64位）",
+            field="code",
+            status=400,
         )
     name = (data.get("name") or "").strip()
     if not name:
-        raise AppError("required", "请填写产品名称", field="name", status=400)
+        raise AppError(FieldError.REQUIRED, "请填写产品名称", field="name", status=400)
     kinds = list(data.get("accepted_ip_kinds") or [])
     unknown = [k for k in kinds if k not in IP_KINDS]
     if unknown:
         raise AppError(
-            "invalid_ip_kind",
+            FundsError.INVALID_IP_KIND,
             f"未知的知识产权类型：{', '.join(unknown)}",
             field="accepted_ip_kinds",
             status=400,
@@ -313,7 +336,7 @@ def product_submit(*, institution: Institution, fund, data: dict[str, Any], by) 
             elif Product.objects.filter(
                 institution=institution, fund=fund, code=code, version=version
             ).exists():
-                raise Conflict("product_exists", "该产品的此版本已存在", field="version")
+                raise Conflict(BanksError.PRODUCT_EXISTS, "该产品的此版本已存在", field="version")
             product = Product(
                 institution=institution,
                 fund=fund,
@@ -329,7 +352,7 @@ def product_submit(*, institution: Institution, fund, data: dict[str, Any], by) 
             product._history_user = by
             product.save()
     except IntegrityError as exc:
-        raise Conflict("product_exists", "该产品的此版本已存在", field="version") from exc
+        raise Conflict(BanksError.PRODUCT_EXISTS, "该产品的此版本已存在", field="version") from exc
     return product
 
 
@@ -346,14 +369,14 @@ def product_file(*, product_id: int, by, filed_on: dt.date | None = None) -> Pro
     with transaction.atomic(durable=True):
         product = Product.objects.select_for_update().select_related("institution", "fund").get(pk=product_id)
         if product.status != Product.Status.SUBMITTED:
-            raise Conflict("transition_not_allowed", "只有已提交的产品可以备案")
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "只有已提交的产品可以备案")
         violations = [
             v
             for v in institution_can_file(institution=product.institution, fund=product.fund, on=filed_on)
             if v.code != "institution_suspended"
         ]
         if violations:
-            raise RuleViolations(violations, code="product_filing_refused")
+            raise RuleViolations(violations, code=BanksError.PRODUCT_FILING_REFUSED)
         product.status = Product.Status.FILED
         product.filed_on = filed_on
         product._history_user = by
@@ -371,7 +394,7 @@ def product_withdraw(*, product_id: int, by, comment: str = "") -> Product:
     with transaction.atomic(durable=True):
         product = Product.objects.select_for_update().get(pk=product_id)
         if product.status not in (Product.Status.SUBMITTED, Product.Status.FILED):
-            raise Conflict("transition_not_allowed", "该产品已撤回")
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "该产品已撤回")
         product.status = Product.Status.WITHDRAWN
         product.withdrawn_on = clock.today()
         product._history_user = by
@@ -384,5 +407,5 @@ def institution_api_key_issue(*, institution_code: str, name: str = ""):
     """Issue an API key for the institution with this code (see accounts.services.api_key_issue)."""
     institution = Institution.objects.filter(code=institution_code).first()
     if institution is None:
-        raise NotFound(f"合作机构 {institution_code} 不存在", code="institution_not_found")
+        raise NotFound(f"合作机构 {institution_code} 不存在", code=BanksError.INSTITUTION_NOT_FOUND)
     return api_key_issue(institution=institution, name=name)

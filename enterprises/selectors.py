@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db.models import Q, QuerySet
 
+from enterprises.errors import EnterprisesError
 from fundmgr.ground.accounts.principals import Principal, scoped
 from fundmgr.ground.funds.models import Fund
 from fundmgr.ground.lib import clock
@@ -53,7 +54,11 @@ def enterprise_eligibility(enterprise: Enterprise, *, on: dt.date | None = None)
     today = on or clock.today()
     policy = enterprise.fund.policy_on(today)
     if policy is None:
-        raise AppError("no_policy_in_force", f"{enterprise.fund.name}在{today}没有生效的政策版本", status=409)
+        raise AppError(
+            EnterprisesError.NO_POLICY_IN_FORCE,
+            f"{enterprise.fund.name}在{today}没有生效的政策版本",
+            status=409,
+        )
     try:
         size = enterprise_size(enterprise, on=today)
         size_class, missing = size.size_class, size.missing

@@ -9,10 +9,11 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, transaction
 
+from enterprises.errors import EnterprisesError
 from fundmgr.ground.accounts.principals import Principal
 from fundmgr.ground.accounts.workflow import require_public, run_transition
 from fundmgr.ground.lib import clock
-from fundmgr.ground.lib.errors import AppError, Conflict, RuleViolations, Violation
+from fundmgr.ground.lib.errors import AppError, CommonError, Conflict, FieldError, RuleViolations, Violation
 from fundmgr.ground.lib.identifiers import (
     PATENT_KINDS,
     IdentifierError,
@@ -67,7 +68,9 @@ def _clean_ip_assets(items: list[dict[str, Any]], *, today: dt.date) -> list[dic
             violations.append(Violation(exc.code, exc.message, f"{path}.number"))
             continue
         if (kind, number) in seen:
-            violations.append(Violation("duplicate_ip_asset", "同一知识产权重复填写", f"{path}.number"))
+            violations.append(
+                Violation(EnterprisesError.DUPLICATE_IP_ASSET, "同一知识产权重复填写", f"{path}.number")
+            )
             continue
         seen.add((kind, number))
         expires_on = item.get("expires_on")
@@ -76,7 +79,9 @@ def _clean_ip_assets(items: list[dict[str, Any]], *, today: dt.date) -> list[dic
         if expires_on is None:
             violations.append(
                 Violation(
-                    "required", "请填写到期日（专利可改填申请日，系统按法定期限计算）", f"{path}.expires_on"
+                    FieldError.REQUIRED,
+                    "请填写到期日（专利可改填申请日，系统按法定期限计算）",
+                    f"{path}.expires_on",
                 )
             )
             continue
@@ -94,7 +99,7 @@ def _ip_taken(assets: list[dict[str, Any]], *, exclude_enterprise: int | None = 
             taken = taken.exclude(enterprise_id=exclude_enterprise)
         if taken.exists():
             raise Conflict(
-                "ip_already_registered",
+                EnterprisesError.IP_ALREADY_REGISTERED,
                 f"知识产权 {item['number']} 已登记在其他企业名下",
                 field=f"ip_assets[{index}].number",
             )
@@ -122,13 +127,13 @@ def enterprise_apply(*, principal: Principal, data: dict[str, Any]) -> Enterpris
             fund is not None and fund.agreements.filter(institution_id=principal.institution_id).exists()
         )
         if not cooperates:
-            raise AppError("fund_not_available", "贵机构未与该资金签订合作协议", field="fund")
+            raise AppError(EnterprisesError.FUND_NOT_AVAILABLE, "贵机构未与该资金签订合作协议", field="fund")
     elif not principal.has_role("officer", "approver"):
-        raise AppError("permission_denied", "无权提交入库申请", status=403)
+        raise AppError(CommonError.PERMISSION_DENIED, "无权提交入库申请", status=403)
     if fund is None:
-        raise AppError("fund_not_available", "资金不存在", field="fund")
+        raise AppError(EnterprisesError.FUND_NOT_AVAILABLE, "资金不存在", field="fund")
     if fund.status != fund.Status.ACTIVE:
-        raise AppError("fund_not_active", "该资金当前不接受入库申请", field="fund")
+        raise AppError(EnterprisesError.FUND_NOT_ACTIVE, "该资金当前不接受入库申请", field="fund")
 
     fields = {
         k: data.get(k)
@@ -151,7 +156,9 @@ def enterprise_apply(*, principal: Principal, data: dict[str, Any]) -> Enterpris
     try:
         with transaction.atomic(durable=True):
             if Enterprise.objects.filter(uscc=uscc).exists():
-                raise Conflict("enterprise_exists", "该统一社会信用代码的企业已登记", field="uscc")
+                raise Conflict(
+                    EnterprisesError.ENTERPRISE_EXISTS, "该统一社会信用代码的企业已登记", field="uscc"
+                )
             _ip_taken(assets)
             enterprise = Enterprise(
                 uscc=uscc,
@@ -180,7 +187,9 @@ def enterprise_apply(*, principal: Principal, data: dict[str, Any]) -> Enterpris
             enterprise.submit(by=principal.user, description="提交入库申请")
             enterprise.save()
     except IntegrityError as exc:  # a concurrent application for the same USCC or IP
-        raise Conflict("enterprise_exists", "该企业或其知识产权已由其他申请登记", field="uscc") from exc
+        raise Conflict(
+            EnterprisesError.ENTERPRISE_EXISTS, "该企业或其知识产权已由其他申请登记", field="uscc"
+        ) from exc
     return enterprise
 
 
@@ -193,7 +202,7 @@ def _require_eligible(enterprise: Enterprise, today: dt.date) -> None:
     if result.failed:
         raise RuleViolations(
             [Violation(f.code, f.message, f.field) for f in result.failed],
-            code="eligibility_failed",
+            code=EnterprisesError.ELIGIBILITY_FAILED,
             message="不符合入库条件：" + "；".join(f.message for f in result.failed),
         )
 
@@ -211,13 +220,15 @@ def enterprise_transition(*, enterprise_id: int, name: str, user, comment: str =
         if name in ("admit", "renew"):
             _require_eligible(enterprise, today)
             if policy is None:
-                raise AppError("no_policy_in_force", "该资金没有生效的政策版本", status=409)
+                raise AppError(EnterprisesError.NO_POLICY_IN_FORCE, "该资金没有生效的政策版本", status=409)
             enterprise.admitted_on = today
             enterprise.admitted_until = _admission_until(today, policy.admission_valid_months)
         if name == "reinstate" and enterprise.admitted_until and enterprise.admitted_until < today:
-            raise Conflict("admission_expired", "入库有效期已过，请办理延续", field="admitted_until")
+            raise Conflict(
+                EnterprisesError.ADMISSION_EXPIRED, "入库有效期已过，请办理延续", field="admitted_until"
+            )
         if name in ("return_for_supplement", "reject", "suspend", "remove") and not comment.strip():
-            raise AppError("comment_required", "请填写原因", field="comment", status=400)
+            raise AppError(CommonError.COMMENT_REQUIRED, "请填写原因", field="comment", status=400)
 
     return run_transition(
         model=Enterprise, pk=enterprise_id, name=name, user=user, comment=comment, prepare=prepare
@@ -230,7 +241,10 @@ def enterprise_record_credit(
     """The officer records the PBOC credit check made during review."""
     if credit_report_date > clock.today():
         raise AppError(
-            "credit_report_date_invalid", "征信报告日期不能晚于今天", field="credit_report_date", status=400
+            EnterprisesError.CREDIT_REPORT_DATE_INVALID,
+            "征信报告日期不能晚于今天",
+            field="credit_report_date",
+            status=400,
         )
     with transaction.atomic(durable=True):
         enterprise = Enterprise.objects.select_for_update().get(pk=enterprise_id)
@@ -239,7 +253,7 @@ def enterprise_record_credit(
             Enterprise.Status.UNDER_REVIEW,
             Enterprise.Status.ADMITTED,
         ):
-            raise Conflict("transition_not_allowed", "当前状态下不能记录征信")
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "当前状态下不能记录征信")
         enterprise.credit_report_date = credit_report_date
         enterprise.credit_record_clean = credit_record_clean
         enterprise._change_reason = f"记录征信（{getattr(user, 'username', '')}）"

@@ -30,6 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from enterprises.errors import EnterprisesError
 from fundmgr.ground.lib.errors import AppError
 from fundmgr.ground.lib.money import TEN_THOUSAND, to_decimal
 
@@ -337,20 +338,24 @@ def normalize_industry_code(industry_code: str) -> str:
     code = "".join(str(industry_code or "").split()).upper()
     if not code:
         raise AppError(
-            "sme_industry_code_required", "缺少国民经济行业代码（GB/T 4754），无法划型", field="industry_code"
+            EnterprisesError.SME_INDUSTRY_CODE_REQUIRED,
+            "缺少国民经济行业代码（GB/T 4754），无法划型",
+            field="industry_code",
         )
     if len(code) >= 2 and code[:2].isascii() and code[:2].isdigit():
         section = _section_of_division(int(code[:2]))
         if section is None:
             raise AppError(
-                "sme_industry_code_invalid", f"行业代码 {code} 的大类不存在", field="industry_code"
+                EnterprisesError.SME_INDUSTRY_CODE_INVALID,
+                f"行业代码 {code} 的大类不存在",
+                field="industry_code",
             )
         return section + code
     if code[0] in _SECTIONS and len(code) >= 3 and code[1:3].isascii() and code[1:3].isdigit():
         section = _section_of_division(int(code[1:3]))
         if section != code[0]:
             raise AppError(
-                "sme_industry_code_invalid",
+                EnterprisesError.SME_INDUSTRY_CODE_INVALID,
                 f"行业代码 {code} 的门类 {code[0]} 与大类 {code[1:3]} 不一致",
                 field="industry_code",
             )
@@ -399,10 +404,12 @@ def _checked_amount(value: Decimal | None, indicator: str) -> Decimal | None:
     label = INDICATOR_LABELS[indicator]
     field = "annual_revenue" if indicator == "revenue" else indicator
     if isinstance(value, bool) or isinstance(value, float) or not isinstance(value, Decimal | int):
-        raise AppError("sme_figure_invalid", f"{label}须为精确金额（Decimal），不接受浮点数", field=field)
+        raise AppError(
+            EnterprisesError.SME_FIGURE_INVALID, f"{label}须为精确金额（Decimal），不接受浮点数", field=field
+        )
     amount = Decimal(value)
     if not amount.is_finite() or amount < 0:
-        raise AppError("sme_figure_invalid", f"{label}须为非负金额", field=field)
+        raise AppError(EnterprisesError.SME_FIGURE_INVALID, f"{label}须为非负金额", field=field)
     return amount
 
 
@@ -410,7 +417,7 @@ def _checked_employees(value: int | None) -> Decimal | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise AppError("sme_figure_invalid", "从业人员须为非负整数", field="employees")
+        raise AppError(EnterprisesError.SME_FIGURE_INVALID, "从业人员须为非负整数", field="employees")
     return Decimal(value)
 
 

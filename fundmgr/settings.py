@@ -190,6 +190,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "fundmgr.ground.lib.api.problem_schema_hook",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "EnterpriseStatusEnum": "enterprises.models.Enterprise.Status",
         "IPAssetStatusEnum": "enterprises.models.IPAsset.Status",

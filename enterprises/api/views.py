@@ -8,6 +8,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from enterprises.errors import EnterprisesError
 from fundmgr.ground.accounts.api import IdempotentMixin, TransitionRequestSerializer
 from fundmgr.ground.accounts.principals import principal_from_request
 from fundmgr.ground.lib.errors import Forbidden
@@ -80,7 +81,9 @@ class EnterpriseViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.Generic
     def create(self, request):
         principal = principal_from_request(request)
         if not principal.is_institution:
-            raise Forbidden("institution_only", "入库申请由合作机构通过接口提交；工作人员请使用管理后台")
+            raise Forbidden(
+                EnterprisesError.INSTITUTION_ONLY, "入库申请由合作机构通过接口提交；工作人员请使用管理后台"
+            )
         body = EnterpriseApplicationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         enterprise = services.enterprise_apply(principal=principal, data=body.validated_data)

@@ -20,7 +20,7 @@ from fundmgr.ground.accounts.admin import StateAgeMixin
 from fundmgr.ground.accounts.workflow import history_html
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.adminkit import CountedQueueFilter, ServiceErrorsMixin, TransitionButtonsMixin
-from fundmgr.ground.lib.errors import Conflict
+from fundmgr.ground.lib.errors import CommonError, Conflict
 from fundmgr.ground.lib.money import format_yuan
 
 from ..models import (
@@ -99,7 +99,7 @@ class WorkflowRecordAdmin(
         if not self.is_fsm_transition_visible(
             self._get_fsm_transition_by_name(obj=obj, transition_name=name)
         ):
-            raise Conflict("transition_not_allowed", "此操作不能在管理后台执行")
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "此操作不能在管理后台执行")
 
     @admin.display(description=_("状态变更记录"))
     def transition_history(self, obj) -> str:
@@ -360,5 +360,5 @@ class RecoveryAdmin(WorkflowRecordAdmin):
 
     def run_transition(self, request, obj, name: str, comment: str, data: dict):
         if name != "confirm_returned":  # the only step staff take on a recovery
-            raise Conflict("transition_not_allowed", "此操作不能在管理后台执行")
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "此操作不能在管理后台执行")
         claims.recovery_confirm_returned(recovery_id=obj.pk, user=request.user, comment=comment)

@@ -11,7 +11,9 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from enterprises.errors import EnterprisesError
 from fundmgr.ground.accounts.api import HistoryEntrySerializer, IdempotentMixin
+from fundmgr.ground.accounts.errors import AccountsError
 from fundmgr.ground.accounts.principals import principal_from_request
 from fundmgr.ground.accounts.workflow import (
     available_transitions,
@@ -257,7 +259,7 @@ class ClaimViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericViewS
                 ).data
             )
         if not principal.is_institution:
-            raise Forbidden("institution_only", "追偿回收由合作机构报告")
+            raise Forbidden(EnterprisesError.INSTITUTION_ONLY, "追偿回收由合作机构报告")
         body = RecoveryInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         recovery = claims.recovery_report(principal=principal, claim_id=claim.pk, data=body.validated_data)
@@ -315,7 +317,7 @@ class RecoveryViewSet(IdempotentMixin, viewsets.GenericViewSet):
         if recovery is None:
             raise NotFound()
         if transition != "confirm_returned":
-            raise NotFound(f"没有名为 {transition} 的操作", code="unknown_transition")
+            raise NotFound(f"没有名为 {transition} 的操作", code=AccountsError.UNKNOWN_TRANSITION)
         body = ClaimTransitionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         recovery = claims.recovery_confirm_returned(

@@ -11,6 +11,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from enterprises.errors import EnterprisesError
 from enterprises.models import IPAsset
 from fundmgr.ground.accounts.api import HistoryEntrySerializer, IdempotentMixin, TransitionRequestSerializer
 from fundmgr.ground.accounts.principals import principal_from_request
@@ -21,7 +22,7 @@ from fundmgr.ground.accounts.workflow import (
     with_state_entered_on,
 )
 from fundmgr.ground.lib.api import ID_PATTERN, MoneyField, PercentField
-from fundmgr.ground.lib.errors import Forbidden
+from fundmgr.ground.lib.errors import CommonError, Forbidden
 
 from .. import selectors
 from ..models import FilingStatus, LoanFiling, LoanStatus, Pledge
@@ -59,7 +60,7 @@ class FilingInputSerializer(serializers.Serializer):
 
     def validate_principal(self, value):
         if value <= 0:
-            raise serializers.ValidationError("贷款本金须大于零", code="invalid_money")
+            raise serializers.ValidationError("贷款本金须大于零", code=CommonError.INVALID_MONEY)
         return value
 
 
@@ -78,7 +79,7 @@ class FilingPatchSerializer(serializers.Serializer):
 
     def validate_principal(self, value):
         if value <= 0:
-            raise serializers.ValidationError("贷款本金须大于零", code="invalid_money")
+            raise serializers.ValidationError("贷款本金须大于零", code=CommonError.INVALID_MONEY)
         return value
 
 
@@ -268,7 +269,7 @@ class FilingViewSet(
 
     def _require_own(self, filing: LoanFiling) -> None:
         if not self._principal().is_institution:
-            raise Forbidden("institution_only", "仅提交备案的合作机构可以执行此操作")
+            raise Forbidden(EnterprisesError.INSTITUTION_ONLY, "仅提交备案的合作机构可以执行此操作")
 
     def _bank_step(self, pk, service) -> Response:
         """A bank's own step on its filing (resubmit, withdraw): scope, body, one service."""

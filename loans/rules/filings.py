@@ -13,7 +13,9 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 
+from enterprises.errors import EnterprisesError
 from fundmgr.ground.lib.money import ZERO
+from loans.errors import LoansError
 
 
 @dataclass(frozen=True)
@@ -79,13 +81,13 @@ def _c(code: str, ok: bool, message: str, field_name: str | None = None) -> Chec
 def check_filing(f: FilingFacts) -> list[Check]:
     checks: list[Check] = [
         _c(
-            "fund_not_active",
+            EnterprisesError.FUND_NOT_ACTIVE,
             f.fund_active,
             "资金处于运行期" if f.fund_active else "资金不在运行期，不接受新备案",
             "fund",
         ),
         _c(
-            "enterprise_not_admitted",
+            LoansError.ENTERPRISE_NOT_ADMITTED,
             f.enterprise_admitted,
             "企业已在本资金入库" if f.enterprise_admitted else "企业未在本资金入库或入库已失效",
             "enterprise_uscc",
@@ -103,7 +105,7 @@ def check_filing(f: FilingFacts) -> list[Check]:
     if f.requires_product_filing:
         checks.append(
             _c(
-                "product_not_filed",
+                LoansError.PRODUCT_NOT_FILED,
                 f.product_filed,
                 "产品已备案" if f.product_filed else "该产品未在本资金备案",
                 "product",
@@ -113,7 +115,7 @@ def check_filing(f: FilingFacts) -> list[Check]:
     deadline_ok = f.today <= f.filing_deadline
     checks.append(
         _c(
-            "filing_deadline_passed",
+            LoansError.FILING_DEADLINE_PASSED,
             deadline_ok,
             f"须在放款后{f.deadline_working_days}个工作日内（{f.filing_deadline.isoformat()}前）备案",
             None if deadline_ok else "disbursed_on",
@@ -123,7 +125,7 @@ def check_filing(f: FilingFacts) -> list[Check]:
     term_ok = f.matures_on <= f.disbursed_on + relativedelta(months=max_months)
     checks.append(
         _c(
-            "term_exceeds_limit",
+            LoansError.TERM_EXCEEDS_LIMIT,
             term_ok,
             f"贷款期限不超过{max_months}个月",
             None if term_ok else "matures_on",
@@ -133,7 +135,7 @@ def check_filing(f: FilingFacts) -> list[Check]:
     rate_ok = not caps or f.annual_rate <= min(caps)
     checks.append(
         _c(
-            "rate_exceeds_limit",
+            LoansError.RATE_EXCEEDS_LIMIT,
             rate_ok,
             f"年利率不超过{min(caps)}%" if caps else "本资金未设利率上限",
             None if rate_ok else "annual_rate",
@@ -152,7 +154,12 @@ def check_filing(f: FilingFacts) -> list[Check]:
     elif f.min_ip_share is not None and covered * 100 < f.principal * f.min_ip_share:
         covered_ok, covered_msg = False, f"组合质押中知识产权担保部分不得低于{f.min_ip_share}%"
     checks.append(
-        _c("covered_principal_invalid", covered_ok, covered_msg, None if covered_ok else "covered_principal")
+        _c(
+            LoansError.COVERED_PRINCIPAL_INVALID,
+            covered_ok,
+            covered_msg,
+            None if covered_ok else "covered_principal",
+        )
     )
 
     effective_covered = f.principal if f.pledge_type == "ip_only" else (covered or ZERO)
@@ -161,7 +168,7 @@ def check_filing(f: FilingFacts) -> list[Check]:
         ok = total <= f.max_enterprise_exposure
         checks.append(
             _c(
-                "enterprise_exposure_exceeded",
+                LoansError.ENTERPRISE_EXPOSURE_EXCEEDED,
                 ok,
                 f"单户企业在保贷款合计{total:.2f}元，上限{f.max_enterprise_exposure:.2f}元",
                 None if ok else "principal",
@@ -172,7 +179,7 @@ def check_filing(f: FilingFacts) -> list[Check]:
         ok = total <= f.fund_capacity
         checks.append(
             _c(
-                "fund_capacity_exceeded",
+                LoansError.FUND_CAPACITY_EXCEEDED,
                 ok,
                 f"资金在保余额将达{total:.2f}元，容量（出资×放大倍数）{f.fund_capacity:.2f}元",
                 None if ok else "covered_principal",
@@ -192,7 +199,7 @@ def check_pledges(f: FilingFacts) -> list[Check]:
         if p.kind not in accepted:
             failures.append(
                 _c(
-                    "ip_kind_not_accepted",
+                    LoansError.IP_KIND_NOT_ACCEPTED,
                     False,
                     f"本资金不接受该类知识产权质押（{p.number}）",
                     f"{path}.kind",
@@ -200,15 +207,17 @@ def check_pledges(f: FilingFacts) -> list[Check]:
             )
         if not p.owned_by_borrower:
             failures.append(
-                _c("ip_not_owned", False, f"知识产权 {p.number} 不在借款企业名下", f"{path}.number")
+                _c(LoansError.IP_NOT_OWNED, False, f"知识产权 {p.number} 不在借款企业名下", f"{path}.number")
             )
             continue
         if p.asset_status != "valid" or (p.expires_on is not None and p.expires_on <= f.today):
-            failures.append(_c("ip_expired", False, f"知识产权 {p.number} 已失效或到期", f"{path}.number"))
+            failures.append(
+                _c(LoansError.IP_EXPIRED, False, f"知识产权 {p.number} 已失效或到期", f"{path}.number")
+            )
         elif p.expires_on is not None and p.expires_on < f.matures_on:
             failures.append(
                 _c(
-                    "ip_expires_before_maturity",
+                    LoansError.IP_EXPIRES_BEFORE_MATURITY,
                     False,
                     f"知识产权 {p.number} 于{p.expires_on.isoformat()}到期，早于贷款到期日",
                     f"{path}.number",
@@ -217,7 +226,7 @@ def check_pledges(f: FilingFacts) -> list[Check]:
         if p.pledged_elsewhere:
             failures.append(
                 _c(
-                    "ip_already_pledged",
+                    LoansError.IP_ALREADY_PLEDGED,
                     False,
                     f"知识产权 {p.number} 已质押于备案 {p.pledged_elsewhere}",
                     f"{path}.number",
@@ -226,7 +235,7 @@ def check_pledges(f: FilingFacts) -> list[Check]:
         if not p.registration_no_valid or p.registered_on is None or p.registered_on > f.today:
             failures.append(
                 _c(
-                    "pledge_not_registered",
+                    LoansError.PLEDGE_NOT_REGISTERED,
                     False,
                     f"知识产权 {p.number} 未提供有效的质押登记",
                     f"{path}.registration_no",

@@ -17,14 +17,16 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 
 from banks.selectors import agreement_in_force
+from enterprises.errors import EnterprisesError
 from fundmgr.ground.accounts.principals import Principal
 from fundmgr.ground.accounts.workflow import log_created, require_public, run_transition
 from fundmgr.ground.funds.models import EntryType, LedgerEntry
 from fundmgr.ground.funds.selectors import fund_balance
 from fundmgr.ground.funds.services import ledger_post
 from fundmgr.ground.lib import clock, workdays
-from fundmgr.ground.lib.errors import AppError, Conflict, NotFound, RuleViolations, Violation
+from fundmgr.ground.lib.errors import AppError, CommonError, Conflict, NotFound, RuleViolations, Violation
 from fundmgr.ground.lib.money import ZERO, quantize
+from loans.errors import LoansError
 
 from ..events import CLAIM_DECIDED, RECOVERY_OVERDUE
 from ..models import (
@@ -129,7 +131,7 @@ def claim_submit(*, principal: Principal, data: dict[str, Any]) -> Claim:
     Refusals (422): loan_not_covered, trigger_not_met, claim_window_closed, claim_exists.
     """
     if not principal.is_institution:
-        raise AppError("institution_only", "补偿申请由合作机构提交", status=403)
+        raise AppError(EnterprisesError.INSTITUTION_ONLY, "补偿申请由合作机构提交", status=403)
     today = clock.today()
     filing = (
         LoanFiling.objects.select_related("policy_version", "fund", "institution")
@@ -142,17 +144,22 @@ def claim_submit(*, principal: Principal, data: dict[str, Any]) -> Claim:
     outstanding: Decimal = data["outstanding_principal"]
     recovered: Decimal = data.get("recovered_before_claim") or ZERO
     if trigger_date > today:
-        raise AppError("invalid_trigger_date", "触发日不能晚于今天", field="trigger_date", status=400)
+        raise AppError(
+            LoansError.INVALID_TRIGGER_DATE, "触发日不能晚于今天", field="trigger_date", status=400
+        )
     if outstanding > filing.principal:
         raise AppError(
-            "outstanding_exceeds_principal",
+            LoansError.OUTSTANDING_EXCEEDS_PRINCIPAL,
             "本金余额不能超过贷款本金",
             field="outstanding_principal",
             status=400,
         )
     if recovered > outstanding:
         raise AppError(
-            "invalid_recovered", "申请前回收不能超过本金余额", field="recovered_before_claim", status=400
+            LoansError.INVALID_RECOVERED,
+            "申请前回收不能超过本金余额",
+            field="recovered_before_claim",
+            status=400,
         )
 
     violations: list[Violation] = []
@@ -163,14 +170,16 @@ def claim_submit(*, principal: Principal, data: dict[str, Any]) -> Claim:
         LoanStatus.IN_CLAIM,
     )
     if not covered:
-        violations.append(Violation("loan_not_covered", "该贷款不在保（未受理、已结清或已作废）", "filing"))
+        violations.append(
+            Violation(LoansError.LOAN_NOT_COVERED, "该贷款不在保（未受理、已结清或已作废）", "filing")
+        )
     elif Claim.objects.filter(filing=filing).exclude(status__in=CLOSED_CLAIM_STATUSES).exists():
-        violations.append(Violation("claim_exists", "该贷款已有进行中的补偿申请", "filing"))
+        violations.append(Violation(LoansError.CLAIM_EXISTS, "该贷款已有进行中的补偿申请", "filing"))
     elif not _trigger_met(filing):
         policy = filing.policy_version
         violations.append(
             Violation(
-                "trigger_not_met",
+                LoansError.TRIGGER_NOT_MET,
                 f"贷款尚未达到补偿条件（逾期{policy.trigger_days_overdue}天或风险分类为次级及以下，以月度报告为准）",
                 "filing",
             )
@@ -179,10 +188,10 @@ def claim_submit(*, principal: Principal, data: dict[str, Any]) -> Claim:
         window = filing.policy_version.claim_window_days
         if today > trigger_date + dt.timedelta(days=window):
             violations.append(
-                Violation("claim_window_closed", f"已超过触发后{window}天的申请期限", "trigger_date")
+                Violation(LoansError.CLAIM_WINDOW_CLOSED, f"已超过触发后{window}天的申请期限", "trigger_date")
             )
     if violations:
-        raise RuleViolations(violations, code="claim_refused")
+        raise RuleViolations(violations, code=LoansError.CLAIM_REFUSED)
 
     computation = compute_for(filing=filing, outstanding=outstanding, recovered_before=recovered, today=today)
     try:
@@ -206,7 +215,8 @@ def claim_submit(*, principal: Principal, data: dict[str, Any]) -> Claim:
             filing.save()
     except IntegrityError as exc:  # a concurrent claim on the same loan
         raise RuleViolations(
-            [Violation("claim_exists", "该贷款已有进行中的补偿申请", "filing")], code="claim_refused"
+            [Violation(LoansError.CLAIM_EXISTS, "该贷款已有进行中的补偿申请", "filing")],
+            code=LoansError.CLAIM_REFUSED,
         ) from exc
     return claim
 
@@ -248,7 +258,7 @@ def claim_transition(
 
     def prepare(claim: Claim) -> None:
         if name in ("return_for_supplement", "reject", "write_off") and not comment.strip():
-            raise AppError("comment_required", "请填写原因", field="comment", status=400)
+            raise AppError(CommonError.COMMENT_REQUIRED, "请填写原因", field="comment", status=400)
         if name in ("recommend", "approve"):
             # Caps depend on other claims and the balance now, not at submission.
             c = compute_for(
@@ -263,14 +273,19 @@ def claim_transition(
         if name == "approve":
             if not meeting_ref.strip():
                 raise AppError(
-                    "meeting_ref_required", "请填写决策委员会会议纪要编号", field="meeting_ref", status=400
+                    LoansError.MEETING_REF_REQUIRED,
+                    "请填写决策委员会会议纪要编号",
+                    field="meeting_ref",
+                    status=400,
                 )
             amount = quantize(approved_amount) if approved_amount is not None else claim.claimable_amount
             if amount <= ZERO:
-                raise AppError("nothing_to_approve", "可补偿金额为零，不能批准", field="approved_amount")
+                raise AppError(
+                    LoansError.NOTHING_TO_APPROVE, "可补偿金额为零，不能批准", field="approved_amount"
+                )
             if amount > claim.claimable_amount:
                 raise AppError(
-                    "approved_amount_exceeds_claimable",
+                    LoansError.APPROVED_AMOUNT_EXCEEDS_CLAIMABLE,
                     f"批准金额不能高于可补偿金额 {claim.claimable_amount:.2f} 元",
                     field="approved_amount",
                 )
@@ -334,11 +349,13 @@ def recovery_report(*, principal: Principal, claim_id: int, data: dict[str, Any]
     gross: Decimal = data["gross_amount"]
     costs: Decimal = data.get("costs") or ZERO
     if received_on > today:
-        raise AppError("invalid_received_on", "回收日期不能晚于今天", field="received_on", status=400)
+        raise AppError(
+            LoansError.INVALID_RECEIVED_ON, "回收日期不能晚于今天", field="received_on", status=400
+        )
     if gross <= ZERO:
-        raise AppError("invalid_money", "回收总额须大于零", field="gross_amount", status=400)
+        raise AppError(CommonError.INVALID_MONEY, "回收总额须大于零", field="gross_amount", status=400)
     if costs > gross:
-        raise AppError("costs_exceed_gross", "追偿费用不能超过回收总额", field="costs", status=400)
+        raise AppError(LoansError.COSTS_EXCEED_GROSS, "追偿费用不能超过回收总额", field="costs", status=400)
     with transaction.atomic(durable=True):
         claim = (
             Claim.objects.select_for_update(of=("self",))
@@ -349,10 +366,13 @@ def recovery_report(*, principal: Principal, claim_id: int, data: dict[str, Any]
         if claim is None or (principal.is_institution and claim.institution_id != principal.institution_id):
             raise NotFound()
         if claim.status != ClaimStatus.IN_RECOVERY:
-            raise Conflict("transition_not_allowed", "只有追偿中的补偿申请可以报告回收")
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "只有追偿中的补偿申请可以报告回收")
         if claim.paid_on and received_on < claim.paid_on:
             raise AppError(
-                "received_before_payment", "代偿前的回收应在申请时扣除", field="received_on", status=400
+                LoansError.RECEIVED_BEFORE_PAYMENT,
+                "代偿前的回收应在申请时扣除",
+                field="received_on",
+                status=400,
             )
         amount = rules.recovery_fund_amount(
             gross=gross,
@@ -391,7 +411,7 @@ def recovery_confirm_returned(*, recovery_id: int, user, comment: str = "") -> R
             total=Coalesce(Sum("amount"), ZERO)
         )["total"]
         if returned + recovery.fund_amount > claim.paid_amount:
-            raise Conflict("returns_exceed_paid", "返还总额不能超过已代偿金额")
+            raise Conflict(LoansError.RETURNS_EXCEED_PAID, "返还总额不能超过已代偿金额")
         if recovery.fund_amount > ZERO:
             ledger_post(
                 fund=claim.fund,

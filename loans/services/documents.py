@@ -20,7 +20,8 @@ from django.db import transaction
 
 from fundmgr.ground.accounts.principals import Principal
 from fundmgr.ground.accounts.workflow import STAFF_REVIEW
-from fundmgr.ground.lib.errors import AppError, Conflict, Forbidden, NotFound
+from fundmgr.ground.lib.errors import AppError, CommonError, Conflict, FieldError, Forbidden, NotFound
+from loans.errors import LoansError
 
 from ..models import DocumentKind, FilingDocument, FilingStatus, LoanFiling
 
@@ -154,13 +155,13 @@ def _check_may_upload(principal: Principal, filing: LoanFiling) -> None:
         return
     if principal.has_role(*STAFF_REVIEW):
         return
-    raise Forbidden("permission_denied", "仅提交备案的合作机构或业务人员可以上传备案材料")
+    raise Forbidden(CommonError.PERMISSION_DENIED, "仅提交备案的合作机构或业务人员可以上传备案材料")
 
 
 def _check_open(filing: LoanFiling) -> None:
     if filing.status in FINAL_FILING_STATUSES:
         raise Conflict(
-            "transition_not_allowed",
+            CommonError.TRANSITION_NOT_ALLOWED,
             f"备案已{filing.get_status_display()}，不能再上传材料",
         )
 
@@ -195,14 +196,14 @@ def document_upload(
     _check_may_upload(principal, filing)
     _check_open(filing)
     if kind not in DocumentKind.values:
-        raise AppError("invalid_choice", "材料类型无效", field="kind", status=400)
+        raise AppError(FieldError.INVALID_CHOICE, "材料类型无效", field="kind", status=400)
 
     # Cheap refusals first, on the size the upload handler counted; the count while hashing
     # below is the authoritative one.
     if upload.size is not None and upload.size > MAX_DOCUMENT_BYTES:
         raise _too_large()
     if upload.size == 0:
-        raise AppError("empty_file", "文件为空", field="file", status=400)
+        raise AppError(LoansError.EMPTY_FILE, "文件为空", field="file", status=400)
 
     upload.seek(0)
     head = upload.read(SNIFF_BYTES)
@@ -212,7 +213,7 @@ def document_upload(
     content_type, extension = detected
     sha256, size = _digest(upload)
     if size == 0:
-        raise AppError("empty_file", "文件为空", field="file", status=400)
+        raise AppError(LoansError.EMPTY_FILE, "文件为空", field="file", status=400)
 
     stored_name: str | None = None
     try:

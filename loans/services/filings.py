@@ -13,18 +13,21 @@ from django.db import IntegrityError, transaction
 from banks.models import Institution, Product
 from banks.selectors import agreement_in_force
 from banks.services import institution_can_file
+from enterprises.errors import EnterprisesError
 from enterprises.models import Enterprise, IPAsset
+from fundmgr.ground.accounts.errors import AccountsError
 from fundmgr.ground.accounts.principals import Principal
 from fundmgr.ground.accounts.workflow import log_created, require_public, run_transition
 from fundmgr.ground.funds.models import Fund
 from fundmgr.ground.funds.selectors import fund_figures_one
 from fundmgr.ground.lib import clock, workdays
-from fundmgr.ground.lib.errors import AppError, Conflict, RuleViolations, Violation
+from fundmgr.ground.lib.errors import AppError, CommonError, Conflict, RuleViolations, Violation
 from fundmgr.ground.lib.identifiers import (
     IdentifierError,
     validate_ip_number,
     validate_pledge_registration_no,
 )
+from loans.errors import LoansError
 
 from ..events import FILING_DECIDED
 from ..models import DueDiligence, FilingStatus, LoanFiling, Pledge, ReferenceCounter
@@ -65,7 +68,7 @@ def _normalise_pledges(items: list[dict[str, Any]], *, today: dt.date) -> list[d
             continue
         if (item["kind"], number) in seen:
             violations.append(
-                Violation("duplicate_pledge", "同一知识产权重复质押", f"pledges[{index}].number")
+                Violation(LoansError.DUPLICATE_PLEDGE, "同一知识产权重复质押", f"pledges[{index}].number")
             )
             continue
         seen.add((item["kind"], number))
@@ -102,7 +105,9 @@ def _evaluate(
     """Gather the facts and run every rule. Returns the checks and the matched IP assets."""
     policy = fund.policy_on(today)
     if policy is None:
-        raise AppError("no_policy_in_force", "该资金没有生效的政策版本", field="fund", status=409)
+        raise AppError(
+            EnterprisesError.NO_POLICY_IN_FORCE, "该资金没有生效的政策版本", field="fund", status=409
+        )
     assets: dict[int, IPAsset] = {}
     if enterprise is not None:
         by_key = {(a.kind, a.number): a for a in enterprise.ip_assets.all()}
@@ -172,7 +177,7 @@ def _refuse_if_failed(checks: list[rules.Check]) -> None:
     if failed:
         raise RuleViolations(
             [Violation(c.code, c.message, c.field) for c in failed],
-            code="filing_refused",
+            code=LoansError.FILING_REFUSED,
             message="备案未通过自动校验：" + "；".join(c.message for c in failed),
         )
 
@@ -190,10 +195,13 @@ def _terms(data: dict[str, Any]) -> dict[str, Any]:
     if terms["pledge_type"] == "ip_only" and terms.get("covered_principal") is None:
         terms["covered_principal"] = terms["principal"]
     if terms["matures_on"] <= terms["disbursed_on"]:
-        raise AppError("invalid_term", "到期日须晚于放款日", field="matures_on", status=400)
+        raise AppError(LoansError.INVALID_TERM, "到期日须晚于放款日", field="matures_on", status=400)
     if terms["disbursed_on"] > clock.today():
         raise AppError(
-            "not_disbursed", "只能备案已发放的贷款（放款日不能晚于今天）", field="disbursed_on", status=400
+            LoansError.NOT_DISBURSED,
+            "只能备案已发放的贷款（放款日不能晚于今天）",
+            field="disbursed_on",
+            status=400,
         )
     return terms
 
@@ -203,16 +211,16 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
     422 with one error per failed rule and nothing is stored. A contract number the bank
     already filed is 409 `duplicate_contract`, also when two arrive at once."""
     if not principal.is_institution:
-        raise AppError("institution_only", "贷款备案由合作机构提交", status=403)
+        raise AppError(EnterprisesError.INSTITUTION_ONLY, "贷款备案由合作机构提交", status=403)
     today = clock.today()
     terms = _terms(data)
     pledges = _normalise_pledges(list(data.get("pledges") or []), today=today)
     institution = Institution.objects.get(pk=principal.institution_id)
     fund = Fund.objects.filter(code=data.get("fund")).first()
     if fund is None or not fund.agreements.filter(institution=institution).exists():
-        raise AppError("fund_not_available", "资金不存在或贵机构未与其合作", field="fund")
+        raise AppError(EnterprisesError.FUND_NOT_AVAILABLE, "资金不存在或贵机构未与其合作", field="fund")
     if LoanFiling.objects.filter(institution=institution, contract_no=terms["contract_no"]).exists():
-        raise Conflict("duplicate_contract", "该借款合同号已备案", field="contract_no")
+        raise Conflict(LoansError.DUPLICATE_CONTRACT, "该借款合同号已备案", field="contract_no")
     enterprise = Enterprise.objects.filter(uscc=(data.get("enterprise_uscc") or "").strip().upper()).first()
     product = None
     if data.get("product"):
@@ -263,7 +271,7 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
             )
     except IntegrityError as exc:
         if LoanFiling.objects.filter(institution=institution, contract_no=terms["contract_no"]).exists():
-            raise Conflict("duplicate_contract", "该借款合同号已备案", field="contract_no") from exc
+            raise Conflict(LoansError.DUPLICATE_CONTRACT, "该借款合同号已备案", field="contract_no") from exc
         raise
     return filing
 
@@ -274,24 +282,24 @@ def filing_update(*, principal: Principal, filing_id: int, data: dict[str, Any])
     with transaction.atomic(durable=True):
         filing = LoanFiling.objects.select_for_update().get(pk=filing_id)
         if filing.institution_id != principal.institution_id:
-            raise AppError("not_found", "备案不存在或无权访问", status=404)
+            raise AppError(CommonError.NOT_FOUND, "备案不存在或无权访问", status=404)
         if filing.status != FilingStatus.RETURNED:
-            raise Conflict("transition_not_allowed", "只有退回补正的备案可以修改")
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "只有退回补正的备案可以修改")
         changes = {k: v for k, v in data.items() if k in FILING_FIELDS}
         if "contract_no" in changes and changes["contract_no"] != filing.contract_no:
             if LoanFiling.objects.filter(
                 institution_id=filing.institution_id, contract_no=changes["contract_no"]
             ).exists():
-                raise Conflict("duplicate_contract", "该借款合同号已备案", field="contract_no")
+                raise Conflict(LoansError.DUPLICATE_CONTRACT, "该借款合同号已备案", field="contract_no")
         for key, value in changes.items():
             setattr(filing, key, value)
         if filing.pledge_type == "ip_only":
             filing.covered_principal = filing.principal
         if filing.matures_on <= filing.disbursed_on:
-            raise AppError("invalid_term", "到期日须晚于放款日", field="matures_on", status=400)
+            raise AppError(LoansError.INVALID_TERM, "到期日须晚于放款日", field="matures_on", status=400)
         if filing.disbursed_on > today:
             raise AppError(
-                "not_disbursed",
+                LoansError.NOT_DISBURSED,
                 "只能备案已发放的贷款（放款日不能晚于今天）",
                 field="disbursed_on",
                 status=400,
@@ -304,7 +312,7 @@ def filing_update(*, principal: Principal, filing_id: int, data: dict[str, Any])
             raise RuleViolations(
                 [
                     Violation(
-                        "covered_principal_invalid",
+                        LoansError.COVERED_PRINCIPAL_INVALID,
                         "组合质押须填写知识产权担保部分，且不超过贷款本金",
                         "covered_principal",
                     )
@@ -319,7 +327,7 @@ def filing_update(*, principal: Principal, filing_id: int, data: dict[str, Any])
                 raise RuleViolations(
                     [
                         Violation(
-                            "pledge_not_registered",
+                            LoansError.PLEDGE_NOT_REGISTERED,
                             f"知识产权 {p['number']} 未提供质押登记日",
                             f"pledges[{p['index']}].registered_on",
                         )
@@ -332,7 +340,7 @@ def filing_update(*, principal: Principal, filing_id: int, data: dict[str, Any])
                 raise RuleViolations(
                     [
                         Violation(
-                            "ip_not_owned",
+                            LoansError.IP_NOT_OWNED,
                             f"知识产权 {p['number']} 不在借款企业名下",
                             f"pledges[{p['index']}].number",
                         )
@@ -408,7 +416,7 @@ def filing_resubmit(*, principal: Principal, filing_id: int, comment: str = "") 
 
     def prepare(filing: LoanFiling) -> None:
         if filing.institution_id != principal.institution_id:
-            raise AppError("not_found", "备案不存在或无权访问", status=404)
+            raise AppError(CommonError.NOT_FOUND, "备案不存在或无权访问", status=404)
         checks = _recheck(filing, today)
         _refuse_if_failed(checks)
         filing.checks = [c.as_dict() for c in checks]
@@ -423,7 +431,7 @@ def filing_resubmit(*, principal: Principal, filing_id: int, comment: str = "") 
 def filing_withdraw(*, principal: Principal, filing_id: int, comment: str = "") -> LoanFiling:
     def prepare(filing: LoanFiling) -> None:
         if filing.institution_id != principal.institution_id:
-            raise AppError("not_found", "备案不存在或无权访问", status=404)
+            raise AppError(CommonError.NOT_FOUND, "备案不存在或无权访问", status=404)
         filing.pledges.filter(released_on__isnull=True).update(released_on=clock.today())
 
     return run_transition(
@@ -436,11 +444,13 @@ def due_diligence_record(*, filing_id: int, user, items: dict[str, Any]) -> DueD
     allowed = set(DueDiligence.REQUIRED_ITEMS) | {"site_visit", "notes"}
     unknown = set(items) - allowed
     if unknown:
-        raise AppError("invalid_checklist_item", f"未知的尽调项目：{', '.join(sorted(unknown))}", status=400)
+        raise AppError(
+            LoansError.INVALID_CHECKLIST_ITEM, f"未知的尽调项目：{', '.join(sorted(unknown))}", status=400
+        )
     with transaction.atomic(durable=True):
         filing = LoanFiling.objects.select_for_update().get(pk=filing_id)
         if filing.status != FilingStatus.UNDER_REVIEW:
-            raise Conflict("transition_not_allowed", "只有尽调中的备案可以记录尽调结果")
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "只有尽调中的备案可以记录尽调结果")
         record, _ = DueDiligence.objects.get_or_create(filing=filing)
         for key, value in items.items():
             setattr(record, key, value)
@@ -454,18 +464,20 @@ def filing_transition(*, filing_id: int, name: str, user, comment: str = "") -> 
     (The bank's own steps — resubmit, withdraw, settle — have their own services.)"""
     require_public(LoanFiling, name)
     if name not in STAFF_FILING_STEPS:
-        raise AppError("unknown_transition", f"没有名为 {name} 的工作人员操作", status=404)
+        raise AppError(AccountsError.UNKNOWN_TRANSITION, f"没有名为 {name} 的工作人员操作", status=404)
     today = clock.today()
 
     def prepare(filing: LoanFiling) -> None:
         if name in ("return_for_supplement", "reject", "void") and not comment.strip():
-            raise AppError("comment_required", "请填写原因", field="comment", status=400)
+            raise AppError(CommonError.COMMENT_REQUIRED, "请填写原因", field="comment", status=400)
         if name == "start_due_diligence":
             DueDiligence.objects.get_or_create(filing=filing, defaults={"officer": user})
         if name == "accept":
             record = DueDiligence.objects.filter(filing=filing).first()
             if record is None or not record.complete:
-                raise AppError("due_diligence_incomplete", "尽调清单尚未全部确认", field="due_diligence")
+                raise AppError(
+                    LoansError.DUE_DILIGENCE_INCOMPLETE, "尽调清单尚未全部确认", field="due_diligence"
+                )
             checks = _recheck(filing, today)
             _refuse_if_failed(checks)
             policy = filing.fund.policy_on(today)

@@ -23,12 +23,14 @@ from django.db import transaction
 from banks.models import CooperationAgreement, Institution
 from banks.selectors import agreement_in_force
 from banks.services import agreement_suspend_filings
+from enterprises.errors import EnterprisesError
 from fundmgr.ground.accounts.principals import Principal
 from fundmgr.ground.accounts.workflow import check_transition, run_transition
 from fundmgr.ground.funds.models import Fund, PolicyVersion
 from fundmgr.ground.lib import clock, workdays
-from fundmgr.ground.lib.errors import AppError, Conflict, NotFound, Violation
+from fundmgr.ground.lib.errors import AppError, CommonError, Conflict, NotFound, Violation
 from fundmgr.ground.lib.money import ZERO, quantize
+from loans.errors import LoansError
 
 from ..events import FILINGS_SUSPENDED, WARNING_RAISED
 from ..models import (
@@ -114,7 +116,7 @@ def _policy_of(filing: LoanFiling) -> PolicyVersion:
         return filing.policy_version
     policy = filing.fund.policy_on(filing.accepted_on or clock.today())
     if policy is None:
-        raise Conflict("no_policy_in_force", "该贷款没有适用的政策版本")
+        raise Conflict(EnterprisesError.NO_POLICY_IN_FORCE, "该贷款没有适用的政策版本")
     return policy
 
 
@@ -147,15 +149,19 @@ def _validate_report(filing: LoanFiling, data: dict[str, Any], today: dt.date) -
     violations: list[Violation] = []
     as_of: dt.date = data["as_of"]
     if as_of != month_end(as_of):
-        violations.append(Violation("as_of_not_month_end", "报告日期须为月末日期，例如 2026-11-30", "as_of"))
+        violations.append(
+            Violation(LoansError.AS_OF_NOT_MONTH_END, "报告日期须为月末日期，例如 2026-11-30", "as_of")
+        )
     elif as_of >= today:
         violations.append(
-            Violation("report_period_not_ended", f"{as_of:%Y-%m} 尚未结束，不能报送该月报告", "as_of")
+            Violation(
+                LoansError.REPORT_PERIOD_NOT_ENDED, f"{as_of:%Y-%m} 尚未结束，不能报送该月报告", "as_of"
+            )
         )
     elif as_of < month_end(filing.disbursed_on):
         violations.append(
             Violation(
-                "report_before_disbursement",
+                LoansError.REPORT_BEFORE_DISBURSEMENT,
                 f"报告月份早于放款月份（放款日 {filing.disbursed_on.isoformat()}）",
                 "as_of",
             )
@@ -163,7 +169,7 @@ def _validate_report(filing: LoanFiling, data: dict[str, Any], today: dt.date) -
     elif data["days_overdue"] > (as_of - filing.disbursed_on).days:
         violations.append(
             Violation(
-                "days_overdue_impossible",
+                LoansError.DAYS_OVERDUE_IMPOSSIBLE,
                 f"逾期天数不能超过放款日至报告日的天数（{(as_of - filing.disbursed_on).days}天）",
                 "days_overdue",
             )
@@ -171,14 +177,14 @@ def _validate_report(filing: LoanFiling, data: dict[str, Any], today: dt.date) -
     if data["outstanding_principal"] > filing.principal:
         violations.append(
             Violation(
-                "outstanding_exceeds_principal",
+                LoansError.OUTSTANDING_EXCEEDS_PRINCIPAL,
                 f"贷款余额不能超过贷款本金 {filing.principal} 元",
                 "outstanding_principal",
             )
         )
     if data["overdue_principal"] > data["outstanding_principal"]:
         violations.append(
-            Violation("overdue_exceeds_outstanding", "逾期本金不能超过贷款余额", "overdue_principal")
+            Violation(LoansError.OVERDUE_EXCEEDS_OUTSTANDING, "逾期本金不能超过贷款余额", "overdue_principal")
         )
     if violations:
         raise _bad_request(violations)
@@ -195,14 +201,14 @@ def _superseded(filing: LoanFiling, data: dict[str, Any]) -> StatusReport | None
     if supersedes is None:
         if current is not None:
             raise Conflict(
-                "report_exists",
+                LoansError.REPORT_EXISTS,
                 f"{data['as_of']:%Y-%m} 的月度报告已报送（id {current.pk}）；更正请填写 supersedes",
                 field="as_of",
             )
         return None
     if current is None or current.pk != supersedes:
         raise Conflict(
-            "invalid_supersedes", "supersedes 须为本笔贷款同一月份当前有效的报告", field="supersedes"
+            LoansError.INVALID_SUPERSEDES, "supersedes 须为本笔贷款同一月份当前有效的报告", field="supersedes"
         )
     return current
 
@@ -220,7 +226,9 @@ def status_report_submit(*, principal: Principal, filing_id: int, data: dict[str
     with transaction.atomic(durable=True):
         filing = _own_filing_locked(principal, filing_id)
         if filing.status != FilingStatus.ACCEPTED or filing.loan_status not in REPORTABLE_LOAN_STATUSES:
-            raise Conflict("transition_not_allowed", "只有在保贷款（正常、逾期、不良）可以报送月度报告")
+            raise Conflict(
+                CommonError.TRANSITION_NOT_ALLOWED, "只有在保贷款（正常、逾期、不良）可以报送月度报告"
+            )
         _validate_report(filing, data, today)
         old = _superseded(filing, data)
         if old is not None:
@@ -278,12 +286,14 @@ def filing_settle(*, principal: Principal, filing_id: int, settled_on: dt.date) 
 
     def prepare(filing: LoanFiling) -> None:
         if filing.status != FilingStatus.ACCEPTED:
-            raise Conflict("transition_not_allowed", "只有已受理入池的贷款可以结清")
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "只有已受理入池的贷款可以结清")
         if settled_on > today:
-            raise AppError("settled_on_in_future", "结清日不能晚于今天", field="settled_on", status=400)
+            raise AppError(
+                LoansError.SETTLED_ON_IN_FUTURE, "结清日不能晚于今天", field="settled_on", status=400
+            )
         if settled_on < filing.disbursed_on:
             raise AppError(
-                "settled_before_disbursement",
+                LoansError.SETTLED_BEFORE_DISBURSEMENT,
                 f"结清日不能早于放款日 {filing.disbursed_on.isoformat()}",
                 field="settled_on",
                 status=400,

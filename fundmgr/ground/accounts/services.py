@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from fundmgr.ground.accounts.errors import AccountsError
 from fundmgr.ground.lib.errors import AppError, NotFound
 
 from .models import ApiToken, InstitutionAPIKey, Organization, Role, User
@@ -58,10 +59,12 @@ def token_issue(*, username: str, name: str = "") -> tuple[ApiToken, str]:
     """Issue a personal API token. Returns the row and the raw token (shown only once)."""
     user = User.objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise NotFound(f"用户 {username} 不存在或已停用", code="user_not_found")
+        raise NotFound(f"用户 {username} 不存在或已停用", code=AccountsError.USER_NOT_FOUND)
     if user.role == Role.INSTITUTION:
         raise AppError(
-            "token_not_for_institutions", "合作机构请使用机构 API 密钥（issue_api_key）", status=400
+            AccountsError.TOKEN_NOT_FOR_INSTITUTIONS,
+            "合作机构请使用机构 API 密钥（issue_api_key）",
+            status=400,
         )
     raw, prefix, hashed = ApiToken.generate()
     token = ApiToken.objects.create(user=user, name=name, prefix=prefix, hashed_key=hashed)

@@ -27,8 +27,9 @@ from django_fsm import FSMFieldMixin, can_proceed, has_transition_perm, transiti
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 from django_fsm_log.models import StateLog
 
+from fundmgr.ground.accounts.errors import AccountsError
 from fundmgr.ground.lib import clock, workdays
-from fundmgr.ground.lib.errors import AppError, Conflict, Forbidden, NotFound
+from fundmgr.ground.lib.errors import AppError, CommonError, Conflict, Forbidden, NotFound
 
 from .models import Role, TransitionDate
 
@@ -114,7 +115,7 @@ def _transition_meta(instance, name: str):
     method = getattr(type(instance), name, None)
     meta = getattr(method, "_django_fsm", None)
     if meta is None:
-        raise NotFound(f"没有名为 {name} 的操作", code="unknown_transition")
+        raise NotFound(f"没有名为 {name} 的操作", code=AccountsError.UNKNOWN_TRANSITION)
     return meta
 
 
@@ -133,7 +134,7 @@ def require_public(model: type[models.Model], name: str) -> None:
     declared, public steps; internal ones (`public=False`) are taken by the system."""
     meta = getattr(getattr(model, name, None), "_django_fsm", None)
     if meta is None or not next(iter(meta.transitions.values())).custom.get("public", True):
-        raise NotFound(f"没有名为 {name} 的操作", code="unknown_transition")
+        raise NotFound(f"没有名为 {name} 的操作", code=AccountsError.UNKNOWN_TRANSITION)
 
 
 CREATION_LABELS = {"submit": "提交", "report": "报告"}
@@ -151,13 +152,13 @@ def check_transition(instance, name: str, user) -> None:
     _transition_meta(instance, name)
     bound = getattr(instance, name)
     if not can_proceed(bound):
-        raise Conflict("transition_not_allowed", "当前状态下不允许此操作")
+        raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "当前状态下不允许此操作")
     if not has_transition_perm(bound, user):
         transition_obj = next(iter(bound._django_fsm.transitions.values()), None)
         policy: StepPolicy | None = transition_obj.custom.get("policy") if transition_obj else None
         if policy is not None and policy.role_allows(user) and not policy.four_eyes_allows(instance, user):
-            raise Forbidden("four_eyes_required", "此操作须由另一位工作人员执行（四眼原则）")
-        raise Forbidden("transition_forbidden", "您的角色无权执行此操作")
+            raise Forbidden(AccountsError.FOUR_EYES_REQUIRED, "此操作须由另一位工作人员执行（四眼原则）")
+        raise Forbidden(AccountsError.TRANSITION_FORBIDDEN, "您的角色无权执行此操作")
 
 
 def run_transition(
@@ -178,7 +179,7 @@ def run_transition(
     scheduled jobs (expiry, automatic suspension): no user, so only the state is checked."""
     comment = (comment or "").strip()
     if len(comment) > 2000:
-        raise AppError("comment_too_long", "意见不能超过 2000 字", field="comment", status=400)
+        raise AppError(AccountsError.COMMENT_TOO_LONG, "意见不能超过 2000 字", field="comment", status=400)
     with transaction.atomic(durable=True):
         instance = model.objects.select_for_update().filter(pk=pk).first()
         if instance is None:
@@ -186,7 +187,7 @@ def run_transition(
         if system:
             _transition_meta(instance, name)
             if not can_proceed(getattr(instance, name)):
-                raise Conflict("transition_not_allowed", "当前状态下不允许此操作")
+                raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "当前状态下不允许此操作")
         else:
             check_transition(instance, name, user)
         if prepare is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from fundmgr.ground.funds.errors import FundsError
 from fundmgr.ground.lib.errors import Violation
 from fundmgr.ground.lib.identifiers import IP_KINDS
 
@@ -14,9 +15,11 @@ def policy_violations(values: dict) -> list[Violation]:
     unknown = [k for k in values.get("accepted_ip_kinds", []) if k not in IP_KINDS]
     if unknown:
         violations.append(
-            Violation("invalid_ip_kind", f"未知的知识产权类型：{', '.join(unknown)}", "accepted_ip_kinds")
+            Violation(
+                FundsError.INVALID_IP_KIND, f"未知的知识产权类型：{', '.join(unknown)}", "accepted_ip_kinds"
+            )
         )
     share = values.get("max_fund_share")
     if share is not None and not (Decimal(0) <= Decimal(share) <= Decimal(100)):
-        violations.append(Violation("invalid_share", "分担比例应在 0 到 100 之间", "max_fund_share"))
+        violations.append(Violation(FundsError.INVALID_SHARE, "分担比例应在 0 到 100 之间", "max_fund_share"))
     return violations

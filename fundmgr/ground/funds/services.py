@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from fundmgr.ground.funds.errors import FundsError
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.errors import AppError, Conflict, RuleViolations
 from fundmgr.ground.lib.money import ZERO, quantize
@@ -54,18 +55,20 @@ def ledger_post(
         raise RuntimeError("ledger_post must run inside a transaction")
     amount = quantize(amount)
     if entry_type not in EntryType.values:
-        raise AppError("invalid_entry_type", f"未知的台账类型：{entry_type}", field="entry_type", status=400)
+        raise AppError(
+            FundsError.INVALID_ENTRY_TYPE, f"未知的台账类型：{entry_type}", field="entry_type", status=400
+        )
     if entry_type == EntryType.ADJUSTMENT:
         if amount == ZERO:
-            raise AppError("invalid_amount", "调整金额不能为零", field="amount", status=400)
+            raise AppError(FundsError.INVALID_AMOUNT, "调整金额不能为零", field="amount", status=400)
         signed = amount
     else:
         if amount <= ZERO:
-            raise AppError("invalid_amount", "金额必须大于零", field="amount", status=400)
+            raise AppError(FundsError.INVALID_AMOUNT, "金额必须大于零", field="amount", status=400)
         signed = -amount if entry_type in OUTFLOW_TYPES else amount
     if entry_type == EntryType.CONTRIBUTION and government_level not in GovernmentLevel.values:
         raise AppError(
-            "government_level_required", "出资须注明出资层级", field="government_level", status=400
+            FundsError.GOVERNMENT_LEVEL_REQUIRED, "出资须注明出资层级", field="government_level", status=400
         )
 
     if signed < 0:
@@ -73,7 +76,7 @@ def ledger_post(
         balance = fund_balance(fund=fund)
         if balance + signed < ZERO:
             raise Conflict(
-                "fund_balance_insufficient",
+                FundsError.FUND_BALANCE_INSUFFICIENT,
                 f"资金可用余额 {balance:.2f} 元不足以支付 {-signed:.2f} 元",
             )
     return LedgerEntry.objects.create(
@@ -106,7 +109,7 @@ def ledger_entry_record(
     """
     if entry_type not in MANUAL_ENTRY_TYPES:
         raise AppError(
-            "entry_type_not_manual",
+            FundsError.ENTRY_TYPE_NOT_MANUAL,
             "代偿支出和追偿返还只能由补偿、追偿流程记账",
             field="entry_type",
             status=400,
@@ -133,11 +136,11 @@ def policy_version_create(*, fund: Fund, effective_from: dt.date, by=None, **val
         raise RuleViolations(violations)
     with transaction.atomic(durable=True):
         if PolicyVersion.objects.filter(fund=fund, effective_from=effective_from).exists():
-            raise Conflict("policy_version_exists", "该生效日期已有政策版本", field="effective_from")
+            raise Conflict(FundsError.POLICY_VERSION_EXISTS, "该生效日期已有政策版本", field="effective_from")
         if effective_from < clock.today():
             if ports.loan_book().filed_since(fund.pk, effective_from):
                 raise Conflict(
-                    "policy_backdated",
+                    FundsError.POLICY_BACKDATED,
                     "该日期之后已有贷款按原政策备案，新政策版本不能追溯生效",
                     field="effective_from",
                 )

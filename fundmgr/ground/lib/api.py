@@ -15,7 +15,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import AppError
+from .errors import AppError, CommonError, FieldError, declared_codes
 from .money import MoneyError, parse_money
 
 log = logging.getLogger(__name__)
@@ -28,17 +28,17 @@ ID_PATTERN = r"[0-9]{1,18}"
 MAX_ID = 10**18 - 1
 
 _STATUS_TITLES = {
-    400: ("malformed_request", "请求格式错误"),
-    401: ("not_authenticated", "未认证"),
-    403: ("permission_denied", "无权执行此操作"),
-    404: ("not_found", "未找到"),
-    405: ("method_not_allowed", "不支持的请求方法"),
-    406: ("not_acceptable", "不支持的响应格式"),
-    409: ("conflict", "状态冲突"),
-    413: ("payload_too_large", "请求内容过大"),
-    415: ("unsupported_media_type", "不支持的内容类型"),
-    422: ("validation_failed", "请求被业务规则拒绝"),
-    429: ("throttled", "请求过于频繁"),
+    400: (CommonError.MALFORMED_REQUEST, "请求格式错误"),
+    401: (CommonError.NOT_AUTHENTICATED, "未认证"),
+    403: (CommonError.PERMISSION_DENIED, "无权执行此操作"),
+    404: (CommonError.NOT_FOUND, "未找到"),
+    405: (CommonError.METHOD_NOT_ALLOWED, "不支持的请求方法"),
+    406: (CommonError.NOT_ACCEPTABLE, "不支持的响应格式"),
+    409: (CommonError.CONFLICT, "状态冲突"),
+    413: (CommonError.PAYLOAD_TOO_LARGE, "请求内容过大"),
+    415: (CommonError.UNSUPPORTED_MEDIA_TYPE, "不支持的内容类型"),
+    422: (CommonError.VALIDATION_FAILED, "请求被业务规则拒绝"),
+    429: (CommonError.THROTTLED, "请求过于频繁"),
 }
 
 
@@ -51,7 +51,7 @@ def problem(
     title: str | None = None,
     headers=None,
 ):
-    default_code, default_title = _STATUS_TITLES.get(status, ("error", "错误"))
+    default_code, default_title = _STATUS_TITLES.get(status, (CommonError.ERROR, "错误"))
     body = {
         "type": f"https://fundmgr.local/problems/{code or default_code}",
         "title": title or default_title,
@@ -80,13 +80,17 @@ def _flatten(detail, prefix: str = "") -> list[dict]:
     elif isinstance(detail, list):
         if all(isinstance(item, exceptions.ErrorDetail) for item in detail):
             for item in detail:
-                out.append({"field": prefix or None, "code": item.code or "invalid", "message": str(item)})
+                out.append(
+                    {"field": prefix or None, "code": item.code or FieldError.INVALID, "message": str(item)}
+                )
         else:
             for index, item in enumerate(detail):
                 if item:
                     out.extend(_flatten(item, f"{prefix}[{index}]"))
     elif isinstance(detail, exceptions.ErrorDetail):
-        out.append({"field": prefix or None, "code": detail.code or "invalid", "message": str(detail)})
+        out.append(
+            {"field": prefix or None, "code": detail.code or FieldError.INVALID, "message": str(detail)}
+        )
     return out
 
 
@@ -100,7 +104,7 @@ def problem_exception_handler(exc, context):
             title=exc.title,
         )
     if isinstance(exc, TransitionNotAllowed):
-        return problem(409, code="transition_not_allowed", detail="当前状态下不允许此操作")
+        return problem(409, code=CommonError.TRANSITION_NOT_ALLOWED, detail="当前状态下不允许此操作")
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -115,20 +119,24 @@ def problem_exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         errors = _flatten(exc.detail)
         codes = {e["code"] for e in errors}
-        code = next(iter(codes)) if len(codes) == 1 else "validation_failed"
+        code = next(iter(codes)) if len(codes) == 1 else CommonError.VALIDATION_FAILED
         detail = "；".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors)
         return problem(400, code=code, detail=detail, errors=errors, headers=_headers(response))
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     code = getattr(detail, "code", None)
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        code = "not_authenticated" if isinstance(exc, exceptions.NotAuthenticated) else "invalid_credentials"
+        code = (
+            CommonError.NOT_AUTHENTICATED
+            if isinstance(exc, exceptions.NotAuthenticated)
+            else CommonError.INVALID_CREDENTIALS
+        )
     elif isinstance(exc, exceptions.NotFound):
-        code = "not_found"
+        code = CommonError.NOT_FOUND
         detail = "对象不存在或无权访问"
     elif isinstance(exc, exceptions.PermissionDenied):
-        code = "permission_denied"
+        code = CommonError.PERMISSION_DENIED
     elif code in (None, "error", "invalid"):
-        code = _STATUS_TITLES.get(status, ("error",))[0]
+        code = _STATUS_TITLES.get(status, (CommonError.ERROR,))[0]
     return problem(status, code=code, detail=str(detail), headers=_headers(response))
 
 
@@ -168,7 +176,7 @@ class MoneyField(serializers.Field):
         try:
             return parse_money(data)
         except MoneyError as exc:
-            raise serializers.ValidationError(str(exc), code="invalid_money") from exc
+            raise serializers.ValidationError(str(exc), code=CommonError.INVALID_MONEY) from exc
 
     def to_representation(self, value) -> str:
         return f"{Decimal(value):.2f}"
@@ -186,11 +194,61 @@ class PercentField(serializers.Field):
 
     def to_internal_value(self, data) -> Decimal:
         if not isinstance(data, str):
-            raise serializers.ValidationError('比例必须是字符串，例如 "3.4500"', code="invalid_rate")
+            raise serializers.ValidationError(
+                '比例必须是字符串，例如 "3.4500"', code=CommonError.INVALID_RATE
+            )
         whole, dot, frac = data.strip().partition(".")
         if not whole.isdigit() or (dot and (not frac.isdigit() or len(frac) > self.places)):
-            raise serializers.ValidationError(f"比例格式错误，最多 {self.places} 位小数", code="invalid_rate")
+            raise serializers.ValidationError(
+                f"比例格式错误，最多 {self.places} 位小数", code=CommonError.INVALID_RATE
+            )
         return Decimal(data.strip())
 
     def to_representation(self, value) -> str:
         return f"{Decimal(value):.{self.places}f}"
+
+
+PROBLEM_COMPONENT = "Problem"
+
+
+def problem_schema_hook(result, generator, request, public):
+    """drf-spectacular postprocessing: the problem+json body as a component whose `code` lists
+    every declared error code (fundmgr.ground.lib.errors.declared_codes), and a 4XX response
+    referencing it on every operation, so clients and fuzzers know what a refusal looks like."""
+    codes = sorted(declared_codes())
+    error = {
+        "type": "object",
+        "properties": {
+            "field": {"type": "string", "nullable": True, "description": "出错的字段（点号分隔路径）"},
+            "code": {"type": "string", "enum": codes},
+            "message": {"type": "string"},
+        },
+        "required": ["field", "code", "message"],
+    }
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas[PROBLEM_COMPONENT] = {
+        "type": "object",
+        "description": "错误（RFC 9457 problem+json）：code 为稳定的错误代码，errors 每项对应一条未通过的规则或字段",
+        "properties": {
+            "type": {"type": "string", "format": "uri"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "code": {"type": "string", "enum": codes},
+            "detail": {"type": "string"},
+            "errors": {"type": "array", "items": error},
+        },
+        "required": ["type", "title", "status", "code", "detail", "errors"],
+    }
+    ref = {"$ref": f"#/components/schemas/{PROBLEM_COMPONENT}"}
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            operation.setdefault("responses", {}).setdefault(
+                "4XX",
+                {
+                    "description": "请求被拒绝（problem+json）",
+                    "content": {PROBLEM_CONTENT_TYPE: {"schema": ref}},
+                },
+            )
+    return result

@@ -56,6 +56,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 
+from fundmgr.ground.lib.errors import CommonError
+
 from .api import problem
 from .models import IdempotencyRecord
 
@@ -228,7 +230,7 @@ class IdempotentMixin:
             raise _ShortCircuit(
                 problem(
                     400,
-                    code="invalid_idempotency_key",
+                    code=CommonError.INVALID_IDEMPOTENCY_KEY,
                     detail=f"{HEADER} 必须为 1–{MAX_KEY_LENGTH} 个字符",
                 )
             )
@@ -310,7 +312,9 @@ class IdempotentMixin:
                 continue
             if record.request_hash != request_hash:
                 raise _ShortCircuit(
-                    problem(409, code="idempotency_key_reused", detail="该幂等键已用于不同的请求内容")
+                    problem(
+                        409, code=CommonError.IDEMPOTENCY_KEY_REUSED, detail="该幂等键已用于不同的请求内容"
+                    )
                 )
             if record.is_completed:
                 raise _ShortCircuit(_replay(record))
@@ -330,7 +334,7 @@ class IdempotentMixin:
     def _idempotency_in_progress(self) -> HttpResponseBase:
         return problem(
             409,
-            code="idempotency_request_in_progress",
+            code=CommonError.IDEMPOTENCY_REQUEST_IN_PROGRESS,
             detail="使用该幂等键的请求仍在处理中，请稍后重试",
             headers={"Retry-After": "1"},
         )

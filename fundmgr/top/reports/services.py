@@ -18,12 +18,14 @@ from django.db import IntegrityError, transaction
 
 from banks.models import CooperationAgreement, Institution
 from fundmgr.ground.accounts.principals import Principal
+from fundmgr.ground.funds.errors import FundsError
 from fundmgr.ground.funds.models import EntryType, Fund
 from fundmgr.ground.funds.selectors import fund_get, funds_visible_to
 from fundmgr.ground.lib import clock
-from fundmgr.ground.lib.errors import AppError, Forbidden, NotFound
+from fundmgr.ground.lib.errors import AppError, CommonError, Forbidden, NotFound
 from fundmgr.ground.lib.money import ZERO, to_wan_yuan
 from fundmgr.ground.lib.regions import region_name
+from fundmgr.top.reports.errors import ReportsError
 
 from . import exporters, selectors
 from .models import ReportKind, StoredReport
@@ -58,12 +60,14 @@ def previous_quarter(today: dt.date) -> tuple[int, int]:
 
 def _check_year(year: int) -> None:
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise AppError("invalid_period", f"年份应在 {MIN_YEAR} 至 {MAX_YEAR} 之间", field="year", status=400)
+        raise AppError(
+            FundsError.INVALID_PERIOD, f"年份应在 {MIN_YEAR} 至 {MAX_YEAR} 之间", field="year", status=400
+        )
 
 
 def _started(start: dt.date, today: dt.date) -> None:
     if start > today:
-        raise AppError("period_not_started", "统计期间尚未开始", field="year", status=400)
+        raise AppError(ReportsError.PERIOD_NOT_STARTED, "统计期间尚未开始", field="year", status=400)
 
 
 # --- the quarterly regulator table -------------------------------------------------------------
@@ -309,7 +313,7 @@ def quarterly_report(
     404, as everywhere in the API. Without `fund_code`: every fund the caller may see.
     """
     if not 1 <= quarter <= 4:
-        raise AppError("invalid_period", "季度应为 1 至 4", field="quarter", status=400)
+        raise AppError(FundsError.INVALID_PERIOD, "季度应为 1 至 4", field="quarter", status=400)
     funds = _report_funds(
         principal=principal, fund_code=fund_code, year=year, start=quarter_bounds(year, quarter)[0]
     )
@@ -321,7 +325,7 @@ def _report_funds(*, principal: Principal, fund_code: str | None, year: int, sta
     institutions may not read them (403), a fund outside the caller's scope is 404, and the
     period must be a plausible year that has begun."""
     if not (principal.is_staff_member or principal.is_regulator):
-        raise Forbidden("regulator_reports_only", "监管统计报表仅供资金管理人和监管部门查看")
+        raise Forbidden(ReportsError.REGULATOR_REPORTS_ONLY, "监管统计报表仅供资金管理人和监管部门查看")
     _check_year(year)
     _started(start, clock.today())
     if fund_code:
@@ -463,11 +467,11 @@ def monthly_report_generate(
     first, then the statements."""
     _check_year(year)
     if not 1 <= month <= 12:
-        raise AppError("invalid_period", "月份应为 1 至 12", field="month", status=400)
+        raise AppError(FundsError.INVALID_PERIOD, "月份应为 1 至 12", field="month", status=400)
     start, end = month_bounds(year, month)
     today = clock.today()
     if end >= today:
-        raise AppError("period_not_ended", "月份尚未结束，不能生成月报", field="month", status=409)
+        raise AppError(ReportsError.PERIOD_NOT_ENDED, "月份尚未结束，不能生成月报", field="month", status=409)
     existing = {
         r.institution_id: r
         for r in StoredReport.objects.filter(fund=fund, period_start=start, kind__startswith="monthly")
@@ -539,7 +543,9 @@ def quarterly_report_store(*, fund: Fund, year: int, quarter: int, regenerate: b
     start, end = quarter_bounds(year, quarter)
     today = clock.today()
     if end >= today:
-        raise AppError("period_not_ended", "季度尚未结束，不能归档季度报表", field="quarter", status=409)
+        raise AppError(
+            ReportsError.PERIOD_NOT_ENDED, "季度尚未结束，不能归档季度报表", field="quarter", status=409
+        )
     lookup = {"kind": ReportKind.QUARTERLY, "fund": fund, "institution": None, "period_start": start}
     if not regenerate:
         found = StoredReport.objects.filter(**lookup).first()
@@ -597,16 +603,18 @@ def monthly_report_get(
     """
     _check_year(year)
     if not 1 <= month <= 12:
-        raise AppError("invalid_period", "月份应为 1 至 12", field="month", status=400)
+        raise AppError(FundsError.INVALID_PERIOD, "月份应为 1 至 12", field="month", status=400)
     fund = fund_get(principal=principal, code=fund_code)
     if principal.is_institution:
         own = Institution.objects.filter(pk=principal.institution_id).values_list("code", flat=True).first()
         if institution_code is None:
-            raise Forbidden("statement_only", "合作机构只能查看本机构的月度对账单，请传入 institution 参数")
+            raise Forbidden(
+                ReportsError.STATEMENT_ONLY, "合作机构只能查看本机构的月度对账单，请传入 institution 参数"
+            )
         if institution_code != own:
             raise NotFound("月度对账单不存在或无权访问")
     elif not (principal.is_staff_member or principal.is_regulator):
-        raise Forbidden("permission_denied", "无权查看月度报告")
+        raise Forbidden(CommonError.PERMISSION_DENIED, "无权查看月度报告")
     start, _ = month_bounds(year, month)
     reports = StoredReport.objects.select_related("fund", "institution").filter(fund=fund, period_start=start)
     if institution_code:
@@ -616,5 +624,5 @@ def monthly_report_get(
     else:
         report = reports.filter(kind=ReportKind.MONTHLY_FUND).first()
     if report is None:
-        raise NotFound("该月报表尚未生成", code="report_not_generated")
+        raise NotFound("该月报表尚未生成", code=ReportsError.REPORT_NOT_GENERATED)
     return report

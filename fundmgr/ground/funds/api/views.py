@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from fundmgr.ground.accounts.principals import principal_from_request
+from fundmgr.ground.funds.errors import FundsError
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.errors import AppError
 
@@ -91,7 +92,7 @@ class FundViewSet(viewsets.GenericViewSet):
         params.is_valid(raise_exception=True)
         date_from, date_to = params.validated_data["date_from"], params.validated_data["to"]
         if date_from and date_to and date_from > date_to:
-            raise AppError("invalid_period", "起始日期不能晚于截止日期", field="from", status=400)
+            raise AppError(FundsError.INVALID_PERIOD, "起始日期不能晚于截止日期", field="from", status=400)
         fund = selectors.fund_get(principal=principal_from_request(request), code=code)
         statement = selectors.ledger_statement(fund=fund, date_from=date_from, date_to=date_to)
         return Response(StatementSerializer(statement).data)
