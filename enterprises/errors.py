@@ -11,7 +11,6 @@ class EnterprisesError(ErrorCode):
     ENTERPRISE_EXISTS = "enterprise_exists"
     FUND_NOT_ACTIVE = "fund_not_active"
     FUND_NOT_AVAILABLE = "fund_not_available"
-    INSTITUTION_ONLY = "institution_only"
     IP_ALREADY_REGISTERED = "ip_already_registered"
     NO_POLICY_IN_FORCE = "no_policy_in_force"
     SME_FIGURE_INVALID = "sme_figure_invalid"

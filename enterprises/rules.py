@@ -149,3 +149,17 @@ def evaluate(
             check_ip(assets=assets, accepted_kinds=policy.accepted_ip_kinds, today=today),
         ]
     )
+
+
+# What a partner bank may read of an enterprise it did not apply for (another bank's
+# customer admitted in a fund it cooperates with): enough to identify the firm and its
+# pledgeable rights, none of its financial figures or credit record.
+PUBLIC_FIELDS = ("uscc", "name", "fund", "status", "size_class", "admitted_until", "ip_assets")
+
+
+def fields_visible(*, is_institution: bool, institution_id: int | None, submitted_by_id: int | None):
+    """The enterprise fields a caller may read: every field (None), or PUBLIC_FIELDS for a
+    bank reading an enterprise another bank applied for. The same in lists and details."""
+    if is_institution and submitted_by_id != institution_id:
+        return PUBLIC_FIELDS
+    return None

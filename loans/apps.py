@@ -10,7 +10,7 @@ class LoansConfig(AppConfig):
         # The funds app reads a fund's loan figures through the port it declares.
         from fundmgr.ground.funds import ports
 
-        from . import selectors
+        from .selectors import filings as selectors
 
         ports.provide_loan_book(
             ports.LoanBook(

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
-from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from fundmgr.ground.accounts.api import TransitionRequestSerializer
+from fundmgr.ground.accounts.api import TransitionsMixin, transitions_schema
 from fundmgr.ground.accounts.principals import principal_from_request
 
 from .. import selectors, services
@@ -25,7 +24,14 @@ class InstitutionFilter(filters.FilterSet):
         fields = ["status", "kind"]
 
 
-class InstitutionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+@extend_schema_view(
+    transition=transitions_schema(
+        summary="执行合作状态操作（工作人员）",
+        names="操作名称：start_review、activate、suspend、reinstate、terminate",
+        response=InstitutionDetailSerializer,
+    )
+)
+class InstitutionViewSet(TransitionsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """合作机构：查询（机构只能看到自己）；工作人员执行合作状态操作。"""
 
     lookup_field = "code"
@@ -42,6 +48,21 @@ class InstitutionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "user": self.request.user}
 
+    def transition_object(self, request, key):
+        return selectors.institution_get(principal=principal_from_request(request), code=key)
+
+    def transition_run(self, request, obj, name, data):
+        services.institution_transition(
+            institution_id=obj.pk, name=name, user=request.user, comment=data["comment"]
+        )
+        return obj
+
+    def transition_render(self, request, obj):
+        # Re-read through the selector: the response shows what this caller may see.
+        return self._detail(
+            selectors.institution_get(principal=principal_from_request(request), code=obj.code)
+        )
+
     def _detail(self, institution: Institution) -> Response:
         return Response(InstitutionDetailSerializer(institution, context=self.get_serializer_context()).data)
 
@@ -52,31 +73,3 @@ class InstitutionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(summary="合作机构详情", responses=InstitutionDetailSerializer)
     def retrieve(self, request, code=None):
         return self._detail(selectors.institution_get(principal=principal_from_request(request), code=code))
-
-    @extend_schema(
-        summary="执行合作状态操作（工作人员）",
-        request=TransitionRequestSerializer,
-        responses=InstitutionDetailSerializer,
-        parameters=[
-            OpenApiParameter(
-                "transition",
-                str,
-                OpenApiParameter.PATH,
-                description="操作名称：start_review、activate、suspend、reinstate、terminate",
-            )
-        ],
-    )
-    @action(detail=True, methods=["post"], url_path=r"transitions/(?P<transition>[a-z_]+)")
-    def transition(self, request, code=None, transition=None):
-        principal = principal_from_request(request)
-        institution = selectors.institution_get(principal=principal, code=code)
-        body = TransitionRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        services.institution_transition(
-            institution_id=institution.pk,
-            name=transition,
-            user=request.user,
-            comment=body.validated_data["comment"],
-        )
-        # Re-read through the selector: the response shows what this caller may see.
-        return self._detail(selectors.institution_get(principal=principal, code=code))

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from fundmgr.ground.accounts.api import HistoryEntrySerializer
 from fundmgr.ground.lib.api import MoneyField
 
+from .. import rules
 from ..models import Enterprise, IPAsset
 
 
@@ -52,7 +53,7 @@ class IPAssetSerializer(serializers.ModelSerializer):
 
 class FindingSerializer(serializers.Serializer):
     code = serializers.CharField()
-    status = serializers.ChoiceField(choices=["passed", "failed", "open"])
+    status = serializers.ChoiceField(choices=[rules.PASSED, rules.FAILED, rules.OPEN])
     message = serializers.CharField()
     field = serializers.CharField(allow_null=True)
 
@@ -62,6 +63,20 @@ class EnterpriseSerializer(serializers.ModelSerializer):
     ip_assets = IPAssetSerializer(many=True, read_only=True)
     annual_revenue = MoneyField(read_only=True, allow_null=True)
     total_assets = MoneyField(read_only=True, allow_null=True)
+
+    def to_representation(self, instance):
+        """Only the fields the caller may read (enterprises.rules.fields_visible), in lists
+        and details alike."""
+        data = super().to_representation(instance)
+        principal = self.context.get("principal")
+        if principal is None:
+            return data
+        visible = rules.fields_visible(
+            is_institution=principal.is_institution,
+            institution_id=principal.institution_id,
+            submitted_by_id=instance.submitted_by_id,
+        )
+        return data if visible is None else {k: v for k, v in data.items() if k in visible}
 
     class Meta:
         model = Enterprise
@@ -122,6 +137,3 @@ class EnterpriseStaffDetailSerializer(EnterpriseDetailSerializer):
         if obj.status not in (obj.Status.SUBMITTED, obj.Status.UNDER_REVIEW, obj.Status.ADMITTED):
             return []
         return FindingSerializer([f.as_dict() for f in enterprise_eligibility(obj).findings], many=True).data
-
-
-EnterprisePublicFields = ["uscc", "name", "fund", "status", "size_class", "admitted_until", "ip_assets"]

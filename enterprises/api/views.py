@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from enterprises.errors import EnterprisesError
-from fundmgr.ground.accounts.api import IdempotentMixin, TransitionRequestSerializer
-from fundmgr.ground.accounts.principals import principal_from_request
-from fundmgr.ground.lib.errors import Forbidden
+from fundmgr.ground.accounts.api import IdempotentMixin, TransitionsMixin, transitions_schema
+from fundmgr.ground.accounts.principals import principal_from_request, require_institution
 
 from .. import selectors, services
 from ..models import Enterprise
 from .serializers import (
     EnterpriseApplicationSerializer,
     EnterpriseDetailSerializer,
-    EnterprisePublicFields,
     EnterpriseSerializer,
     EnterpriseStaffDetailSerializer,
 )
@@ -34,7 +30,14 @@ class EnterpriseFilter(filters.FilterSet):
         fields = ["fund", "status", "region_code"]
 
 
-class EnterpriseViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+@extend_schema_view(
+    transition=transitions_schema(
+        summary="执行状态操作（工作人员）",
+        names="操作名称，如 start_review、admit",
+        response=EnterpriseDetailSerializer,
+    )
+)
+class EnterpriseViewSet(IdempotentMixin, TransitionsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """企业入库：合作机构代企业申请、查询；工作人员审核操作。"""
 
     lookup_field = "uscc"
@@ -50,7 +53,22 @@ class EnterpriseViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.Generic
         )
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "user": self.request.user}
+        return {
+            **super().get_serializer_context(),
+            "user": self.request.user,
+            "principal": principal_from_request(self.request),
+        }
+
+    def transition_object(self, request, key):
+        return selectors.enterprise_get(principal=principal_from_request(request), uscc=key)
+
+    def transition_run(self, request, obj, name, data):
+        return services.enterprise_transition(
+            enterprise_id=obj.pk, name=name, user=request.user, comment=data["comment"]
+        )
+
+    def transition_render(self, request, obj):
+        return self._render(obj)
 
     def _render(self, enterprise: Enterprise, *, status_code: int = 200) -> Response:
         principal = principal_from_request(self.request)
@@ -58,9 +76,6 @@ class EnterpriseViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.Generic
             EnterpriseStaffDetailSerializer if principal.is_staff_member else EnterpriseDetailSerializer
         )
         data = serializer_class(enterprise, context=self.get_serializer_context()).data
-        if principal.is_institution and enterprise.submitted_by_id != principal.institution_id:
-            # Another bank's customer: only what a lender needs to identify the firm.
-            data = {k: data[k] for k in EnterprisePublicFields}
         return Response(data, status=status_code)
 
     @extend_schema(summary="企业列表")
@@ -80,35 +95,8 @@ class EnterpriseViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.Generic
     )
     def create(self, request):
         principal = principal_from_request(request)
-        if not principal.is_institution:
-            raise Forbidden(
-                EnterprisesError.INSTITUTION_ONLY, "入库申请由合作机构通过接口提交；工作人员请使用管理后台"
-            )
+        require_institution(principal, "入库申请由合作机构通过接口提交；工作人员请使用管理后台")
         body = EnterpriseApplicationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         enterprise = services.enterprise_apply(principal=principal, data=body.validated_data)
         return self._render(enterprise, status_code=status.HTTP_201_CREATED)
-
-    @extend_schema(
-        summary="执行状态操作（工作人员）",
-        request=TransitionRequestSerializer,
-        responses=EnterpriseDetailSerializer,
-        parameters=[
-            OpenApiParameter(
-                "transition", str, OpenApiParameter.PATH, description="操作名称，如 start_review、admit"
-            )
-        ],
-    )
-    @action(detail=True, methods=["post"], url_path=r"transitions/(?P<transition>[a-z_]+)")
-    def transition(self, request, uscc=None, transition=None):
-        principal = principal_from_request(request)
-        enterprise = selectors.enterprise_get(principal=principal, uscc=uscc)
-        body = TransitionRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        updated = services.enterprise_transition(
-            enterprise_id=enterprise.pk,
-            name=transition,
-            user=request.user,
-            comment=body.validated_data["comment"],
-        )
-        return self._render(updated)

@@ -26,19 +26,15 @@ from fundmgr.ground.lib.money import format_yuan
 from ..models import (
     Claim,
     ClaimStatus,
+    LegalActionKind,
     Recovery,
-    RecoveryStatus,
 )
+from ..selectors.claims import recoveries_overdue_q, recoveries_return_due_q
 from ..services import claims
 from .display import date_text, html_table, money_display
 from .filings import LoanFilingAdmin
 
-LEGAL_ACTION_KINDS = {
-    "lawsuit": _("诉讼"),
-    "arbitration": _("仲裁"),
-    "enforcement": _("强制执行"),
-    "other": _("其他"),
-}
+LEGAL_ACTION_KINDS = dict(LegalActionKind.choices)
 # The change page of a claim or recovery saves nothing: only the transition buttons act.
 NO_SAVE_BUTTONS = {"show_save": False, "show_save_and_continue": False}
 
@@ -61,12 +57,8 @@ class RecoveryQueueFilter(CountedQueueFilter):
     def queues(self) -> dict:
         today = clock.today()
         return {
-            "return_due": (_("待返还"), Q(status=RecoveryStatus.RETURN_DUE, due_on__gte=today)),
-            # Past the due date, whether or not the nightly job has marked it yet.
-            "overdue": (
-                _("逾期未返还"),
-                Q(status=RecoveryStatus.OVERDUE) | Q(status=RecoveryStatus.RETURN_DUE, due_on__lt=today),
-            ),
+            "return_due": (_("待返还"), recoveries_return_due_q(today)),
+            "overdue": (_("逾期未返还"), recoveries_overdue_q(today)),
         }
 
 

@@ -9,7 +9,6 @@ filing is under due diligence.
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin
 from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
@@ -46,8 +45,7 @@ class FilingQueueFilter(CountedQueueFilter):
     """Work queues with their counts: filings waiting for staff, loans in trouble."""
 
     def queues(self):
-        # The same horizon as the deadline notices (settings, in PRC working days).
-        soon = workdays.add_working_days(clock.today(), settings.DEADLINE_WARNING_WORKING_DAYS)
+        soon = workdays.due_soon_horizon(clock.today())  # the deadline notices' horizon
         return {
             "submitted": (_("待尽调"), Q(status=FilingStatus.SUBMITTED)),
             "under_review": (_("尽调中/待受理"), Q(status=FilingStatus.UNDER_REVIEW)),

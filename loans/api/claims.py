@@ -5,14 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from enterprises.errors import EnterprisesError
-from fundmgr.ground.accounts.api import HistoryEntrySerializer, IdempotentMixin
+from fundmgr.ground.accounts.api import (
+    HistoryEntrySerializer,
+    IdempotentMixin,
+    TransitionsMixin,
+    transitions_schema,
+)
 from fundmgr.ground.accounts.errors import AccountsError
 from fundmgr.ground.accounts.principals import principal_from_request
 from fundmgr.ground.accounts.workflow import (
@@ -22,16 +26,17 @@ from fundmgr.ground.accounts.workflow import (
     with_state_entered_on,
 )
 from fundmgr.ground.lib.api import ID_PATTERN, MAX_ID, IdField, MoneyField, PercentField
-from fundmgr.ground.lib.errors import Forbidden, NotFound
+from fundmgr.ground.lib.errors import NotFound
 
-from ..models import Claim, ClaimStatus, Recovery
-from ..selectors import claims_visible_to
+from ..models import Claim, ClaimStatus, LegalActionKind, Recovery
+from ..rules.claims import CAP_STAGES
+from ..selectors.claims import claims_visible_to
 from ..services import claims, documents
 from .documents import DocumentSerializer, DocumentUploadSerializer
 
 
 class LegalActionSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["lawsuit", "arbitration", "enforcement", "other"])
+    kind = serializers.ChoiceField(choices=LegalActionKind.choices)
     case_no = serializers.CharField(max_length=100)
     filed_on = serializers.DateField()
 
@@ -48,7 +53,7 @@ class ClaimInputSerializer(serializers.Serializer):
 class CapSerializer(serializers.Serializer):
     cap = serializers.CharField()
     stage = serializers.ChoiceField(
-        choices=["loss_base", "payment"],
+        choices=CAP_STAGES,
         help_text="loss_base：限制计入损失基数的本金（分担比例之前）；payment：限制补偿金额",
     )
     label = serializers.CharField()
@@ -175,7 +180,15 @@ class ClaimFilter(filters.FilterSet):
         fields = ["status", "fund", "filing"]
 
 
-class ClaimViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+@extend_schema_view(
+    transition=transitions_schema(
+        summary="执行状态操作（工作人员；resubmit 为合作机构）",
+        names="start_review、approve、pay 等",
+        request=ClaimTransitionSerializer,
+        response=ClaimSerializer,
+    )
+)
+class ClaimViewSet(IdempotentMixin, TransitionsMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """风险补偿申请：合作机构申请、报告追偿；工作人员审核、决委会审批、财务付款。"""
 
     serializer_class = ClaimSerializer
@@ -196,6 +209,21 @@ class ClaimViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericViewS
             raise NotFound("补偿申请不存在或无权访问")
         return claim
 
+    transition_request_serializer = ClaimTransitionSerializer
+
+    def transition_object(self, request, key):
+        return self._claim(key)
+
+    def transition_run(self, request, obj, name, data):
+        if name == "resubmit":  # the bank's own step
+            return claims.claim_resubmit(
+                principal=principal_from_request(request), claim_id=obj.pk, comment=data["comment"]
+            )
+        return claims.claim_transition(claim_id=obj.pk, name=name, user=request.user, **data)
+
+    def transition_render(self, request, obj):
+        return self._render(obj)
+
     def _render(self, claim: Claim, code: int = 200) -> Response:
         return Response(
             ClaimSerializer(Claim.objects.get(pk=claim.pk), context=self.get_serializer_context()).data,
@@ -215,32 +243,6 @@ class ClaimViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericViewS
         claim = claims.claim_submit(principal=principal_from_request(request), data=body.validated_data)
         return self._render(claim, status.HTTP_201_CREATED)
 
-    @extend_schema(
-        summary="执行状态操作（工作人员）",
-        request=ClaimTransitionSerializer,
-        responses=ClaimSerializer,
-        parameters=[
-            OpenApiParameter(
-                "transition", str, OpenApiParameter.PATH, description="start_review、approve、pay 等"
-            )
-        ],
-    )
-    @action(detail=True, methods=["post"], url_path=r"transitions/(?P<transition>[a-z_]+)")
-    def transition(self, request, pk=None, transition=None):
-        claim = self._claim(pk)
-        body = ClaimTransitionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        principal = principal_from_request(request)
-        if transition == "resubmit":
-            claim = claims.claim_resubmit(
-                principal=principal, claim_id=claim.pk, comment=body.validated_data["comment"]
-            )
-        else:
-            claim = claims.claim_transition(
-                claim_id=claim.pk, name=transition, user=request.user, **body.validated_data
-            )
-        return self._render(claim)
-
     @extend_schema(methods=["GET"], summary="追偿回收列表", responses=RecoverySerializer(many=True))
     @extend_schema(
         methods=["POST"],
@@ -258,8 +260,6 @@ class ClaimViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericViewS
                     claim.recoveries.all(), many=True, context=self.get_serializer_context()
                 ).data
             )
-        if not principal.is_institution:
-            raise Forbidden(EnterprisesError.INSTITUTION_ONLY, "追偿回收由合作机构报告")
         body = RecoveryInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         recovery = claims.recovery_report(principal=principal, claim_id=claim.pk, data=body.validated_data)
@@ -288,7 +288,15 @@ class ClaimViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.GenericViewS
         return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
 
 
-class RecoveryViewSet(IdempotentMixin, viewsets.GenericViewSet):
+@extend_schema_view(
+    transition=transitions_schema(
+        summary="确认返还（财务）",
+        names="confirm_returned",
+        request=ClaimTransitionSerializer,
+        response=RecoverySerializer,
+    )
+)
+class RecoveryViewSet(IdempotentMixin, TransitionsMixin, viewsets.GenericViewSet):
     """追偿返还：财务确认到账。"""
 
     serializer_class = RecoverySerializer
@@ -298,29 +306,27 @@ class RecoveryViewSet(IdempotentMixin, viewsets.GenericViewSet):
         visible = claims_visible_to(principal_from_request(self.request))
         return Recovery.objects.filter(claim__in=visible)
 
+    transition_request_serializer = ClaimTransitionSerializer
+
+    def _recovery(self, pk) -> Recovery:
+        recovery = self.get_queryset().filter(pk=pk).first()
+        if recovery is None:
+            raise NotFound()
+        return recovery
+
     @extend_schema(summary="追偿回收详情", responses=RecoverySerializer)
     def retrieve(self, request, pk=None):
-        recovery = self.get_queryset().filter(pk=pk).first()
-        if recovery is None:
-            raise NotFound()
-        return Response(RecoverySerializer(recovery, context={"user": request.user}).data)
+        return self.transition_render(request, self._recovery(pk))
 
-    @extend_schema(
-        summary="确认返还（财务）",
-        request=ClaimTransitionSerializer,
-        responses=RecoverySerializer,
-        parameters=[OpenApiParameter("transition", str, OpenApiParameter.PATH)],
-    )
-    @action(detail=True, methods=["post"], url_path=r"transitions/(?P<transition>[a-z_]+)")
-    def transition(self, request, pk=None, transition=None):
-        recovery = self.get_queryset().filter(pk=pk).first()
-        if recovery is None:
-            raise NotFound()
-        if transition != "confirm_returned":
-            raise NotFound(f"没有名为 {transition} 的操作", code=AccountsError.UNKNOWN_TRANSITION)
-        body = ClaimTransitionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        recovery = claims.recovery_confirm_returned(
-            recovery_id=recovery.pk, user=request.user, comment=body.validated_data["comment"]
+    def transition_object(self, request, key):
+        return self._recovery(key)
+
+    def transition_run(self, request, obj, name, data):
+        if name != "confirm_returned":
+            raise NotFound(f"没有名为 {name} 的操作", code=AccountsError.UNKNOWN_TRANSITION)
+        return claims.recovery_confirm_returned(
+            recovery_id=obj.pk, user=request.user, comment=data["comment"]
         )
-        return Response(RecoverySerializer(recovery, context={"user": request.user}).data)
+
+    def transition_render(self, request, obj):
+        return Response(RecoverySerializer(obj, context={"user": request.user}).data)

@@ -6,14 +6,19 @@ from __future__ import annotations
 import datetime as dt
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from enterprises.errors import EnterprisesError
 from enterprises.models import IPAsset
-from fundmgr.ground.accounts.api import HistoryEntrySerializer, IdempotentMixin, TransitionRequestSerializer
+from fundmgr.ground.accounts.api import (
+    HistoryEntrySerializer,
+    IdempotentMixin,
+    TransitionRequestSerializer,
+    TransitionsMixin,
+    transitions_schema,
+)
 from fundmgr.ground.accounts.principals import principal_from_request
 from fundmgr.ground.accounts.workflow import (
     available_transitions,
@@ -22,10 +27,9 @@ from fundmgr.ground.accounts.workflow import (
     with_state_entered_on,
 )
 from fundmgr.ground.lib.api import ID_PATTERN, MoneyField, PercentField
-from fundmgr.ground.lib.errors import CommonError, Forbidden
 
-from .. import selectors
 from ..models import FilingStatus, LoanFiling, LoanStatus, Pledge
+from ..selectors import filings as selectors
 from ..services import filings as services
 from ..services import servicing
 from .documents import DocumentSerializer, FilingDocumentActions
@@ -49,7 +53,7 @@ class FilingInputSerializer(serializers.Serializer):
     enterprise_uscc = serializers.CharField(max_length=32)
     contract_no = serializers.CharField(max_length=100)
     product = serializers.SlugField(required=False, allow_blank=True, allow_null=True)
-    principal = MoneyField()
+    principal = MoneyField(positive=True)
     pledge_type = serializers.ChoiceField(choices=LoanFiling.PledgeType.choices)
     covered_principal = MoneyField(required=False, allow_null=True)
     annual_rate = PercentField()
@@ -58,17 +62,12 @@ class FilingInputSerializer(serializers.Serializer):
     purpose = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     pledges = PledgeInputSerializer(many=True, allow_empty=False)
 
-    def validate_principal(self, value):
-        if value <= 0:
-            raise serializers.ValidationError("贷款本金须大于零", code=CommonError.INVALID_MONEY)
-        return value
-
 
 class FilingPatchSerializer(serializers.Serializer):
     """退回补正后修改备案（仅在 returned 状态）。"""
 
     contract_no = serializers.CharField(max_length=100, required=False)
-    principal = MoneyField(required=False)
+    principal = MoneyField(positive=True, required=False)
     pledge_type = serializers.ChoiceField(choices=LoanFiling.PledgeType.choices, required=False)
     covered_principal = MoneyField(required=False, allow_null=True)
     annual_rate = PercentField(required=False)
@@ -76,11 +75,6 @@ class FilingPatchSerializer(serializers.Serializer):
     matures_on = serializers.DateField(required=False)
     purpose = serializers.CharField(max_length=300, required=False, allow_blank=True)
     pledges = PledgeInputSerializer(many=True, allow_empty=False, required=False)
-
-    def validate_principal(self, value):
-        if value <= 0:
-            raise serializers.ValidationError("贷款本金须大于零", code=CommonError.INVALID_MONEY)
-        return value
 
 
 class PledgeSerializer(serializers.ModelSerializer):
@@ -203,10 +197,18 @@ class FilingFilter(filters.FilterSet):
         fields = ["status", "loan_status", "fund", "enterprise_uscc", "contract_no"]
 
 
+@extend_schema_view(
+    transition=transitions_schema(
+        summary="执行状态操作（工作人员）",
+        names="start_due_diligence、accept 等",
+        response=FilingDetailSerializer,
+    )
+)
 class FilingViewSet(
     FilingDocumentActions,
     FilingServicingActions,
     IdempotentMixin,
+    TransitionsMixin,
     mixins.ListModelMixin,
     viewsets.GenericViewSet,
 ):
@@ -223,6 +225,17 @@ class FilingViewSet(
             .prefetch_related("pledges__ip_asset")
             .order_by("-submitted_at", "-id")
         )
+
+    def transition_object(self, request, key):
+        return self._filing(key)
+
+    def transition_run(self, request, obj, name, data):
+        return services.filing_transition(
+            filing_id=obj.pk, name=name, user=request.user, comment=data["comment"]
+        )
+
+    def transition_render(self, request, obj):
+        return self._render(obj)
 
     def _render(self, filing: LoanFiling, status_code: int = 200) -> Response:
         filing = self.get_queryset().prefetch_related("documents").get(pk=filing.pk)
@@ -259,7 +272,6 @@ class FilingViewSet(
     )
     def partial_update(self, request, pk=None):
         filing = self._filing(pk)
-        self._require_own(filing)
         body = FilingPatchSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         filing = services.filing_update(
@@ -267,14 +279,9 @@ class FilingViewSet(
         )
         return self._render(filing)
 
-    def _require_own(self, filing: LoanFiling) -> None:
-        if not self._principal().is_institution:
-            raise Forbidden(EnterprisesError.INSTITUTION_ONLY, "仅提交备案的合作机构可以执行此操作")
-
     def _bank_step(self, pk, service) -> Response:
         """A bank's own step on its filing (resubmit, withdraw): scope, body, one service."""
         filing = self._filing(pk)
-        self._require_own(filing)
         body = TransitionRequestSerializer(data=self.request.data)
         body.is_valid(raise_exception=True)
         filing = service(
@@ -299,26 +306,6 @@ class FilingViewSet(
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
         return self._bank_step(pk, services.filing_withdraw)
-
-    @extend_schema(
-        summary="执行状态操作（工作人员）",
-        request=TransitionRequestSerializer,
-        responses=FilingDetailSerializer,
-        parameters=[
-            OpenApiParameter(
-                "transition", str, OpenApiParameter.PATH, description="start_due_diligence、accept 等"
-            )
-        ],
-    )
-    @action(detail=True, methods=["post"], url_path=r"transitions/(?P<transition>[a-z_]+)")
-    def transition(self, request, pk=None, transition=None):
-        filing = self._filing(pk)
-        body = TransitionRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        filing = services.filing_transition(
-            filing_id=filing.pk, name=transition, user=request.user, comment=body.validated_data["comment"]
-        )
-        return self._render(filing)
 
     @extend_schema(
         summary="贷款结清（合作机构）", request=SettleInputSerializer, responses=FilingDetailSerializer

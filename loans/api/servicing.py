@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from fundmgr.ground.lib.api import IdField, MoneyField
 
+from ..models import RiskClass
 from ..services import servicing
 
 
@@ -21,9 +22,7 @@ class StatusReportInputSerializer(serializers.Serializer):
     overdue_principal = MoneyField()
     overdue_interest = MoneyField()
     days_overdue = serializers.IntegerField(min_value=0, max_value=100000)
-    risk_class = serializers.ChoiceField(
-        choices=["normal", "special_mention", "substandard", "doubtful", "loss"]
-    )
+    risk_class = serializers.ChoiceField(choices=RiskClass.choices)
     supersedes = IdField(required=False, allow_null=True, help_text="更正时填写被更正报告的 id")
 
 

@@ -2,7 +2,7 @@
 documents, servicing (monthly reports, early warnings), claims (with recoveries). Imported
 here because Django looks for an app's models in `<app>.models`."""
 
-from .claims import CLOSED_CLAIM_STATUSES, Claim, ClaimStatus, Recovery, RecoveryStatus
+from .claims import CLOSED_CLAIM_STATUSES, Claim, ClaimStatus, LegalActionKind, Recovery, RecoveryStatus
 from .documents import (
     DocumentKind,
     FilingDocument,
@@ -38,6 +38,7 @@ __all__ = [
     "EarlyWarning",
     "FilingDocument",
     "FilingStatus",
+    "LegalActionKind",
     "LoanFiling",
     "LoanStatus",
     "Pledge",

@@ -14,6 +14,15 @@ from fundmgr.ground.lib import clock
 from .filings import MONEY, LoanFiling
 
 
+class LegalActionKind(models.TextChoices):
+    """The legal step a bank took before claiming (a claim's `legal_action.kind`)."""
+
+    LAWSUIT = "lawsuit", _("诉讼")
+    ARBITRATION = "arbitration", _("仲裁")
+    ENFORCEMENT = "enforcement", _("强制执行")
+    OTHER = "other", _("其他")
+
+
 class ClaimStatus(models.TextChoices):
     SUBMITTED = "submitted", _("已提交")
     INITIAL_REVIEW = "initial_review", _("初审中")

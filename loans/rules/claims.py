@@ -9,6 +9,9 @@ from decimal import Decimal
 
 from fundmgr.ground.lib.money import ZERO
 
+# A cap limits the principal entering the loss base (before the fund share) or the payment.
+CAP_STAGES = ("loss_base", "payment")
+
 
 @dataclass(frozen=True)
 class Cap:

@@ -17,8 +17,7 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 
 from banks.selectors import agreement_in_force
-from enterprises.errors import EnterprisesError
-from fundmgr.ground.accounts.principals import Principal
+from fundmgr.ground.accounts.principals import Principal, require_institution
 from fundmgr.ground.accounts.workflow import log_created, require_public, run_transition
 from fundmgr.ground.funds.models import EntryType, LedgerEntry
 from fundmgr.ground.funds.selectors import fund_balance
@@ -131,7 +130,7 @@ def claim_submit(*, principal: Principal, data: dict[str, Any]) -> Claim:
     Refusals (422): loan_not_covered, trigger_not_met, claim_window_closed, claim_exists.
     """
     if not principal.is_institution:
-        raise AppError(EnterprisesError.INSTITUTION_ONLY, "补偿申请由合作机构提交", status=403)
+        raise AppError(CommonError.INSTITUTION_ONLY, "补偿申请由合作机构提交", status=403)
     today = clock.today()
     filing = (
         LoanFiling.objects.select_related("policy_version", "fund", "institution")
@@ -344,6 +343,7 @@ def _returned_so_far(claim: Claim) -> Decimal:
 
 def recovery_report(*, principal: Principal, claim_id: int, data: dict[str, Any]) -> Recovery:
     """The bank reports money recovered after compensation; the fund's part is due back."""
+    require_institution(principal, "追偿回收由合作机构报告")
     today = clock.today()
     received_on: dt.date = data["received_on"]
     gross: Decimal = data["gross_amount"]

@@ -16,7 +16,7 @@ from banks.services import institution_can_file
 from enterprises.errors import EnterprisesError
 from enterprises.models import Enterprise, IPAsset
 from fundmgr.ground.accounts.errors import AccountsError
-from fundmgr.ground.accounts.principals import Principal
+from fundmgr.ground.accounts.principals import Principal, require_institution
 from fundmgr.ground.accounts.workflow import log_created, require_public, run_transition
 from fundmgr.ground.funds.models import Fund
 from fundmgr.ground.funds.selectors import fund_figures_one
@@ -32,7 +32,7 @@ from loans.errors import LoansError
 from ..events import FILING_DECIDED
 from ..models import DueDiligence, FilingStatus, LoanFiling, Pledge, ReferenceCounter
 from ..rules import filings as rules
-from ..selectors import enterprise_live_exposure, pledged_elsewhere
+from ..selectors.filings import enterprise_live_exposure, pledged_elsewhere
 
 STAFF_FILING_STEPS = frozenset({"start_due_diligence", "return_for_supplement", "accept", "reject", "void"})
 
@@ -211,7 +211,7 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
     422 with one error per failed rule and nothing is stored. A contract number the bank
     already filed is 409 `duplicate_contract`, also when two arrive at once."""
     if not principal.is_institution:
-        raise AppError(EnterprisesError.INSTITUTION_ONLY, "贷款备案由合作机构提交", status=403)
+        raise AppError(CommonError.INSTITUTION_ONLY, "贷款备案由合作机构提交", status=403)
     today = clock.today()
     terms = _terms(data)
     pledges = _normalise_pledges(list(data.get("pledges") or []), today=today)
@@ -278,6 +278,7 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
 
 def filing_update(*, principal: Principal, filing_id: int, data: dict[str, Any]) -> LoanFiling:
     """The bank corrects a returned filing (PATCH); checks run again at resubmission."""
+    require_institution(principal, "仅提交备案的合作机构可以执行此操作")
     today = clock.today()
     with transaction.atomic(durable=True):
         filing = LoanFiling.objects.select_for_update().get(pk=filing_id)
@@ -412,6 +413,7 @@ def _deadline(filing: LoanFiling) -> dt.date:
 
 
 def filing_resubmit(*, principal: Principal, filing_id: int, comment: str = "") -> LoanFiling:
+    require_institution(principal, "仅提交备案的合作机构可以执行此操作")
     today = clock.today()
 
     def prepare(filing: LoanFiling) -> None:
@@ -429,6 +431,8 @@ def filing_resubmit(*, principal: Principal, filing_id: int, comment: str = "") 
 
 
 def filing_withdraw(*, principal: Principal, filing_id: int, comment: str = "") -> LoanFiling:
+    require_institution(principal, "仅提交备案的合作机构可以执行此操作")
+
     def prepare(filing: LoanFiling) -> None:
         if filing.institution_id != principal.institution_id:
             raise AppError(CommonError.NOT_FOUND, "备案不存在或无权访问", status=404)

@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from banks.models import CooperationAgreement, Institution
@@ -44,7 +43,7 @@ from ..models import (
     RiskClass,
     StatusReport,
 )
-from ..selectors import npl_ratio
+from ..selectors.servicing import npl_ratio
 
 logger = logging.getLogger(__name__)
 
@@ -488,8 +487,7 @@ def _report_warnings(today: dt.date, raised: dict[str, int]) -> set[_Key]:
 
 
 def _due_diligence_warnings(today: dt.date, raised: dict[str, int]) -> set[_Key]:
-    # The same early-warning horizon as the deadline notices (settings, default 2 working days).
-    horizon = workdays.add_working_days(today, settings.DEADLINE_WARNING_WORKING_DAYS)
+    horizon = workdays.due_soon_horizon(today)  # the deadline notices' horizon
     active: set[_Key] = set()
     filings = LoanFiling.objects.filter(
         status__in=_AWAITING_DECISION, due_diligence_due_on__isnull=False, due_diligence_due_on__lte=horizon

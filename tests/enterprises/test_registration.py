@@ -200,3 +200,18 @@ def test_idempotent_application_replays_and_refuses_a_different_body(personas, b
     assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
     # without a key, a retry is a duplicate application
     assert bank.post("/api/v1/enterprises/", body, format="json").json()["code"] == "enterprise_exists"
+
+
+def test_list_and_detail_show_a_bank_the_same_fields(personas):
+    """Another bank's (or the manager's) applicant shows a bank only the public fields, in the
+    list as in the detail; its own applicants show everything."""
+    bank = personas.client("bank_b")
+    rows = bank.get("/api/v1/enterprises/?page_size=100").json()["results"]
+    assert rows, "bank B sees the admitted enterprises of Foshan"
+    for row in rows:
+        detail = bank.get(f"/api/v1/enterprises/{row['uscc']}/").json()
+        assert "annual_revenue" not in row and "credit_record_clean" not in row
+        assert set(row) == {"uscc", "name", "fund", "status", "size_class", "admitted_until", "ip_assets"}
+        assert set(row) == set(detail)
+    staff_row = personas.client("officer").get("/api/v1/enterprises/?page_size=100").json()["results"][0]
+    assert "annual_revenue" in staff_row and "credit_record_clean" in staff_row

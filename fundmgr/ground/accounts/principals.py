@@ -12,6 +12,8 @@ from functools import cached_property
 
 from django.db.models import Q, QuerySet
 
+from fundmgr.ground.lib.errors import CommonError, Forbidden
+
 from .models import STAFF_ROLES, Organization, Role, User
 
 
@@ -100,3 +102,10 @@ def by_fund_and_institution(
         regulator=Q(**{f"{fund}__in": principal.fund_ids}),
         institution=Q(**{institution: principal.institution_id}),
     )
+
+
+def require_institution(principal: Principal, message: str) -> None:
+    """A step only a partner institution takes (through the API): 403 institution_only for
+    anyone else, before anything is looked up."""
+    if not principal.is_institution:
+        raise Forbidden(CommonError.INSTITUTION_ONLY, message)

@@ -168,15 +168,23 @@ class Pagination(PageNumberPagination):
     }
 )
 class MoneyField(serializers.Field):
-    """Money in the API: a JSON string with exactly two decimals, in yuan, never negative."""
+    """Money in the API: a JSON string with exactly two decimals, in yuan, never negative;
+    `positive=True` also refuses zero (a loan's principal)."""
 
     default_error_messages = {"invalid": '金额必须是两位小数的字符串，例如 "3500000.00"'}
 
+    def __init__(self, *, positive: bool = False, **kwargs):
+        self.positive = positive
+        super().__init__(**kwargs)
+
     def to_internal_value(self, data) -> Decimal:
         try:
-            return parse_money(data)
+            value = parse_money(data)
         except MoneyError as exc:
             raise serializers.ValidationError(str(exc), code=CommonError.INVALID_MONEY) from exc
+        if self.positive and value <= 0:
+            raise serializers.ValidationError("金额须大于零", code=CommonError.INVALID_MONEY)
+        return value
 
     def to_representation(self, value) -> str:
         return f"{Decimal(value):.2f}"

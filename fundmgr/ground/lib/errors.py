@@ -44,6 +44,7 @@ class CommonError(ErrorCode):
     INVALID_CREDENTIALS = "invalid_credentials"
     INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
     INVALID_MONEY = "invalid_money"
+    INSTITUTION_ONLY = "institution_only"
     INVALID_RATE = "invalid_rate"
     MALFORMED_REQUEST = "malformed_request"
     METHOD_NOT_ALLOWED = "method_not_allowed"

@@ -27,6 +27,7 @@ from functools import cache, lru_cache
 from types import MappingProxyType
 
 import holidays
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -269,3 +270,30 @@ def working_days_between(start: dt.date, end: dt.date) -> int:
 
 def next_working_day(day: dt.date) -> dt.date:
     return default_calendar().next_working_day(day)
+
+
+# --- deadlines: one rule for "due soon" and "late", shared by queues, warnings and notices ---
+
+APPROACHING, BREACHED = "approaching", "breached"
+DEFAULT_WARNING_WORKING_DAYS = 2
+
+
+def warning_working_days() -> int:
+    """How early a deadline counts as approaching, in working days before it (setting
+    DEADLINE_WARNING_WORKING_DAYS, default 2): a preference of the fund manager, not a rule
+    of the measures."""
+    return int(getattr(settings, "DEADLINE_WARNING_WORKING_DAYS", DEFAULT_WARNING_WORKING_DAYS))
+
+
+def due_soon_horizon(today: dt.date) -> dt.date:
+    """The last due date that is 'due soon' on `today` (the due date itself included)."""
+    return add_working_days(today, warning_working_days())
+
+
+def deadline_phase(today: dt.date, due: dt.date) -> str | None:
+    """BREACHED after the due date, APPROACHING within the warning window, else None."""
+    if today > due:
+        return BREACHED
+    if due <= due_soon_horizon(today):
+        return APPROACHING
+    return None

@@ -2,7 +2,7 @@
 
 Every deadline is a date counted in PRC working days (`fundmgr.ground.lib.workdays`: weekends,
 statutory holidays and 调休 make-up days). One rule for all of them: a deadline is
-*approaching* from the day it is within `APPROACHING_WORKING_DAYS` working days (the due
+*approaching* from the day it is within `DEADLINE_WARNING_WORKING_DAYS` working days (the due
 date itself included) and *breached* from the day after it. Each phase is notified once per
 object and due date (the due date is part of the event key), so the scan can run as often
 as one likes, and a new deadline (a resubmitted filing) is notified afresh.
@@ -29,8 +29,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.conf import settings
-
 from banks.models import Institution
 from fundmgr.ground.accounts.models import Role, User
 from fundmgr.ground.accounts.workflow import state_entered_on_expression
@@ -51,21 +49,10 @@ from . import services
 
 log = logging.getLogger(__name__)
 
-# How early "approaching" notices go out, in working days before a due date (a notification
-# preference of the fund manager, not a rule of the measures): settings, default 2.
-APPROACHING_WORKING_DAYS = getattr(settings, "DEADLINE_WARNING_WORKING_DAYS", 2)
 _LISTED_LOANS = 30  # a bank's monthly notice names at most this many loans
 
-APPROACHING, BREACHED = "approaching", "breached"
-
-
-def phase(today: dt.date, due: dt.date) -> str | None:
-    """'breached' after the due date, 'approaching' within the warning window, else None."""
-    if today > due:
-        return BREACHED
-    if due <= workdays.add_working_days(today, APPROACHING_WORKING_DAYS):
-        return APPROACHING
-    return None
+APPROACHING, BREACHED = workdays.APPROACHING, workdays.BREACHED
+phase = workdays.deadline_phase  # the one rule (fundmgr.ground.lib.workdays)
 
 
 def _when(today: dt.date, due: dt.date) -> str:
@@ -101,7 +88,7 @@ def _count(counts: dict[str, int], kind: str, created: list) -> None:
 
 
 def _due_diligence(today: dt.date, counts: dict[str, int], staff: _Staff) -> None:
-    horizon = workdays.add_working_days(today, APPROACHING_WORKING_DAYS)
+    horizon = workdays.due_soon_horizon(today)
     filings = LoanFiling.objects.filter(
         status__in=(FilingStatus.SUBMITTED, FilingStatus.UNDER_REVIEW),
         due_diligence_due_on__isnull=False,
@@ -223,7 +210,7 @@ def _claims(today: dt.date, counts: dict[str, int], staff: _Staff) -> None:
 
 
 def _recoveries(today: dt.date, counts: dict[str, int]) -> None:
-    horizon = workdays.add_working_days(today, APPROACHING_WORKING_DAYS)
+    horizon = workdays.due_soon_horizon(today)
     open_returns = (
         Recovery.objects.filter(
             status__in=(RecoveryStatus.RETURN_DUE, RecoveryStatus.OVERDUE), due_on__lte=horizon

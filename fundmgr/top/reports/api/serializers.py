@@ -10,6 +10,8 @@ from rest_framework import serializers
 
 from fundmgr.ground.lib.api import MoneyField
 
+from ..models import ReportKind
+
 
 @extend_schema_field(
     {
@@ -306,7 +308,7 @@ class StatementLoanSerializer(serializers.Serializer):
 
 
 class MonthlyReportSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["monthly_fund", "monthly_institution"])
+    kind = serializers.ChoiceField(choices=[ReportKind.MONTHLY_FUND, ReportKind.MONTHLY_INSTITUTION])
     fund = NamedSerializer()
     institution = NamedSerializer(allow_null=True)
     period = MonthPeriodSerializer()

@@ -1,4 +1,4 @@
-"""Reads about loans, scoped by the acting principal."""
+"""Reads about loan filings and the covered book, scoped by the acting principal."""
 
 from __future__ import annotations
 
@@ -12,13 +12,11 @@ from fundmgr.ground.accounts.principals import Principal, by_fund_and_institutio
 from fundmgr.ground.lib.errors import NotFound
 from fundmgr.ground.lib.money import HUNDRED, ZERO, quantize
 
-from .models import (
+from ..models import (
     LIVE_FILING_STATUSES,
     LIVE_LOAN_STATUSES,
-    Claim,
     FilingStatus,
     LoanFiling,
-    LoanStatus,
     Pledge,
 )
 
@@ -26,12 +24,6 @@ from .models import (
 def filings_visible_to(principal: Principal) -> QuerySet[LoanFiling]:
     """Staff: all. Regulator: its funds. Institution: its own filings only."""
     qs = LoanFiling.objects.select_related("fund", "institution", "enterprise", "product")
-    return by_fund_and_institution(qs, principal)
-
-
-def claims_visible_to(principal: Principal) -> QuerySet[Claim]:
-    """Staff: all. Regulator: its funds. Institution: its own claims only."""
-    qs = Claim.objects.select_related("filing", "fund", "institution")
     return by_fund_and_institution(qs, principal)
 
 
@@ -97,28 +89,6 @@ def covered_totals_by_fund(*, fund_ids: list[int]) -> dict[int, tuple[Decimal, D
         )
     )
     return {row["fund_id"]: (row["outstanding"], quantize(row["exposure"])) for row in rows}
-
-
-def npl_ratio(*, institution_id: int, fund_id: int) -> tuple[Decimal, Decimal, Decimal | None]:
-    """(covered outstanding, of which non-performing, NPL ratio in percent) for one bank in one fund."""
-    totals = LoanFiling.objects.filter(
-        institution_id=institution_id,
-        fund_id=fund_id,
-        status=FilingStatus.ACCEPTED,
-        loan_status__in=LIVE_LOAN_STATUSES,
-    ).aggregate(
-        total=Coalesce(Sum("covered_outstanding"), ZERO),
-        npl=Coalesce(
-            Sum(
-                "covered_outstanding",
-                filter=Q(loan_status__in=[LoanStatus.NON_PERFORMING, LoanStatus.IN_CLAIM]),
-            ),
-            ZERO,
-        ),
-    )
-    total, npl = totals["total"], totals["npl"]
-    ratio = (npl * HUNDRED / total).quantize(Decimal("0.01")) if total > 0 else None
-    return total, npl, ratio
 
 
 def fund_filed_since(fund_id: int, on: dt.date) -> bool:
