@@ -17,7 +17,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from enterprises.models import IPAsset
 from fundmgr.ground.accounts.admin import StateAgeMixin
 from fundmgr.ground.accounts.workflow import history_html
-from fundmgr.ground.lib.adminkit import ServiceErrorsMixin, TransitionButtonsMixin
+from fundmgr.ground.lib.adminkit import ReadOnlyAdminMixin, ServiceErrorsMixin, TransitionButtonsMixin
 from fundmgr.ground.lib.errors import AppError
 
 from . import services
@@ -233,7 +233,7 @@ class InstitutionAdmin(
 
 
 @admin.register(Product)
-class ProductAdmin(ReadOnlyHistoryAdmin):
+class ProductAdmin(ReadOnlyAdminMixin, ReadOnlyHistoryAdmin):
     """Products are submitted on their institution's page; filing and withdrawal are the
     actions here."""
 
@@ -242,15 +242,6 @@ class ProductAdmin(ReadOnlyHistoryAdmin):
     search_fields = ["code", "name", "institution__code", "institution__name"]
     list_select_related = ["institution", "fund"]
     actions = ["file_products", "withdraw_products"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_file_permission(self, request) -> bool:
         return request.user.has_perm("banks.change_product")

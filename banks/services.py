@@ -238,7 +238,7 @@ def agreement_terms(data: dict[str, Any]) -> rules.AgreementTerms:
 
 def agreement_check(*, fund, terms: rules.AgreementTerms) -> list[Violation]:
     """The agreement rules against the fund's policy in force on the agreement's start."""
-    policy = fund.policy_on(terms.valid_from)
+    policy = fund.policy_in_force(terms.valid_from)
     return rules.check_agreement(terms, max_fund_share=policy.max_fund_share if policy else None)
 
 

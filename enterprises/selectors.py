@@ -52,7 +52,7 @@ def enterprise_size(enterprise: Enterprise, *, on: dt.date | None = None) -> SME
 def enterprise_eligibility(enterprise: Enterprise, *, on: dt.date | None = None) -> rules.Eligibility:
     """Every eligibility check against the policy in force on `on` (default: business today)."""
     today = on or clock.today()
-    policy = enterprise.fund.policy_on(today)
+    policy = enterprise.fund.policy_in_force(today)
     if policy is None:
         raise AppError(
             EnterprisesError.NO_POLICY_IN_FORCE,

@@ -213,7 +213,7 @@ def enterprise_transition(*, enterprise_id: int, name: str, user, comment: str =
     today = clock.today()
 
     def prepare(enterprise: Enterprise) -> None:
-        policy = enterprise.fund.policy_on(today)
+        policy = enterprise.fund.policy_in_force(today)
         if name in ("start_review", "renew"):
             size = enterprise_size(enterprise, on=today)
             enterprise.size_class, enterprise.size_basis = size.size_class, size.basis[:300]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
+from fundmgr.ground.lib.adminkit import ReadOnlyAdminMixin
 from fundmgr.ground.lib.money import format_yuan
 
 
@@ -37,14 +38,5 @@ def money_display(field: str, label):
     return show
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Rows written by services (the bank's API, scheduled jobs): staff read them only."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

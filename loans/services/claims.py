@@ -120,6 +120,21 @@ def compute_for(
     )
 
 
+def _claim_ledger_post(claim: Claim, entry_type: str, amount: Decimal, description: str, *, by, on) -> None:
+    """Money moving for a claim (the payout, a returned recovery): one ledger entry on the
+    claim's fund, referenced to the claim, in the caller's transaction."""
+    ledger_post(
+        fund=claim.fund,
+        entry_type=entry_type,
+        amount=amount,
+        value_date=on,
+        description=description,
+        reference=claim.reference,
+        by=by,
+        claim=claim,
+    )
+
+
 def _trigger_met(filing: LoanFiling) -> bool:
     return filing.loan_status == LoanStatus.NON_PERFORMING
 
@@ -292,15 +307,13 @@ def claim_transition(
             claim.meeting_ref = meeting_ref.strip()
             claim.approved_on = today
         if name == "pay":
-            ledger_post(
-                fund=claim.fund,
-                entry_type=EntryType.COMPENSATION_PAID,
-                amount=claim.approved_amount,
-                value_date=today,
-                description=f"代偿 {claim.reference}（{claim.filing.enterprise.name}）",
-                reference=claim.reference,
+            _claim_ledger_post(
+                claim,
+                EntryType.COMPENSATION_PAID,
+                claim.approved_amount,
+                f"代偿 {claim.reference}（{claim.filing.enterprise.name}）",
                 by=user,
-                claim=claim,
+                on=today,
             )
             claim.paid_amount = claim.approved_amount
             claim.paid_on = today
@@ -413,15 +426,13 @@ def recovery_confirm_returned(*, recovery_id: int, user, comment: str = "") -> R
         if returned + recovery.fund_amount > claim.paid_amount:
             raise Conflict(LoansError.RETURNS_EXCEED_PAID, "返还总额不能超过已代偿金额")
         if recovery.fund_amount > ZERO:
-            ledger_post(
-                fund=claim.fund,
-                entry_type=EntryType.RECOVERY_RETURNED,
-                amount=recovery.fund_amount,
-                value_date=today,
-                description=f"追偿返还 {claim.reference}（{recovery.get_source_display()}）",
-                reference=claim.reference,
+            _claim_ledger_post(
+                claim,
+                EntryType.RECOVERY_RETURNED,
+                recovery.fund_amount,
+                f"追偿返还 {claim.reference}（{recovery.get_source_display()}）",
                 by=user,
-                claim=claim,
+                on=today,
             )
         recovery.returned_on = today
 

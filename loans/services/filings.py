@@ -103,7 +103,7 @@ def _evaluate(
     exclude_filing: int | None = None,
 ) -> tuple[list[rules.Check], dict[int, IPAsset]]:
     """Gather the facts and run every rule. Returns the checks and the matched IP assets."""
-    policy = fund.policy_on(today)
+    policy = fund.policy_in_force(today)
     if policy is None:
         raise AppError(
             EnterprisesError.NO_POLICY_IN_FORCE, "该资金没有生效的政策版本", field="fund", status=409
@@ -239,7 +239,7 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
         today=today,
     )
     _refuse_if_failed(checks)
-    policy = fund.policy_on(today)
+    policy = fund.policy_in_force(today)
     try:
         with transaction.atomic(durable=True):
             filing = LoanFiling(
@@ -408,7 +408,7 @@ def _recheck(filing: LoanFiling, today: dt.date) -> list[rules.Check]:
 
 
 def _deadline(filing: LoanFiling) -> dt.date:
-    policy = filing.fund.policy_on(filing.submitted_on)
+    policy = filing.fund.policy_in_force(filing.submitted_on)
     return workdays.add_working_days(filing.disbursed_on, policy.filing_deadline_working_days)
 
 
@@ -422,7 +422,7 @@ def filing_resubmit(*, principal: Principal, filing_id: int, comment: str = "") 
         checks = _recheck(filing, today)
         _refuse_if_failed(checks)
         filing.checks = [c.as_dict() for c in checks]
-        policy = filing.fund.policy_on(today)
+        policy = filing.fund.policy_in_force(today)
         filing.due_diligence_due_on = workdays.add_working_days(today, policy.due_diligence_working_days)
 
     return run_transition(
@@ -484,7 +484,7 @@ def filing_transition(*, filing_id: int, name: str, user, comment: str = "") -> 
                 )
             checks = _recheck(filing, today)
             _refuse_if_failed(checks)
-            policy = filing.fund.policy_on(today)
+            policy = filing.fund.policy_in_force(today)
             agreement = agreement_in_force(institution=filing.institution, fund=filing.fund, on=today)
             # Frozen for the life of the loan: later policy or agreement changes never touch it.
             filing.policy_version = policy

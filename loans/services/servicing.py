@@ -113,7 +113,7 @@ def _policy_of(filing: LoanFiling) -> PolicyVersion:
     version in force on the acceptance date."""
     if filing.policy_version_id:
         return filing.policy_version
-    policy = filing.fund.policy_on(filing.accepted_on or clock.today())
+    policy = filing.fund.policy_in_force(filing.accepted_on or clock.today())
     if policy is None:
         raise Conflict(EnterprisesError.NO_POLICY_IN_FORCE, "该贷款没有适用的政策版本")
     return policy
@@ -337,7 +337,7 @@ def npl_suspension_check(*, institution_id: int, fund_id: int, today: dt.date | 
         agreement = CooperationAgreement.objects.select_for_update().get(pk=agreement.pk)
         if agreement.filings_suspended_on is not None:
             return False
-        policy = fund.policy_on(today)
+        policy = fund.policy_in_force(today)
         if policy is None:
             return False
         total, npl, ratio = npl_ratio(institution_id=institution_id, fund_id=fund_id)

@@ -25,10 +25,10 @@ def test_version_in_force_on_a_date(fund, business_date):
         max_fund_share=Decimal("60.00"),
         accepted_ip_kinds=["trademark"],
     )
-    assert selectors.policy_in_force(fund=fund, on=dt.date(2019, 9, 28)) is None
-    assert selectors.policy_in_force(fund=fund, on=dt.date(2019, 9, 29)).max_fund_share == Decimal("70.00")
-    assert selectors.policy_in_force(fund=fund, on=dt.date(2026, 12, 31)).max_fund_share == Decimal("70.00")
-    assert selectors.policy_in_force(fund=fund, on=dt.date(2027, 1, 1)).max_fund_share == Decimal("60.00")
+    assert fund.policy_in_force(dt.date(2019, 9, 28)) is None
+    assert fund.policy_in_force(dt.date(2019, 9, 29)).max_fund_share == Decimal("70.00")
+    assert fund.policy_in_force(dt.date(2026, 12, 31)).max_fund_share == Decimal("70.00")
+    assert fund.policy_in_force(dt.date(2027, 1, 1)).max_fund_share == Decimal("60.00")
     in_force = selectors.policies_in_force(funds=Fund.objects.all(), on=dt.date(2027, 6, 1))
     assert in_force[fund.id].effective_from == dt.date(2027, 1, 1)
     assert len(in_force) == 4
@@ -36,7 +36,7 @@ def test_version_in_force_on_a_date(fund, business_date):
 
 def test_version_in_force_is_locked_and_future_one_is_not(fund, business_date):
     business_date("2026-11-21")
-    current = selectors.policy_in_force(fund=fund, on=dt.date(2026, 11, 21))
+    current = fund.policy_in_force(dt.date(2026, 11, 21))
     future = services.policy_version_create(fund=fund, effective_from=dt.date(2027, 1, 1))
     assert services.policy_version_is_locked(current)
     assert not services.policy_version_is_locked(future)

@@ -394,7 +394,7 @@ def test_later_agreement_and_policy_changes_do_not_touch_accepted_shares(persona
         data={"fund_share": "40.00", "bank_share": "60.00", "valid_from": TODAY},
         by=personas.user("approver"),
     )
-    current = fund.policy_on(today)
+    current = fund.policy_in_force(today)
     skip = {"id", "fund", "effective_from", "created_by", "created_at", "document_ref"}
     values = {
         f.name: getattr(current, f.name) for f in PolicyVersion._meta.concrete_fields if f.name not in skip

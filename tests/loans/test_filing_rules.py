@@ -213,7 +213,7 @@ def test_filings_suspended_in_the_fund_by_the_agreement(bank_a, today):
 def _require_product_filing(today: dt.date) -> None:
     """A new policy version, in force today, that asks for a filed product. Created before any
     filing exists in the fund (the service refuses backdating past filings)."""
-    current = zhaoqing().policy_on(today)
+    current = zhaoqing().policy_in_force(today)
     skip = {"id", "fund", "effective_from", "created_by", "created_at", "document_ref"}
     values = {
         f.name: getattr(current, f.name)

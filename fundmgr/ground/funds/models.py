@@ -86,7 +86,8 @@ class Fund(ConcurrentTransitionMixin, models.Model):
     def liquidate(self, *, by=None, description=None) -> None:
         pass
 
-    def policy_on(self, on: dt.date) -> PolicyVersion | None:
+    def policy_in_force(self, on: dt.date) -> PolicyVersion | None:
+        """The policy version in force on business date `on` (None before the first)."""
         return self.policy_versions.filter(effective_from__lte=on).order_by("-effective_from").first()
 
 

@@ -38,10 +38,6 @@ def fund_get(*, principal: Principal, code: str) -> Fund:
     return fund
 
 
-def policy_in_force(*, fund: Fund, on: dt.date) -> PolicyVersion | None:
-    return fund.policy_on(on)
-
-
 def policies_in_force(*, funds: Iterable[Fund], on: dt.date) -> dict[int, PolicyVersion]:
     """The version in force for several funds in one query."""
     ids = [f.id for f in funds]

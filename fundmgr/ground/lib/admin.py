@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from fundmgr.ground.lib.adminkit import ReadOnlyAdminMixin
 from fundmgr.ground.lib.models import IdempotencyRecord, WorkdayOverride
 
 _WEEKDAYS = "一二三四五六日"
@@ -22,7 +23,7 @@ class WorkdayOverrideAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: rows are written by the API and removed by the purge task only."""
 
     list_display = ("created_at", "scope", "method", "path", "key", "status_code", "completed_at")
@@ -36,12 +37,3 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
     @admin.display(description="响应内容")
     def response_preview(self, obj: IdempotencyRecord) -> str:
         return bytes(obj.response_body or b"")[:4000].decode("utf-8", errors="replace")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

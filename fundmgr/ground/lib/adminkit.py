@@ -81,3 +81,17 @@ class CountedQueueFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         queue = self.queues().get(self.value())
         return queryset.filter(queue[1]) if queue else queryset
+
+
+class ReadOnlyAdminMixin:
+    """Records written only by services or scheduled jobs (logs, outboxes, stored reports,
+    ledger lines): staff read them; nobody adds, edits or deletes them here."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -148,7 +148,7 @@ def seed_demo(
                 total_assets_yuan=Decimal(item["total_assets"]) if item.get("total_assets") else None,
             )
             admitted_on = _d(item.get("admitted_on"))
-            policy = fund.policy_on(admitted_on) if admitted_on else None
+            policy = fund.policy_in_force(admitted_on) if admitted_on else None
             admitted_until = (
                 admitted_on + relativedelta(months=policy.admission_valid_months) - dt.timedelta(days=1)
                 if admitted_on and policy

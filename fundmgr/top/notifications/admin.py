@@ -11,6 +11,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.utils.text import Truncator
 
+from fundmgr.ground.lib.adminkit import ReadOnlyAdminMixin
+
 from . import delivery, services
 from .models import EVENT_LABELS, Notification
 
@@ -52,7 +54,7 @@ class MineFilter(admin.SimpleListFilter):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "recipient",
@@ -112,14 +114,6 @@ class NotificationAdmin(admin.ModelAdmin):
         return Truncator(obj.last_error).chars(60)
 
     # Read-only: notices are written by the services only.
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_resend_permission(self, request) -> bool:
         # Any staff member may resend: the claim makes a resend harmless (never twice).

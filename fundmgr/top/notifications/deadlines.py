@@ -183,7 +183,7 @@ def _claims(today: dt.date, counts: dict[str, int], staff: _Staff) -> None:
                 "claim %s in %s has no log of entering %s", claim.reference, claim.status, step.starts_in
             )
             continue
-        policy = claim.filing.policy_version or claim.fund.policy_on(start)
+        policy = claim.filing.policy_version or claim.fund.policy_in_force(start)
         if policy is None:
             continue
         due = workdays.add_working_days(start, getattr(policy, step.policy_field))
@@ -255,7 +255,7 @@ def _monthly_reports(today: dt.date, counts: dict[str, int]) -> None:
     label = f"{month:%Y-%m}"
     reported = StatusReport.objects.filter(as_of=month, is_current=True).values("filing_id")
     for fund in Fund.objects.filter(status=Fund.Status.ACTIVE).order_by("code"):
-        policy = fund.policy_on(today)
+        policy = fund.policy_in_force(today)
         if policy is None:
             continue
         due_day = policy.status_report_due_working_days
