@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 
 from banks.api.views import InstitutionViewSet
 from enterprises.api.views import EnterpriseViewSet
+from fundmgr.ground.funds.api.me import MeView
 from fundmgr.ground.funds.api.views import FundViewSet
 from fundmgr.top.notifications.api.views import NotificationViewSet
 from fundmgr.top.reports.api.views import ReportViewSet
@@ -28,6 +29,7 @@ router.register("reports", ReportViewSet, basename="report")
 router.register("notifications", NotificationViewSet, basename="notification")
 
 api_v1 = [
+    path("me/", MeView.as_view(), name="me"),
     path("", include(router.urls)),
 ]
 
