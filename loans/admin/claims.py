@@ -19,7 +19,12 @@ from django_fsm.admin import FSMAdminMixin
 from fundmgr.ground.accounts.admin import StateAgeMixin
 from fundmgr.ground.accounts.workflow import history_html
 from fundmgr.ground.lib import clock
-from fundmgr.ground.lib.adminkit import CountedQueueFilter, ServiceErrorsMixin, TransitionButtonsMixin
+from fundmgr.ground.lib.adminkit import (
+    CountedQueueFilter,
+    ExactFirstSearchMixin,
+    ServiceErrorsMixin,
+    TransitionButtonsMixin,
+)
 from fundmgr.ground.lib.errors import CommonError, Conflict
 from fundmgr.ground.lib.money import format_yuan
 
@@ -103,7 +108,7 @@ def _money_text(value) -> str:
 
 
 @admin.register(Claim)
-class ClaimAdmin(WorkflowRecordAdmin):
+class ClaimAdmin(ExactFirstSearchMixin, WorkflowRecordAdmin):
     list_display = [
         "reference",
         "filing",
@@ -118,6 +123,12 @@ class ClaimAdmin(WorkflowRecordAdmin):
     ]
     list_filter = [ClaimQueueFilter, "fund", "institution", "status"]
     search_fields = ["reference", "filing__reference", "filing__enterprise__name", "filing__enterprise__uscc"]
+    exact_search_fields = (
+        "reference",
+        "filing__reference",
+        "filing__contract_no",
+        "filing__enterprise__uscc",
+    )
     list_select_related = ["filing__enterprise", "fund", "institution"]
 
     outstanding_yuan = money_display("outstanding_principal", _("触发时贷款本金余额(元)"))

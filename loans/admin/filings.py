@@ -19,7 +19,12 @@ from django_fsm.admin import FSMAdminMixin
 
 from fundmgr.ground.accounts.workflow import history_html
 from fundmgr.ground.lib import clock, workdays
-from fundmgr.ground.lib.adminkit import CountedQueueFilter, ServiceErrorsMixin, TransitionButtonsMixin
+from fundmgr.ground.lib.adminkit import (
+    CountedQueueFilter,
+    ExactFirstSearchMixin,
+    ServiceErrorsMixin,
+    TransitionButtonsMixin,
+)
 from fundmgr.ground.lib.money import format_yuan
 
 from ..models import (
@@ -120,7 +125,9 @@ class DueDiligenceInline(admin.StackedInline):
 
 
 @admin.register(LoanFiling)
-class LoanFilingAdmin(TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMixin, admin.ModelAdmin):
+class LoanFilingAdmin(
+    ExactFirstSearchMixin, TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMixin, admin.ModelAdmin
+):
     fsm_fields = ["status"]  # loan_status moves through servicing and claims, not buttons
     list_display = [
         "reference",
@@ -143,6 +150,7 @@ class LoanFilingAdmin(TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMixin,
         ("submitted_on", admin.DateFieldListFilter),
     ]
     search_fields = ["reference", "contract_no", "enterprise__name", "enterprise__uscc"]
+    exact_search_fields = ("reference", "contract_no", "enterprise__uscc")
     list_select_related = ["fund", "institution", "enterprise"]
     inlines = [DueDiligenceInline]
 

@@ -118,6 +118,8 @@ class LoanFiling(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["institution", "status"], name="filing_inst_status_idx"),
             # The filings list's order (newest first): a page is read from the index, not a sort.
             models.Index(fields=["-submitted_at", "-id"], name="filing_newest_first_idx"),
+            # Admin search: a contract number typed whole is answered from here.
+            models.Index(fields=["contract_no"], name="filing_contract_no_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -250,3 +250,33 @@ def test_every_loans_changelist_renders_for_admin(client, demo):
         response = client.get(reverse("admin:{}_{}_changelist".format(*info)))
         assert response.status_code == 200, info
         assert client.get(reverse("admin:{}_{}_add".format(*info))).status_code == 403, info
+
+
+def test_search_answers_a_whole_key_exactly_and_a_name_by_part(client, personas, business_date):
+    from tests.loans.conftest import accept_filing
+
+    business_date("2026-11-21")
+    first = accept_filing(personas)
+    second = accept_filing(personas, pledges=[{**filing_body()["pledges"][0], "number": "201912754910.4"}])
+    client.force_login(User.objects.get(username="officer"))
+    url = reverse("admin:loans_loanfiling_changelist")
+
+    def found(term: str) -> set[str]:
+        text = client.get(url, {"q": term}).content.decode()
+        return {f.reference for f in (first, second) if f.reference in text}
+
+    assert found(first.reference) == {first.reference}
+    assert found(first.reference.lower()) == {first.reference}  # typed in lower case
+    assert found(second.contract_no) == {second.reference}
+    assert found("9144120252133505XP") == {first.reference, second.reference}  # the borrower's USCC
+    assert found("星河") == {first.reference, second.reference}  # part of the borrower's name
+
+
+@pytest.mark.postgres
+def test_enterprise_names_have_a_trigram_index_on_postgresql():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'enterprise_name_trgm_idx'")
+        (definition,) = cursor.fetchone()
+    assert "gin_trgm_ops" in definition and "upper" in definition.lower()

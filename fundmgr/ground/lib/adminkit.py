@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
@@ -95,3 +95,22 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ExactFirstSearchMixin:
+    """Admin search that answers a whole key (a reference, a USCC, a contract number) from the
+    key's own index, and only otherwise falls back to the substring search of
+    `search_fields` (served on PostgreSQL by trigram indexes on the searched names)."""
+
+    exact_search_fields: tuple[str, ...] = ()
+
+    def get_search_results(self, request, queryset, search_term):
+        term = (search_term or "").strip()
+        if term and self.exact_search_fields and " " not in term:
+            match = Q()
+            for field in self.exact_search_fields:
+                match |= Q(**{field: term}) | Q(**{field: term.upper()})
+            exact = queryset.filter(match)
+            if exact.exists():
+                return exact, False
+        return super().get_search_results(request, queryset, search_term)

@@ -21,8 +21,12 @@ class MeSerializer(serializers.Serializer):
         choices=["person", "institution"], help_text="person：个人用户；institution：合作机构系统（API 密钥）"
     )
     username = serializers.CharField(allow_null=True, help_text="个人用户的用户名（机构为 null）")
-    institution = serializers.CharField(allow_null=True, help_text="合作机构代码（个人为其所属机构，或 null）")
-    role = serializers.CharField(help_text="角色：officer/approver/committee/finance/admin/regulator/institution")
+    institution = serializers.CharField(
+        allow_null=True, help_text="合作机构代码（个人为其所属机构，或 null）"
+    )
+    role = serializers.CharField(
+        help_text="角色：officer/approver/committee/finance/admin/regulator/institution"
+    )
     funds = serializers.ListField(child=serializers.CharField(), help_text="可查看的资金代码")
 
 
