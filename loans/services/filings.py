@@ -172,6 +172,31 @@ def _evaluate(
     return rules.check_filing(facts), assets
 
 
+def _hold_pledged_rights(pledges: list[dict[str, Any]], assets: dict[int, IPAsset]) -> None:
+    """One IP right is in at most one live filing, also when filings pledging it arrive at
+    once: lock the rights (in id order, so two filings cannot deadlock) inside the transaction
+    that will write the pledges, then ask again (`_refuse_if_held`). A concurrent filing that
+    took a right first has committed by the time the lock is ours, and is seen then."""
+    ids = sorted({asset.pk for asset in assets.values()})
+    list(IPAsset.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+
+
+def _refuse_if_held(pledges: list[dict[str, Any]], assets: dict[int, IPAsset]) -> None:
+    """422 ip_already_pledged for each right a live filing holds (asked under the lock)."""
+    held = pledged_elsewhere(asset_ids=sorted({asset.pk for asset in assets.values()}))
+    failed = [
+        rules.Check(
+            LoansError.IP_ALREADY_PLEDGED,
+            False,
+            f"知识产权 {p['number']} 已质押于备案 {held[assets[p['index']].pk]}",
+            f"pledges[{p['index']}].number",
+        )
+        for p in pledges
+        if p["index"] in assets and assets[p["index"]].pk in held
+    ]
+    _refuse_if_failed(failed)
+
+
 def _refuse_if_failed(checks: list[rules.Check]) -> None:
     failed = [c for c in checks if not c.passed]
     if failed:
@@ -242,6 +267,12 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
     policy = fund.policy_in_force(today)
     try:
         with transaction.atomic(durable=True):
+            _hold_pledged_rights(pledges, assets)
+            # Asked again under the lock: a filing of the same contract that held the same
+            # rights has committed meanwhile, and is the same loan filed twice (409).
+            if LoanFiling.objects.filter(institution=institution, contract_no=terms["contract_no"]).exists():
+                raise Conflict(LoansError.DUPLICATE_CONTRACT, "该借款合同号已备案", field="contract_no")
+            _refuse_if_held(pledges, assets)
             filing = LoanFiling(
                 fund=fund,
                 institution=institution,

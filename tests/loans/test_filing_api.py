@@ -306,6 +306,45 @@ def test_concurrent_filings_with_one_contract_number(settings, callers):
     assert Pledge.objects.filter(filing__contract_no="RACE-0001").count() == 1
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_filings_pledging_one_ip_right_make_one_filing(settings):
+    """16 filings at once, different contracts, the same patent: one is filed, every other is
+    refused with ip_already_pledged (a lock on the right, not only a check)."""
+    from fundmgr.top.demo import seed_demo
+
+    settings.FUNDMGR_BUSINESS_DATE = TODAY
+    seed_demo(password="x-123456789")
+    _, raw = institution_api_key_issue(institution_code="zqrcb")
+    callers = 16
+    barrier = threading.Barrier(callers)
+    answers: list[tuple[int, list[str]]] = []
+    lock = threading.Lock()
+
+    def post(n: int) -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+        try:
+            barrier.wait(timeout=20)
+            response = client.post(URL, filing_body(contract_no=f"RACE-IP-{n:02d}"), format="json")
+            codes = (
+                [e["code"] for e in response.json().get("errors", [])] if response.status_code != 201 else []
+            )
+            with lock:
+                answers.append((response.status_code, codes))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(callers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(status for status, _ in answers) == [201] + [422] * (callers - 1)
+    assert all(codes == ["ip_already_pledged"] for status, codes in answers if status == 422)
+    assert LoanFiling.objects.filter(contract_no__startswith="RACE-IP-").count() == 1
+
+
 # --- due diligence, four-eyes, acceptance ---------------------------------------------------------
 
 
