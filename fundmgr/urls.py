@@ -9,6 +9,7 @@ from banks.api.views import InstitutionViewSet
 from enterprises.api.views import EnterpriseViewSet
 from fundmgr.ground.funds.api.me import MeView
 from fundmgr.ground.funds.api.views import FundViewSet
+from fundmgr.ground.lib import health
 from fundmgr.top.notifications.api.views import NotificationViewSet
 from fundmgr.top.reports.api.views import ReportViewSet
 from loans.api.claims import ClaimViewSet, RecoveryViewSet
@@ -34,6 +35,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from fundmgr.ground.lib.errors import CommonError
+
 from .models import ApiToken, InstitutionAPIKey
 
 
@@ -18,7 +20,7 @@ def _credential(request, keyword: str) -> str | None:
     if not parts or parts[0].lower() != keyword.lower():
         return None
     if len(parts) != 2:
-        raise exceptions.AuthenticationFailed("认证信息格式错误", code="invalid_credentials")
+        raise exceptions.AuthenticationFailed("认证信息格式错误", code=CommonError.INVALID_CREDENTIALS)
     return parts[1]
 
 
@@ -34,7 +36,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         except InstitutionAPIKey.DoesNotExist:
             api_key = None
         if api_key is None or not api_key.is_valid(key):
-            raise exceptions.AuthenticationFailed("API 密钥无效或已吊销", code="invalid_credentials")
+            raise exceptions.AuthenticationFailed(
+                "API 密钥无效或已吊销", code=CommonError.INVALID_CREDENTIALS
+            )
+        if api_key.has_expired:  # the wall clock: expiry is a moment, not a business date
+            raise exceptions.AuthenticationFailed("API 密钥已过期", code=CommonError.INVALID_CREDENTIALS)
         from .services import institution_system_user
 
         user = institution_system_user(institution=api_key.institution)
@@ -53,7 +59,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
             return None
         token = ApiToken.find_active(raw)
         if token is None or not token.user.is_active:
-            raise exceptions.AuthenticationFailed("令牌无效或已吊销", code="invalid_credentials")
+            raise exceptions.AuthenticationFailed("令牌无效或已吊销", code=CommonError.INVALID_CREDENTIALS)
         now = timezone.now()
         # Touch at most once a minute: a busy client must not turn every read into a write.
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django_fsm import TransitionNotAllowed
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
@@ -39,6 +40,8 @@ _STATUS_TITLES = {
     415: (CommonError.UNSUPPORTED_MEDIA_TYPE, "不支持的内容类型"),
     422: (CommonError.VALIDATION_FAILED, "请求被业务规则拒绝"),
     429: (CommonError.THROTTLED, "请求过于频繁"),
+    500: (CommonError.SERVER_ERROR, "服务器错误"),
+    503: (CommonError.SERVICE_UNAVAILABLE, "服务暂不可用"),
 }
 
 
@@ -260,3 +263,62 @@ def problem_schema_hook(result, generator, request, public):
                 },
             )
     return result
+
+
+class ApiResponseMiddleware:
+    """Outermost, for every path under /api/: no response is cached by anyone on the way
+    (`Cache-Control: no-store`: banks' data), and every error is problem+json with a stable
+    code, also those Django answers before a view runs (an unmatched path, a bad Host
+    header, an oversized body), which it would otherwise render as HTML."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path.startswith("/api/"):
+            return response
+        if response.status_code >= 400 and not _is_json(response):
+            status = 413 if response.status_code == 400 and _too_big(request) else response.status_code
+            default_code, title = _STATUS_TITLES.get(status, (CommonError.ERROR, "错误"))
+            detail = _DETAILS.get(status, title)
+            replaced = JsonResponse(
+                {
+                    "type": f"https://fundmgr.local/problems/{default_code}",
+                    "title": title,
+                    "status": status,
+                    "code": default_code,
+                    "detail": detail,
+                    "errors": [],
+                },
+                status=status,
+                content_type=PROBLEM_CONTENT_TYPE,
+                json_dumps_params={"ensure_ascii": False},
+            )
+            for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+                if header in response:
+                    replaced[header] = response[header]
+            response = replaced
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+_DETAILS = {
+    400: "请求格式错误（请检查请求头与请求体）",
+    404: "没有这个接口或对象",
+    413: "请求内容过大",
+    500: "服务器内部错误，请稍后重试；问题已记录",
+}
+
+
+def _is_json(response) -> bool:
+    content_type = response.get("Content-Type", "")
+    return "json" in content_type
+
+
+def _too_big(request) -> bool:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE

@@ -54,6 +54,8 @@ class CommonError(ErrorCode):
     PAYLOAD_TOO_LARGE = "payload_too_large"
     PERMISSION_DENIED = "permission_denied"
     RULE_VIOLATION = "rule_violation"
+    SERVER_ERROR = "server_error"
+    SERVICE_UNAVAILABLE = "service_unavailable"
     THROTTLED = "throttled"
     TRANSITION_NOT_ALLOWED = "transition_not_allowed"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"

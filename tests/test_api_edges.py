@@ -1,0 +1,81 @@
+"""Every response under /api/ is problem+json when it is an error, none is cached on the way,
+expired keys are refused, and the health endpoints answer load balancers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from banks.services import institution_api_key_issue
+from fundmgr.ground.lib.errors import declared_codes
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_problem(response, status: int, code: str) -> None:
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"].startswith("application/problem+json")
+    body = response.json()
+    assert (body["status"], body["code"]) == (status, code) and body["code"] in declared_codes()
+    assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/nowhere/", "/api/v1/nowhere/", "/api/v1/filings/not-a-number/", "/api/v1/enterprises/short/"],
+)
+def test_unmatched_api_paths_are_problem_json(personas, path):
+    assert_problem(personas.client("officer").get(path), 404, "not_found")
+
+
+def test_a_bad_host_header_is_problem_json(personas):
+    response = personas.client("officer").get("/api/v1/funds/", HTTP_HOST="evil.example.com")
+    assert_problem(response, 400, "malformed_request")
+
+
+def test_successful_api_responses_are_not_cached_and_pages_are_left_alone(personas, client):
+    response = personas.client("bank_a").get("/api/v1/funds/")
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    page = client.get("/admin/nowhere/")  # outside /api/ errors stay Django's own pages
+    assert not page["Content-Type"].startswith("application/problem+json")
+
+
+def test_an_expired_api_key_is_refused_on_the_next_request(personas):
+    api_key, raw = institution_api_key_issue(institution_code="zqrcb")
+    bank = APIClient()
+    bank.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    assert bank.get("/api/v1/me/").status_code == 200
+    api_key.expiry_date = timezone.now() - dt.timedelta(seconds=1)
+    api_key.save(update_fields=["expiry_date"])
+    assert_problem(bank.get("/api/v1/me/"), 401, "invalid_credentials")
+
+
+def test_a_revoked_api_key_is_refused_on_the_next_request(personas):
+    from fundmgr.ground.accounts.services import api_key_revoke
+
+    api_key, raw = institution_api_key_issue(institution_code="zqrcb")
+    bank = APIClient()
+    bank.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    assert bank.get("/api/v1/me/").status_code == 200
+    api_key_revoke(api_key=api_key)
+    assert_problem(bank.get("/api/v1/me/"), 401, "invalid_credentials")
+
+
+def test_health_and_readiness(client, settings):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok"
+
+
+def test_readiness_says_unavailable_when_the_database_is_not(client, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise connection.Database.OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", refuse)
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready["Retry-After"] == "5"
+    assert ready.json() == {"status": "unavailable", "checks": {"database": "unavailable"}}
