@@ -14,6 +14,7 @@ from fundmgr.top.notifications.api.views import NotificationViewSet
 from fundmgr.top.reports.api.views import ReportViewSet
 from loans.api.claims import ClaimViewSet, RecoveryViewSet
 from loans.api.filings import FilingViewSet
+from loans.api.position import PositionView
 
 admin.site.site_header = "知识产权质押融资风险补偿资金管理系统"
 admin.site.site_title = "风险补偿资金管理"
@@ -31,6 +32,7 @@ router.register("notifications", NotificationViewSet, basename="notification")
 
 api_v1 = [
     path("me/", MeView.as_view(), name="me"),
+    path("funds/<slug:code>/position/", PositionView.as_view(), name="fund-position"),
     path("", include(router.urls)),
 ]
 

@@ -67,14 +67,11 @@ def pledged_elsewhere(*, asset_ids: list[int], exclude_filing: int | None = None
     return {p.ip_asset_id: p.filing.reference for p in qs}
 
 
-def covered_totals_by_fund(*, fund_ids: list[int]) -> dict[int, tuple[Decimal, Decimal]]:
-    """Per fund: (covered outstanding, exposure = Σ covered outstanding × frozen fund share)."""
+def _covered_totals(rows, *, key: str) -> dict:
     money = DecimalField(max_digits=24, decimal_places=6)
     rows = (
-        LoanFiling.objects.filter(
-            fund_id__in=fund_ids, status=FilingStatus.ACCEPTED, loan_status__in=LIVE_LOAN_STATUSES
-        )
-        .values("fund_id")
+        rows.filter(status=FilingStatus.ACCEPTED, loan_status__in=LIVE_LOAN_STATUSES)
+        .values(key)
         .annotate(
             outstanding=Coalesce(Sum("covered_outstanding"), ZERO),
             exposure=Coalesce(
@@ -87,8 +84,22 @@ def covered_totals_by_fund(*, fund_ids: list[int]) -> dict[int, tuple[Decimal, D
                 output_field=money,
             ),
         )
+        .order_by()
     )
-    return {row["fund_id"]: (row["outstanding"], quantize(row["exposure"])) for row in rows}
+    return {row[key]: (row["outstanding"], quantize(row["exposure"])) for row in rows}
+
+
+def covered_totals_by_fund(*, fund_ids: list[int]) -> dict[int, tuple[Decimal, Decimal]]:
+    """Per fund: (covered outstanding, exposure = Σ covered outstanding × frozen fund share)."""
+    return _covered_totals(LoanFiling.objects.filter(fund_id__in=fund_ids), key="fund_id")
+
+
+def covered_totals_by_institution(*, fund_id: int, institution_id: int) -> tuple[Decimal, Decimal]:
+    """One bank in one fund: (covered outstanding, exposure), zeros when it has no live loan."""
+    totals = _covered_totals(
+        LoanFiling.objects.filter(fund_id=fund_id, institution_id=institution_id), key="institution_id"
+    )
+    return totals.get(institution_id, (ZERO, ZERO))
 
 
 def fund_filed_since(fund_id: int, on: dt.date) -> bool:

@@ -53,3 +53,31 @@ def test_institution_system_users_cannot_get_personal_tokens(demo):
     assert not user.has_usable_password()
     with pytest.raises(CommandError):
         call_command("issue_token", user.username, stdout=StringIO())
+
+
+def test_a_person_who_signed_a_step_is_deactivated_never_deleted(personas, client):
+    """Deleting a staff user would rewrite the history of what they signed ("system")."""
+    from django.db import transaction
+    from django.db.models import ProtectedError
+    from django.urls import reverse
+    from django_fsm_log.models import StateLog
+
+    from enterprises.models import Enterprise
+    from enterprises.services import enterprise_transition
+    from fundmgr.ground.accounts.models import Role, User
+
+    officer = User.objects.get(username="officer")
+    enterprise = Enterprise.objects.get(uscc="91440205644436061W")
+    enterprise_transition(enterprise_id=enterprise.pk, name="start_review", user=officer, comment="开始审核")
+    with pytest.raises(ProtectedError), transaction.atomic():
+        officer.delete()
+    assert StateLog.objects.filter(by=officer, transition="start_review").exists()
+    admin_user = User.objects.get(username="admin")
+    client.force_login(admin_user)
+    page = client.get(reverse("admin:accounts_user_delete", args=[officer.pk]))
+    assert page.status_code == 403
+    officer.is_active = False  # what staff do instead
+    officer.save(update_fields=["is_active"])
+    assert StateLog.objects.get(by=officer, transition="start_review").by.username == "officer"
+    # someone who never signed anything can still be removed
+    User.objects.create(username="temp-clerk", role=Role.OFFICER).delete()

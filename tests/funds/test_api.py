@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +120,28 @@ def test_pagination_shape_and_limit(personas):
     body = personas.client("officer").get("/api/v1/funds/?page_size=2").json()
     assert body["count"] == 4 and len(body["results"]) == 2 and body["next"]
     assert personas.client("officer").get("/api/v1/funds/?page=9").status_code == 404
+
+
+def test_banks_read_their_position_not_the_fund_ledger(personas, business_date):
+    from tests.loans.conftest import accept_filing
+
+    business_date("2026-11-21")
+    filing = accept_filing(personas)  # bank A, Zhaoqing, 1,000,000 covered at 50 %
+    bank = personas.client("bank_a")
+    refused = bank.get("/api/v1/funds/zhaoqing/ledger/")
+    assert refused.status_code == 403 and refused.json()["code"] == "ledger_not_for_institutions"
+    assert personas.client("regulator_x").get("/api/v1/funds/zhaoqing/ledger/").status_code == 200
+    assert personas.client("officer").get("/api/v1/funds/zhaoqing/ledger/").status_code == 200
+
+    position = bank.get("/api/v1/funds/zhaoqing/position/").json()
+    assert position["institution"] == "zqrcb" and position["fund"] == "zhaoqing"
+    assert position["covered_outstanding"] == f"{filing.covered_outstanding:.2f}" == "1000000.00"
+    assert position["exposure"] == "500000.00" and position["non_performing"] == "0.00"
+    assert position["filings_suspended"] is False
+    if position["quota"] is not None:
+        assert Decimal(position["quota_available"]) == Decimal(position["quota"]) - Decimal("1000000.00")
+    # another bank's figures are not in it, another city's fund is not found, staff are sent elsewhere
+    assert personas.client("bank_b").get("/api/v1/funds/zhaoqing/position/").status_code == 404
+    assert bank.get("/api/v1/funds/foshan/position/").status_code == 404
+    staff = personas.client("officer").get("/api/v1/funds/zhaoqing/position/")
+    assert staff.status_code == 403 and staff.json()["code"] == "institution_only"

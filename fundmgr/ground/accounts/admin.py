@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
+from django_fsm_log.models import StateLog
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from . import services
@@ -44,6 +45,12 @@ class UserAdmin(BaseUserAdmin):
         (_("角色与范围"), {"fields": ["role", "organization", "funds"]}),
     )
     filter_horizontal = ["funds", "groups", "user_permissions"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Someone who signed a step is deactivated instead (the history keeps who signed).
+        if obj is not None and StateLog.objects.filter(by=obj).exists():
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 @admin.register(ApiToken)

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_delete
 
 from fundmgr.ground.lib import clock
 
@@ -13,6 +13,20 @@ def _date_transition(sender, instance, created: bool, raw: bool = False, **kwarg
     TransitionDate.objects.create(log=instance, on=clock.today())
 
 
+def _keep_signers(sender, instance, **kwargs) -> None:
+    """People who signed a step (any transition-log entry names them) are deactivated, never
+    deleted: the history keeps who signed, for ever. Refused on every path (admin, shell,
+    cascade), before anything is removed."""
+    from django.db.models import ProtectedError
+    from django_fsm_log.models import StateLog
+
+    signed = StateLog.objects.filter(by=instance)
+    if signed.exists():
+        raise ProtectedError(
+            f"用户 {instance.get_username()} 签署过业务操作，只能停用、不能删除", set(signed[:10])
+        )
+
+
 class AccountsConfig(AppConfig):
     name = "fundmgr.ground.accounts"
     label = "accounts"
@@ -24,3 +38,4 @@ class AccountsConfig(AppConfig):
         from . import schema  # noqa: F401  (registers the OpenAPI security schemes)
 
         post_save.connect(_date_transition, sender=StateLog, dispatch_uid="accounts.transition_date")
+        pre_delete.connect(_keep_signers, sender=self.get_model("User"), dispatch_uid="accounts.keep_signers")

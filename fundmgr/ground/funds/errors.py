@@ -12,5 +12,6 @@ class FundsError(ErrorCode):
     INVALID_IP_KIND = "invalid_ip_kind"
     INVALID_PERIOD = "invalid_period"
     INVALID_SHARE = "invalid_share"
+    LEDGER_NOT_FOR_INSTITUTIONS = "ledger_not_for_institutions"
     POLICY_BACKDATED = "policy_backdated"
     POLICY_VERSION_EXISTS = "policy_version_exists"

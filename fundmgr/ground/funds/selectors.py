@@ -11,10 +11,11 @@ from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from fundmgr.ground.accounts.principals import Principal, scoped
-from fundmgr.ground.lib.errors import NotFound
+from fundmgr.ground.lib.errors import Forbidden, NotFound
 from fundmgr.ground.lib.money import HUNDRED, ZERO, quantize
 
 from . import ports
+from .errors import FundsError
 from .models import EntryType, Fund, LedgerEntry, PolicyVersion
 
 _ZERO_SUM = Coalesce(Sum("amount"), ZERO)
@@ -167,3 +168,13 @@ def ledger_statement(*, fund: Fund, date_from: dt.date | None, date_to: dt.date 
 
 def share_of(amount: Decimal, share_percent: Decimal) -> Decimal:
     return quantize(amount * share_percent / HUNDRED)
+
+
+def require_ledger_reader(principal: Principal) -> None:
+    """The ledger statement (every payout, to every bank) is for staff and the fund's own
+    regulators (fund_get already scoped the fund); a bank reads its own position instead."""
+    if not (principal.is_staff_member or principal.is_regulator):
+        raise Forbidden(
+            FundsError.LEDGER_NOT_FOR_INSTITUTIONS,
+            "资金台账仅供资金管理人和本市监管部门查看；合作机构请查看本机构头寸",
+        )

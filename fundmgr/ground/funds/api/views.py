@@ -77,7 +77,7 @@ class FundViewSet(viewsets.GenericViewSet):
         return Response(FundSerializer(_fund_payload([fund], clock.today())[0]).data)
 
     @extend_schema(
-        summary="资金台账对账单",
+        summary="资金台账对账单（工作人员与本市监管部门；合作机构请查看 position/）",
         parameters=[
             OpenApiParameter("from", dt.date, description="起始日期(含)"),
             OpenApiParameter("to", dt.date, description="截止日期(含)"),
@@ -93,6 +93,8 @@ class FundViewSet(viewsets.GenericViewSet):
         date_from, date_to = params.validated_data["date_from"], params.validated_data["to"]
         if date_from and date_to and date_from > date_to:
             raise AppError(FundsError.INVALID_PERIOD, "起始日期不能晚于截止日期", field="from", status=400)
-        fund = selectors.fund_get(principal=principal_from_request(request), code=code)
+        principal = principal_from_request(request)
+        fund = selectors.fund_get(principal=principal, code=code)
+        selectors.require_ledger_reader(principal)
         statement = selectors.ledger_statement(fund=fund, date_from=date_from, date_to=date_to)
         return Response(StatementSerializer(statement).data)
