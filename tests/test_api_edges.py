@@ -79,3 +79,67 @@ def test_readiness_says_unavailable_when_the_database_is_not(client, monkeypatch
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready["Retry-After"] == "5"
     assert ready.json() == {"status": "unavailable", "checks": {"database": "unavailable"}}
+
+
+# --- hostile input: a clear 400, never a 500 and never a misread number -----------------------
+
+
+def _filing(**overrides) -> dict:
+    from tests.factories import filing_body
+
+    return filing_body(**overrides)
+
+
+@pytest.mark.parametrize(
+    "principal",
+    ["１０００００.００", "1000000.0０", "¹000000.00", "١٠٠٠٠٠٠.٠٠", "1000000.00\u200b", "-1000000.00"],
+)
+def test_money_takes_ascii_digits_only(personas, business_date, principal):
+    business_date("2026-11-21")
+    response = personas.client("bank_a").post(
+        "/api/v1/filings/", _filing(principal=principal, covered_principal=principal), format="json"
+    )
+    assert response.status_code == 400, response.content[:200]
+    assert response.json()["errors"][0]["field"] == "principal"
+
+
+@pytest.mark.parametrize("rate", ["４.35", "4.3５", "⁴.35"])
+def test_rates_take_ascii_digits_only(personas, business_date, rate):
+    business_date("2026-11-21")
+    response = personas.client("bank_a").post("/api/v1/filings/", _filing(annual_rate=rate), format="json")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "annual_rate"
+
+
+def test_counts_and_dates_take_ascii_digits_only_and_stay_in_range(personas, business_date):
+    business_date("2026-11-21")
+    bank = personas.client("bank_a")
+    for value, field in (
+        ("２０２６-11-16", "disbursed_on"),
+        ("9999-12-31", "matures_on"),
+        ("0001-01-01", "disbursed_on"),
+    ):
+        response = bank.post("/api/v1/filings/", _filing(**{field: value}), format="json")
+        assert response.status_code == 400, (value, response.content[:200])
+        assert response.json()["errors"][0]["field"] == field
+    ledger = personas.client("officer").get("/api/v1/funds/zhaoqing/ledger/?from=0001-01-01&to=9999-12-31")
+    assert ledger.status_code == 400
+    report = personas.client("officer").get("/api/v1/reports/quarterly/?year=２０２６&quarter=4")
+    assert report.status_code == 400
+
+
+def test_deeply_nested_json_is_a_clear_400(personas):
+    body = "[" * 5000 + "]" * 5000
+    response = personas.client("bank_a").post("/api/v1/filings/", body, content_type="application/json")
+    assert response.status_code == 400 and response.json()["code"] == "parse_error"
+    nested = '{"a":' * 40 + "1" + "}" * 40
+    response = personas.client("bank_a").post("/api/v1/filings/", nested, content_type="application/json")
+    assert response.status_code == 400 and response.json()["code"] == "parse_error"
+
+
+@pytest.mark.parametrize("text", ['"\\ud800"', '"ok\\u0000"', '"bell\\u0007"'])
+def test_lone_surrogates_and_control_characters_are_refused(personas, text):
+    body = '{"contract_no": ' + text + ', "purpose": "x"}'
+    response = personas.client("bank_a").post(
+        "/api/v1/filings/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="surrogate-1"
+    )
+    assert response.status_code == 400 and response.json()["code"] == "parse_error"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from fundmgr.ground.accounts.api import HistoryEntrySerializer
-from fundmgr.ground.lib.api import MoneyField
+from fundmgr.ground.lib.api import DateField, IntegerField, MoneyField
 
 from .. import rules
 from ..models import Enterprise, IPAsset
@@ -16,9 +16,9 @@ class IPAssetInputSerializer(serializers.Serializer):
     number = serializers.CharField(max_length=64, help_text="号码；专利为含校验位的申请号，如 202110123456.7")
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     owner_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    nice_class = serializers.IntegerField(min_value=1, max_value=45, required=False, allow_null=True)
-    filed_on = serializers.DateField(required=False, allow_null=True)
-    expires_on = serializers.DateField(
+    nice_class = IntegerField(min_value=1, max_value=45, required=False, allow_null=True)
+    filed_on = DateField(required=False, allow_null=True)
+    expires_on = DateField(
         required=False, allow_null=True, help_text="到期日；专利可省略，按申请日和法定期限计算"
     )
 
@@ -29,18 +29,18 @@ class EnterpriseApplicationSerializer(serializers.Serializer):
     uscc = serializers.CharField(max_length=32, help_text="统一社会信用代码（18位）")
     name = serializers.CharField(max_length=200)
     fund = serializers.SlugField(help_text="资金代码，如 zhaoqing")
-    registered_on = serializers.DateField()
+    registered_on = DateField()
     region_code = serializers.RegexField(r"^\d{6}$", help_text="所在区县行政区划代码（GB/T 2260）")
     industry_code = serializers.RegexField(
         r"^[A-Ta-t]?\d{2,4}$", help_text="国民经济行业代码（GB/T 4754），如 C3985"
     )
-    employees = serializers.IntegerField(min_value=0, max_value=10_000_000)
+    employees = IntegerField(min_value=0, max_value=10_000_000)
     annual_revenue = MoneyField(help_text="上年营业收入(元)")
     total_assets = MoneyField(help_text="资产总额(元)")
     legal_representative = serializers.CharField(max_length=64)
     contact_name = serializers.CharField(max_length=64)
     contact_phone = serializers.RegexField(r"^[0-9+\- ]{6,20}$")
-    credit_report_date = serializers.DateField(required=False, allow_null=True)
+    credit_report_date = DateField(required=False, allow_null=True)
     credit_record_clean = serializers.BooleanField(required=False, allow_null=True, default=None)
     ip_assets = IPAssetInputSerializer(many=True, allow_empty=False)
 

@@ -25,7 +25,15 @@ from fundmgr.ground.accounts.workflow import (
     state_entered_on,
     with_state_entered_on,
 )
-from fundmgr.ground.lib.api import ID_PATTERN, MAX_ID, IdField, MoneyField, PercentField
+from fundmgr.ground.lib.api import (
+    ID_PATTERN,
+    MAX_ID,
+    DateField,
+    IdField,
+    IntegerField,
+    MoneyField,
+    PercentField,
+)
 from fundmgr.ground.lib.errors import NotFound
 
 from ..models import Claim, ClaimStatus, LegalActionKind, Recovery
@@ -38,12 +46,12 @@ from .documents import DocumentSerializer, DocumentUploadSerializer
 class LegalActionSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=LegalActionKind.choices)
     case_no = serializers.CharField(max_length=100)
-    filed_on = serializers.DateField()
+    filed_on = DateField()
 
 
 class ClaimInputSerializer(serializers.Serializer):
     filing = IdField(help_text="贷款备案 id")
-    trigger_date = serializers.DateField(help_text="达到补偿条件的日期")
+    trigger_date = DateField(help_text="达到补偿条件的日期")
     outstanding_principal = MoneyField(help_text="触发时贷款本金余额(元)")
     recovered_before_claim = MoneyField(help_text="申请前已回收(元)")
     legal_action = LegalActionSerializer(allow_null=True, required=False)
@@ -62,7 +70,7 @@ class CapSerializer(serializers.Serializer):
 
 
 class ClaimSerializer(serializers.ModelSerializer):
-    filing = serializers.IntegerField(source="filing_id")
+    filing = IntegerField(source="filing_id")
     fund = serializers.SlugRelatedField(slug_field="code", read_only=True)
     institution = serializers.SlugRelatedField(slug_field="code", read_only=True)
     outstanding_principal = MoneyField()
@@ -132,14 +140,14 @@ class ClaimTransitionSerializer(serializers.Serializer):
 
 
 class RecoveryInputSerializer(serializers.Serializer):
-    received_on = serializers.DateField()
+    received_on = DateField()
     gross_amount = MoneyField()
     costs = MoneyField()
     source = serializers.ChoiceField(choices=Recovery.Source.choices)
 
 
 class RecoverySerializer(serializers.ModelSerializer):
-    claim = serializers.IntegerField(source="claim_id")
+    claim = IntegerField(source="claim_id")
     gross_amount = MoneyField()
     costs = MoneyField()
     fund_amount = MoneyField()

@@ -26,7 +26,7 @@ from fundmgr.ground.accounts.workflow import (
     state_entered_on,
     with_state_entered_on,
 )
-from fundmgr.ground.lib.api import ID_PATTERN, MoneyField, PercentField
+from fundmgr.ground.lib.api import ID_PATTERN, DateField, MoneyField, PercentField
 
 from ..models import FilingStatus, LoanFiling, LoanStatus, Pledge
 from ..selectors import filings as selectors
@@ -42,7 +42,7 @@ class PledgeInputSerializer(serializers.Serializer):
     registration_no = serializers.CharField(
         max_length=64, allow_blank=True, help_text="质押登记号，如 Y2022440000123"
     )
-    registered_on = serializers.DateField(allow_null=True, help_text="质押登记生效日")
+    registered_on = DateField(allow_null=True, help_text="质押登记生效日")
     appraised_value = MoneyField(required=False, allow_null=True, help_text="评估价值(元)")
 
 
@@ -57,8 +57,8 @@ class FilingInputSerializer(serializers.Serializer):
     pledge_type = serializers.ChoiceField(choices=LoanFiling.PledgeType.choices)
     covered_principal = MoneyField(required=False, allow_null=True)
     annual_rate = PercentField()
-    disbursed_on = serializers.DateField()
-    matures_on = serializers.DateField()
+    disbursed_on = DateField()
+    matures_on = DateField()
     purpose = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     pledges = PledgeInputSerializer(many=True, allow_empty=False)
 
@@ -71,8 +71,8 @@ class FilingPatchSerializer(serializers.Serializer):
     pledge_type = serializers.ChoiceField(choices=LoanFiling.PledgeType.choices, required=False)
     covered_principal = MoneyField(required=False, allow_null=True)
     annual_rate = PercentField(required=False)
-    disbursed_on = serializers.DateField(required=False)
-    matures_on = serializers.DateField(required=False)
+    disbursed_on = DateField(required=False)
+    matures_on = DateField(required=False)
     purpose = serializers.CharField(max_length=300, required=False, allow_blank=True)
     pledges = PledgeInputSerializer(many=True, allow_empty=False, required=False)
 
@@ -80,7 +80,7 @@ class FilingPatchSerializer(serializers.Serializer):
 class PledgeSerializer(serializers.ModelSerializer):
     kind = serializers.CharField(source="ip_asset.kind")
     number = serializers.CharField(source="ip_asset.number")
-    expires_on = serializers.DateField(source="ip_asset.expires_on")
+    expires_on = DateField(source="ip_asset.expires_on")
     appraised_value = MoneyField(allow_null=True)
 
     class Meta:
@@ -115,9 +115,7 @@ class FilingSerializer(serializers.ModelSerializer):
     annual_rate = PercentField()
     fund_share = PercentField(places=2, allow_null=True)
     bank_share = PercentField(places=2, allow_null=True)
-    policy_effective_from = serializers.DateField(
-        source="policy_version.effective_from", allow_null=True, default=None
-    )
+    policy_effective_from = DateField(source="policy_version.effective_from", allow_null=True, default=None)
     checks = CheckSerializer(many=True)
     pledges = PledgeSerializer(many=True)
 

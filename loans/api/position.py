@@ -15,7 +15,7 @@ from banks.selectors import agreement_in_force
 from fundmgr.ground.accounts.principals import principal_from_request, require_institution
 from fundmgr.ground.funds.selectors import fund_get
 from fundmgr.ground.lib import clock
-from fundmgr.ground.lib.api import MoneyField
+from fundmgr.ground.lib.api import DateField, MoneyField
 from fundmgr.ground.lib.money import quantize
 
 from ..selectors.filings import covered_totals_by_institution
@@ -25,7 +25,7 @@ from ..selectors.servicing import npl_ratio
 class PositionSerializer(serializers.Serializer):
     fund = serializers.CharField()
     institution = serializers.CharField()
-    on = serializers.DateField(help_text="业务日期")
+    on = DateField(help_text="业务日期")
     quota = MoneyField(allow_null=True, help_text="合作额度（元）；未约定为 null")
     covered_outstanding = MoneyField(help_text="在保余额：本机构在该资金的在保贷款知识产权担保部分（元）")
     quota_available = MoneyField(allow_null=True, help_text="剩余额度（元）")

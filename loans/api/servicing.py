@@ -8,7 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from fundmgr.ground.lib.api import IdField, MoneyField
+from fundmgr.ground.lib.api import DateField, IdField, IntegerField, MoneyField
 
 from ..models import RiskClass
 from ..services import servicing
@@ -17,32 +17,32 @@ from ..services import servicing
 class StatusReportInputSerializer(serializers.Serializer):
     """月度贷后报告。"""
 
-    as_of = serializers.DateField(help_text="报告所属月份的月末日期，如 2026-11-30")
+    as_of = DateField(help_text="报告所属月份的月末日期，如 2026-11-30")
     outstanding_principal = MoneyField()
     overdue_principal = MoneyField()
     overdue_interest = MoneyField()
-    days_overdue = serializers.IntegerField(min_value=0, max_value=100000)
+    days_overdue = IntegerField(min_value=0, max_value=100000)
     risk_class = serializers.ChoiceField(choices=RiskClass.choices)
     supersedes = IdField(required=False, allow_null=True, help_text="更正时填写被更正报告的 id")
 
 
 class StatusReportSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    as_of = serializers.DateField()
+    id = IntegerField()
+    as_of = DateField()
     outstanding_principal = MoneyField()
     overdue_principal = MoneyField()
     overdue_interest = MoneyField()
-    days_overdue = serializers.IntegerField()
+    days_overdue = IntegerField()
     risk_class = serializers.CharField()
-    supersedes = serializers.IntegerField(source="supersedes_id", allow_null=True)
+    supersedes = IntegerField(source="supersedes_id", allow_null=True)
     is_current = serializers.BooleanField()
     loan_status_after = serializers.CharField()
-    reported_on = serializers.DateField(help_text="报送的业务日期")
+    reported_on = DateField(help_text="报送的业务日期")
     reported_at = serializers.DateTimeField(help_text="记录时间（实际时间）")
 
 
 class SettleInputSerializer(serializers.Serializer):
-    settled_on = serializers.DateField()
+    settled_on = DateField()
 
 
 class FilingServicingActions:

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import AppError, CommonError, FieldError, declared_codes
-from .money import MoneyError, parse_money
+from .money import MoneyError, ascii_digits, parse_money
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ class PercentField(serializers.Field):
                 '比例必须是字符串，例如 "3.4500"', code=CommonError.INVALID_RATE
             )
         whole, dot, frac = data.strip().partition(".")
-        if not whole.isdigit() or (dot and (not frac.isdigit() or len(frac) > self.places)):
+        if not ascii_digits(whole) or (dot and (not ascii_digits(frac) or len(frac) > self.places)):
             raise serializers.ValidationError(
                 f"比例格式错误，最多 {self.places} 位小数", code=CommonError.INVALID_RATE
             )
@@ -322,3 +322,32 @@ def _too_big(request) -> bool:
     except ValueError:
         return False
     return length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+# --- input that is accepted only as people and banks' systems really send it -----------------
+
+MIN_YEAR, MAX_YEAR = 1900, 2199
+
+
+class IntegerField(serializers.IntegerField):
+    """An integer written with ASCII digits only (DRF's int() takes any script's digits)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not (data.strip().lstrip("-").isascii()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class DateField(serializers.DateField):
+    """An ISO date with ASCII digits, between 1900 and 2199: anything else is 400, never a
+    date that overflows when a deadline is added to it."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and not value.isascii():
+            self.fail("invalid", format="YYYY-MM-DD")
+        parsed = super().to_internal_value(value)
+        if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+            raise serializers.ValidationError(
+                f"日期须在 {MIN_YEAR} 至 {MAX_YEAR} 年之间", code=FieldError.INVALID
+            )
+        return parsed

@@ -56,13 +56,19 @@ def format_yuan(amount: Decimal | int | str) -> str:
     return f"{quantize(amount):,.2f}"
 
 
+def ascii_digits(text: str) -> bool:
+    """0-9 only: str.isdigit() also says yes to full-width (１), superscript (²) and other
+    scripts' digits, which must never become an amount."""
+    return bool(text) and text.isascii() and text.isdigit()
+
+
 def parse_money(text: str) -> Decimal:
     """Parse the API's money format: a string with exactly two decimals, not negative."""
     if not isinstance(text, str):
         raise MoneyError('金额必须是字符串，例如 "3500000.00"')
     s = text.strip()
     whole, dot, frac = s.partition(".")
-    if not dot or len(frac) != 2 or not whole.isdigit() or not frac.isdigit():
+    if not dot or len(frac) != 2 or not ascii_digits(whole) or not ascii_digits(frac):
         raise MoneyError('金额格式应为两位小数的字符串，例如 "3500000.00"')
     value = Decimal(s)
     if len(whole.lstrip("0")) > MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from fundmgr.ground.lib.api import DateField
+
 # "from" is a Python keyword but the contract's field name, hence the type() construction.
 HistoryEntrySerializer = type(
     "HistoryEntrySerializer",
@@ -11,7 +13,7 @@ HistoryEntrySerializer = type(
     {
         "__doc__": "状态变更记录",
         "at": serializers.DateTimeField(help_text="记录时间（实际时间）"),
-        "on": serializers.DateField(help_text="业务日期：规则、期限和报表据此计算"),
+        "on": DateField(help_text="业务日期：规则、期限和报表据此计算"),
         "from": serializers.CharField(allow_null=True, help_text="原状态"),
         "to": serializers.CharField(help_text="新状态"),
         "transition": serializers.CharField(help_text="操作"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from fundmgr.ground.lib.api import MoneyField, PercentField
+from fundmgr.ground.lib.api import DateField, MoneyField, PercentField
 
 from ..models import LedgerEntry, PolicyVersion
 
@@ -87,8 +87,8 @@ class FundSerializer(serializers.Serializer):
     name = serializers.CharField()
     region_code = serializers.CharField()
     status = serializers.CharField()
-    start_date = serializers.DateField()
-    end_date = serializers.DateField(allow_null=True)
+    start_date = DateField()
+    end_date = DateField(allow_null=True)
     manager = serializers.CharField(source="manager.name")
     policy = PolicySerializer(allow_null=True, help_text="当前生效的政策版本")
     figures = FiguresSerializer()
@@ -116,8 +116,8 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
 
 class StatementSerializer(serializers.Serializer):
     fund = serializers.CharField(source="fund.code")
-    date_from = serializers.DateField(allow_null=True)
-    date_to = serializers.DateField(allow_null=True)
+    date_from = DateField(allow_null=True)
+    date_to = DateField(allow_null=True)
     opening_balance = serializers.SerializerMethodField()
     inflows = MoneyField()
     outflows = serializers.SerializerMethodField()

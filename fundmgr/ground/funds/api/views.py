@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from fundmgr.ground.accounts.principals import principal_from_request
 from fundmgr.ground.funds.errors import FundsError
 from fundmgr.ground.lib import clock
+from fundmgr.ground.lib.api import DateField
 from fundmgr.ground.lib.errors import AppError
 
 from .. import selectors
@@ -51,8 +52,8 @@ def _fund_payload(funds, on: dt.date) -> list[dict]:
 
 
 class _DateParams(serializers.Serializer):
-    date_from = serializers.DateField(required=False, allow_null=True, default=None)
-    to = serializers.DateField(required=False, allow_null=True, default=None)
+    date_from = DateField(required=False, allow_null=True, default=None)
+    to = DateField(required=False, allow_null=True, default=None)
 
 
 class FundViewSet(viewsets.GenericViewSet):

@@ -8,7 +8,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from fundmgr.ground.lib.api import MoneyField
+from fundmgr.ground.lib.api import DateField, IntegerField, MoneyField
 
 from ..models import ReportKind
 
@@ -69,16 +69,16 @@ class SignedMoneyField(serializers.Field):
 
 class QuarterlyQuerySerializer(serializers.Serializer):
     fund = serializers.SlugField(required=False, help_text="资金代码；不传则为调用者可查看的全部资金")
-    year = serializers.IntegerField(min_value=2000, max_value=2100, help_text="年份")
-    quarter = serializers.IntegerField(min_value=1, max_value=4, help_text="季度 1–4")
+    year = IntegerField(min_value=2000, max_value=2100, help_text="年份")
+    quarter = IntegerField(min_value=1, max_value=4, help_text="季度 1–4")
     format = serializers.ChoiceField(choices=["json", "xlsx", "csv"], default="json", required=False)
 
 
 class PeriodSerializer(serializers.Serializer):
-    year = serializers.IntegerField()
-    quarter = serializers.IntegerField()
-    date_from = serializers.DateField(help_text="期间起（含）")
-    to = serializers.DateField(help_text="期间止（含）")
+    year = IntegerField()
+    quarter = IntegerField()
+    date_from = DateField(help_text="期间起（含）")
+    to = DateField(help_text="期间止（含）")
 
     def get_fields(self):
         fields = super().get_fields()
@@ -89,45 +89,43 @@ class PeriodSerializer(serializers.Serializer):
 
 class _Metrics(serializers.Serializer):
     amount_wan_yuan = WanYuanField(help_text="本期受理入池贷款金额（万元）")
-    projects = serializers.IntegerField(help_text="本期受理项目数（笔）")
-    rights = serializers.IntegerField(help_text="本期受理贷款质押的知识产权合计（件，各类）")
+    projects = IntegerField(help_text="本期受理项目数（笔）")
+    rights = IntegerField(help_text="本期受理贷款质押的知识产权合计（件，各类）")
     patent_amount_wan_yuan = WanYuanField(
         help_text="本期受理的质押了专利（任一类）的贷款金额（万元）；同时质押商标的贷款也计入商标金额"
     )
-    patent_projects = serializers.IntegerField(help_text="本期受理的质押了专利的项目数（笔）")
+    patent_projects = IntegerField(help_text="本期受理的质押了专利的项目数（笔）")
     trademark_amount_wan_yuan = WanYuanField(help_text="本期受理的质押了商标的贷款金额（万元）")
-    trademark_projects = serializers.IntegerField(help_text="本期受理的质押了商标的项目数（笔）")
-    patents = serializers.IntegerField(help_text="本期质押专利（件，发明+实用新型+外观设计）")
-    invention_patents = serializers.IntegerField()
-    utility_models = serializers.IntegerField()
-    design_patents = serializers.IntegerField()
-    trademarks = serializers.IntegerField(help_text="本期质押商标（件）")
-    other_ip = serializers.IntegerField(help_text="本期质押其他知识产权（著作权、软件著作权、地理标志）")
-    enterprises = serializers.IntegerField(help_text="本期惠及企业（家，去重）")
-    new_enterprises = serializers.IntegerField(
-        help_text="本期新入库企业（家）；按合作机构统计时为该机构代为申请的企业"
-    )
+    trademark_projects = IntegerField(help_text="本期受理的质押了商标的项目数（笔）")
+    patents = IntegerField(help_text="本期质押专利（件，发明+实用新型+外观设计）")
+    invention_patents = IntegerField()
+    utility_models = IntegerField()
+    design_patents = IntegerField()
+    trademarks = IntegerField(help_text="本期质押商标（件）")
+    other_ip = IntegerField(help_text="本期质押其他知识产权（著作权、软件著作权、地理标志）")
+    enterprises = IntegerField(help_text="本期惠及企业（家，去重）")
+    new_enterprises = IntegerField(help_text="本期新入库企业（家）；按合作机构统计时为该机构代为申请的企业")
     outstanding_wan_yuan = WanYuanField(help_text="期末在保余额（知识产权担保覆盖部分，万元）")
-    non_performing_loans = serializers.IntegerField(help_text="期末不良贷款（笔）")
+    non_performing_loans = IntegerField(help_text="期末不良贷款（笔）")
     non_performing_wan_yuan = WanYuanField(help_text="期末不良余额（万元）")
     npl_ratio = TwoPlacesField(help_text="不良率（%），期末不良余额 ÷ 期末在保余额")
-    compensations = serializers.IntegerField(help_text="本期代偿（笔）")
+    compensations = IntegerField(help_text="本期代偿（笔）")
     compensation_paid_wan_yuan = WanYuanField(help_text="本期代偿金额（万元）")
     recoveries_returned_wan_yuan = WanYuanField(help_text="本期追偿返还资金（万元）")
     cumulative_amount_wan_yuan = WanYuanField(help_text="累计受理金额（万元）")
-    cumulative_projects = serializers.IntegerField()
-    cumulative_patents = serializers.IntegerField()
-    cumulative_trademarks = serializers.IntegerField()
-    cumulative_other_ip = serializers.IntegerField()
-    cumulative_enterprises = serializers.IntegerField(help_text="累计惠及企业（家，去重）")
-    cumulative_admitted_enterprises = serializers.IntegerField(help_text="截至期末累计入库企业（家）")
-    cumulative_compensations = serializers.IntegerField()
+    cumulative_projects = IntegerField()
+    cumulative_patents = IntegerField()
+    cumulative_trademarks = IntegerField()
+    cumulative_other_ip = IntegerField()
+    cumulative_enterprises = IntegerField(help_text="累计惠及企业（家，去重）")
+    cumulative_admitted_enterprises = IntegerField(help_text="截至期末累计入库企业（家）")
+    cumulative_compensations = IntegerField()
     cumulative_compensation_paid_wan_yuan = WanYuanField()
     cumulative_recoveries_returned_wan_yuan = WanYuanField()
 
 
 class _FundIdentity(serializers.Serializer):
-    rank = serializers.IntegerField(
+    rank = IntegerField(
         allow_null=True,
         help_text="按本期受理金额排名，金额相同按项目数、再按知识产权件数；金额为零不排名、列于最后；合计行为 null",
     )
@@ -169,7 +167,7 @@ class InstitutionRowSerializer(_Institution, _Metrics):
 
 
 class IpTableRowSerializer(serializers.Serializer):
-    rank = serializers.IntegerField(
+    rank = IntegerField(
         allow_null=True, help_text="按金额排名，金额相同按项目数、再按权利数；金额为零不排名；合计行为 null"
     )
     fund = serializers.CharField(allow_null=True)
@@ -177,8 +175,8 @@ class IpTableRowSerializer(serializers.Serializer):
     region_code = serializers.CharField(allow_null=True)
     city = serializers.CharField(help_text="城市名称；合计行为“合计”")
     amount_wan_yuan = WanYuanField(help_text="金额（万元）")
-    projects = serializers.IntegerField(help_text="项目数（笔）")
-    rights = serializers.IntegerField(help_text="质押的专利数或商标数（件）")
+    projects = IntegerField(help_text="项目数（笔）")
+    rights = IntegerField(help_text="质押的专利数或商标数（件）")
 
 
 class IpTableSerializer(serializers.Serializer):
@@ -188,7 +186,7 @@ class IpTableSerializer(serializers.Serializer):
 
 class QuarterlyReportSerializer(serializers.Serializer):
     period = PeriodSerializer()
-    as_of = serializers.DateField(help_text="期末指标的截至日（期间未结束时为今天）")
+    as_of = DateField(help_text="期末指标的截至日（期间未结束时为今天）")
     generated_at = serializers.DateTimeField()
     funds = serializers.ListField(child=serializers.CharField(), help_text="报表包含的资金")
     rows = FundRowSerializer(many=True, help_text="每个资金一行，按本期受理金额排名")
@@ -203,14 +201,14 @@ class QuarterlyReportSerializer(serializers.Serializer):
 
 class AnnualQuerySerializer(serializers.Serializer):
     fund = serializers.SlugField(required=False, help_text="资金代码；不传则为调用者可查看的全部资金")
-    year = serializers.IntegerField(min_value=2000, max_value=2100, help_text="年份")
+    year = IntegerField(min_value=2000, max_value=2100, help_text="年份")
     format = serializers.ChoiceField(choices=["json", "xlsx", "csv"], default="json", required=False)
 
 
 class YearPeriodSerializer(serializers.Serializer):
-    year = serializers.IntegerField()
-    date_from = serializers.DateField(help_text="期间起（含）：1月1日")
-    to = serializers.DateField(help_text="期间止（含）：12月31日")
+    year = IntegerField()
+    date_from = DateField(help_text="期间起（含）：1月1日")
+    to = DateField(help_text="期间止（含）：12月31日")
 
     def get_fields(self):
         fields = super().get_fields()
@@ -227,8 +225,8 @@ class AnnualReportSerializer(QuarterlyReportSerializer):
 
 class MonthlyQuerySerializer(serializers.Serializer):
     fund = serializers.SlugField(help_text="资金代码")
-    year = serializers.IntegerField(min_value=2000, max_value=2100)
-    month = serializers.IntegerField(min_value=1, max_value=12)
+    year = IntegerField(min_value=2000, max_value=2100)
+    month = IntegerField(min_value=1, max_value=12)
     institution = serializers.SlugField(required=False, help_text="合作机构代码：取该机构的月度对账单")
     format = serializers.ChoiceField(choices=["json", "xlsx"], default="json", required=False)
 
@@ -240,7 +238,7 @@ class NamedSerializer(serializers.Serializer):
 
 class MonthPeriodSerializer(PeriodSerializer):
     quarter = None
-    month = serializers.IntegerField()
+    month = IntegerField()
 
     def get_fields(self):
         fields = serializers.Serializer.get_fields(self)
@@ -249,24 +247,24 @@ class MonthPeriodSerializer(PeriodSerializer):
 
 
 class _MonthlyFigures(serializers.Serializer):
-    filings_received = serializers.IntegerField(help_text="本月收到备案（笔，不论结果）")
+    filings_received = IntegerField(help_text="本月收到备案（笔，不论结果）")
     filings_received_amount = MoneyField()
-    filings_accepted = serializers.IntegerField(help_text="本月受理入池（笔）")
+    filings_accepted = IntegerField(help_text="本月受理入池（笔）")
     filings_accepted_amount = MoneyField()
-    covered_loans = serializers.IntegerField(help_text="月末在保贷款（笔）")
+    covered_loans = IntegerField(help_text="月末在保贷款（笔）")
     covered_outstanding = MoneyField(help_text="月末在保余额（元）")
-    overdue_loans = serializers.IntegerField()
+    overdue_loans = IntegerField()
     overdue_amount = MoneyField()
-    non_performing_loans = serializers.IntegerField()
+    non_performing_loans = IntegerField()
     non_performing_amount = MoneyField()
     npl_ratio = TwoPlacesField(help_text="不良率（%）")
-    claims_filed = serializers.IntegerField()
+    claims_filed = IntegerField()
     claims_filed_amount = MoneyField()
-    claims_approved = serializers.IntegerField()
+    claims_approved = IntegerField()
     claims_approved_amount = MoneyField()
-    claims_paid = serializers.IntegerField()
+    claims_paid = IntegerField()
     claims_paid_amount = MoneyField()
-    recoveries_returned = serializers.IntegerField()
+    recoveries_returned = IntegerField()
     recoveries_returned_amount = MoneyField()
     exposure = MoneyField(help_text="月末风险敞口 = 在保余额 × 冻结的资金分担比例（元）")
 
@@ -301,7 +299,7 @@ class StatementLoanSerializer(serializers.Serializer):
     reference = serializers.CharField()
     contract_no = serializers.CharField()
     enterprise = serializers.CharField()
-    accepted_on = serializers.DateField()
+    accepted_on = DateField()
     principal = MoneyField()
     covered_outstanding = MoneyField()
     loan_class = serializers.CharField(help_text="月末状态：正常、逾期、不良")
@@ -312,7 +310,7 @@ class MonthlyReportSerializer(serializers.Serializer):
     fund = NamedSerializer()
     institution = NamedSerializer(allow_null=True)
     period = MonthPeriodSerializer()
-    as_of = serializers.DateField()
+    as_of = DateField()
     generated_at = serializers.DateTimeField()
     summary = MonthlySummarySerializer()
     ledger = MonthlyLedgerSerializer(required=False, help_text="资金台账（仅资金月报）")
