@@ -55,7 +55,7 @@ schema: install
 # Needs the optional `fuzz` extra (schemathesis); takes a few minutes.
 FUZZ_ENV := DATABASE_URL=sqlite:///$(CURDIR)/var/fuzz.sqlite3 REDIS_URL= DEBUG=false \
 	SECRET_KEY=fuzz-only-not-a-secret-0123456789abcdefghijklmnop ALLOWED_HOSTS=127.0.0.1 \
-	API_THROTTLE_RATE=1000000/hour FUNDMGR_BUSINESS_DATE=2026-11-21
+	API_THROTTLE_RATE=1000000/hour FUNDMGR_BUSINESS_DATE=2026-11-21 SECURE_SSL_REDIRECT=false SECURE_COOKIES=false
 fuzz: install
 	$(PY) -m pip install --quiet -e ".[dev,fuzz]"
 	rm -f var/fuzz.sqlite3 && mkdir -p var

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
     "rest_framework_api_key",
     "django_filters",
@@ -78,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into its page
 ]
 
 ROOT_URLCONF = "fundmgr.urls"
@@ -156,7 +159,12 @@ DEADLINE_WARNING_WORKING_DAYS = env.int("DEADLINE_WARNING_WORKING_DAYS", default
 IDEMPOTENCY_KEY_TTL_DAYS = env.int("IDEMPOTENCY_KEY_TTL_DAYS", default=7)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG and env.bool("SECURE_COOKIES", default=True)
+# Plain HTTP is redirected to HTTPS in production (off for a trial over HTTP, with
+# SECURE_COOKIES=false too); the health endpoints answer the load balancer over either.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -220,4 +228,40 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-AUTHENTICATION_BACKENDS = ["fundmgr.ground.accounts.backends.RoleBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before checking it
+    "fundmgr.ground.accounts.backends.RoleBackend",
+]
+
+# Admin login lockout (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one user, or
+# from one address, logins stop for LOGIN_LOCKOUT_MINUTES; a system administrator unlocks
+# earlier by deleting the attempts in the admin (or `manage.py axes_reset`).
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+# The client's address: behind nginx the proxy's X-Forwarded-For, otherwise the socket's
+# (a header a client sets itself must not choose whose counter it bumps).
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    if env.bool("BEHIND_TLS_PROXY", default=False)
+    else ("REMOTE_ADDR",)
+)
+
+# Content-Security-Policy (django-csp): everything from this site only; inline styles are
+# allowed (the admin and the dashboard's SVG charts use them), inline scripts are not, except
+# on the API documentation pages, which need one (see fundmgr/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'self'"],
+    }
+}

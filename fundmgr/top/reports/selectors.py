@@ -32,10 +32,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
-from enterprises.models import Enterprise
+from enterprises.models import Enterprise, IPAsset
 from fundmgr.ground.funds.models import EntryType, Fund, LedgerEntry
 from fundmgr.ground.funds.selectors import policies_in_force
 from fundmgr.ground.lib.identifiers import IP_KINDS, PATENT_KINDS
@@ -350,8 +351,6 @@ def _flows(figures: dict[Key, Figures], *, dimension: str, fund_ids: Sequence[in
         return figures[key]
 
     in_period = _in(period, "accepted_on")
-    pledges_patent = Q(Exists(Pledge.objects.filter(filing=OuterRef("pk"), ip_asset__kind__in=PATENT_KINDS)))
-    pledges_trademark = Q(Exists(Pledge.objects.filter(filing=OuterRef("pk"), ip_asset__kind="trademark")))
     accepted = (
         LoanFiling.objects.filter(fund_id__in=fund_ids, status=FilingStatus.ACCEPTED, accepted_on__lte=as_of)
         .values(*keys)
@@ -363,20 +362,18 @@ def _flows(figures: dict[Key, Figures], *, dimension: str, fund_ids: Sequence[in
             cum_n=Count("pk"),
             cum_amount=Coalesce(Sum("principal"), ZERO),
             cum_served=Count("enterprise_id", distinct=True),
-            patent_n=Count("pk", filter=in_period & pledges_patent),
-            patent_amount=Coalesce(Sum("principal", filter=in_period & pledges_patent), ZERO),
-            trademark_n=Count("pk", filter=in_period & pledges_trademark),
-            trademark_amount=Coalesce(Sum("principal", filter=in_period & pledges_trademark), ZERO),
         )
         .order_by()
     )
     for row in accepted:
         f = at(_key(row, keys))
-        f.patent_projects, f.patent_amount = row["patent_n"], row["patent_amount"]
-        f.trademark_projects, f.trademark_amount = row["trademark_n"], row["trademark_amount"]
         f.accepted, f.accepted_amount, f.accepted_covered = row["n"], row["amount"], row["covered"]
         f.enterprises_served, f.cum_accepted = row["served"], row["cum_n"]
         f.cum_accepted_amount, f.cum_enterprises_served = row["cum_amount"], row["cum_served"]
+
+    for row in _ip_kind_totals(dimension=dimension, fund_ids=fund_ids, period=period):
+        f = at(row[0])
+        f.patent_projects, f.patent_amount, f.trademark_projects, f.trademark_amount = row[1:]
 
     pledge_keys = _prefixed("filing__", keys)
     pledge_period = _in(period, "filing__accepted_on")
@@ -465,6 +462,69 @@ def _flows(figures: dict[Key, Figures], *, dimension: str, fund_ids: Sequence[in
         f = at(_key(row, recovery_keys))
         f.recoveries_returned, f.recoveries_returned_amount = row["n"], row["amount"]
         f.cum_recoveries_returned_amount = row["cum_amount"]
+
+
+# Key columns of each dimension in _ip_kind_totals' SQL (f: the filing, e: its enterprise).
+_IP_KIND_KEYS = {
+    FUND: ("f.fund_id",),
+    DISTRICT: ("f.fund_id", "e.region_code"),
+    INSTITUTION: ("f.fund_id", "f.institution_id"),
+}
+
+
+def _ip_kind_totals(*, dimension: str, fund_ids: Sequence[int], period: Period) -> list[tuple]:
+    """(key, patent projects, patent amount, trademark projects, trademark amount) per group,
+    for the loans accepted in the period: a loan counts in the patent table if it pledges any
+    patent, in the trademark table if it pledges any trademark.
+
+    One grouped query in two steps, in SQL: each of the period's loans with two flags (from
+    its pledges), then the groups. The ORM cannot aggregate over an aggregate, and asking each
+    loan with EXISTS made the report several times slower at province scale."""
+    if not fund_ids:
+        return []
+    filing, enterprise = LoanFiling._meta.db_table, Enterprise._meta.db_table
+    pledge, asset = Pledge._meta.db_table, IPAsset._meta.db_table
+    keys = _IP_KIND_KEYS[dimension]
+    inner_keys = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
+    outer_keys = ", ".join(f"k{i}" for i in range(len(keys)))
+    funds = ", ".join(["%s"] * len(fund_ids))
+    patents = ", ".join(["%s"] * len(PATENT_KINDS))
+    sql = f"""
+        SELECT {outer_keys},
+               SUM(has_patent), COALESCE(SUM(CASE WHEN has_patent = 1 THEN fen END), 0),
+               SUM(has_trademark), COALESCE(SUM(CASE WHEN has_trademark = 1 THEN fen END), 0)
+        FROM (
+            SELECT f.id, {inner_keys}, ROUND(f.principal * 100) AS fen,
+                   MAX(CASE WHEN a.kind IN ({patents}) THEN 1 ELSE 0 END) AS has_patent,
+                   MAX(CASE WHEN a.kind = %s THEN 1 ELSE 0 END) AS has_trademark
+            FROM {filing} f
+            JOIN {enterprise} e ON e.id = f.enterprise_id
+            JOIN {pledge} p ON p.filing_id = f.id
+            JOIN {asset} a ON a.id = p.ip_asset_id
+            WHERE f.fund_id IN ({funds}) AND f.status = %s AND f.accepted_on >= %s AND f.accepted_on <= %s
+            GROUP BY f.id, {", ".join(keys)}, f.principal
+        ) loans
+        GROUP BY {outer_keys}
+    """
+    params = [*PATENT_KINDS, "trademark", *fund_ids, FilingStatus.ACCEPTED, period.start, period.as_of]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    width = len(keys)
+
+    def yuan(fen) -> Decimal:  # summed in whole fen: exact on SQLite's floats as on PostgreSQL
+        return quantize(Decimal(int(round(fen or 0))) / HUNDRED)
+
+    return [
+        (
+            tuple(row[:width]),
+            int(row[width] or 0),
+            yuan(row[width + 1]),
+            int(row[width + 2] or 0),
+            yuan(row[width + 3]),
+        )
+        for row in rows
+    ]
 
 
 def _book(figures: dict[Key, Figures], *, dimension: str, book: Iterable[Position]) -> None:
