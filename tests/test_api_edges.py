@@ -78,7 +78,15 @@ def test_readiness_says_unavailable_when_the_database_is_not(client, monkeypatch
     monkeypatch.setattr(connection, "cursor", refuse)
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready["Retry-After"] == "5"
-    assert ready.json() == {"status": "unavailable", "checks": {"database": "unavailable"}}
+    body = ready.json()
+    assert body["status"] == "unavailable" and body["checks"]["database"] == "unavailable"
+
+
+def test_readiness_says_unavailable_when_redis_is_not(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"] == {"database": "ok", "redis": "unavailable"}
 
 
 # --- hostile input: a clear 400, never a 500 and never a misread number -----------------------

@@ -81,3 +81,31 @@ def test_a_person_who_signed_a_step_is_deactivated_never_deleted(personas, clien
     assert StateLog.objects.get(by=officer, transition="start_review").by.username == "officer"
     # someone who never signed anything can still be removed
     User.objects.create(username="temp-clerk", role=Role.OFFICER).delete()
+
+
+@pytest.mark.postgres
+def test_the_transition_log_is_append_only_in_the_database(personas):
+    from django.db import DatabaseError, transaction
+    from django_fsm_log.models import StateLog
+
+    from fundmgr.ground.accounts.models import TransitionDate
+
+    entry = StateLog.objects.order_by("id").first() or None
+    if entry is None:
+        from enterprises.models import Enterprise
+        from enterprises.services import enterprise_transition
+        from fundmgr.ground.accounts.models import User
+
+        enterprise = Enterprise.objects.get(uscc="91440205644436061W")
+        enterprise_transition(
+            enterprise_id=enterprise.pk, name="start_review", user=User.objects.get(username="officer")
+        )
+        entry = StateLog.objects.order_by("id").first()
+    for attempt in (
+        lambda: StateLog.objects.filter(pk=entry.pk).update(description="rewritten"),
+        lambda: StateLog.objects.filter(pk=entry.pk).delete(),
+        lambda: TransitionDate.objects.filter(log_id=entry.pk).update(on="2000-01-01"),
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            attempt()
+    assert StateLog.objects.get(pk=entry.pk).description != "rewritten"
