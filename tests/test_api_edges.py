@@ -151,3 +151,21 @@ def test_lone_surrogates_and_control_characters_are_refused(personas, text):
         "/api/v1/filings/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="surrogate-1"
     )
     assert response.status_code == 400 and response.json()["code"] == "parse_error"
+
+
+@pytest.mark.parametrize("error", ["database", "redis"])
+def test_a_database_or_redis_outage_is_a_503_problem_with_retry_after(personas, monkeypatch, error):
+    import redis
+    from django.db import OperationalError
+
+    from fundmgr.ground.funds import selectors
+
+    def outage(*args, **kwargs):
+        if error == "database":
+            raise OperationalError("server closed the connection unexpectedly")
+        raise redis.exceptions.ConnectionError("Error 111 connecting to redis")
+
+    monkeypatch.setattr(selectors, "funds_visible_to", outage)
+    response = personas.client("officer").get("/api/v1/funds/")
+    assert_problem(response, 503, "service_unavailable")
+    assert response["Retry-After"] == "5"

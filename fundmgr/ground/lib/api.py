@@ -8,6 +8,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, JsonResponse
 from django_fsm import TransitionNotAllowed
 from drf_spectacular.utils import extend_schema_field
@@ -97,7 +99,29 @@ def _flatten(detail, prefix: str = "") -> list[dict]:
     return out
 
 
+# The database or Redis did not answer: the client should try again shortly, and gets told so.
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (DatabaseOperationalError, DatabaseInterfaceError)
+RETRY_AFTER_SECONDS = 5
+
+
+def _unavailable_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # redis is a dependency; this only keeps lib importable without it
+        return UNAVAILABLE_ERRORS
+    return (*UNAVAILABLE_ERRORS, RedisConnectionError, RedisTimeoutError)
+
+
 def problem_exception_handler(exc, context):
+    if isinstance(exc, _unavailable_errors()):
+        log.warning("service unavailable: %s: %s", type(exc).__name__, exc)
+        return problem(
+            503,
+            code=CommonError.SERVICE_UNAVAILABLE,
+            detail="数据库或缓存暂时不可用，请稍后重试；本次请求未作任何更改",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, AppError):
         return problem(
             exc.status,
