@@ -343,6 +343,7 @@ def main() -> None:
     # DEBUG off: with it on, Django keeps the SQL of every query (megabytes of bulk INSERTs).
     os.environ.update(DATABASE_URL=url, REDIS_URL="", DEBUG="false", SECRET_KEY="benchmark-only-" + "k" * 40,
                       FUNDMGR_BUSINESS_DATE=args.date, API_THROTTLE_RATE="1000000/hour", LOG_LEVEL="WARNING",
+                      SECURE_SSL_REDIRECT="false",  # the test client speaks plain HTTP
                       DJANGO_SETTINGS_MODULE="fundmgr.settings")  # fmt: skip
     try:
         run(args, started)
