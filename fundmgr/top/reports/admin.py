@@ -106,12 +106,7 @@ class StoredReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             else:
                 fmt = request.GET.get("download")
                 if fmt in ("xlsx", "csv"):
-                    content = (
-                        exporters.quarterly_xlsx(report) if fmt == "xlsx" else exporters.quarterly_csv(report)
-                    )
-                    content_type = (
-                        exporters.XLSX_CONTENT_TYPE if fmt == "xlsx" else exporters.CSV_CONTENT_TYPE
-                    )
+                    content, content_type = exporters.table_file(report, fmt)
                     response = HttpResponse(content, content_type=content_type)
                     response["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
                     return response

@@ -187,6 +187,13 @@ def quarterly_xlsx(report: dict[str, Any]) -> bytes:
     return xlsx(title=title, lines=lines, tables=quarterly_tables(report))
 
 
+def table_file(report: dict[str, Any], fmt: str) -> tuple[bytes, str]:
+    """A regulator table (quarterly or annual) as a file: (content, content type)."""
+    if fmt == "xlsx":
+        return quarterly_xlsx(report), XLSX_CONTENT_TYPE
+    return quarterly_csv(report), CSV_CONTENT_TYPE
+
+
 def quarterly_csv(report: dict[str, Any]) -> bytes:
     """Every table in one file, told apart by the first column, under one header."""
     columns = CSV_IDENTITY + QUARTERLY_METRICS

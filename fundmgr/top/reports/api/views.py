@@ -37,18 +37,21 @@ def _file(content: bytes, *, content_type: str, filename: str) -> HttpResponse:
     return response
 
 
+def _table_responses(serializer) -> dict:
+    """The answers of a regulator-table endpoint: JSON, XLSX or CSV, or a problem."""
+    return {
+        (200, "application/json"): serializer,
+        (200, exporters.XLSX_CONTENT_TYPE): OpenApiTypes.BINARY,
+        (200, "text/csv"): OpenApiTypes.STR,
+        **dict.fromkeys((400, 401, 403, 404), _PROBLEM),
+    }
+
+
 def _table_response(report: dict, *, fmt: str, stem: str, serializer) -> HttpResponse | Response:
     """A regulator table as JSON, or as an XLSX or CSV download."""
-    if fmt == "xlsx":
-        return _file(
-            exporters.quarterly_xlsx(report),
-            content_type=exporters.XLSX_CONTENT_TYPE,
-            filename=f"{stem}.xlsx",
-        )
-    if fmt == "csv":
-        return _file(
-            exporters.quarterly_csv(report), content_type=exporters.CSV_CONTENT_TYPE, filename=f"{stem}.csv"
-        )
+    if fmt in ("xlsx", "csv"):
+        content, content_type = exporters.table_file(report, fmt)
+        return _file(content, content_type=content_type, filename=f"{stem}.{fmt}")
     return Response(serializer(report).data)
 
 
@@ -77,15 +80,7 @@ class ReportViewSet(viewsets.GenericViewSet):
             OpenApiParameter("quarter", int, required=True, description="季度 1–4"),
             OpenApiParameter("format", str, enum=["json", "xlsx", "csv"], description="默认 json"),
         ],
-        responses={
-            (200, "application/json"): QuarterlyReportSerializer,
-            (200, exporters.XLSX_CONTENT_TYPE): OpenApiTypes.BINARY,
-            (200, "text/csv"): OpenApiTypes.STR,
-            400: _PROBLEM,
-            401: _PROBLEM,
-            403: _PROBLEM,
-            404: _PROBLEM,
-        },
+        responses=_table_responses(QuarterlyReportSerializer),
     )
     @action(detail=False, methods=["get"], permission_classes=[IsPrincipal, IsStaffOrRegulator])
     def quarterly(self, request):
@@ -114,15 +109,7 @@ class ReportViewSet(viewsets.GenericViewSet):
             OpenApiParameter("year", int, required=True, description="年份"),
             OpenApiParameter("format", str, enum=["json", "xlsx", "csv"], description="默认 json"),
         ],
-        responses={
-            (200, "application/json"): AnnualReportSerializer,
-            (200, exporters.XLSX_CONTENT_TYPE): OpenApiTypes.BINARY,
-            (200, "text/csv"): OpenApiTypes.STR,
-            400: _PROBLEM,
-            401: _PROBLEM,
-            403: _PROBLEM,
-            404: _PROBLEM,
-        },
+        responses=_table_responses(AnnualReportSerializer),
     )
     @action(detail=False, methods=["get"], permission_classes=[IsPrincipal, IsStaffOrRegulator])
     def annual(self, request):
