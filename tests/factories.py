@@ -9,6 +9,7 @@ from decimal import Decimal
 from banks.models import CooperationAgreement, Institution
 from enterprises.models import Enterprise
 from loans.models import FilingStatus, LoanFiling, LoanStatus
+from loans.services.book import NOTHING, book_keep
 
 _seq = itertools.count(1)
 
@@ -30,7 +31,7 @@ def make_filing(
     covered = principal if covered is None else covered
     outstanding = principal if outstanding is None else outstanding
     n = next(_seq)
-    return LoanFiling.objects.create(
+    filing = LoanFiling.objects.create(
         fund=fund,
         institution=institution,
         enterprise=enterprise,
@@ -49,6 +50,8 @@ def make_filing(
         outstanding_principal=outstanding,
         covered_outstanding=(covered * outstanding / principal).quantize(Decimal("0.01")),
     )
+    book_keep(filing, NOTHING)  # as an imported loan would: the fund's kept figures follow
+    return filing
 
 
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from fundmgr.ground.accounts.principals import Principal, by_fund_and_institution
@@ -16,6 +16,7 @@ from ..models import (
     LIVE_FILING_STATUSES,
     LIVE_LOAN_STATUSES,
     FilingStatus,
+    FundBook,
     LoanFiling,
     Pledge,
 )
@@ -68,6 +69,7 @@ def pledged_elsewhere(*, asset_ids: list[int], exclude_filing: int | None = None
 
 
 def _covered_totals(rows, *, key: str) -> dict:
+    """Per group: (covered outstanding, exact exposure, live loans), summed over the live loans."""
     money = DecimalField(max_digits=24, decimal_places=6)
     rows = (
         rows.filter(status=FilingStatus.ACCEPTED, loan_status__in=LIVE_LOAN_STATUSES)
@@ -83,15 +85,47 @@ def _covered_totals(rows, *, key: str) -> dict:
                 Decimal("0"),
                 output_field=money,
             ),
+            n=Count("pk"),
         )
         .order_by()
     )
-    return {row[key]: (row["outstanding"], quantize(row["exposure"])) for row in rows}
+    return {row[key]: (row["outstanding"], row["exposure"], row["n"]) for row in rows}
+
+
+def covered_resum(*, fund_ids: list[int]) -> dict[int, tuple[Decimal, Decimal, int]]:
+    """Per fund, re-summed from its loans: (covered outstanding, exact exposure, live loans)."""
+    return _covered_totals(LoanFiling.objects.filter(fund_id__in=fund_ids), key="fund_id")
 
 
 def covered_totals_by_fund(*, fund_ids: list[int]) -> dict[int, tuple[Decimal, Decimal]]:
-    """Per fund: (covered outstanding, exposure = Σ covered outstanding × frozen fund share)."""
-    return _covered_totals(LoanFiling.objects.filter(fund_id__in=fund_ids), key="fund_id")
+    """Per fund: (covered outstanding, exposure = Σ covered outstanding × frozen fund share),
+    read from the figures kept as loans change (`FundBook`), not re-summed."""
+    return {
+        fid: (covered, quantize(exposure))
+        for fid, covered, exposure in FundBook.objects.filter(fund_id__in=fund_ids).values_list(
+            "fund_id", "covered_outstanding", "exposure_exact"
+        )
+    }
+
+
+def book_drift(*, fund_ids: list[int] | None = None) -> dict[int, tuple]:
+    """Funds whose kept figures differ from a re-sum of their loans: {fund: (kept, re-summed)}.
+    Empty when all is well; `book_resum` repairs."""
+    kept = {
+        fid: (covered, exposure, n)
+        for fid, covered, exposure, n in (
+            FundBook.objects.all() if fund_ids is None else FundBook.objects.filter(fund_id__in=fund_ids)
+        ).values_list("fund_id", "covered_outstanding", "exposure_exact", "live_loans")
+    }
+    ids = list(kept) if fund_ids is None else list(fund_ids)
+    summed = covered_resum(fund_ids=ids)
+    nothing = (ZERO, ZERO, 0)
+    out = {}
+    for fid in set(ids) | set(summed):
+        a, b = kept.get(fid, nothing), summed.get(fid, nothing)
+        if a[0] != b[0] or a[1] != b[1] or a[2] != b[2]:
+            out[fid] = (a, b)
+    return out
 
 
 def covered_totals_by_institution(*, fund_id: int, institution_id: int) -> tuple[Decimal, Decimal]:
@@ -99,7 +133,8 @@ def covered_totals_by_institution(*, fund_id: int, institution_id: int) -> tuple
     totals = _covered_totals(
         LoanFiling.objects.filter(fund_id=fund_id, institution_id=institution_id), key="institution_id"
     )
-    return totals.get(institution_id, (ZERO, ZERO))
+    covered, exposure, _n = totals.get(institution_id, (ZERO, ZERO, 0))
+    return covered, quantize(exposure)
 
 
 def fund_filed_since(fund_id: int, on: dt.date) -> bool:

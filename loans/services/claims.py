@@ -39,6 +39,7 @@ from ..models import (
     RecoveryStatus,
 )
 from ..rules import claims as rules
+from . import book
 
 log = logging.getLogger(__name__)
 
@@ -324,8 +325,10 @@ def claim_transition(
         filing = LoanFiling.objects.select_for_update().get(pk=claim.filing_id)
         if name == "pay":
             claim.start_recovery(by=user, description="代偿完成，转入追偿")
+            before = book.contribution(filing)
             filing.compensate(by=user, description=f"代偿 {claim.paid_amount:.2f} 元（{claim.reference}）")
             filing.save()
+            book.book_keep(filing, before)
         elif name == "reject":
             filing.drop_claim(by=user, description=f"补偿申请 {claim.reference} 未获批准")
             filing.save()

@@ -33,6 +33,7 @@ from ..events import FILING_DECIDED
 from ..models import DueDiligence, FilingStatus, LoanFiling, Pledge, ReferenceCounter
 from ..rules import filings as rules
 from ..selectors.filings import enterprise_live_exposure, pledged_elsewhere
+from . import book
 
 STAFF_FILING_STEPS = frozenset({"start_due_diligence", "return_for_supplement", "accept", "reject", "void"})
 
@@ -502,7 +503,10 @@ def filing_transition(*, filing_id: int, name: str, user, comment: str = "") -> 
         raise AppError(AccountsError.UNKNOWN_TRANSITION, f"没有名为 {name} 的工作人员操作", status=404)
     today = clock.today()
 
+    before = []
+
     def prepare(filing: LoanFiling) -> None:
+        before.append(book.contribution(filing))
         if name in ("return_for_supplement", "reject", "void") and not comment.strip():
             raise AppError(CommonError.COMMENT_REQUIRED, "请填写原因", field="comment", status=400)
         if name == "start_due_diligence":
@@ -513,6 +517,7 @@ def filing_transition(*, filing_id: int, name: str, user, comment: str = "") -> 
                 raise AppError(
                     LoansError.DUE_DILIGENCE_INCOMPLETE, "尽调清单尚未全部确认", field="due_diligence"
                 )
+            book.book_lock(filing.fund_id)  # the fund's capacity must not change under the check
             checks = _recheck(filing, today)
             _refuse_if_failed(checks)
             policy = filing.fund.policy_in_force(today)
@@ -532,6 +537,7 @@ def filing_transition(*, filing_id: int, name: str, user, comment: str = "") -> 
         if name == "accept":
             # The covered loan's own lifecycle starts with acceptance, logged as its own step.
             filing.start_cover(by=user, description="受理入池，开始在保")
+        book.book_keep(filing, before[0])
         if name in ("accept", "return_for_supplement", "reject", "void"):
             FILING_DECIDED.publish(filing=filing, transition=name)  # a row now; the e-mail after commit
 

@@ -44,6 +44,7 @@ from ..models import (
     StatusReport,
 )
 from ..selectors.servicing import npl_ratio
+from . import book
 
 logger = logging.getLogger(__name__)
 
@@ -229,6 +230,7 @@ def status_report_submit(*, principal: Principal, filing_id: int, data: dict[str
                 CommonError.TRANSITION_NOT_ALLOWED, "只有在保贷款（正常、逾期、不良）可以报送月度报告"
             )
         _validate_report(filing, data, today)
+        before = book.contribution(filing)
         old = _superseded(filing, data)
         if old is not None:
             old.is_current = False
@@ -264,6 +266,7 @@ def status_report_submit(*, principal: Principal, filing_id: int, data: dict[str
             latest.outstanding_principal * filing.covered_principal / filing.principal
         )
         filing.save()
+        book.book_keep(filing, before)
         report.loan_status_after = filing.loan_status
         report.save(update_fields=["loan_status_after"])
     _suspension_follow_up(institution_id=filing.institution_id, fund_id=filing.fund_id)
@@ -283,7 +286,10 @@ def filing_settle(*, principal: Principal, filing_id: int, settled_on: dt.date) 
     ):
         raise NotFound("贷款不存在或无权访问")
 
+    before = []
+
     def prepare(filing: LoanFiling) -> None:
+        before.append(book.contribution(filing))
         if filing.status != FilingStatus.ACCEPTED:
             raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "只有已受理入池的贷款可以结清")
         if settled_on > today:
@@ -309,6 +315,7 @@ def filing_settle(*, principal: Principal, filing_id: int, settled_on: dt.date) 
         user=principal.user,
         comment=f"贷款已全部结清，结清日 {settled_on.isoformat()}",
         prepare=prepare,
+        then=lambda filing: book.book_keep(filing, before[0]),
     )
     # Settling a performing loan shrinks the denominator of the bank's NPL ratio.
     _suspension_follow_up(institution_id=filing.institution_id, fund_id=filing.fund_id)

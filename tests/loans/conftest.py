@@ -34,6 +34,53 @@ def make_non_performing(personas, filing: LoanFiling) -> LoanFiling:
     )
 
 
+# Four demo Zhaoqing borrowers of bank A, each with a patent of its own to pledge
+# (None: the enterprise's first patent).
+DISTINCT_BORROWERS = (
+    ("9144120252133505XP", "201613031399.8"),
+    ("91441202951617540K", "201814411596.8"),
+    ("914412048288873773", None),
+    ("914412844404710410", None),
+)
+
+
+def accept_distinct(
+    personas, count: int = 4, *, principal: str = "2000000.00", tag: str = "D"
+) -> list[LoanFiling]:
+    """`count` loans accepted through the real path, each for a different borrower and patent."""
+    from enterprises.models import IPAsset
+
+    filings = []
+    for i, (uscc, number) in enumerate(DISTINCT_BORROWERS[:count]):
+        if number is None:
+            patents = IPAsset.objects.filter(enterprise__uscc=uscc).exclude(kind="trademark")
+            number = (
+                patents.filter(kind="invention_patent").values_list("number", flat=True).first()
+                or patents.values_list("number", flat=True).first()
+            )
+        asset = IPAsset.objects.get(number=number)
+        matures = min("2027-11-15", asset.expires_on.isoformat())
+        filings.append(
+            accept_filing(
+                personas,
+                enterprise_uscc=uscc,
+                contract_no=f"{tag}-{i}",
+                principal=principal,
+                covered_principal=principal,
+                matures_on=matures,
+                pledges=[
+                    {
+                        "kind": asset.kind,
+                        "number": asset.number,
+                        "registration_no": f"Y202644000012{i}",
+                        "registered_on": "2026-11-10",
+                    }
+                ],
+            )
+        )
+    return filings
+
+
 @pytest.fixture
 def accepted(personas, business_date) -> LoanFiling:
     business_date("2026-11-21")

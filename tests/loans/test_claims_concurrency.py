@@ -15,7 +15,7 @@ from fundmgr.ground.funds.services import ledger_entry_record
 from fundmgr.ground.lib.errors import Conflict
 from loans.models import Claim
 from loans.services.claims import claim_submit, claim_transition
-from tests.loans.conftest import accept_filing, make_non_performing
+from tests.loans.conftest import accept_distinct, make_non_performing
 
 
 @pytest.mark.postgres
@@ -27,45 +27,7 @@ def test_concurrent_payouts_never_overdraw(personas, settings):
     fund = Fund.objects.get(code="zhaoqing")
     bank = principal_for(personas.user("bank_a"))
     claims = []
-    for i, (uscc, number) in enumerate(
-        [
-            ("9144120252133505XP", "201613031399.8"),
-            ("91441202951617540K", "201814411596.8"),
-            ("914412048288873773", None),
-            ("914412844404710410", None),
-        ]
-    ):
-        from enterprises.models import IPAsset
-
-        if number is None:
-            number = (
-                IPAsset.objects.filter(enterprise__uscc=uscc, kind="invention_patent")
-                .values_list("number", flat=True)
-                .first()
-                or IPAsset.objects.filter(enterprise__uscc=uscc)
-                .exclude(kind="trademark")
-                .values_list("number", flat=True)
-                .first()
-            )
-        asset = IPAsset.objects.get(number=number)
-        filing = accept_filing(
-            personas,
-            enterprise_uscc=uscc,
-            contract_no=f"CONC-{i}",
-            principal="2000000.00",
-            covered_principal="2000000.00",
-            matures_on="2027-11-15"
-            if asset.expires_on.isoformat() > "2027-11-15"
-            else asset.expires_on.isoformat(),
-            pledges=[
-                {
-                    "kind": asset.kind,
-                    "number": asset.number,
-                    "registration_no": f"Y202644000012{i}",
-                    "registered_on": "2026-11-10",
-                }
-            ],
-        )
+    for filing in accept_distinct(personas, 4, tag="CONC"):
         make_non_performing(personas, filing)
         claim = claim_submit(
             principal=bank,

@@ -17,7 +17,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 @dataclass(frozen=True)
 class LoanBook:
-    # fund ids → {fund id: (covered outstanding, exposure)} over the live covered loans
+    # fund ids → {fund id: (covered outstanding, exposure)} over the live covered loans, as kept
+    # by the loans app under each fund's row lock (never re-summed on a read)
     covered_totals: Callable[[list[int]], dict[int, tuple[Decimal, Decimal]]]
     # (fund id, date) → has any loan been filed in the fund on or after that business date?
     filed_since: Callable[[int, dt.date], bool]
