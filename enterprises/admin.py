@@ -171,6 +171,8 @@ class EnterpriseAdmin(StateAgeMixin, TransitionButtonsMixin, FSMAdminMixin, Simp
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         services.enterprise_refresh_size(enterprise_id=obj.pk)
+        if change and "region_code" in form.changed_data:
+            services.enterprise_district_corrected(enterprise=obj)
 
     def run_transition(self, request, obj, name, comment, data):
         services.enterprise_transition(enterprise_id=obj.pk, name=name, user=request.user, comment=comment)

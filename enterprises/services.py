@@ -22,6 +22,7 @@ from fundmgr.ground.lib.identifiers import (
     validate_uscc,
 )
 
+from .events import DISTRICT_CHANGED
 from .models import Enterprise, IPAsset
 from .selectors import enterprise_eligibility, enterprise_size
 from .sme import SMEThreshold, load_threshold_rows
@@ -287,3 +288,9 @@ def enterprise_expire_due(*, today: dt.date | None = None) -> int:
         except AppError:  # changed meanwhile (renewed, suspended): nothing to do
             log.info("enterprise %s not expired: state changed", pk)
     return count
+
+
+def enterprise_district_corrected(*, enterprise: Enterprise) -> None:
+    """Staff corrected the enterprise's district: its loans count in another district in every
+    period, so figures kept for past periods (reports) are no longer right."""
+    DISTRICT_CHANGED.publish(fund_id=enterprise.fund_id, since=dt.date.min)

@@ -102,6 +102,10 @@ TEMPLATES = [
     },
 ]
 
+# Reports keep the figures of closed periods (month, quarter, year) ended in this many months
+# back, so reading them again reads a few rows (reports.services.snapshots_refresh, nightly).
+REPORT_SNAPSHOT_MONTHS = env.int("REPORT_SNAPSHOT_MONTHS", default=24)
+
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'fundmgr.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -12,3 +12,7 @@ FILINGS_SUSPENDED = Event(
 )
 RECOVERY_OVERDUE = Event("recovery.overdue", "a recovered amount was not returned in time: recovery")
 WARNING_RAISED = Event("warning.raised", "an early warning was raised on a covered loan: warning")
+BOOK_CHANGED = Event(
+    "loans.book_changed",
+    "a dated loan record was added or corrected, changing the fund's figures from a day on: fund_id, since",
+)

@@ -29,7 +29,7 @@ from fundmgr.ground.lib.identifiers import (
 )
 from loans.errors import LoansError
 
-from ..events import FILING_DECIDED
+from ..events import BOOK_CHANGED, FILING_DECIDED
 from ..models import DueDiligence, FilingStatus, LoanFiling, Pledge, ReferenceCounter
 from ..rules import filings as rules
 from ..selectors.filings import enterprise_live_exposure, pledged_elsewhere
@@ -394,6 +394,8 @@ def filing_update(*, principal: Principal, filing_id: int, data: dict[str, Any])
                 ]
             )
         filing.save()
+        # The amount received in the filing's period may have changed.
+        BOOK_CHANGED.publish(fund_id=filing.fund_id, since=filing.submitted_on)
     return filing
 
 
@@ -538,6 +540,8 @@ def filing_transition(*, filing_id: int, name: str, user, comment: str = "") -> 
             # The covered loan's own lifecycle starts with acceptance, logged as its own step.
             filing.start_cover(by=user, description="受理入池，开始在保")
         book.book_keep(filing, before[0])
+        if name == "void":  # a false filing never counted: every period since its acceptance changes
+            BOOK_CHANGED.publish(fund_id=filing.fund_id, since=filing.accepted_on)
         if name in ("accept", "return_for_supplement", "reject", "void"):
             FILING_DECIDED.publish(filing=filing, transition=name)  # a row now; the e-mail after commit
 

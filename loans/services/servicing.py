@@ -31,7 +31,7 @@ from fundmgr.ground.lib.errors import AppError, CommonError, Conflict, NotFound,
 from fundmgr.ground.lib.money import ZERO, quantize
 from loans.errors import LoansError
 
-from ..events import FILINGS_SUSPENDED, WARNING_RAISED
+from ..events import BOOK_CHANGED, FILINGS_SUSPENDED, WARNING_RAISED
 from ..models import (
     LIVE_LOAN_STATUSES,
     RISK_ORDER,
@@ -269,6 +269,7 @@ def status_report_submit(*, principal: Principal, filing_id: int, data: dict[str
         book.book_keep(filing, before)
         report.loan_status_after = filing.loan_status
         report.save(update_fields=["loan_status_after"])
+        BOOK_CHANGED.publish(fund_id=filing.fund_id, since=report.as_of)  # a late or corrected month
     _suspension_follow_up(institution_id=filing.institution_id, fund_id=filing.fund_id)
     return report
 
@@ -315,11 +316,16 @@ def filing_settle(*, principal: Principal, filing_id: int, settled_on: dt.date) 
         user=principal.user,
         comment=f"贷款已全部结清，结清日 {settled_on.isoformat()}",
         prepare=prepare,
-        then=lambda filing: book.book_keep(filing, before[0]),
+        then=lambda filing: _settled(filing, before[0]),
     )
     # Settling a performing loan shrinks the denominator of the bank's NPL ratio.
     _suspension_follow_up(institution_id=filing.institution_id, fund_id=filing.fund_id)
     return filing
+
+
+def _settled(filing: LoanFiling, before: book.Contribution) -> None:
+    book.book_keep(filing, before)
+    BOOK_CHANGED.publish(fund_id=filing.fund_id, since=filing.settled_on)  # may be dated back
 
 
 # --- automatic suspension -------------------------------------------------------------------

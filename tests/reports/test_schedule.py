@@ -25,6 +25,7 @@ EXPECTED = {
     "notifications-resend-stuck": ("notifications.email_resend_stuck", "*/10", "*", "*", "*"),
     "deadlines-scan-daily": ("notifications.deadline_scan", "0", "7", "*", "*"),
     "reports-monthly": ("reports.monthly_reports_generate_all", "0", "1", "1", "*"),
+    "reports-snapshots-nightly": ("reports.snapshots_refresh", "0", "3", "*", "*"),
     "reports-quarterly": ("reports.quarterly_reports_store_all", "30", "1", "1", "1,4,7,10"),
 }
 

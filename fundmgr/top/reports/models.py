@@ -81,3 +81,40 @@ class StoredReport(models.Model):
         if self.institution_id:
             parts.append(self.institution.code)
         return "-".join([*parts, f"{self.period_start:%Y-%m}"])
+
+
+class FigureSnapshot(models.Model):
+    """A closed period's report figures for one fund and one group, kept so that reading the
+    period again reads a few rows instead of the books.
+
+    Written by the monthly job for the month just ended (and the quarter and year it closes);
+    deleted, then written again, when a dated record inside the period is corrected later
+    (a late or corrected monthly report, a settlement dated back, a voided filing: the loans
+    app's `BOOK_CHANGED` event). A period without snapshots is computed from the books, so a
+    missing snapshot is only slower, never wrong.
+    """
+
+    fund = models.ForeignKey("funds.Fund", verbose_name=_("资金"), on_delete=models.CASCADE, related_name="+")
+    period_start = models.DateField(_("期间起"))
+    period_end = models.DateField(_("期间止"))
+    dimension = models.CharField(_("维度"), max_length=16)  # fund | district | institution
+    group = models.CharField(_("分组"), max_length=32, blank=True)  # '' | district code | institution id
+    figures = models.JSONField(_("指标"))
+    written_at = models.DateTimeField(_("写入时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("期间指标快照")
+        verbose_name_plural = _("期间指标快照")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fund", "period_start", "period_end", "dimension", "group"],
+                name="snapshot_unique_group",
+            ),
+            models.CheckConstraint(
+                name="snapshot_period_ordered", condition=Q(period_end__gte=F("period_start"))
+            ),
+        ]
+        indexes = [models.Index(fields=["fund", "period_end"], name="snapshot_fund_end_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.fund_id} {self.period_start}..{self.period_end} {self.dimension} {self.group}"

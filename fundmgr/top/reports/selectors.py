@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
@@ -54,24 +55,20 @@ from loans.models import (
     StatusReport,
 )
 
+from .models import FigureSnapshot
+
 FUND = "fund"
 DISTRICT = "district"
 INSTITUTION = "institution"
 DIMENSIONS = (FUND, DISTRICT, INSTITUTION)
 
-# The group key of each dimension, as paths from a loan filing.
-_LOAN_KEYS: dict[str, tuple[str, ...]] = {
-    FUND: ("fund_id",),
-    DISTRICT: ("fund_id", "enterprise__region_code"),
-    INSTITUTION: ("fund_id", "institution_id"),
-}
+# Every figure is first computed per *cell* — fund × district × institution, the finest
+# grain — in one pass, then rolled up to the dimensions asked for (`_rollup`). The cell's
+# key columns, as paths from a loan filing:
+_CELL = ("fund_id", "enterprise__region_code", "institution_id")
 # Enterprises admitted: by the fund they are registered in, their district, and the bank
-# that applied on their behalf (applications entered by staff have no bank).
-_ENTERPRISE_KEYS: dict[str, tuple[str, ...]] = {
-    FUND: ("fund_id",),
-    DISTRICT: ("fund_id", "region_code"),
-    INSTITUTION: ("fund_id", "submitted_by_id"),
-}
+# that applied on their behalf (applications entered by staff have no bank: None).
+_ENTERPRISE_CELL = ("fund_id", "region_code", "submitted_by_id")
 
 Key = tuple
 
@@ -139,6 +136,34 @@ class Figures:
     capital: Decimal | None = None
     leverage_limit: Decimal | None = None
 
+    def add(self, other: Figures) -> None:
+        """Add another group's additive figures (everything but the distinct-enterprise counts
+        and the fund-level ledger fields, which do not add up across groups)."""
+        for name in _ADDITIVE:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for kind, n in other.ip.items():
+            self.ip[kind] = self.ip.get(kind, 0) + n
+        for kind, n in other.cum_ip.items():
+            self.cum_ip[kind] = self.cum_ip.get(kind, 0) + n
+
+    def to_json(self) -> dict:
+        """The stored form (snapshots): money as strings, exact."""
+        out: dict = {name: str(getattr(self, name)) for name in _DECIMALS}
+        out.update({name: getattr(self, name) for name in _COUNTS})
+        out["ip"], out["cum_ip"] = dict(self.ip), dict(self.cum_ip)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict) -> Figures:
+        f = cls()
+        for name in _DECIMALS:
+            setattr(f, name, Decimal(data[name]))
+        for name in _COUNTS:
+            setattr(f, name, data[name])
+        f.ip.update(data["ip"])
+        f.cum_ip.update(data["cum_ip"])
+        return f
+
     @property
     def patents(self) -> int:
         return sum(self.ip[k] for k in PATENT_KINDS)
@@ -185,6 +210,16 @@ class Figures:
         if self.capital is None or self.leverage_limit is None:
             return None
         return quantize(self.capital * self.leverage_limit)
+
+
+_NOT_ADDITIVE = {"enterprises_served", "cum_enterprises_served", "balance", "capital", "leverage_limit"}
+_DECIMALS = tuple(
+    f.name
+    for f in dataclass_fields(Figures)
+    if isinstance(f.default, Decimal) and f.name not in _NOT_ADDITIVE
+)
+_COUNTS = tuple(f.name for f in dataclass_fields(Figures) if type(f.default) is int)
+_ADDITIVE = tuple(name for name in (*_DECIMALS, *_COUNTS) if name not in _NOT_ADDITIVE)
 
 
 def leverage_of(covered_outstanding: Decimal, capital: Decimal) -> Decimal | None:
@@ -341,8 +376,9 @@ def _in(period: Period, name: str) -> Q:
     return Q(**{f"{name}__gte": period.start, f"{name}__lte": period.as_of})
 
 
-def _flows(figures: dict[Key, Figures], *, dimension: str, fund_ids: Sequence[int], period: Period) -> None:
-    keys = _LOAN_KEYS[dimension]
+def _flows(figures: dict[Key, Figures], *, fund_ids: Sequence[int], period: Period) -> None:
+    """The period's flows and the cumulative ones, per cell (distinct enterprises: `_served`)."""
+    keys = _CELL
     as_of = period.as_of
 
     def at(key: Key) -> Figures:
@@ -358,20 +394,17 @@ def _flows(figures: dict[Key, Figures], *, dimension: str, fund_ids: Sequence[in
             n=Count("pk", filter=in_period),
             amount=Coalesce(Sum("principal", filter=in_period), ZERO),
             covered=Coalesce(Sum("covered_principal", filter=in_period), ZERO),
-            served=Count("enterprise_id", distinct=True, filter=in_period),
             cum_n=Count("pk"),
             cum_amount=Coalesce(Sum("principal"), ZERO),
-            cum_served=Count("enterprise_id", distinct=True),
         )
         .order_by()
     )
     for row in accepted:
         f = at(_key(row, keys))
         f.accepted, f.accepted_amount, f.accepted_covered = row["n"], row["amount"], row["covered"]
-        f.enterprises_served, f.cum_accepted = row["served"], row["cum_n"]
-        f.cum_accepted_amount, f.cum_enterprises_served = row["cum_amount"], row["cum_served"]
+        f.cum_accepted, f.cum_accepted_amount = row["cum_n"], row["cum_amount"]
 
-    for row in _ip_kind_totals(dimension=dimension, fund_ids=fund_ids, period=period):
+    for row in _ip_kind_totals(fund_ids=fund_ids, period=period):
         f = at(row[0])
         f.patent_projects, f.patent_amount, f.trademark_projects, f.trademark_amount = row[1:]
 
@@ -406,7 +439,7 @@ def _flows(figures: dict[Key, Figures], *, dimension: str, fund_ids: Sequence[in
         f = at(_key(row, keys))
         f.received, f.received_amount = row["n"], row["amount"]
 
-    ent_keys = _ENTERPRISE_KEYS[dimension]
+    ent_keys = _ENTERPRISE_CELL
     admitted = (
         Enterprise.objects.filter(fund_id__in=fund_ids, admitted_on__lte=as_of)
         .values(*ent_keys)
@@ -414,10 +447,7 @@ def _flows(figures: dict[Key, Figures], *, dimension: str, fund_ids: Sequence[in
         .order_by()
     )
     for row in admitted:
-        key = _key(row, ent_keys)
-        if None in key:
-            continue  # admitted on a staff application: no bank to attribute it to
-        f = at(key)
+        f = at(_key(row, ent_keys))  # institution None: a staff application, no bank to attribute it to
         f.new_enterprises, f.cum_admitted_enterprises = row["new"], row["cum"]
 
     claim_keys = _prefixed("filing__", keys)
@@ -464,16 +494,8 @@ def _flows(figures: dict[Key, Figures], *, dimension: str, fund_ids: Sequence[in
         f.cum_recoveries_returned_amount = row["cum_amount"]
 
 
-# Key columns of each dimension in _ip_kind_totals' SQL (f: the filing, e: its enterprise).
-_IP_KIND_KEYS = {
-    FUND: ("f.fund_id",),
-    DISTRICT: ("f.fund_id", "e.region_code"),
-    INSTITUTION: ("f.fund_id", "f.institution_id"),
-}
-
-
-def _ip_kind_totals(*, dimension: str, fund_ids: Sequence[int], period: Period) -> list[tuple]:
-    """(key, patent projects, patent amount, trademark projects, trademark amount) per group,
+def _ip_kind_totals(*, fund_ids: Sequence[int], period: Period) -> list[tuple]:
+    """(cell, patent projects, patent amount, trademark projects, trademark amount) per group,
     for the loans accepted in the period: a loan counts in the patent table if it pledges any
     patent, in the trademark table if it pledges any trademark.
 
@@ -484,7 +506,7 @@ def _ip_kind_totals(*, dimension: str, fund_ids: Sequence[int], period: Period) 
         return []
     filing, enterprise = LoanFiling._meta.db_table, Enterprise._meta.db_table
     pledge, asset = Pledge._meta.db_table, IPAsset._meta.db_table
-    keys = _IP_KIND_KEYS[dimension]
+    keys = ("f.fund_id", "e.region_code", "f.institution_id")
     inner_keys = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
     outer_keys = ", ".join(f"k{i}" for i in range(len(keys)))
     funds = ", ".join(["%s"] * len(fund_ids))
@@ -511,25 +533,107 @@ def _ip_kind_totals(*, dimension: str, fund_ids: Sequence[int], period: Period) 
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     width = len(keys)
-
-    def yuan(fen) -> Decimal:  # summed in whole fen: exact on SQLite's floats as on PostgreSQL
-        return quantize(Decimal(int(round(fen or 0))) / HUNDRED)
-
     return [
         (
             tuple(row[:width]),
             int(row[width] or 0),
-            yuan(row[width + 1]),
+            _yuan(row[width + 1]),
             int(row[width + 2] or 0),
-            yuan(row[width + 3]),
+            _yuan(row[width + 3]),
         )
         for row in rows
     ]
 
 
-def _book(figures: dict[Key, Figures], *, dimension: str, book: Iterable[Position]) -> None:
+def _served(
+    *, fund_ids: Sequence[int], period: Period
+) -> tuple[dict[Key, tuple[int, int]], dict[Key, tuple[int, int]]]:
+    """Distinct enterprises served (in the period, from inception), per cell and per district.
+
+    Distinct counts do not add up across banks (one firm may borrow from two), so the district
+    figure is counted on its own; they do add up across districts (a firm has one district),
+    so the institution and fund figures are sums of these."""
+    in_period = _in(period, "accepted_on")
+    accepted = LoanFiling.objects.filter(
+        fund_id__in=fund_ids, status=FilingStatus.ACCEPTED, accepted_on__lte=period.as_of
+    )
+
+    def counts(keys: tuple[str, ...]) -> dict[Key, tuple[int, int]]:
+        rows = (
+            accepted.values(*keys)
+            .annotate(
+                served=Count("enterprise_id", distinct=True, filter=in_period),
+                cum=Count("enterprise_id", distinct=True),
+            )
+            .order_by()
+        )
+        return {_key(row, keys): (row["served"], row["cum"]) for row in rows}
+
+    return counts(_CELL), counts(_CELL[:2])
+
+
+def _live_book(figures: dict[Key, Figures], *, fund_ids: Sequence[int]) -> None:
+    """Today's covered book per cell, from the live loan fields, in one grouped query.
+
+    Summed in whole fen (and fen × hundredths of a percent for the exposure) so the sums are
+    exact integers on SQLite as on PostgreSQL."""
+    if not fund_ids:
+        return
+    filing, enterprise = LoanFiling._meta.db_table, Enterprise._meta.db_table
+    funds = ", ".join(["%s"] * len(fund_ids))
+    live = ", ".join(["%s"] * len(LIVE_LOAN_STATUSES))
+    npl = ", ".join(["%s"] * len(NON_PERFORMING_STATUSES))
+    sql = f"""
+        SELECT fund_id, region_code, institution_id, COUNT(*), SUM(fen), SUM(fen * share),
+               SUM(CASE WHEN loan_status = %s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN loan_status = %s THEN fen ELSE 0 END),
+               SUM(CASE WHEN loan_status IN ({npl}) THEN 1 ELSE 0 END),
+               SUM(CASE WHEN loan_status IN ({npl}) THEN fen ELSE 0 END)
+        FROM (
+            SELECT f.fund_id, e.region_code, f.institution_id, f.loan_status,
+                   CAST(ROUND(f.covered_outstanding * 100) AS BIGINT) AS fen,
+                   CAST(ROUND(f.fund_share * 100) AS BIGINT) AS share
+            FROM {filing} f JOIN {enterprise} e ON e.id = f.enterprise_id
+            WHERE f.fund_id IN ({funds}) AND f.status = %s AND f.loan_status IN ({live})
+        ) loans
+        GROUP BY fund_id, region_code, institution_id
+    """
+    params = [
+        LoanStatus.OVERDUE,
+        LoanStatus.OVERDUE,
+        *NON_PERFORMING_STATUSES,
+        *NON_PERFORMING_STATUSES,
+        *fund_ids,
+        FilingStatus.ACCEPTED,
+        *LIVE_LOAN_STATUSES,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    million = Decimal(1_000_000)
+    for fund_id, region, institution_id, n, fen, fen_share, od_n, od_fen, npl_n, npl_fen in rows:
+        key = (fund_id, region, institution_id)
+        f = figures.get(key)
+        if f is None:
+            f = figures[key] = Figures()
+        f.covered_loans += int(n)
+        f.covered_outstanding += _yuan(fen)
+        f.exposure_exact += Decimal(int(fen_share or 0)) / million
+        f.overdue_loans += int(od_n or 0)
+        f.overdue_amount += _yuan(od_fen)
+        f.non_performing_loans += int(npl_n or 0)
+        f.non_performing_amount += _yuan(npl_fen)
+
+
+def _yuan(fen) -> Decimal:
+    """Whole fen summed in SQL (exact on SQLite's floats as on PostgreSQL) → yuan."""
+    return quantize(Decimal(int(round(fen or 0))) / HUNDRED)
+
+
+def _past_book(figures: dict[Key, Figures], *, book: Iterable[Position]) -> None:
+    """The covered book per cell from positions rebuilt for a past day (`loan_book`)."""
     for p in book:
-        key = p.key(dimension)
+        key = (p.fund_id, p.region_code, p.institution_id)
         f = figures.get(key)
         if f is None:
             f = figures[key] = Figures()
@@ -542,6 +646,87 @@ def _book(figures: dict[Key, Figures], *, dimension: str, book: Iterable[Positio
         elif p.loan_class == LoanStatus.NON_PERFORMING:
             f.non_performing_loans += 1
             f.non_performing_amount += p.covered_outstanding
+
+
+def _rollup(
+    cells: dict[Key, Figures],
+    *,
+    served: tuple[dict[Key, tuple[int, int]], dict[Key, tuple[int, int]]],
+    fund_ids: Sequence[int],
+    dimensions: Sequence[str],
+) -> dict[str, dict[Key, Figures]]:
+    """Cells → the figures of each dimension. Every fund gets a FUND row, activity or not."""
+    out: dict[str, dict[Key, Figures]] = {d: {} for d in dimensions}
+    if FUND in out:
+        out[FUND] = {(fid,): Figures() for fid in fund_ids}
+
+    def add(dimension: str, key: Key, f: Figures) -> None:
+        target = out[dimension].get(key)
+        if target is None:
+            target = out[dimension][key] = Figures()
+        target.add(f)
+
+    for (fund_id, region, institution_id), f in cells.items():
+        if FUND in out:
+            add(FUND, (fund_id,), f)
+        if DISTRICT in out:
+            add(DISTRICT, (fund_id, region), f)
+        if INSTITUTION in out and institution_id is not None:
+            add(INSTITUTION, (fund_id, institution_id), f)
+    by_cell, by_district = served
+    for (fund_id, _region, institution_id), (n, cum) in by_cell.items():
+        f = out.get(INSTITUTION, {}).get((fund_id, institution_id))
+        if f is not None:
+            f.enterprises_served += n
+            f.cum_enterprises_served += cum
+    for (fund_id, region), (n, cum) in by_district.items():
+        for dimension, key in ((DISTRICT, (fund_id, region)), (FUND, (fund_id,))):
+            f = out.get(dimension, {}).get(key)
+            if f is not None:
+                f.enterprises_served += n
+                f.cum_enterprises_served += cum
+    return out
+
+
+def computed_figures(
+    *, fund_ids: Sequence[int], period: Period, today: dt.date, book: list[Position] | None = None
+) -> dict[str, dict[Key, Figures]]:
+    """Every dimension's figures computed from the books (no snapshot, no ledger fields):
+    one pass per kind of record over fund × district × institution, then rolled up."""
+    cells: dict[Key, Figures] = {}
+    _flows(cells, fund_ids=fund_ids, period=period)
+    if book is not None:
+        _past_book(cells, book=book)
+    elif period.as_of >= today:
+        _live_book(cells, fund_ids=fund_ids)
+    else:
+        _past_book(cells, book=loan_book(fund_ids=fund_ids, on=period.as_of, today=today))
+    served = _served(fund_ids=fund_ids, period=period)
+    return _rollup(cells, served=served, fund_ids=fund_ids, dimensions=DIMENSIONS)
+
+
+def is_closed(period: Period, today: dt.date) -> bool:
+    """A period over before today: its figures no longer change unless a dated record is
+    corrected, so they may be kept (snapshots)."""
+    return period.end < today
+
+
+def snapshot_figures(*, fund_ids: Sequence[int], period: Period) -> dict[int, dict[str, dict[Key, Figures]]]:
+    """Stored figures of a closed period, per fund that has them (see `FigureSnapshot`)."""
+    out: dict[int, dict[str, dict[Key, Figures]]] = {}
+    rows = FigureSnapshot.objects.filter(
+        fund_id__in=fund_ids, period_start=period.start, period_end=period.end
+    ).values_list("fund_id", "dimension", "group", "figures")
+    for fund_id, dimension, group, data in rows:
+        per_fund = out.setdefault(fund_id, {d: {} for d in DIMENSIONS})
+        if dimension == FUND:
+            key: Key = (fund_id,)
+        elif dimension == DISTRICT:
+            key = (fund_id, group)
+        else:
+            key = (fund_id, int(group))
+        per_fund[dimension][key] = Figures.from_json(data)
+    return out
 
 
 @dataclass(frozen=True)
@@ -592,19 +777,23 @@ def report_figures(
 ) -> dict[str, dict[Key, Figures]]:
     """Figures for each requested dimension, keyed by the dimension's group key.
 
-    Every fund gets a FUND row even when it has no activity, so a report lists every fund
-    its reader may see.
+    A closed period reads the funds' snapshots where they exist (a few rows per fund); the
+    other funds' figures are computed. Every fund gets a FUND row even when it has no
+    activity, so a report lists every fund its reader may see.
     """
     fund_ids = [f.pk for f in funds]
-    if book is None:
-        book = loan_book(fund_ids=fund_ids, on=period.as_of, today=today)
+    stored = (
+        snapshot_figures(fund_ids=fund_ids, period=period)
+        if book is None and is_closed(period, today)
+        else {}
+    )
+    missing = [fid for fid in fund_ids if fid not in stored]
+    computed = computed_figures(fund_ids=missing, period=period, today=today, book=book) if missing else {}
     out: dict[str, dict[Key, Figures]] = {}
     for dimension in dimensions:
         figures: dict[Key, Figures] = {}
-        if dimension == FUND:
-            figures = {(fid,): Figures() for fid in fund_ids}
-        _flows(figures, dimension=dimension, fund_ids=fund_ids, period=period)
-        _book(figures, dimension=dimension, book=book)
+        for per_fund in (*stored.values(), computed):
+            figures.update(per_fund.get(dimension, {}))
         out[dimension] = figures
     if FUND in out:
         ledgers = ledger_summaries(fund_ids=fund_ids, period=period)

@@ -14,6 +14,7 @@ import logging
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from banks.models import CooperationAgreement, Institution
@@ -28,7 +29,7 @@ from fundmgr.ground.lib.regions import region_name
 from fundmgr.top.reports.errors import ReportsError
 
 from . import exporters, selectors
-from .models import ReportKind, StoredReport
+from .models import FigureSnapshot, ReportKind, StoredReport
 from .selectors import DISTRICT, FUND, INSTITUTION, Figures, Period
 
 log = logging.getLogger(__name__)
@@ -626,3 +627,82 @@ def monthly_report_get(
     if report is None:
         raise NotFound("该月报表尚未生成", code=ReportsError.REPORT_NOT_GENERATED)
     return report
+
+
+# --- kept figures of closed periods (snapshots) ---------------------------------------------
+
+
+def standard_periods_ending(end: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """The month that ends on `end`, and the quarter and year it closes (if it does)."""
+    periods = [month_bounds(end.year, end.month)]
+    if end.month % 3 == 0:
+        periods.append(quarter_bounds(end.year, end.month // 3))
+    if end.month == 12:
+        periods.append((dt.date(end.year, 1, 1), end))
+    return periods
+
+
+def snapshots_write(*, funds: list[Fund], end: dt.date, today: dt.date | None = None) -> int:
+    """Compute and keep the figures of every standard period ending on month end `end` (month,
+    quarter, year), for these funds, replacing what was kept. The loan book as at `end` is
+    rebuilt once for all of them. Returns the rows written."""
+    today = today or clock.today()
+    if end >= today:
+        raise ValueError(f"{end} is not over yet: only closed periods are kept")
+    ids = [f.pk for f in funds]
+    book = selectors.loan_book(fund_ids=ids, on=end, today=today)
+    rows = []
+    periods = standard_periods_ending(end)
+    for start, stop in periods:
+        period = Period.clipped(start, stop, today)
+        figures = selectors.computed_figures(fund_ids=ids, period=period, today=today, book=book)
+        for dimension, groups in figures.items():
+            for key, f in groups.items():
+                rows.append(
+                    FigureSnapshot(
+                        fund_id=key[0],
+                        period_start=start,
+                        period_end=stop,
+                        dimension=dimension,
+                        group="" if dimension == FUND else str(key[1]),
+                        figures=f.to_json(),
+                    )
+                )
+    with transaction.atomic():
+        for start, stop in periods:
+            FigureSnapshot.objects.filter(fund_id__in=ids, period_start=start, period_end=stop).delete()
+        FigureSnapshot.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def snapshots_invalidate(*, fund_id: int, since: dt.date) -> int:
+    """A dated record of the fund changed from `since` on: the kept figures of every period
+    ending on or after it go (in the same transaction as the change); reports compute those
+    periods from the books until `snapshots_refresh` keeps them again."""
+    deleted, _ = FigureSnapshot.objects.filter(fund_id=fund_id, period_end__gte=since).delete()
+    return deleted
+
+
+def snapshots_refresh(*, today: dt.date | None = None, months: int | None = None) -> int:
+    """Keep the figures of every standard period ended in the last `months` months
+    (settings.REPORT_SNAPSHOT_MONTHS) that is not kept yet, for every fund. Idempotent."""
+    today = today or clock.today()
+    months = settings.REPORT_SNAPSHOT_MONTHS if months is None else months
+    year, month = today.year, today.month
+    written = 0
+    for _ in range(months):
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+        end = month_bounds(year, month)[1]
+        funds = funds_for_period(end)
+        if not funds:
+            continue
+        kept = set(
+            FigureSnapshot.objects.filter(
+                period_end=end, dimension=FUND, fund_id__in=[f.pk for f in funds]
+            ).values_list("fund_id", "period_start")
+        )
+        starts = [start for start, _stop in standard_periods_ending(end)]
+        stale = [f for f in funds if any((f.pk, start) not in kept for start in starts)]
+        if stale:
+            written += snapshots_write(funds=stale, end=end, today=today)
+    return written

@@ -21,6 +21,13 @@ def monthly_reports_generate_all(year: int | None = None, month: int | None = No
     return services.monthly_reports_generate_all(year=year, month=month)
 
 
+@shared_task(name="reports.snapshots_refresh")
+def snapshots_refresh() -> int:
+    """Nightly: keep the figures of the closed periods not kept yet (or no longer, after a
+    correction) so the next report on them reads a few rows."""
+    return services.snapshots_refresh()
+
+
 @shared_task(name="reports.quarterly_reports_store_all")
 def quarterly_reports_store_all(year: int | None = None, quarter: int | None = None) -> int:
     """After a quarter ends: archive each fund's quarterly regulator table."""

@@ -82,6 +82,13 @@ JOBS: tuple[Job, ...] = (
         description="每月1日生成上月资金月报和合作机构对账单",
     ),
     Job(
+        "reports-snapshots-nightly",
+        "reports.snapshots_refresh",
+        "0",
+        "3",
+        description="保存已结束期间（月、季、年）的报表指标快照",
+    ),
+    Job(
         "reports-quarterly",
         "reports.quarterly_reports_store_all",
         "30",
