@@ -15,9 +15,11 @@ from django_fsm import TransitionNotAllowed
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from . import dbfaults
 from .errors import AppError, CommonError, FieldError, declared_codes
 from .money import MoneyError, ascii_digits, parse_money
 
@@ -102,6 +104,7 @@ def _flatten(detail, prefix: str = "") -> list[dict]:
 # The database or Redis did not answer: the client should try again shortly, and gets told so.
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (DatabaseOperationalError, DatabaseInterfaceError)
 RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_DETAIL = "数据库或缓存暂时不可用，请稍后重试；本次请求未作任何更改"
 
 
 def _unavailable_errors() -> tuple[type[BaseException], ...]:
@@ -119,7 +122,7 @@ def problem_exception_handler(exc, context):
         return problem(
             503,
             code=CommonError.SERVICE_UNAVAILABLE,
-            detail="数据库或缓存暂时不可用，请稍后重试；本次请求未作任何更改",
+            detail=UNAVAILABLE_DETAIL,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     if isinstance(exc, AppError):
@@ -293,15 +296,20 @@ class ApiResponseMiddleware:
     """Outermost, for every path under /api/: no response is cached by anyone on the way
     (`Cache-Control: no-store`: banks' data), and every error is problem+json with a stable
     code, also those Django answers before a view runs (an unmatched path, a bad Host
-    header, an oversized body), which it would otherwise render as HTML."""
+    header, an oversized body), which it would otherwise render as HTML.
+
+    A read whose database connection was lost under it (the backend terminated, a failover)
+    is run once more on a new connection; if that fails too, the client gets the 503. A write
+    is never run twice here: it gets the 503 (its transaction rolled back with the connection),
+    and its `Idempotency-Key` makes the client's own retry safe."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
 
     def __call__(self, request):
-        response = self.get_response(request)
         if not request.path.startswith("/api/"):
-            return response
+            return self.get_response(request)
+        response = self._respond(request)
         if response.status_code >= 400 and not _is_json(response):
             status = 413 if response.status_code == 400 and _too_big(request) else response.status_code
             default_code, title = _STATUS_TITLES.get(status, (CommonError.ERROR, "错误"))
@@ -325,6 +333,46 @@ class ApiResponseMiddleware:
             response = replaced
         response["Cache-Control"] = "no-store"
         return response
+
+    def _respond(self, request):
+        with dbfaults.LostConnectionWatch() as watch:
+            response = self.get_response(request)
+        if not watch.lost:
+            return response
+        # Whatever the method, the next query on this thread (this request's second run, or
+        # the next request) starts on a new connection, not on the dead one.
+        dbfaults.close_lost_connections()
+        if request.method in SAFE_METHODS and response.status_code >= 500 and not dbfaults.in_transaction():
+            log.warning(
+                "database connection lost under %s %s: running it once more", request.method, request.path
+            )
+            with dbfaults.LostConnectionWatch() as watch:
+                response = self.get_response(request)
+            if not watch.lost:
+                return response
+            dbfaults.close_lost_connections()
+        if response.status_code == 500:  # failed where no exception handler knew better
+            return unavailable_response()
+        return response
+
+
+def unavailable_response() -> JsonResponse:
+    """503 problem+json with Retry-After, outside DRF (see `problem_exception_handler`)."""
+    default_code, title = _STATUS_TITLES[503]
+    return JsonResponse(
+        {
+            "type": f"https://fundmgr.local/problems/{default_code}",
+            "title": title,
+            "status": 503,
+            "code": default_code,
+            "detail": UNAVAILABLE_DETAIL,
+            "errors": [],
+        },
+        status=503,
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        json_dumps_params={"ensure_ascii": False},
+    )
 
 
 _DETAILS = {

@@ -58,6 +58,7 @@ from rest_framework.request import Request
 
 from fundmgr.ground.lib.errors import CommonError
 
+from . import dbfaults
 from .api import problem
 from .models import IdempotencyRecord
 
@@ -343,8 +344,16 @@ class IdempotentMixin:
         record_id, self._idempotency_record_id = self._idempotency_record_id, None
         if record_id is None:
             return
-        try:
-            IdempotencyRecord.objects.filter(pk=record_id, status_code__isnull=True).delete()
-        except Exception:
-            # Never mask the original error; the row goes stale and is taken over later.
-            log.exception("could not release idempotency record %s", record_id)
+        for attempt in (1, 2):
+            try:
+                IdempotencyRecord.objects.filter(pk=record_id, status_code__isnull=True).delete()
+                return
+            except Exception:
+                # The request's database connection may have been lost under it (often why it
+                # failed): on a new one the key is freed now, rather than refusing the client's
+                # retry as "in progress" until the row goes stale.
+                if attempt == 1 and dbfaults.close_lost_connections():
+                    continue
+                # Never mask the original error; the row goes stale and is taken over later.
+                log.exception("could not release idempotency record %s", record_id)
+                return
