@@ -8,9 +8,11 @@ class LoansConfig(AppConfig):
 
     def ready(self) -> None:
         # The funds app reads a fund's loan figures through the port it declares.
+        from enterprises.events import DISTRICT_CHANGED
         from fundmgr.ground.funds import ports
 
         from .selectors import filings as selectors
+        from .services.book import on_district_changed
 
         ports.provide_loan_book(
             ports.LoanBook(
@@ -18,3 +20,5 @@ class LoansConfig(AppConfig):
                 filed_since=selectors.fund_filed_since,
             )
         )
+        # An enterprise moved to another district: its live loans' kept figures move with it.
+        DISTRICT_CHANGED.subscribe(on_district_changed)

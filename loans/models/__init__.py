@@ -2,7 +2,7 @@
 documents, servicing (monthly reports, early warnings), claims (with recoveries). Imported
 here because Django looks for an app's models in `<app>.models`."""
 
-from .book import FundBook
+from .book import BookCell, FundBook
 from .claims import CLOSED_CLAIM_STATUSES, Claim, ClaimStatus, LegalActionKind, Recovery, RecoveryStatus
 from .documents import (
     DocumentKind,
@@ -39,6 +39,7 @@ __all__ = [
     "EarlyWarning",
     "FilingDocument",
     "FilingStatus",
+    "BookCell",
     "FundBook",
     "LegalActionKind",
     "LoanFiling",

@@ -120,6 +120,17 @@ class LoanFiling(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["-submitted_at", "-id"], name="filing_newest_first_idx"),
             # Admin search: a contract number typed whole is answered from here.
             models.Index(fields=["contract_no"], name="filing_contract_no_idx"),
+            # Reports read a period's loans by business date, not the whole book.
+            models.Index(
+                fields=["accepted_on", "fund"], name="filing_accepted_on_idx", condition=Q(status="accepted")
+            ),
+            models.Index(fields=["submitted_on", "fund"], name="filing_submitted_on_idx"),
+            # "Had this enterprise borrowed here before?" (enterprises served for the first time).
+            models.Index(
+                fields=["enterprise", "accepted_on"],
+                name="filing_enterprise_accepted_idx",
+                condition=Q(status="accepted"),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

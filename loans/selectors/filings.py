@@ -15,9 +15,11 @@ from fundmgr.ground.lib.money import HUNDRED, ZERO, quantize
 from ..models import (
     LIVE_FILING_STATUSES,
     LIVE_LOAN_STATUSES,
+    BookCell,
     FilingStatus,
     FundBook,
     LoanFiling,
+    LoanStatus,
     Pledge,
 )
 
@@ -92,9 +94,68 @@ def _covered_totals(rows, *, key: str) -> dict:
     return {row[key]: (row["outstanding"], row["exposure"], row["n"]) for row in rows}
 
 
-def covered_resum(*, fund_ids: list[int]) -> dict[int, tuple[Decimal, Decimal, int]]:
-    """Per fund, re-summed from its loans: (covered outstanding, exact exposure, live loans)."""
-    return _covered_totals(LoanFiling.objects.filter(fund_id__in=fund_ids), key="fund_id")
+CLASS_OF_STATUS = {
+    LoanStatus.PERFORMING: LoanStatus.PERFORMING,
+    LoanStatus.OVERDUE: LoanStatus.OVERDUE,
+    LoanStatus.NON_PERFORMING: LoanStatus.NON_PERFORMING,
+    LoanStatus.IN_CLAIM: LoanStatus.NON_PERFORMING,  # a loan in a claim is non-performing
+}
+
+
+def book_resummed(*, fund_ids: list[int]) -> tuple[dict[int, tuple[Decimal, Decimal, int]], list[BookCell]]:
+    """The kept figures re-summed from the loans: per fund, and per district and bank (unsaved
+    `BookCell` rows, zero cells left out)."""
+    cells: dict[tuple, BookCell] = {}
+    rows = (
+        LoanFiling.objects.filter(
+            fund_id__in=fund_ids, status=FilingStatus.ACCEPTED, loan_status__in=LIVE_LOAN_STATUSES
+        )
+        .values_list(
+            "fund_id",
+            "enterprise__region_code",
+            "institution_id",
+            "loan_status",
+            "covered_outstanding",
+            "fund_share",
+        )
+        .order_by()
+    )
+    for fund_id, region, institution_id, status, covered, share in rows.iterator(chunk_size=5000):
+        cell = cells.get((fund_id, region, institution_id))
+        if cell is None:
+            cell = cells[(fund_id, region, institution_id)] = BookCell(
+                fund_id=fund_id, region_code=region, institution_id=institution_id
+            )
+        cell.loans += 1
+        cell.covered_outstanding += covered
+        cell.exposure_exact += covered * share / HUNDRED
+        loan_class = CLASS_OF_STATUS[status]
+        if loan_class == LoanStatus.OVERDUE:
+            cell.overdue_loans += 1
+            cell.overdue_amount += covered
+        elif loan_class == LoanStatus.NON_PERFORMING:
+            cell.npl_loans += 1
+            cell.npl_amount += covered
+    totals: dict[int, tuple[Decimal, Decimal, int]] = {}
+    for cell in cells.values():
+        covered, exposure, n = totals.get(cell.fund_id, (ZERO, ZERO, 0))
+        totals[cell.fund_id] = (
+            covered + cell.covered_outstanding,
+            exposure + cell.exposure_exact,
+            n + cell.loans,
+        )
+    return totals, list(cells.values())
+
+
+_CELL_FIELDS = (
+    "loans",
+    "covered_outstanding",
+    "exposure_exact",
+    "overdue_loans",
+    "overdue_amount",
+    "npl_loans",
+    "npl_amount",
+)
 
 
 def covered_totals_by_fund(*, fund_ids: list[int]) -> dict[int, tuple[Decimal, Decimal]]:
@@ -108,23 +169,38 @@ def covered_totals_by_fund(*, fund_ids: list[int]) -> dict[int, tuple[Decimal, D
     }
 
 
-def book_drift(*, fund_ids: list[int] | None = None) -> dict[int, tuple]:
-    """Funds whose kept figures differ from a re-sum of their loans: {fund: (kept, re-summed)}.
-    Empty when all is well; `book_resum` repairs."""
+def book_drift(*, fund_ids: list[int] | None = None) -> dict:
+    """What differs between the kept figures and a re-sum of the loans: {fund id: (kept,
+    re-summed)} and {(fund, district, bank): (kept, re-summed)}. Empty when all is well;
+    `book_resum` repairs."""
+    funds = FundBook.objects.all() if fund_ids is None else FundBook.objects.filter(fund_id__in=fund_ids)
     kept = {
-        fid: (covered, exposure, n)
-        for fid, covered, exposure, n in (
-            FundBook.objects.all() if fund_ids is None else FundBook.objects.filter(fund_id__in=fund_ids)
-        ).values_list("fund_id", "covered_outstanding", "exposure_exact", "live_loans")
+        fid: (c, e, n)
+        for fid, c, e, n in funds.values_list(
+            "fund_id", "covered_outstanding", "exposure_exact", "live_loans"
+        )
     }
     ids = list(kept) if fund_ids is None else list(fund_ids)
-    summed = covered_resum(fund_ids=ids)
+    totals, cells = book_resummed(fund_ids=ids)
     nothing = (ZERO, ZERO, 0)
-    out = {}
-    for fid in set(ids) | set(summed):
-        a, b = kept.get(fid, nothing), summed.get(fid, nothing)
-        if a[0] != b[0] or a[1] != b[1] or a[2] != b[2]:
-            out[fid] = (a, b)
+    out: dict = {}
+    for fid in set(ids) | set(totals):
+        if kept.get(fid, nothing) != totals.get(fid, nothing):
+            out[fid] = (kept.get(fid, nothing), totals.get(fid, nothing))
+    zero = (0,) * len(_CELL_FIELDS)
+    kept_cells = {
+        (r[0], r[1], r[2]): tuple(r[3:])
+        for r in BookCell.objects.filter(fund_id__in=ids).values_list(
+            "fund_id", "region_code", "institution_id", *_CELL_FIELDS
+        )
+    }
+    summed_cells = {
+        (c.fund_id, c.region_code, c.institution_id): tuple(getattr(c, f) for f in _CELL_FIELDS)
+        for c in cells
+    }
+    for key in set(kept_cells) | set(summed_cells):
+        if kept_cells.get(key, zero) != summed_cells.get(key, zero):
+            out[key] = (kept_cells.get(key, zero), summed_cells.get(key, zero))
     return out
 
 

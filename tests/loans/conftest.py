@@ -6,6 +6,7 @@ import pytest
 
 from fundmgr.ground.accounts.workflow import run_transition
 from loans.models import DueDiligence, LoanFiling
+from loans.services.book import book_keep, contribution
 from loans.services.filings import due_diligence_record, filing_transition
 from tests.factories import filing_body
 
@@ -24,13 +25,17 @@ def accept_filing(personas, **overrides) -> LoanFiling:
 
 
 def make_non_performing(personas, filing: LoanFiling) -> LoanFiling:
-    """As the bank's monthly report would: the loan passes the trigger."""
+    """As the bank's monthly report would: the loan passes the trigger (and the fund's kept
+    figures count it as non-performing, as `status_report_submit` does)."""
+    before = []
     return run_transition(
         model=LoanFiling,
         pk=filing.pk,
         name="mark_non_performing",
         user=personas.user("bank_a"),
         comment="逾期95天",
+        prepare=lambda f: before.append(contribution(f)),
+        then=lambda f: book_keep(f, before[0]),
     )
 
 

@@ -198,3 +198,24 @@ def test_kept_figures_stay_exact_under_concurrent_changes(personas, settings):
         ),
         Decimal("0.00"),
     )
+
+
+def test_the_kept_cells_follow_an_enterprise_to_its_corrected_district(personas, business_date):
+    from enterprises.services import enterprise_district_corrected
+    from loans.models import BookCell
+
+    business_date("2026-11-21")
+    (a,) = accept_distinct(personas, 1)
+    enterprise = a.enterprise
+    old = enterprise.region_code
+    new = "441203" if old != "441203" else "441202"
+    assert BookCell.objects.filter(
+        fund=a.fund, region_code=old, institution=a.institution, loans__gt=0
+    ).exists()
+    type(enterprise).objects.filter(pk=enterprise.pk).update(region_code=new)
+    enterprise.refresh_from_db()
+    enterprise_district_corrected(enterprise=enterprise)
+    assert book_drift() == {}
+    assert BookCell.objects.get(
+        fund=a.fund, region_code=new, institution=a.institution
+    ).covered_outstanding >= Decimal("2000000.00")

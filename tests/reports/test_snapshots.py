@@ -47,7 +47,9 @@ loan = st.fixed_dictionaries(
         "pick": st.integers(min_value=0, max_value=50),
         "principal_fen": st.integers(min_value=100_000_00, max_value=9_999_999_99),
         "covered_pct": st.sampled_from([100, 100, 80, 55]),
-        "accepted": st.sampled_from([dt.date(2025, 12, 15), *[d - dt.timedelta(days=9) for d in MONTH_ENDS]]),
+        "accepted": st.sampled_from(
+            [dt.date(2025, 12, 15), *[d - dt.timedelta(days=9) for d in MONTH_ENDS], dt.date(2026, 11, 20)]
+        ),
         "reports": st.lists(
             st.tuples(
                 st.sampled_from(MONTH_ENDS), st.integers(0, 100), st.sampled_from(list(STATUS_OF_CLASS))
@@ -179,6 +181,21 @@ def test_a_closed_quarter_from_snapshots_equals_the_books(personas, loans, end):
             both(funds, month),
             selectors.computed_figures(fund_ids=[f.pk for f in funds], period=month, today=TODAY),
         )
+
+    run_example(personas, loans, body)
+
+
+@EXAMPLES
+@given(loans=st.lists(loan, min_size=1, max_size=12))
+def test_a_running_quarter_from_last_months_snapshot_equals_the_books(personas, loans):
+    """Cumulative figures kept at 31 October plus what came after equal those counted from inception."""
+    funds = list(Fund.objects.filter(code__in=["zhaoqing", "foshan"]))
+
+    def body():
+        period = Period.clipped(dt.date(2026, 10, 1), dt.date(2026, 12, 31), TODAY)
+        from_books = selectors.computed_figures(fund_ids=[f.pk for f in funds], period=period, today=TODAY)
+        services.snapshots_write(funds=funds, end=dt.date(2026, 10, 31), today=TODAY)
+        assert_same(both(funds, period), from_books)
 
     run_example(personas, loans, body)
 

@@ -32,8 +32,13 @@ MANUAL_ENTRY_TYPES = (
 
 
 def fund_lock(*, fund_id: int) -> Fund:
-    """Lock one fund row for the rest of the transaction. Callers lock several in pk order."""
-    return Fund.objects.select_for_update().get(pk=fund_id)
+    """Lock one fund row for the rest of the transaction. Callers lock several in pk order.
+
+    FOR NO KEY UPDATE: it serialises the fund's ledger like FOR UPDATE, but lets other
+    transactions insert rows that refer to the fund (their foreign-key check takes a key-share
+    lock); FOR UPDATE would block those checks and deadlock with a transaction holding the
+    fund's kept loan figures (loans.FundBook) while it inserts such a row."""
+    return Fund.objects.select_for_update(no_key=True).get(pk=fund_id)
 
 
 def ledger_post(

@@ -45,6 +45,7 @@ from fundmgr.ground.lib.money import FEN, HUNDRED, ZERO, quantize
 from loans.models import (
     LIVE_LOAN_STATUSES,
     NON_PERFORMING_STATUSES,
+    BookCell,
     Claim,
     ClaimStatus,
     FilingStatus,
@@ -146,6 +147,13 @@ class Figures:
         for kind, n in other.cum_ip.items():
             self.cum_ip[kind] = self.cum_ip.get(kind, 0) + n
 
+    def add_cumulative(self, other: Figures) -> None:
+        """Add another's from-inception figures (kept at an earlier day) to these."""
+        for name in _CUMULATIVE:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for kind, n in other.cum_ip.items():
+            self.cum_ip[kind] = self.cum_ip.get(kind, 0) + n
+
     def to_json(self) -> dict:
         """The stored form (snapshots): money as strings, exact."""
         out: dict = {name: str(getattr(self, name)) for name in _DECIMALS}
@@ -220,6 +228,7 @@ _DECIMALS = tuple(
 )
 _COUNTS = tuple(f.name for f in dataclass_fields(Figures) if type(f.default) is int)
 _ADDITIVE = tuple(name for name in (*_DECIMALS, *_COUNTS) if name not in _NOT_ADDITIVE)
+_CUMULATIVE = tuple(name for name in (*_DECIMALS, *_COUNTS) if name.startswith("cum_"))
 
 
 def leverage_of(covered_outstanding: Decimal, capital: Decimal) -> Decimal | None:
@@ -376,26 +385,40 @@ def _in(period: Period, name: str) -> Q:
     return Q(**{f"{name}__gte": period.start, f"{name}__lte": period.as_of})
 
 
-def _flows(figures: dict[Key, Figures], *, fund_ids: Sequence[int], period: Period) -> None:
-    """The period's flows and the cumulative ones, per cell (distinct enterprises: `_served`)."""
+def _flows(
+    figures: dict[Key, Figures], *, fund_ids: Sequence[int], period: Period, since: dt.date | None = None
+) -> None:
+    """The period's flows and the cumulative ones, per cell (distinct enterprises: `_served`).
+
+    With `since`, the cumulative figures count only what happened after that day (to be added
+    to figures kept as at `since`), so no query reads further back than the period or `since`."""
     keys = _CELL
     as_of = period.as_of
+    low = None if since is None else min(since, period.start - dt.timedelta(days=1))
 
     def at(key: Key) -> Figures:
         if key not in figures:
             figures[key] = Figures()
         return figures[key]
 
+    def window(name: str) -> Q:  # the rows any figure needs: up to as_of, after `low`
+        q = Q(**{f"{name}__lte": as_of})
+        return q if low is None else q & Q(**{f"{name}__gt": low})
+
+    def cum(name: str) -> Q:  # the rows of the cumulative figures
+        return Q() if since is None else Q(**{f"{name}__gt": since})
+
     in_period = _in(period, "accepted_on")
     accepted = (
-        LoanFiling.objects.filter(fund_id__in=fund_ids, status=FilingStatus.ACCEPTED, accepted_on__lte=as_of)
+        LoanFiling.objects.filter(fund_id__in=fund_ids, status=FilingStatus.ACCEPTED)
+        .filter(window("accepted_on"))
         .values(*keys)
         .annotate(
             n=Count("pk", filter=in_period),
             amount=Coalesce(Sum("principal", filter=in_period), ZERO),
             covered=Coalesce(Sum("covered_principal", filter=in_period), ZERO),
-            cum_n=Count("pk"),
-            cum_amount=Coalesce(Sum("principal"), ZERO),
+            cum_n=Count("pk", filter=cum("accepted_on")),
+            cum_amount=Coalesce(Sum("principal", filter=cum("accepted_on")), ZERO),
         )
         .order_by()
     )
@@ -404,28 +427,11 @@ def _flows(figures: dict[Key, Figures], *, fund_ids: Sequence[int], period: Peri
         f.accepted, f.accepted_amount, f.accepted_covered = row["n"], row["amount"], row["covered"]
         f.cum_accepted, f.cum_accepted_amount = row["cum_n"], row["cum_amount"]
 
-    for row in _ip_kind_totals(fund_ids=fund_ids, period=period):
-        f = at(row[0])
-        f.patent_projects, f.patent_amount, f.trademark_projects, f.trademark_amount = row[1:]
-
-    pledge_keys = _prefixed("filing__", keys)
-    pledge_period = _in(period, "filing__accepted_on")
-    per_kind = {}
-    for kind in IP_KINDS:
-        per_kind[f"p_{kind}"] = Count("pk", filter=Q(ip_asset__kind=kind) & pledge_period)
-        per_kind[f"c_{kind}"] = Count("pk", filter=Q(ip_asset__kind=kind))
-    pledges = (
-        Pledge.objects.filter(
-            filing__fund_id__in=fund_ids, filing__status=FilingStatus.ACCEPTED, filing__accepted_on__lte=as_of
-        )
-        .values(*pledge_keys)
-        .annotate(**per_kind)
-        .order_by()
-    )
-    for row in pledges:
-        f = at(_key(row, pledge_keys))
-        for kind in IP_KINDS:
-            f.ip[kind], f.cum_ip[kind] = row[f"p_{kind}"], row[f"c_{kind}"]
+    for key, kinds in _pledged(fund_ids=fund_ids, period=period, low=low, since=since):
+        f = at(key)
+        f.patent_projects, f.patent_amount, f.trademark_projects, f.trademark_amount = kinds[:4]
+        for n, kind in enumerate(IP_KINDS):
+            f.ip[kind], f.cum_ip[kind] = kinds[4 + 2 * n], kinds[5 + 2 * n]
 
     received_period = _in(period, "submitted_on")
     received = (
@@ -441,9 +447,12 @@ def _flows(figures: dict[Key, Figures], *, fund_ids: Sequence[int], period: Peri
 
     ent_keys = _ENTERPRISE_CELL
     admitted = (
-        Enterprise.objects.filter(fund_id__in=fund_ids, admitted_on__lte=as_of)
+        Enterprise.objects.filter(fund_id__in=fund_ids)
+        .filter(window("admitted_on"))
         .values(*ent_keys)
-        .annotate(new=Count("pk", filter=_in(period, "admitted_on")), cum=Count("pk"))
+        .annotate(
+            new=Count("pk", filter=_in(period, "admitted_on")), cum=Count("pk", filter=cum("admitted_on"))
+        )
         .order_by()
     )
     for row in admitted:
@@ -452,6 +461,7 @@ def _flows(figures: dict[Key, Figures], *, fund_ids: Sequence[int], period: Peri
 
     claim_keys = _prefixed("filing__", keys)
     filed, paid, approved = _in(period, "submitted_on"), _in(period, "paid_on"), _in(period, "approved_on")
+    cum_paid = Q(paid_on__lte=as_of) & cum("paid_on")
     claims = (
         Claim.objects.filter(fund_id__in=fund_ids)
         .values(*claim_keys)
@@ -462,8 +472,8 @@ def _flows(figures: dict[Key, Figures], *, fund_ids: Sequence[int], period: Peri
             x_approved_amount=Coalesce(Sum("approved_amount", filter=approved), ZERO),
             x_paid=Count("pk", filter=paid),
             x_paid_amount=Coalesce(Sum("paid_amount", filter=paid), ZERO),
-            x_cum_paid=Count("pk", filter=Q(paid_on__lte=as_of)),
-            x_cum_paid_amount=Coalesce(Sum("paid_amount", filter=Q(paid_on__lte=as_of)), ZERO),
+            x_cum_paid=Count("pk", filter=cum_paid),
+            x_cum_paid_amount=Coalesce(Sum("paid_amount", filter=cum_paid), ZERO),
         )
         .order_by()
     )
@@ -479,12 +489,13 @@ def _flows(figures: dict[Key, Figures], *, fund_ids: Sequence[int], period: Peri
     recovery_keys = _prefixed("claim__filing__", keys)
     returned = _in(period, "returned_on")
     recoveries = (
-        Recovery.objects.filter(claim__fund_id__in=fund_ids, returned_on__lte=as_of)
+        Recovery.objects.filter(claim__fund_id__in=fund_ids)
+        .filter(window("returned_on"))
         .values(*recovery_keys)
         .annotate(
             n=Count("pk", filter=returned),
             amount=Coalesce(Sum("fund_amount", filter=returned), ZERO),
-            cum_amount=Coalesce(Sum("fund_amount"), ZERO),
+            cum_amount=Coalesce(Sum("fund_amount", filter=cum("returned_on")), ZERO),
         )
         .order_by()
     )
@@ -494,135 +505,168 @@ def _flows(figures: dict[Key, Figures], *, fund_ids: Sequence[int], period: Peri
         f.cum_recoveries_returned_amount = row["cum_amount"]
 
 
-def _ip_kind_totals(*, fund_ids: Sequence[int], period: Period) -> list[tuple]:
-    """(cell, patent projects, patent amount, trademark projects, trademark amount) per group,
-    for the loans accepted in the period: a loan counts in the patent table if it pledges any
-    patent, in the trademark table if it pledges any trademark.
+def _pledged(
+    *, fund_ids: Sequence[int], period: Period, low: dt.date | None, since: dt.date | None
+) -> list[tuple[Key, tuple]]:
+    """Per cell, from the pledges of the loans accepted in the window: (patent projects, patent
+    amount, trademark projects, trademark amount — for the period's loans), then for each IP
+    kind the rights pledged in the period and cumulatively (after `since`, if given).
 
-    One grouped query in two steps, in SQL: each of the period's loans with two flags (from
-    its pledges), then the groups. The ORM cannot aggregate over an aggregate, and asking each
-    loan with EXISTS made the report several times slower at province scale."""
+    A loan counts in the patent table if it pledges any patent, in the trademark table if it
+    pledges any trademark. One grouped query in two steps, in SQL: each loan with its flags and
+    counts by kind (from its pledges), then the cells; the ORM cannot aggregate over an
+    aggregate, and asking each loan with EXISTS was several times slower at province scale."""
     if not fund_ids:
         return []
     filing, enterprise = LoanFiling._meta.db_table, Enterprise._meta.db_table
     pledge, asset = Pledge._meta.db_table, IPAsset._meta.db_table
-    keys = ("f.fund_id", "e.region_code", "f.institution_id")
-    inner_keys = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
-    outer_keys = ", ".join(f"k{i}" for i in range(len(keys)))
     funds = ", ".join(["%s"] * len(fund_ids))
     patents = ", ".join(["%s"] * len(PATENT_KINDS))
+    count_kinds = ", ".join(
+        f"SUM(CASE WHEN a.kind = %s THEN 1 ELSE 0 END) AS n{i}" for i in range(len(IP_KINDS))
+    )
+    sum_kinds = ", ".join(
+        f"SUM(CASE WHEN in_period = 1 THEN n{i} ELSE 0 END), SUM(CASE WHEN cum = 1 THEN n{i} ELSE 0 END)"
+        for i in range(len(IP_KINDS))
+    )
+    window = "" if low is None else "AND f.accepted_on > %s"
+    cum = "1" if since is None else "CASE WHEN f.accepted_on > %s THEN 1 ELSE 0 END"
     sql = f"""
-        SELECT {outer_keys},
-               SUM(has_patent), COALESCE(SUM(CASE WHEN has_patent = 1 THEN fen END), 0),
-               SUM(has_trademark), COALESCE(SUM(CASE WHEN has_trademark = 1 THEN fen END), 0)
+        SELECT k0, k1, k2,
+               SUM(in_period * has_patent), SUM(CASE WHEN in_period * has_patent = 1 THEN fen ELSE 0 END),
+               SUM(in_period * has_trademark), SUM(CASE WHEN in_period * has_trademark = 1 THEN fen ELSE 0 END),
+               {sum_kinds}
         FROM (
-            SELECT f.id, {inner_keys}, ROUND(f.principal * 100) AS fen,
+            SELECT f.id, f.fund_id AS k0, e.region_code AS k1, f.institution_id AS k2,
+                   ROUND(f.principal * 100) AS fen,
+                   CASE WHEN f.accepted_on >= %s THEN 1 ELSE 0 END AS in_period,
+                   {cum} AS cum,
                    MAX(CASE WHEN a.kind IN ({patents}) THEN 1 ELSE 0 END) AS has_patent,
-                   MAX(CASE WHEN a.kind = %s THEN 1 ELSE 0 END) AS has_trademark
+                   MAX(CASE WHEN a.kind = %s THEN 1 ELSE 0 END) AS has_trademark,
+                   {count_kinds}
             FROM {filing} f
             JOIN {enterprise} e ON e.id = f.enterprise_id
             JOIN {pledge} p ON p.filing_id = f.id
             JOIN {asset} a ON a.id = p.ip_asset_id
-            WHERE f.fund_id IN ({funds}) AND f.status = %s AND f.accepted_on >= %s AND f.accepted_on <= %s
-            GROUP BY f.id, {", ".join(keys)}, f.principal
+            WHERE f.fund_id IN ({funds}) AND f.status = %s AND f.accepted_on <= %s {window}
+            GROUP BY f.id, f.fund_id, e.region_code, f.institution_id, f.principal, f.accepted_on
         ) loans
-        GROUP BY {outer_keys}
+        GROUP BY k0, k1, k2
     """
-    params = [*PATENT_KINDS, "trademark", *fund_ids, FilingStatus.ACCEPTED, period.start, period.as_of]
+    params: list = [period.start]
+    if since is not None:
+        params.append(since)
+    params += [*PATENT_KINDS, "trademark", *IP_KINDS, *fund_ids, FilingStatus.ACCEPTED, period.as_of]
+    if low is not None:
+        params.append(low)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    width = len(keys)
-    return [
-        (
-            tuple(row[:width]),
-            int(row[width] or 0),
-            _yuan(row[width + 1]),
-            int(row[width + 2] or 0),
-            _yuan(row[width + 3]),
+    out = []
+    for k0, k1, k2, p_n, p_fen, t_n, t_fen, *kinds in rows:
+        out.append(
+            (
+                (k0, k1, k2),
+                (int(p_n or 0), _yuan(p_fen), int(t_n or 0), _yuan(t_fen), *(int(n or 0) for n in kinds)),
+            )
         )
-        for row in rows
-    ]
+    return out
 
 
 def _served(
-    *, fund_ids: Sequence[int], period: Period
+    *, fund_ids: Sequence[int], period: Period, since: dt.date | None = None
 ) -> tuple[dict[Key, tuple[int, int]], dict[Key, tuple[int, int]]]:
     """Distinct enterprises served (in the period, from inception), per cell and per district.
 
     Distinct counts do not add up across banks (one firm may borrow from two), so the district
     figure is counted on its own; they do add up across districts (a firm has one district),
-    so the institution and fund figures are sums of these."""
-    in_period = _in(period, "accepted_on")
-    accepted = LoanFiling.objects.filter(
-        fund_id__in=fund_ids, status=FilingStatus.ACCEPTED, accepted_on__lte=period.as_of
-    )
+    so the institution and fund figures are sums of these. With `since`, the cumulative count
+    is of the enterprises served after that day for the first time in the group.
 
-    def counts(keys: tuple[str, ...]) -> dict[Key, tuple[int, int]]:
-        rows = (
-            accepted.values(*keys)
-            .annotate(
-                served=Count("enterprise_id", distinct=True, filter=in_period),
-                cum=Count("enterprise_id", distinct=True),
-            )
-            .order_by()
-        )
-        return {_key(row, keys): (row["served"], row["cum"]) for row in rows}
-
-    return counts(_CELL), counts(_CELL[:2])
-
-
-def _live_book(figures: dict[Key, Figures], *, fund_ids: Sequence[int]) -> None:
-    """Today's covered book per cell, from the live loan fields, in one grouped query.
-
-    Summed in whole fen (and fen × hundredths of a percent for the exposure) so the sums are
-    exact integers on SQLite as on PostgreSQL."""
+    One query: each (cell, enterprise) with a loan in the window, whether it had one in the
+    period, after `since`, and (with `since`) before it in the same bank or the same fund."""
     if not fund_ids:
-        return
+        return {}, {}
     filing, enterprise = LoanFiling._meta.db_table, Enterprise._meta.db_table
     funds = ", ".join(["%s"] * len(fund_ids))
-    live = ", ".join(["%s"] * len(LIVE_LOAN_STATUSES))
-    npl = ", ".join(["%s"] * len(NON_PERFORMING_STATUSES))
+    low = period.start if since is None else min(since + dt.timedelta(days=1), period.start)
+    if since is None:
+        earlier = "0, 0"
+        after = "1"
+        params: list = [period.start]
+    else:
+        before = (
+            f"SELECT 1 FROM {filing} g WHERE g.enterprise_id = f.enterprise_id AND g.fund_id = f.fund_id"
+            " AND g.status = %s AND g.accepted_on <= %s"
+        )
+        earlier = (
+            f"CASE WHEN EXISTS ({before} AND g.institution_id = f.institution_id) THEN 1 ELSE 0 END, "
+            f"CASE WHEN EXISTS ({before}) THEN 1 ELSE 0 END"
+        )
+        after = "MAX(CASE WHEN f.accepted_on > %s THEN 1 ELSE 0 END)"
+        params = [period.start, since, FilingStatus.ACCEPTED, since, FilingStatus.ACCEPTED, since]
+    window = "" if since is None else "AND f.accepted_on >= %s"
     sql = f"""
-        SELECT fund_id, region_code, institution_id, COUNT(*), SUM(fen), SUM(fen * share),
-               SUM(CASE WHEN loan_status = %s THEN 1 ELSE 0 END),
-               SUM(CASE WHEN loan_status = %s THEN fen ELSE 0 END),
-               SUM(CASE WHEN loan_status IN ({npl}) THEN 1 ELSE 0 END),
-               SUM(CASE WHEN loan_status IN ({npl}) THEN fen ELSE 0 END)
-        FROM (
-            SELECT f.fund_id, e.region_code, f.institution_id, f.loan_status,
-                   CAST(ROUND(f.covered_outstanding * 100) AS BIGINT) AS fen,
-                   CAST(ROUND(f.fund_share * 100) AS BIGINT) AS share
-            FROM {filing} f JOIN {enterprise} e ON e.id = f.enterprise_id
-            WHERE f.fund_id IN ({funds}) AND f.status = %s AND f.loan_status IN ({live})
-        ) loans
-        GROUP BY fund_id, region_code, institution_id
+        SELECT f.fund_id, e.region_code, f.institution_id, f.enterprise_id,
+               MAX(CASE WHEN f.accepted_on >= %s THEN 1 ELSE 0 END), {after}, {earlier}
+        FROM {filing} f JOIN {enterprise} e ON e.id = f.enterprise_id
+        WHERE f.fund_id IN ({funds}) AND f.status = %s AND f.accepted_on <= %s {window}
+        GROUP BY f.fund_id, e.region_code, f.institution_id, f.enterprise_id
     """
-    params = [
-        LoanStatus.OVERDUE,
-        LoanStatus.OVERDUE,
-        *NON_PERFORMING_STATUSES,
-        *NON_PERFORMING_STATUSES,
-        *fund_ids,
-        FilingStatus.ACCEPTED,
-        *LIVE_LOAN_STATUSES,
-    ]
+    params += [*fund_ids, FilingStatus.ACCEPTED, period.as_of]
+    if since is not None:
+        params.append(low)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    million = Decimal(1_000_000)
-    for fund_id, region, institution_id, n, fen, fen_share, od_n, od_fen, npl_n, npl_fen in rows:
+    cells: dict[Key, list[int]] = {}
+    district_period: set[tuple] = set()
+    district_new: set[tuple] = set()
+    for fund_id, region, institution_id, enterprise_id, in_period, is_after, in_bank, in_fund in rows:
+        counts = cells.setdefault((fund_id, region, institution_id), [0, 0])
+        counts[0] += in_period
+        counts[1] += 1 if is_after and not in_bank else 0
+        if in_period:
+            district_period.add((fund_id, region, enterprise_id))
+        if is_after and not in_fund:
+            district_new.add((fund_id, region, enterprise_id))
+    districts: dict[Key, list[int]] = {}
+    for n, seen in ((0, district_period), (1, district_new)):
+        for fund_id, region, _enterprise in seen:
+            districts.setdefault((fund_id, region), [0, 0])[n] += 1
+    return (
+        {key: (a, b) for key, (a, b) in cells.items()},
+        {key: (a, b) for key, (a, b) in districts.items()},
+    )
+
+
+def _live_book(figures: dict[Key, Figures], *, fund_ids: Sequence[int]) -> None:
+    """Today's covered book per cell: the figures the loans app keeps as loans change
+    (`loans.BookCell`), so no loan is read."""
+    rows = BookCell.objects.filter(fund_id__in=fund_ids, loans__gt=0).values_list(
+        "fund_id",
+        "region_code",
+        "institution_id",
+        "loans",
+        "covered_outstanding",
+        "exposure_exact",
+        "overdue_loans",
+        "overdue_amount",
+        "npl_loans",
+        "npl_amount",
+    )
+    for fund_id, region, institution_id, n, covered, exposure, od_n, od_amount, npl_n, npl_amount in rows:
         key = (fund_id, region, institution_id)
         f = figures.get(key)
         if f is None:
             f = figures[key] = Figures()
-        f.covered_loans += int(n)
-        f.covered_outstanding += _yuan(fen)
-        f.exposure_exact += Decimal(int(fen_share or 0)) / million
-        f.overdue_loans += int(od_n or 0)
-        f.overdue_amount += _yuan(od_fen)
-        f.non_performing_loans += int(npl_n or 0)
-        f.non_performing_amount += _yuan(npl_fen)
+        f.covered_loans += n
+        f.covered_outstanding += covered
+        f.exposure_exact += exposure
+        f.overdue_loans += od_n
+        f.overdue_amount += od_amount
+        f.non_performing_loans += npl_n
+        f.non_performing_amount += npl_amount
 
 
 def _yuan(fen) -> Decimal:
@@ -689,20 +733,41 @@ def _rollup(
 
 
 def computed_figures(
-    *, fund_ids: Sequence[int], period: Period, today: dt.date, book: list[Position] | None = None
+    *,
+    fund_ids: Sequence[int],
+    period: Period,
+    today: dt.date,
+    book: list[Position] | None = None,
+    since: dt.date | None = None,
 ) -> dict[str, dict[Key, Figures]]:
     """Every dimension's figures computed from the books (no snapshot, no ledger fields):
-    one pass per kind of record over fund × district × institution, then rolled up."""
+    one pass per kind of record over fund × district × institution, then rolled up. With
+    `since`, cumulative figures count only what came after that day (see `_flows`)."""
     cells: dict[Key, Figures] = {}
-    _flows(cells, fund_ids=fund_ids, period=period)
+    _flows(cells, fund_ids=fund_ids, period=period, since=since)
     if book is not None:
         _past_book(cells, book=book)
     elif period.as_of >= today:
         _live_book(cells, fund_ids=fund_ids)
     else:
         _past_book(cells, book=loan_book(fund_ids=fund_ids, on=period.as_of, today=today))
-    served = _served(fund_ids=fund_ids, period=period)
+    served = _served(fund_ids=fund_ids, period=period, since=since)
     return _rollup(cells, served=served, fund_ids=fund_ids, dimensions=DIMENSIONS)
+
+
+def _plus_cumulative(
+    delta: dict[str, dict[Key, Figures]], kept: Iterable[dict[str, dict[Key, Figures]]]
+) -> dict[str, dict[Key, Figures]]:
+    """Add the cumulative figures kept at a month end to those counted since (`since`)."""
+    for per_fund in kept:
+        for dimension, groups in per_fund.items():
+            target = delta.setdefault(dimension, {})
+            for key, f in groups.items():
+                into = target.get(key)
+                if into is None:
+                    into = target[key] = Figures()
+                into.add_cumulative(f)
+    return delta
 
 
 def is_closed(period: Period, today: dt.date) -> bool:
@@ -782,18 +847,30 @@ def report_figures(
     activity, so a report lists every fund its reader may see.
     """
     fund_ids = [f.pk for f in funds]
-    stored = (
-        snapshot_figures(fund_ids=fund_ids, period=period)
-        if book is None and is_closed(period, today)
-        else {}
-    )
-    missing = [fid for fid in fund_ids if fid not in stored]
-    computed = computed_figures(fund_ids=missing, period=period, today=today, book=book) if missing else {}
+    parts: list[dict[str, dict[Key, Figures]]] = []
+    missing = fund_ids
+    if book is None and is_closed(period, today):
+        stored = snapshot_figures(fund_ids=fund_ids, period=period)
+        parts.extend(stored.values())
+        missing = [fid for fid in fund_ids if fid not in stored]
+    elif book is None:
+        # A running period: the cumulative figures as kept at the last month end, plus what
+        # came after it; the period's own flows and today's book are small reads anyway.
+        month_end = period.as_of.replace(day=1) - dt.timedelta(days=1)
+        month = Period(start=month_end.replace(day=1), end=month_end, as_of=month_end)
+        base = snapshot_figures(fund_ids=fund_ids, period=month)
+        if base:
+            ids = [fid for fid in fund_ids if fid in base]
+            delta = computed_figures(fund_ids=ids, period=period, today=today, since=month_end)
+            parts.append(_plus_cumulative(delta, base.values()))
+            missing = [fid for fid in fund_ids if fid not in base]
+    if missing:
+        parts.append(computed_figures(fund_ids=missing, period=period, today=today, book=book))
     out: dict[str, dict[Key, Figures]] = {}
     for dimension in dimensions:
         figures: dict[Key, Figures] = {}
-        for per_fund in (*stored.values(), computed):
-            figures.update(per_fund.get(dimension, {}))
+        for part in parts:
+            figures.update(part.get(dimension, {}))
         out[dimension] = figures
     if FUND in out:
         ledgers = ledger_summaries(fund_ids=fund_ids, period=period)
