@@ -125,6 +125,9 @@ def test_counts_and_dates_take_ascii_digits_only_and_stay_in_range(personas, bus
         ("２０２６-11-16", "disbursed_on"),
         ("9999-12-31", "matures_on"),
         ("0001-01-01", "disbursed_on"),
+        ("20261116", "disbursed_on"),  # ISO, but not the contract's YYYY-MM-DD
+        ("2026-W47-1", "disbursed_on"),  # an ISO week date
+        ("2026-11-16T00:00", "disbursed_on"),
     ):
         response = bank.post("/api/v1/filings/", _filing(**{field: value}), format="json")
         assert response.status_code == 400, (value, response.content[:200])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -410,12 +411,17 @@ class IntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 class DateField(serializers.DateField):
     """An ISO date with ASCII digits, between 1900 and 2199: anything else is 400, never a
     date that overflows when a deadline is added to it."""
 
     def to_internal_value(self, value):
-        if isinstance(value, str) and not value.isascii():
+        # Exactly YYYY-MM-DD, as the contract says: Python's ISO parser would also take
+        # "20261120" and week dates such as "2026-W47-5".
+        if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
             self.fail("invalid", format="YYYY-MM-DD")
         parsed = super().to_internal_value(value)
         if not MIN_YEAR <= parsed.year <= MAX_YEAR:
