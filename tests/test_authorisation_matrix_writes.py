@@ -327,11 +327,11 @@ MATRIX: dict[tuple[str, str], Endpoint] = {
         row(401, 400, 404, 403, 403, 400, 400, 400, 400, 400),
     ),
     ("POST", "/api/v1/notifications/{pk}/read/"): Endpoint(
-        # one's own notifications only; regulators, read-only, cannot mark even theirs read
+        # one's own notifications only (a regulator marks its own read; bank A's is not theirs)
         lambda w: f"/api/v1/notifications/{w.notification}/read/",
         _no_body,
         None,
-        row(401, 200, 404, 403, 403, 404, 404, 404, 404, 404),
+        row(401, 200, 404, 404, 404, 404, 404, 404, 404, 404),
     ),
     ("POST", "/api/v1/recoveries/{pk}/transitions/{transition}/"): Endpoint(
         # finance confirms the fund's part came back

@@ -425,3 +425,30 @@ def test_staff_see_failed_mail_in_the_admin_and_resend_it(
         "/admin/notifications/notification/", {"action": "mark_read", "_selected_action": [mine.pk, row.pk]}
     )
     assert fresh(mine).read_at is not None and fresh(row).read_at is None
+
+
+@pytest.mark.django_db
+def test_a_regulator_marks_its_own_notices_read_and_nothing_else(personas):
+    regulator = personas.user("regulator_x")
+    [own] = notify(
+        event="report.ready",
+        event_key="report.ready:1",
+        recipients=[regulator],
+        subject="季度报表",
+        body="已生成。",
+    )
+    [other] = notify(
+        event="report.ready",
+        event_key="report.ready:2",
+        recipients=[personas.user("regulator_y")],
+        subject="季度报表",
+        body="已生成。",
+    )
+    client = personas.client("regulator_x")
+    marked = client.post(f"/api/v1/notifications/{own.pk}/read/")
+    assert marked.status_code == 200 and marked.json()["read_at"] is not None
+    refused = client.post(f"/api/v1/notifications/{other.pk}/read/")
+    assert refused.status_code == 404
+    assert fresh(other).read_at is None
+    # Still read-only for business data.
+    assert client.post("/api/v1/filings/", {}, format="json").status_code == 403

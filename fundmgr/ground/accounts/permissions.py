@@ -22,6 +22,17 @@ class IsPrincipal(BasePermission):
         return principal.is_staff_member or principal.is_regulator or principal.is_institution
 
 
+class IsAnyPrincipal(BasePermission):
+    """Any authenticated, active principal, regulators included, for what is the caller's own
+    (marking one's notifications read changes no business data)."""
+
+    message = "需要认证"
+
+    def has_permission(self, request, view) -> bool:
+        p = principal_from_request(request)
+        return p.is_staff_member or p.is_regulator or p.is_institution
+
+
 class IsInstitution(BasePermission):
     message = "仅合作机构可以调用此接口"
 

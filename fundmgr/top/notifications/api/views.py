@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from fundmgr.ground.accounts.api import IdempotentMixin
+from fundmgr.ground.accounts.permissions import IsAnyPrincipal
 from fundmgr.ground.lib.api import ID_PATTERN
 
 from .. import services
@@ -33,6 +34,7 @@ class NotificationViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.Gener
 
     serializer_class = NotificationSerializer
     filterset_class = NotificationFilter
+    permission_classes = [IsAnyPrincipal]  # regulators too: their own notices, nothing else
     lookup_value_regex = ID_PATTERN
 
     def get_queryset(self):
