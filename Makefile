@@ -56,6 +56,8 @@ schema: install
 FUZZ_ENV := DATABASE_URL=sqlite:///$(CURDIR)/var/fuzz.sqlite3 REDIS_URL= DEBUG=false \
 	SECRET_KEY=fuzz-only-not-a-secret-0123456789abcdefghijklmnop ALLOWED_HOSTS=127.0.0.1 \
 	API_THROTTLE_RATE=1000000/hour FUNDMGR_BUSINESS_DATE=2026-11-21 SECURE_SSL_REDIRECT=false SECURE_COOKIES=false
+FUZZ_EXAMPLES ?= 30
+FUZZ_PHASES ?= examples,coverage,fuzzing,stateful
 fuzz: install
 	$(PY) -m pip install --quiet -e ".[dev,fuzz]"
 	rm -f var/fuzz.sqlite3 && mkdir -p var
@@ -63,11 +65,13 @@ fuzz: install
 	$(FUZZ_ENV) $(PY) manage.py spectacular --format openapi-json --file var/fuzz-schema.json
 	KEY=$$($(FUZZ_ENV) $(PY) manage.py issue_api_key zqrcb | tail -1); \
 	TOKEN=$$($(FUZZ_ENV) $(PY) manage.py issue_token officer | tail -1); \
+	REGULATOR=$$($(FUZZ_ENV) $(PY) manage.py issue_token regulator-zhaoqing | tail -1); \
 	$(FUZZ_ENV) $(PY) manage.py runserver 127.0.0.1:8799 --noreload >var/fuzz-server.log 2>&1 & SERVER=$$!; \
 	sleep 4; STATUS=0; \
-	for AUTH in "Api-Key $$KEY" "Token $$TOKEN"; do \
+	for AUTH in "Api-Key $$KEY" "Token $$TOKEN" "Token $$REGULATOR"; do \
+	  echo "== fuzzing as $${AUTH%% *} ($$(echo $$AUTH | cut -c1-14)…)"; \
 	  $(VENV)/bin/schemathesis run var/fuzz-schema.json --url http://127.0.0.1:8799 -H "Authorization: $$AUTH" \
-	    --checks not_a_server_error --max-examples 30 || STATUS=1; \
+	    --checks not_a_server_error --max-examples $(FUZZ_EXAMPLES) --phases $(FUZZ_PHASES) || STATUS=1; \
 	done; kill $$SERVER; exit $$STATUS
 
 bench: install
