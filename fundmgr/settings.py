@@ -40,7 +40,8 @@ if FUNDMGR_BUSINESS_DATE:
         ) from exc
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin on our own site class: regulators may sign in to read their city
+    "fundmgr.ground.accounts.admin_apps.FundmgrAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -19,10 +19,6 @@ from loans.api.position import PositionView
 
 DOCS_CSP = csp_update({"script-src": ["'unsafe-inline'"]})
 
-admin.site.site_header = "知识产权质押融资风险补偿资金管理系统"
-admin.site.site_title = "风险补偿资金管理"
-admin.site.index_title = "工作台"
-
 router = SimpleRouter(trailing_slash=True)
 router.register("funds", FundViewSet, basename="fund")
 router.register("enterprises", EnterpriseViewSet, basename="enterprise")

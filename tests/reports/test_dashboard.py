@@ -81,7 +81,7 @@ def test_zhaoqing_dashboard_npl_and_leverage_gauge(personas, business_date, staf
     assert "已使用政策上限的 4.2%" in html
 
 
-def test_linked_from_the_fund_list_and_staff_only(personas, staff, client):
+def test_linked_from_the_fund_list_for_staff_and_the_citys_regulator(personas, staff, client):
     url = reverse("admin:funds_fund_dashboard", args=["zhaoqing"])
     assert url == "/admin/funds/fund/dashboard/zhaoqing/"
     listing = staff("finance").get(reverse("admin:funds_fund_changelist")).content.decode()
@@ -90,4 +90,7 @@ def test_linked_from_the_fund_list_and_staff_only(personas, staff, client):
     client.logout()
     assert client.get(url).status_code == 302  # to the admin login
     client.force_login(User.objects.get(username="regulator-zhaoqing"))
-    assert client.get(url).status_code == 302  # regulators read reports through the API
+    assert client.get(url).status_code == 200  # its own city
+    assert client.get(reverse("admin:funds_fund_dashboard", args=["foshan"])).status_code == 404
+    client.force_login(User.objects.get(username="regulator-foshan"))
+    assert client.get(url).status_code == 404

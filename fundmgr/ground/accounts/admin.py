@@ -1,12 +1,74 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django_fsm_log.models import StateLog
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from . import services
+from .admin_site import is_regulator
 from .models import ApiToken, InstitutionAPIKey, Organization, User
+from .principals import principal_for
 from .workflow import state_entered_on, with_state_entered_on, working_days_in_state
+
+
+class RegulatorReadableMixin:
+    """A page a city's regulator may read in the admin: only the rows of its own funds
+    (`regulator_fund_path` leads from a row to its fund), no action, no write; another city's
+    row is 404. Staff are unaffected (their model permissions decide as before)."""
+
+    regulator_fund_path = "fund"
+
+    def regulator_funds(self, request) -> frozenset[int] | None:
+        """The funds the user reads as a regulator; None for everyone else."""
+        if not is_regulator(request.user):
+            return None
+        if not hasattr(request, "_regulator_funds"):
+            request._regulator_funds = principal_for(request.user).fund_ids
+        return request._regulator_funds
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        funds = self.regulator_funds(request)
+        return qs if funds is None else qs.filter(**{f"{self.regulator_fund_path}__in": funds})
+
+    def has_module_permission(self, request) -> bool:
+        return self.regulator_funds(request) is not None or super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        if self.regulator_funds(request) is not None:
+            return True  # the queryset holds only its own funds' rows
+        return super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, *args) -> bool:
+        return self.regulator_funds(request) is None and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.regulator_funds(request) is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.regulator_funds(request) is None and super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        return {} if self.regulator_funds(request) is not None else super().get_actions(request)
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        if self.regulator_funds(request) is None:
+            return filters
+        # Offer only the funds in its own rows, not every city's name.
+        return [(f, admin.RelatedOnlyFieldListFilter) if f == self.regulator_fund_path else f for f in filters]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if self.regulator_funds(request) is not None:
+            try:
+                visible = self.get_queryset(request).filter(pk=object_id).exists()
+            except (ValueError, ValidationError):
+                visible = False
+            if not visible:
+                raise Http404
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 class StateAgeMixin:
@@ -37,6 +99,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     list_display = ["username", "first_name", "role", "organization", "is_active", "last_login"]
+    list_select_related = ["organization"]
     list_filter = ["role", "is_active", "organization__kind"]
     fieldsets = BaseUserAdmin.fieldsets + (
         (_("角色与范围"), {"fields": ["role", "organization", "funds", "phone"]}),

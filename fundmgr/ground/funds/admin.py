@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from fundmgr.ground.accounts.admin import RegulatorReadableMixin
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.adminkit import ServiceErrorsMixin
 from fundmgr.ground.lib.money import format_yuan
@@ -38,6 +39,9 @@ class PolicyVersionInline(admin.StackedInline):
     ]
     readonly_fields = fields
     ordering = ["-effective_from"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("fund")  # each row's title names it
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -73,7 +77,8 @@ class LedgerInline(admin.TabularInline):
     verbose_name_plural = _("资金台账（最近记录）")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("claim")
+        # the fund too: each row's title names it (the formset sets only fund_id)
+        return super().get_queryset(request).select_related("fund", "claim")
 
     @admin.display(description=_("补偿申请"))
     def claim_ref(self, entry) -> str:
@@ -97,7 +102,8 @@ class FundView:
 
 
 @admin.register(Fund)
-class FundAdmin(admin.ModelAdmin):
+class FundAdmin(RegulatorReadableMixin, admin.ModelAdmin):
+    regulator_fund_path = "pk"  # a regulator reads its own city's funds
     list_display = [
         "code",
         "name",
@@ -265,7 +271,7 @@ class LedgerEntryForm(forms.ModelForm):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ServiceErrorsMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(RegulatorReadableMixin, ServiceErrorsMixin, admin.ModelAdmin):
     form = LedgerEntryForm
     list_display = [
         "value_date",

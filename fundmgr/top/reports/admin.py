@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from fundmgr.ground.accounts.admin import RegulatorReadableMixin
 from fundmgr.ground.accounts.principals import principal_for
 from fundmgr.ground.funds.admin import FundAdmin, FundView
 from fundmgr.ground.funds.selectors import funds_visible_to
@@ -55,7 +56,7 @@ class ReportTablesForm(forms.Form):
 
 
 @admin.register(StoredReport)
-class StoredReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class StoredReportAdmin(RegulatorReadableMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["kind", "fund", "institution", "period_start", "period_end", "generated_at", "downloads"]
     list_filter = ["kind", "fund"]
     search_fields = ["fund__name", "fund__code", "institution__name", "institution__code"]
@@ -135,7 +136,8 @@ class StoredReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def download_view(self, request, pk: int, fmt: str):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        report = get_object_or_404(StoredReport.objects.select_related("fund", "institution"), pk=pk)
+        # Scoped: a regulator's other cities' reports are 404.
+        report = get_object_or_404(self.get_queryset(request).select_related("fund", "institution"), pk=pk)
         if fmt == "xlsx":
             response = HttpResponse(bytes(report.xlsx), content_type=exporters.XLSX_CONTENT_TYPE)
         elif fmt == "json":

@@ -31,7 +31,7 @@ URL_NAME = "funds_fund_dashboard"
 def fund_dashboard_view(request, code: str, *, model_admin: admin.ModelAdmin):
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
-    fund = get_object_or_404(Fund, code=code)
+    fund = get_object_or_404(model_admin.get_queryset(request), code=code)  # a regulator: its city only
     context = {
         **model_admin.admin_site.each_context(request),
         **dashboard_context(fund=fund),
