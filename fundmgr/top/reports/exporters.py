@@ -278,35 +278,46 @@ def xlsx(*, title: str, lines: Iterable[str], tables: Sequence[Table]) -> bytes:
             sheet.write_string(header_row, index, column.label, formats.header)
             sheet.set_column(index, index, column.width)
         sheet.set_row(header_row, 32)
-        body = list(table.rows)
-        if table.total is not None:
-            body.append({**table.total, "rank": "合计"})
-        for offset, row in enumerate(body, start=1):
-            r = header_row + offset
-            is_total = table.total is not None and offset == len(body)
-            for index, column in enumerate(table.columns):
-                kind = row.get("kind", TEXT) if column.kind == ROW_KIND else column.kind
-                value = _cell_value(row.get(column.key), kind)
-                fmt = formats.cell(kind, is_total)
-                if value is None:
-                    sheet.write_blank(r, index, None, fmt)
-                elif isinstance(value, str):
-                    sheet.write_string(r, index, value, fmt)
-                else:
-                    sheet.write_number(r, index, value, fmt)
+        _write_rows(sheet, formats, table, first_row=header_row + 1)
         sheet.freeze_panes(header_row + 1, 1)
     book.close()
     return buffer.getvalue()
 
 
-def _cell_value(value: Any, kind: str) -> Any:
-    if value is None:
-        return None
-    if kind == TEXT:
-        return str(value)
-    if isinstance(value, str):  # a stored (JSON) report: numbers kept as exact strings
-        return int(value) if kind == INT else Decimal(value)
-    return value
+def _write_rows(sheet, formats: _Formats, table: Table, *, first_row: int) -> None:
+    """The table's rows, then its 合计 row. The innermost loop of every workbook (a monthly
+    statement lists every loan of the bank): each column's kind and formats are looked up
+    once per table, not once per cell, and each cell makes one call into xlsxwriter."""
+
+    columns = []
+    for index, column in enumerate(table.columns):
+        if column.kind == ROW_KIND:  # a summary's value column: each row says its kind
+            columns.append((index, column.key, column.kind, None, None))
+        else:
+            plain, bold = formats.cell(column.kind, False), formats.cell(column.kind, True)
+            columns.append((index, column.key, column.kind, plain, bold))
+    write_blank, write_string, write_number = sheet.write_blank, sheet.write_string, sheet.write_number
+    body = list(table.rows)
+    if table.total is not None:
+        body.append({**table.total, "rank": "合计"})
+    total_row = len(body) if table.total is not None else 0
+    for offset, row in enumerate(body, start=1):
+        r, is_total = first_row + offset - 1, offset == total_row
+        for index, key, kind, plain, bold in columns:
+            value = row.get(key)
+            if kind == ROW_KIND:
+                kind = row.get("kind", TEXT)
+                fmt = formats.cell(kind, is_total)
+            else:
+                fmt = bold if is_total else plain
+            if value is None:
+                write_blank(r, index, None, fmt)
+            elif kind == TEXT:
+                write_string(r, index, str(value), fmt)
+            elif isinstance(value, str):  # a stored (JSON) report: numbers kept as exact strings
+                write_number(r, index, int(value) if kind == INT else Decimal(value), fmt)
+            else:
+                write_number(r, index, value, fmt)
 
 
 def csv_bytes(
@@ -336,8 +347,21 @@ def _csv_value(value: Any, column: Column) -> str:
     return str(value)
 
 
+_JSON_AS_IS = frozenset({str, int, bool, float, type(None)})
+
+
 def to_json(value: Any) -> Any:
     """Decimals as exact strings with two places; dates ISO; containers recursively."""
+    # The exact types first (a monthly statement converts ~2 values per loan), then the rest.
+    kind = value.__class__
+    if kind in _JSON_AS_IS:
+        return value
+    if kind is dict:
+        return {k: to_json(v) for k, v in value.items()}
+    if kind is Decimal:
+        return f"{value:.2f}"
+    if kind is dt.date:
+        return value.isoformat()
     if isinstance(value, Decimal):
         return f"{value:.2f}"
     if isinstance(value, dt.datetime | dt.date):

@@ -248,7 +248,7 @@ def ratio_percent(part: Decimal, whole: Decimal) -> Decimal | None:
 # --- the loan book as at a day ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Position:
     """One covered loan in the book on a day."""
 
