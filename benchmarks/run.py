@@ -176,6 +176,8 @@ def main() -> None:
 def run(args: argparse.Namespace, started: float) -> None:
     import django
 
+    from benchmarks.throughput import filings_per_second
+
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
@@ -189,7 +191,7 @@ def run(args: argparse.Namespace, started: float) -> None:
     from fundmgr.ground.lib import clock
     from fundmgr.top.demo import seed_demo
     from fundmgr.top.demo.scale import spare_borrower
-    from fundmgr.top.reports.services import previous_quarter, quarterly_report
+    from fundmgr.top.reports.services import previous_quarter, quarterly_report, snapshots_refresh
     from loans.models import LoanFiling, Pledge
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # demo users; speed only
@@ -205,6 +207,12 @@ def run(args: argparse.Namespace, started: float) -> None:
     print(f"seeding (seed_scale, with ANALYZE): {load_s:.1f} s", flush=True)
     borrower = spare_borrower()
     n_loans, n_pledges = LoanFiling.objects.count(), Pledge.objects.count()
+    # What the nightly job keeps (reports.snapshots_refresh): closed periods' figures.
+    t = time.perf_counter()
+    kept = snapshots_refresh(today=today)
+    print(
+        f"nightly snapshots (closed months, quarters, years): {kept:,} rows in {time.perf_counter() - t:.1f} s"
+    )
 
     client, viewer = APIClient(), principal_for(User.objects.get(username="gdee-viewer"))
     client.force_authenticate(user=User.objects.get(username="officer"))
@@ -230,6 +238,8 @@ def run(args: argparse.Namespace, started: float) -> None:
     ]  # fmt: skip
     results = [(short, label, measure(fn, args.runs)) for short, label, fn in cases]
     results.append(("monthly", "monthly job, all funds (one run)", monthly_job(today)))
+    flow = filings_per_second(database_url=os.environ["DATABASE_URL"],
+                              today=today)  # fmt: skip
     floor = results[0][2]["median"]
     print(f"\n{f'case (median of {args.runs})':<42}{'median s':>9}{'× me':>7}{'queries':>8}{'peak MiB':>9}"
           f"  {'goal':<24}{'met':>4}")  # fmt: skip
@@ -245,6 +255,15 @@ def run(args: argparse.Namespace, started: float) -> None:
         print(f"  {short:<17}{r['slow'][0]:.3f} s  {short_sql(r['slow'][1])}")
         if r["repeat"][1] > 1:
             print(f"  {'':<17}{r['repeat'][1]:>5}×  {short_sql(r['repeat'][0])}")
+    if "skipped" in flow:
+        print(f"\nfilings per second: skipped: {flow['skipped']}")
+    else:
+        met = "yes" if flow["per_second"] >= 100 and set(flow["statuses"]) == {201} else "NO"
+        print(f"\nfilings per second, gunicorn 2 workers, 4 clients, every check: {flow['per_second']:.0f}/s "
+              f"({flow['created']:,} filed in {flow['elapsed']:.1f} s; answers {flow['statuses']})  "
+              f"goal ≥ 100/s, all 201: {met}")  # fmt: skip
+        for error in flow["errors"]:
+            print(f"  refused: {error}")
     medians = ", ".join(f"{short} {r['median'] * 1000:.0f} ms/{r['n']} q" for short, _, r in results)
     print(f"\nSUMMARY {connection.vendor} scale={args.scale}: {n_loans:,} loans, "
           f"{n_pledges:,} pledges loaded in {load_s:.0f} s; {medians}; "
