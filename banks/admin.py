@@ -84,6 +84,10 @@ class AgreementInline(admin.TabularInline):
     verbose_name = _("合作协议")
     verbose_name_plural = _("合作协议（已签订的不可修改；变更请新增一份协议）")
 
+    def get_queryset(self, request):
+        # Each row shows its fund and a title naming the institution and the fund.
+        return super().get_queryset(request).select_related("institution", "fund")
+
     def has_add_permission(self, request, obj=None) -> bool:
         # Signing is part of managing the partnership (the service checks the role too).
         if obj is not None and obj.status == Institution.Status.TERMINATED:
@@ -140,6 +144,9 @@ class ProductInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
     verbose_name_plural = _("备案产品（在“备案产品”列表中办理备案或撤回）")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("fund")  # shown on each row
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False

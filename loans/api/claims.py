@@ -22,6 +22,7 @@ from fundmgr.ground.accounts.principals import principal_from_request
 from fundmgr.ground.accounts.workflow import (
     available_transitions,
     history,
+    preload_history,
     state_entered_on,
     with_state_entered_on,
 )
@@ -210,6 +211,12 @@ class ClaimViewSet(IdempotentMixin, TransitionsMixin, mixins.ListModelMixin, vie
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "user": self.request.user}
+
+    def paginate_queryset(self, queryset):
+        # Each claim shows its history and the steps the caller may take (four-eyes reads
+        # the history): the page's histories in one query, not one or two per claim.
+        page = super().paginate_queryset(queryset)
+        return None if page is None else preload_history(page)
 
     def _claim(self, pk) -> Claim:
         claim = self.get_queryset().filter(pk=pk).first()

@@ -58,7 +58,9 @@ class RegulatorReadableMixin:
         if self.regulator_funds(request) is None:
             return filters
         # Offer only the funds in its own rows, not every city's name.
-        return [(f, admin.RelatedOnlyFieldListFilter) if f == self.regulator_fund_path else f for f in filters]
+        return [
+            (f, admin.RelatedOnlyFieldListFilter) if f == self.regulator_fund_path else f for f in filters
+        ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if self.regulator_funds(request) is not None:

@@ -13,7 +13,8 @@ who took the most recent `start_review` on the same record.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,12 +34,56 @@ from fundmgr.ground.lib.errors import AppError, CommonError, Conflict, Forbidden
 
 from .models import Role, TransitionDate
 
+# Where `preload_history` keeps a record's transition log (oldest first) on the instance.
+_PRELOADED_LOG = "_preloaded_state_log"
+
+
+def _state_log(instance: models.Model):
+    """The record's transition log, oldest first: preloaded, or read now."""
+    preloaded = instance.__dict__.get(_PRELOADED_LOG)
+    if preloaded is not None:
+        return preloaded
+    return (
+        StateLog.objects.filter(
+            content_type=ContentType.objects.get_for_model(type(instance)), object_id=instance.pk
+        )
+        .select_related("by", "business")
+        .order_by("id")
+    )
+
+
+def preload_history(records: Sequence[models.Model]) -> list[models.Model]:
+    """Read the transition logs of many records of one model in one query and keep each on
+    its record, so that `history`, `last_actor_id` (four-eyes) and so `available_transitions`
+    of a page of records cost no query per record. For reads: a record changed afterwards
+    keeps the log it was given. Returns the records, as a list."""
+    records = list(records)
+    if not records:
+        return records
+    logs: dict[int, list[StateLog]] = defaultdict(list)
+    rows = (
+        StateLog.objects.filter(
+            content_type=ContentType.objects.get_for_model(type(records[0])),
+            object_id__in=[r.pk for r in records],
+        )
+        .select_related("by", "business")
+        .order_by("id")
+    )
+    for row in rows:
+        logs[row.object_id].append(row)
+    for record in records:
+        record.__dict__[_PRELOADED_LOG] = logs.get(record.pk, [])
+    return records
+
 
 def last_actor_id(instance: models.Model, transition_names: Iterable[str]) -> int | None:
     """The user who most recently took one of `transition_names` on `instance`."""
     names = list(transition_names)
     if not names or instance.pk is None:
         return None
+    preloaded = instance.__dict__.get(_PRELOADED_LOG)
+    if preloaded is not None:
+        return next((row.by_id for row in reversed(preloaded) if row.transition in names), None)
     return (
         StateLog.objects.filter(
             content_type=ContentType.objects.get_for_model(type(instance)),
@@ -282,13 +327,6 @@ def working_days_in_state(entered_on: dt.date | None, *, today: dt.date | None =
 
 def history(instance) -> list[dict]:
     """Every transition of `instance`, oldest first: at, from, to, transition, by (role), comment."""
-    rows = (
-        StateLog.objects.filter(
-            content_type=ContentType.objects.get_for_model(type(instance)), object_id=instance.pk
-        )
-        .select_related("by", "business")
-        .order_by("id")
-    )
     return [
         {
             "at": row.timestamp,
@@ -300,7 +338,7 @@ def history(instance) -> list[dict]:
             "by_user": row.by.get_username() if row.by else None,
             "comment": row.description or "",
         }
-        for row in rows
+        for row in _state_log(instance)
     ]
 
 
