@@ -18,7 +18,7 @@ from enterprises.models import Enterprise, IPAsset
 from fundmgr.ground.accounts.errors import AccountsError
 from fundmgr.ground.accounts.principals import Principal, require_institution
 from fundmgr.ground.accounts.workflow import log_created, require_public, run_transition
-from fundmgr.ground.funds.models import Fund
+from fundmgr.ground.funds.models import Fund, PolicyVersion
 from fundmgr.ground.funds.selectors import fund_figures_one
 from fundmgr.ground.lib import clock, workdays
 from fundmgr.ground.lib.errors import AppError, CommonError, Conflict, RuleViolations, Violation
@@ -102,8 +102,9 @@ def _evaluate(
     pledges: list[dict[str, Any]],
     today: dt.date,
     exclude_filing: int | None = None,
-) -> tuple[list[rules.Check], dict[int, IPAsset]]:
-    """Gather the facts and run every rule. Returns the checks and the matched IP assets."""
+) -> tuple[list[rules.Check], dict[int, IPAsset], PolicyVersion]:
+    """Gather the facts and run every rule. Returns the checks, the matched IP assets and the
+    policy in force they were judged by."""
     policy = fund.policy_in_force(today)
     if policy is None:
         raise AppError(
@@ -170,7 +171,7 @@ def _evaluate(
         product_max_term_months=product.max_term_months if product else None,
         product_max_annual_rate=product.max_annual_rate if product else None,
     )
-    return rules.check_filing(facts), assets
+    return rules.check_filing(facts), assets, policy
 
 
 def _hold_pledged_rights(pledges: list[dict[str, Any]], assets: dict[int, IPAsset]) -> None:
@@ -209,8 +210,10 @@ def _refuse_if_failed(checks: list[rules.Check]) -> None:
 
 
 def _next_reference(fund: Fund, year: int) -> str:
-    counter, _ = ReferenceCounter.objects.get_or_create(fund=fund, year=year)
-    counter = ReferenceCounter.objects.select_for_update().get(pk=counter.pk)
+    counter = ReferenceCounter.objects.select_for_update().filter(fund=fund, year=year).first()
+    if counter is None:  # the fund's first filing of the year
+        ReferenceCounter.objects.get_or_create(fund=fund, year=year)
+        counter = ReferenceCounter.objects.select_for_update().get(fund=fund, year=year)
     counter.last += 1
     counter.save(update_fields=["last"])
     return f"{fund.reference_prefix}-{year}-{counter.last:06d}"
@@ -255,7 +258,7 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
             .order_by("-version")
             .first()
         )
-    checks, assets = _evaluate(
+    checks, assets, policy = _evaluate(
         fund=fund,
         institution=institution,
         enterprise=enterprise,
@@ -265,7 +268,6 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
         today=today,
     )
     _refuse_if_failed(checks)
-    policy = fund.policy_in_force(today)
     try:
         with transaction.atomic(durable=True):
             _hold_pledged_rights(pledges, assets)
@@ -422,7 +424,7 @@ def _pledge_dicts(filing: LoanFiling) -> list[dict[str, Any]]:
 
 def _recheck(filing: LoanFiling, today: dt.date) -> list[rules.Check]:
     """Run the automatic checks again on a stored filing (resubmission, acceptance)."""
-    checks, _ = _evaluate(
+    checks, _, _ = _evaluate(
         fund=filing.fund,
         institution=filing.institution,
         enterprise=filing.enterprise,
