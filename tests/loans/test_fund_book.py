@@ -48,7 +48,8 @@ def report(personas, filing: LoanFiling, *, outstanding: str, days: int = 0, ris
     )
 
 
-def pay_claim(personas, filing: LoanFiling) -> None:
+def approved_claim(personas, filing: LoanFiling, meeting: str):
+    """Bank A claims on the loan; officer, approver and committee take it to approval."""
     claim = claim_submit(
         principal=principal_for(personas.user("bank_a")),
         data={
@@ -64,7 +65,12 @@ def pay_claim(personas, filing: LoanFiling) -> None:
         ("committee", "start_committee_review"),
     ):
         claim_transition(claim_id=claim.pk, name=step, user=personas.user(who))
-    claim_transition(claim_id=claim.pk, name="approve", user=personas.user("committee"), meeting_ref="M-1")
+    claim_transition(claim_id=claim.pk, name="approve", user=personas.user("committee"), meeting_ref=meeting)
+    return claim
+
+
+def pay_claim(personas, filing: LoanFiling) -> None:
+    claim = approved_claim(personas, filing, "M-1")
     claim_transition(claim_id=claim.pk, name="pay", user=personas.user("finance"))
 
 
@@ -143,22 +149,7 @@ def test_kept_figures_stay_exact_under_concurrent_changes(personas, settings):
     make_non_performing(personas, b)
     settings.FUNDMGR_BUSINESS_DATE = "2026-12-03"
     bank = principal_for(personas.user("bank_a"))
-    claim = claim_submit(
-        principal=bank,
-        data={
-            "filing": b.pk,
-            "trigger_date": dt.date(2026, 12, 1),
-            "outstanding_principal": Decimal("2000000.00"),
-            "recovered_before_claim": Decimal("0.00"),
-        },
-    )
-    for who, step in (
-        ("officer", "start_review"),
-        ("approver", "recommend"),
-        ("committee", "start_committee_review"),
-    ):
-        claim_transition(claim_id=claim.pk, name=step, user=personas.user(who))
-    claim_transition(claim_id=claim.pk, name="approve", user=personas.user("committee"), meeting_ref="M-2")
+    claim = approved_claim(personas, b, "M-2")
 
     steps = [
         lambda: report(personas, a, outstanding="1200000.00"),
