@@ -8,7 +8,7 @@ PORT   ?= 8000
 # The demo runs on its own SQLite file, with no broker (Celery eager) and console e-mail.
 DEMO_ENV := DATABASE_URL=sqlite:///$(CURDIR)/var/demo.sqlite3 REDIS_URL= DEBUG=true
 
-.PHONY: install demo demo-data test test-sqlite lint format migrations-check bench schema fuzz clean
+.PHONY: install install-browser demo demo-data test test-sqlite test-browser lint format migrations-check bench schema fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,16 @@ test: install
 
 test-sqlite: install
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 REDIS_URL= $(PY) -m pytest $(PYTEST_ARGS)
+
+# The real-browser tests of the admin (tests/browser) need the `browser` extra (Playwright for
+# Python) and Debian's chromium: `apt-get install chromium chromium-driver fonts-noto-cjk`
+# (.ci/run does both). Never `playwright install`: it downloads browsers. Without either, `make
+# test` skips those tests and says why.
+install-browser: install
+	$(PY) -m pip install --quiet -e ".[dev,browser]"
+
+test-browser: install-browser
+	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,24 @@
+"""What a person does and sees on an admin page, in a few words each (Playwright pages)."""
+
+from __future__ import annotations
+
+
+def click_and_wait(page, locator) -> None:
+    """Click something that loads a new page (a link, a form's button) and wait for it."""
+    with page.expect_navigation():
+        locator.click()
+
+
+def messages(page) -> list[str]:
+    """The admin's message bar (success, warning and error messages), as the user reads it."""
+    return [text.strip() for text in page.locator(".messagelist li").all_inner_texts()]
+
+
+def field_text(page, name: str) -> str:
+    """The value shown for a read-only field on a change page."""
+    return page.locator(f".form-row.field-{name} .readonly").first.inner_text().strip()
+
+
+def transition_buttons(page) -> list[str]:
+    """The labels of the transition buttons offered on a change page."""
+    return [text.strip() for text in page.locator("button[name=_fsm_transition_to]").all_inner_texts()]
