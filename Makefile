@@ -68,6 +68,7 @@ FUZZ_ENV := DATABASE_URL=sqlite:///$(CURDIR)/var/fuzz.sqlite3 REDIS_URL= DEBUG=f
 	API_THROTTLE_RATE=1000000/hour FUNDMGR_BUSINESS_DATE=2026-11-21 SECURE_SSL_REDIRECT=false SECURE_COOKIES=false
 FUZZ_EXAMPLES ?= 30
 FUZZ_PHASES ?= examples,coverage,fuzzing,stateful
+FUZZ_CHECKS ?= not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance
 fuzz: install
 	$(PY) -m pip install --quiet -e ".[dev,fuzz]"
 	rm -f var/fuzz.sqlite3 && mkdir -p var
@@ -81,7 +82,7 @@ fuzz: install
 	for AUTH in "Api-Key $$KEY" "Token $$TOKEN" "Token $$REGULATOR"; do \
 	  echo "== fuzzing as $${AUTH%% *} ($$(echo $$AUTH | cut -c1-14)…)"; \
 	  $(VENV)/bin/schemathesis run var/fuzz-schema.json --url http://127.0.0.1:8799 -H "Authorization: $$AUTH" \
-	    --checks not_a_server_error --max-examples $(FUZZ_EXAMPLES) --phases $(FUZZ_PHASES) || STATUS=1; \
+	    --checks $(FUZZ_CHECKS) --max-examples $(FUZZ_EXAMPLES) --phases $(FUZZ_PHASES) || STATUS=1; \
 	done; kill $$SERVER; exit $$STATUS
 
 # Province scale on PostgreSQL (SQLite at a tenth when it does not answer); the throughput

@@ -213,6 +213,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "fundmgr.ground.lib.api.problem_schema_hook",
+        "enterprises.api.schema.optional_enterprise_fields_hook",
     ],
     "ENUM_NAME_OVERRIDES": {
         "EnterpriseStatusEnum": "enterprises.models.Enterprise.Status",
