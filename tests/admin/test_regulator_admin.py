@@ -100,3 +100,8 @@ def test_bank_users_cannot_sign_in_to_the_admin(personas):
     assert response.status_code == 200 and "_auth_user_id" not in client.session
     assert client.get(reverse("admin:index")).status_code == 302  # back to the login page
     assert not User.objects.get(pk=user.pk).is_staff
+
+
+def test_ledger_amounts_read_with_thousands_separators(regulator):
+    ledger = regulator.get(reverse("admin:funds_ledgerentry_changelist")).content.decode()
+    assert "2,500,000.00" in ledger and "2500000.00" not in ledger

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import pytest
 
+from fundmgr.ground.accounts.principals import principal_for
 from fundmgr.ground.accounts.workflow import run_transition
 from loans.models import DueDiligence, LoanFiling
 from loans.services.book import book_keep, contribution
+from loans.services.claims import claim_submit, claim_transition
 from loans.services.filings import due_diligence_record, filing_transition
 from tests.factories import filing_body
 
@@ -84,6 +89,27 @@ def accept_distinct(
             )
         )
     return filings
+
+
+def approved_claim(personas, filing: LoanFiling, meeting: str, *, trigger_date=None):
+    """Bank A claims on the loan; officer, approver and committee take it to approval."""
+    claim = claim_submit(
+        principal=principal_for(personas.user("bank_a")),
+        data={
+            "filing": filing.pk,
+            "trigger_date": trigger_date or dt.date(2026, 12, 1),
+            "outstanding_principal": Decimal("2000000.00"),
+            "recovered_before_claim": Decimal("0.00"),
+        },
+    )
+    for who, step in (
+        ("officer", "start_review"),
+        ("approver", "recommend"),
+        ("committee", "start_committee_review"),
+    ):
+        claim_transition(claim_id=claim.pk, name=step, user=personas.user(who))
+    claim_transition(claim_id=claim.pk, name="approve", user=personas.user("committee"), meeting_ref=meeting)
+    return claim
 
 
 @pytest.fixture

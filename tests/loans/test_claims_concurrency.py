@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from decimal import Decimal
 
@@ -14,37 +15,19 @@ from fundmgr.ground.funds.selectors import fund_balance
 from fundmgr.ground.funds.services import ledger_entry_record
 from fundmgr.ground.lib.errors import Conflict
 from loans.models import Claim
-from loans.services.claims import claim_submit, claim_transition
-from tests.loans.conftest import accept_distinct, make_non_performing
+from loans.services.claims import claim_transition
+from tests.loans.conftest import accept_distinct, approved_claim, make_non_performing
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_payouts_never_overdraw(personas, settings):
     settings.FUNDMGR_BUSINESS_DATE = "2026-11-21"
-    from fundmgr.ground.accounts.principals import principal_for
-
     fund = Fund.objects.get(code="zhaoqing")
-    bank = principal_for(personas.user("bank_a"))
     claims = []
     for filing in accept_distinct(personas, 4, tag="CONC"):
         make_non_performing(personas, filing)
-        claim = claim_submit(
-            principal=bank,
-            data={
-                "filing": filing.pk,
-                "trigger_date": __import__("datetime").date(2026, 11, 20),
-                "outstanding_principal": Decimal("2000000.00"),
-                "recovered_before_claim": Decimal("0.00"),
-            },
-        )
-        for who, step in (
-            ("officer", "start_review"),
-            ("approver", "recommend"),
-            ("committee", "start_committee_review"),
-        ):
-            claim_transition(claim_id=claim.pk, name=step, user=personas.user(who))
-        claim_transition(claim_id=claim.pk, name="approve", user=personas.user("committee"), meeting_ref="M")
+        claim = approved_claim(personas, filing, "M", trigger_date=dt.date(2026, 11, 20))
         claims.append(claim.pk)
     # Each approved claim is 1,000,000; leave 2,500,000 in the fund: only two can be paid.
     ledger_entry_record(fund=fund, entry_type=EntryType.REFUND, amount=Decimal("2500000.00"))

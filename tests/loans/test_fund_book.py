@@ -17,10 +17,10 @@ from fundmgr.ground.lib.errors import AppError
 from loans.models import FundBook, LoanFiling
 from loans.selectors.filings import book_drift
 from loans.services.book import book_resum
-from loans.services.claims import claim_submit, claim_transition
+from loans.services.claims import claim_transition
 from loans.services.filings import filing_transition
 from loans.services.servicing import filing_settle, status_report_submit
-from tests.loans.conftest import accept_distinct, make_non_performing
+from tests.loans.conftest import accept_distinct, approved_claim, make_non_performing
 
 
 def kept(fund: Fund) -> tuple[Decimal, Decimal, int]:
@@ -46,27 +46,6 @@ def report(personas, filing: LoanFiling, *, outstanding: str, days: int = 0, ris
             "risk_class": risk,
         },
     )
-
-
-def approved_claim(personas, filing: LoanFiling, meeting: str):
-    """Bank A claims on the loan; officer, approver and committee take it to approval."""
-    claim = claim_submit(
-        principal=principal_for(personas.user("bank_a")),
-        data={
-            "filing": filing.pk,
-            "trigger_date": dt.date(2026, 12, 1),
-            "outstanding_principal": Decimal("2000000.00"),
-            "recovered_before_claim": Decimal("0.00"),
-        },
-    )
-    for who, step in (
-        ("officer", "start_review"),
-        ("approver", "recommend"),
-        ("committee", "start_committee_review"),
-    ):
-        claim_transition(claim_id=claim.pk, name=step, user=personas.user(who))
-    claim_transition(claim_id=claim.pk, name="approve", user=personas.user("committee"), meeting_ref=meeting)
-    return claim
 
 
 def pay_claim(personas, filing: LoanFiling) -> None:

@@ -278,7 +278,7 @@ class LedgerEntryAdmin(RegulatorReadableMixin, ServiceErrorsMixin, admin.ModelAd
         "fund",
         "entry_type",
         "government_level",
-        "amount",
+        "amount_display",
         "description",
         "reference",
         claim_link,
@@ -288,6 +288,10 @@ class LedgerEntryAdmin(RegulatorReadableMixin, ServiceErrorsMixin, admin.ModelAd
     search_fields = ["description", "reference"]
     date_hierarchy = "value_date"
     list_select_related = ["fund", "created_by", "claim"]
+
+    @admin.display(description=_("金额(元)"), ordering="amount")
+    def amount_display(self, obj) -> str:
+        return format_yuan(obj.amount)  # 2,500,000.00 as people read it; outflows negative
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # append-only: corrections are new adjustment entries
