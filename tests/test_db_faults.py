@@ -214,6 +214,44 @@ def test_a_write_whose_backend_is_terminated_midway_leaves_nothing_and_frees_its
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_a_write_whose_backend_is_terminated_after_its_commit_is_never_done_twice(personas, business_date):
+    """The filing is committed, then the connection dies before the answer is made: the
+    client gets a 503, and its retry with the same key is told the work was done (409
+    idempotency_answer_lost) instead of filing the loan a second time."""
+    from loans.models import LoanFiling
+
+    business_date("2026-11-21")
+    bank = personas.client("bank_a")
+    assert bank.get("/api/v1/me/").status_code == 200
+    body = filing_body()
+    seen: list[str] = []
+    injected: list[str] = []
+
+    def end_the_backend_after_the_commit(execute, sql, params, many, context):
+        filed = any(s.startswith(f'INSERT INTO "{LoanFiling._meta.db_table}"') for s in seen)
+        seen.append(sql)
+        if not injected and filed and not connection.in_atomic_block:
+            injected.append(sql)
+            terminate(backend_pid())
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(end_the_backend_after_the_commit):
+        response = bank.post("/api/v1/filings/", body, format="json", HTTP_IDEMPOTENCY_KEY="after-commit-1")
+    assert injected, "the fault was never injected"
+    assert_unavailable(response)
+    assert LoanFiling.objects.filter(contract_no=body["contract_no"]).count() == 1
+
+    retried = bank.post("/api/v1/filings/", body, format="json", HTTP_IDEMPOTENCY_KEY="after-commit-1")
+    assert retried.status_code == 409, retried.json()
+    assert retried.json()["code"] == "idempotency_answer_lost"
+    assert LoanFiling.objects.filter(contract_no=body["contract_no"]).count() == 1
+    # what the bank then does: read the filing it sent
+    listed = bank.get("/api/v1/filings/", {"contract_no": body["contract_no"]})
+    assert [f["contract_no"] for f in listed.json()["results"]] == [body["contract_no"]]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_a_database_refusing_connections_gets_503_everywhere_and_recovery_is_immediate(
     personas, business_date, client
 ):

@@ -23,7 +23,7 @@ from banks.models import CooperationAgreement, Institution
 from banks.selectors import agreement_in_force
 from banks.services import agreement_suspend_filings
 from enterprises.errors import EnterprisesError
-from fundmgr.ground.accounts.principals import Principal
+from fundmgr.ground.accounts.principals import Principal, require_institution
 from fundmgr.ground.accounts.workflow import check_transition, run_transition
 from fundmgr.ground.funds.models import Fund, PolicyVersion
 from fundmgr.ground.lib import clock, workdays
@@ -139,8 +139,9 @@ def _bad_request(violations: list[Violation]) -> AppError:
 
 
 def _own_filing_locked(principal: Principal, filing_id: int) -> LoanFiling:
+    require_institution(principal, "仅放款的合作机构可以报送贷款情况")
     filing = LoanFiling.objects.select_for_update().filter(pk=filing_id).first()
-    if filing is None or not principal.is_institution or filing.institution_id != principal.institution_id:
+    if filing is None or filing.institution_id != principal.institution_id:
         raise NotFound("贷款不存在或无权访问")
     return filing
 
@@ -216,9 +217,10 @@ def _superseded(filing: LoanFiling, data: dict[str, Any]) -> StatusReport | None
 def status_report_submit(*, principal: Principal, filing_id: int, data: dict[str, Any]) -> StatusReport:
     """The bank's monthly report on one covered loan (one current report per loan and month).
 
-    Refusals: not_found (404: not the caller's loan), transition_not_allowed (409: not a live
-    covered loan), as_of_not_month_end / report_period_not_ended / report_before_disbursement /
-    days_overdue_impossible / outstanding_exceeds_principal / overdue_exceeds_outstanding (400),
+    Refusals: institution_only (403: not a partner bank), not_found (404: not the caller's
+    loan), transition_not_allowed (409: not a live covered loan), as_of_not_month_end /
+    report_period_not_ended / report_before_disbursement / days_overdue_impossible /
+    outstanding_exceeds_principal / overdue_exceeds_outstanding (400),
     report_exists / invalid_supersedes (409). The loan then moves to the status its latest
     report gives it, and the bank's NPL ratio in the fund is checked for suspension.
     """
@@ -277,14 +279,13 @@ def status_report_submit(*, principal: Principal, filing_id: int, data: dict[str
 def filing_settle(*, principal: Principal, filing_id: int, settled_on: dt.date) -> LoanFiling:
     """The bank reports the loan repaid in full: it leaves the pool and its pledges are released.
 
-    Refusals: not_found (404), transition_not_allowed (409: not a live covered loan),
-    settled_on_in_future / settled_before_disbursement (400).
+    Refusals: institution_only (403: not a partner bank), not_found (404: not the caller's
+    loan), transition_not_allowed (409: not a live covered loan), settled_on_in_future /
+    settled_before_disbursement (400).
     """
     today = clock.today()
-    if not (
-        principal.is_institution
-        and LoanFiling.objects.filter(pk=filing_id, institution_id=principal.institution_id).exists()
-    ):
+    require_institution(principal, "仅放款的合作机构可以报告贷款结清")
+    if not LoanFiling.objects.filter(pk=filing_id, institution_id=principal.institution_id).exists():
         raise NotFound("贷款不存在或无权访问")
 
     before = []

@@ -3,7 +3,10 @@
 
 POST body `{"note": "...", "outcome": "created" | "refuse" | "crash" | "unavailable"}`:
 `created` adds a WorkdayOverride row (so duplicates are countable) and answers 201 with its
-id; `refuse` raises a 422 AppError; `crash` raises (a 500); `unavailable` returns 503.
+id; `refuse` raises a 422 AppError; `crash` raises (a 500); `unavailable` returns 503;
+`crash_after_commit` commits its row in a transaction, then raises (as when the connection is
+lost between the commit and the answer); `crash_in_transaction` raises inside the transaction
+that wrote the row (so nothing of it stays).
 Multipart bodies (`note` and a `file`) are accepted too and answer 201.
 """
 
@@ -13,6 +16,7 @@ import datetime as dt
 import threading
 from collections import Counter
 
+from django.db import transaction
 from django.db.models import Max
 from django.urls import path
 from rest_framework import views
@@ -44,15 +48,27 @@ class RowsView(IdempotentMixin, views.APIView):
             raise RuntimeError("test: unexpected failure")
         if outcome == "unavailable":
             return Response({"detail": "暂不可用"}, status=503)
+        if outcome == "crash_after_commit":
+            with transaction.atomic():
+                self._add_row(note)
+            raise RuntimeError("test: failed after the work was committed")
+        if outcome == "crash_in_transaction":
+            with transaction.atomic():
+                self._add_row(note)
+                raise RuntimeError("test: failed inside the transaction")
         upload = request.data.get("file")
         if upload is not None:
             note = f"{note}:{upload.read().decode()}"
+        row = self._add_row(note)
+        return Response({"id": row.pk, "note": row.note, "date": row.date.isoformat()}, status=201)
+
+    @staticmethod
+    def _add_row(note: str) -> WorkdayOverride:
         # A new date after the last test row: rows are independent, so a second run of the
         # view is a second row (the date column is unique, so a lost race shows as a 500).
         last = WorkdayOverride.objects.filter(date__gte=_FIRST_DAY).aggregate(last=Max("date"))["last"]
         day = _FIRST_DAY if last is None else last + dt.timedelta(days=1)
-        row = WorkdayOverride.objects.create(date=day, is_working_day=True, note=note)
-        return Response({"id": row.pk, "note": row.note, "date": row.date.isoformat()}, status=201)
+        return WorkdayOverride.objects.create(date=day, is_working_day=True, note=note)
 
 
 urlpatterns = [

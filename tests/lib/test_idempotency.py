@@ -138,6 +138,31 @@ class TestReplay:
         # The key is free: the client's corrected retry is processed normally.
         assert _post(bank_a, {"note": "x"}, key="k-500").status_code == 201
 
+    def test_a_failure_after_the_work_committed_keeps_the_key_and_says_so(self, personas):
+        bank_a = personas.client("bank_a")
+        body = {"note": "lost", "outcome": "crash_after_commit"}
+        with pytest.raises(RuntimeError):
+            _post(bank_a, body, key="k-lost")
+        assert _rows("lost") == 1
+        # the retry is told the work was done; it is not done again
+        for _ in range(2):
+            retried = _post(bank_a, body, key="k-lost")
+            assert retried.status_code == 409
+            assert retried["Content-Type"] == "application/problem+json"
+            assert retried["Idempotent-Replayed"] == "true"
+            assert retried.json()["code"] == "idempotency_answer_lost"
+            assert "切勿换用新的幂等键" in retried.json()["detail"]
+        assert CALLS["lost"] == 1 and _rows("lost") == 1
+
+    def test_a_failure_inside_the_transaction_frees_the_key(self, personas):
+        bank_a = personas.client("bank_a")
+        body = {"note": "undone", "outcome": "crash_in_transaction"}
+        for _ in range(2):
+            with pytest.raises(RuntimeError):
+                _post(bank_a, body, key="k-undone")
+            assert not IdempotencyRecord.objects.filter(key="k-undone").exists()
+        assert CALLS["undone"] == 2 and _rows("undone") == 0
+
     def test_returned_5xx_is_not_stored(self, personas):
         bank_a = personas.client("bank_a")
         body = {"note": "u", "outcome": "unavailable"}
@@ -190,12 +215,18 @@ class TestKeyValidation:
 
 @pytest.mark.django_db
 class TestInProgress:
-    def _pending(self, personas, body: dict, key: str, age: timedelta = timedelta(0)) -> IdempotencyRecord:
+    def _pending(
+        self, personas, body: dict, key: str, age: timedelta = timedelta(0), *, acted: bool = False
+    ) -> IdempotencyRecord:
         # Make the hash the real way: run once, then turn the row back into "in progress".
         bank_a = personas.client("bank_a")
         assert _post(bank_a, body, key=key).status_code == 201
         IdempotencyRecord.objects.filter(key=key).update(
-            status_code=None, response_body=b"", completed_at=None, created_at=timezone.now() - age
+            status_code=None,
+            response_body=b"",
+            completed_at=None,
+            created_at=timezone.now() - age,
+            acted_at=timezone.now() if acted else None,
         )
         return IdempotencyRecord.objects.get(key=key)
 
@@ -220,6 +251,13 @@ class TestInProgress:
         assert response.status_code == 201 and "Idempotent-Replayed" not in response
         assert _rows("st") == 2
         assert IdempotencyRecord.objects.get(key="k-stale").status_code == 201
+
+    def test_a_stale_record_whose_work_committed_is_never_run_again(self, personas):
+        # its process died after the commit, before the answer was stored
+        self._pending(personas, {"note": "sa"}, "k-stale-acted", age=timedelta(hours=1), acted=True)
+        response = _post(personas.client("bank_a"), {"note": "sa"}, key="k-stale-acted")
+        assert response.status_code == 409 and response.json()["code"] == "idempotency_answer_lost"
+        assert _rows("sa") == 1
 
 
 @pytest.mark.django_db

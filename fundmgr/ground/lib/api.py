@@ -50,6 +50,19 @@ _STATUS_TITLES = {
 }
 
 
+def problem_body(status: int, *, code: str | None = None, detail: str = "", errors=None, title=None) -> dict:
+    """The problem+json document (RFC 9457) for a status and a stable code."""
+    default_code, default_title = _STATUS_TITLES.get(status, (CommonError.ERROR, "错误"))
+    return {
+        "type": f"https://fundmgr.local/problems/{code or default_code}",
+        "title": title or default_title,
+        "status": status,
+        "code": code or default_code,
+        "detail": detail,
+        "errors": errors or [],
+    }
+
+
 def problem(
     status: int,
     *,
@@ -59,15 +72,7 @@ def problem(
     title: str | None = None,
     headers=None,
 ):
-    default_code, default_title = _STATUS_TITLES.get(status, (CommonError.ERROR, "错误"))
-    body = {
-        "type": f"https://fundmgr.local/problems/{code or default_code}",
-        "title": title or default_title,
-        "status": status,
-        "code": code or default_code,
-        "detail": detail,
-        "errors": errors or [],
-    }
+    body = problem_body(status, code=code, detail=detail, errors=errors, title=title)
     response = Response(body, status=status, headers=headers)
     response.content_type = PROBLEM_CONTENT_TYPE
     return response

@@ -39,6 +39,7 @@ class CommonError(ErrorCode):
     COMMENT_REQUIRED = "comment_required"
     CONFLICT = "conflict"
     ERROR = "error"
+    IDEMPOTENCY_ANSWER_LOST = "idempotency_answer_lost"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     IDEMPOTENCY_REQUEST_IN_PROGRESS = "idempotency_request_in_progress"
     INVALID_CREDENTIALS = "invalid_credentials"

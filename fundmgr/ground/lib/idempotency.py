@@ -30,7 +30,12 @@ How it works, and why:
   `idempotency_request_in_progress` with `Retry-After`. An in-progress row older than
   `idempotency_stale_after_seconds` is taken to belong to a crashed process and is taken over.
 - 2xx and 4xx answers are stored (rendered bytes and content type). A 5xx, an exception or a
-  streaming response deletes the row, so the client can retry with the same key.
+  streaming response deletes the row, so the client can retry with the same key — unless the
+  request's work was already committed: the first write of every transaction the view opens
+  also stamps the row's `acted_at`, in that same transaction, so the stamp is there exactly
+  when the work is. A request that fails after its work committed (the connection lost
+  between the commit and the answer) keeps its row with a 409 `idempotency_answer_lost`
+  answer: the retry is told the work was done and to read the result, never does it twice.
 - A body that cannot be parsed (400/415 from the parser) is answered before any row exists;
   it would be refused the same way on every retry anyway.
 """
@@ -41,12 +46,13 @@ import hashlib
 import json
 import logging
 import time
+from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -59,7 +65,7 @@ from rest_framework.request import Request
 from fundmgr.ground.lib.errors import CommonError
 
 from . import dbfaults
-from .api import problem
+from .api import PROBLEM_CONTENT_TYPE, problem, problem_body
 from .models import IdempotencyRecord
 
 log = logging.getLogger(__name__)
@@ -173,6 +179,51 @@ class IdempotentAutoSchema(AutoSchema):
         return params
 
 
+ANSWER_LOST_DETAIL = (
+    "使用该幂等键的请求已执行并提交，但其应答未能送达（数据库连接中断）。"
+    "请查询相应记录核对结果，切勿换用新的幂等键重复提交。"
+)
+_WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+class _ActedStamp:
+    """An execute wrapper: the first write of each transaction also stamps the idempotency
+    row's `acted_at` in that transaction. Whether the stamp is already in the current one is
+    read off the connection's on-commit list: Django drops a transaction's (or a rolled back
+    savepoint's) callbacks with it, so a rolled back attempt leaves nothing that looks done."""
+
+    def __init__(self, record_id: int) -> None:
+        self.record_id = record_id
+        self._busy = False
+        self._table = IdempotencyRecord._meta.db_table
+
+        def stamped() -> None:  # the marker in the on-commit list; nothing to do on commit
+            return None
+
+        self._marker = stamped
+
+    def __call__(self, execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        db = context["connection"]
+        if (
+            self._busy
+            or not db.in_atomic_block
+            or not sql.lstrip()[:6].upper().startswith(_WRITES)
+            or self._table in sql
+            or any(entry[1] is self._marker for entry in db.run_on_commit)
+        ):
+            return result
+        self._busy = True
+        try:
+            IdempotencyRecord.objects.using(db.alias).filter(pk=self.record_id).update(
+                acted_at=timezone.now()
+            )
+            transaction.on_commit(self._marker, using=db.alias)
+        finally:
+            self._busy = False
+        return result
+
+
 class _ShortCircuit(Exception):
     """Carries an answer decided before the view ran (replay, 400, 409) to handle_exception."""
 
@@ -205,6 +256,7 @@ class IdempotentMixin:
     schema = IdempotentAutoSchema()
 
     _idempotency_record_id: int | None = None
+    _idempotency_watch: ExitStack | None = None
 
     def idempotency_scope(self, request: Request) -> str | None:
         """Whose key space a request uses; None: no key space (anonymous), keys ignored.
@@ -245,6 +297,15 @@ class IdempotentMixin:
             path=_stored_path(request.path),
             request_hash=request_fingerprint(request),
         )
+        self._idempotency_watch = ExitStack()
+        self._idempotency_watch.enter_context(
+            connections[DEFAULT_DB_ALIAS].execute_wrapper(_ActedStamp(self._idempotency_record_id))
+        )
+
+    def _idempotency_unwatch(self) -> None:
+        watch, self._idempotency_watch = self._idempotency_watch, None
+        if watch is not None:
+            watch.close()
 
     def handle_exception(self, exc: Exception) -> HttpResponseBase:
         if isinstance(exc, _ShortCircuit):
@@ -253,6 +314,7 @@ class IdempotentMixin:
             return super().handle_exception(exc)
         except BaseException:
             # An unhandled error becomes a 500: free the key so the client can retry.
+            self._idempotency_unwatch()
             self._idempotency_release()
             raise
 
@@ -260,6 +322,7 @@ class IdempotentMixin:
         self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
     ) -> HttpResponseBase:
         response = super().finalize_response(request, response, *args, **kwargs)
+        self._idempotency_unwatch()
         record_id = self._idempotency_record_id
         if record_id is None:
             return response
@@ -323,9 +386,13 @@ class IdempotentMixin:
             if age > self.idempotency_stale_after_seconds:
                 # Only one taker deletes the stale row (the filter pins it); all then race to
                 # insert again and the unique constraint picks one.
-                IdempotencyRecord.objects.filter(
+                stale = IdempotencyRecord.objects.filter(
                     pk=record.pk, status_code__isnull=True, created_at=record.created_at
-                ).delete()
+                )
+                if record.acted_at is not None:  # its work committed: never run it again
+                    _answer_lost(stale)
+                    continue
+                stale.filter(acted_at__isnull=True).delete()
                 log.warning("took over stale in-progress idempotency record %s (%s)", record.pk, lookup)
                 continue
             if time.monotonic() >= deadline:
@@ -346,7 +413,10 @@ class IdempotentMixin:
             return
         for attempt in (1, 2):
             try:
-                IdempotencyRecord.objects.filter(pk=record_id, status_code__isnull=True).delete()
+                pending = IdempotencyRecord.objects.filter(pk=record_id, status_code__isnull=True)
+                freed, _ = pending.filter(acted_at__isnull=True).delete()
+                if not freed:  # the work committed before the failure: say so to the retry
+                    _answer_lost(pending)
                 return
             except Exception:
                 # The request's database connection may have been lost under it (often why it
@@ -357,3 +427,17 @@ class IdempotentMixin:
                 # Never mask the original error; the row goes stale and is taken over later.
                 log.exception("could not release idempotency record %s", record_id)
                 return
+
+
+def _answer_lost(pending) -> None:
+    """Complete in-progress rows whose work committed but whose answer never left: a retry
+    replays a 409 `idempotency_answer_lost` instead of doing the work again."""
+    body = problem_body(409, code=CommonError.IDEMPOTENCY_ANSWER_LOST, detail=ANSWER_LOST_DETAIL)
+    for record_id in list(pending.filter(acted_at__isnull=False).values_list("pk", flat=True)):
+        IdempotencyRecord.objects.filter(pk=record_id, status_code__isnull=True).update(
+            status_code=409,
+            response_body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+            response_content_type=PROBLEM_CONTENT_TYPE,
+            completed_at=timezone.now(),
+        )
+        log.warning("idempotency record %s: the work was committed but its answer was lost", record_id)

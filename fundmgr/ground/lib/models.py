@@ -36,7 +36,9 @@ class IdempotencyRecord(models.Model):
     A row is inserted with `status_code` null before the view runs; the unique constraint on
     (scope, key, method, path) is what makes two concurrent duplicates run the view only once.
     `status_code` and the body are filled in when the view answers 2xx/4xx; on 5xx the row is
-    deleted so the client may retry. See `fundmgr.ground.lib.idempotency`.
+    deleted so the client may retry — unless `acted_at` says the request's work was committed
+    (it is set inside the request's own business transaction): then the row keeps an answer
+    saying so, and a retry never does the work twice. See `fundmgr.ground.lib.idempotency`.
     """
 
     scope = models.CharField("调用方范围", max_length=100, help_text="inst:<机构ID> 或 user:<用户ID>")
@@ -51,6 +53,9 @@ class IdempotencyRecord(models.Model):
     response_content_type = models.CharField("响应内容类型", max_length=100, blank=True)
     created_at = models.DateTimeField("创建时间", default=timezone.now)
     completed_at = models.DateTimeField("完成时间", null=True, blank=True)
+    acted_at = models.DateTimeField(
+        "业务提交时间", null=True, blank=True, help_text="请求的业务写入已提交（与业务写入同一事务记录）"
+    )
 
     class Meta:
         verbose_name = "幂等请求记录"
