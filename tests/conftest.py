@@ -17,6 +17,7 @@ from banks.services import institution_api_key_issue
 from fundmgr.ground.accounts.models import User
 from fundmgr.ground.accounts.services import institution_system_user, token_issue
 from fundmgr.ground.lib import workdays
+from tests.authz import world  # noqa: F401 (a fixture: bank A's records for the authorisation matrices)
 
 DEMO_PASSWORD = "test-password-123"
 

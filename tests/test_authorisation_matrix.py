@@ -1,29 +1,21 @@
 """Who may read what: every read endpoint × every persona, with the exact status each gets.
 
-Bank A (zqrcb) lends in Zhaoqing, bank B (icbc-foshan) in Foshan; regulator X oversees Zhaoqing,
-regulator Y Foshan; staff see everything. The records named below are made once per test:
-a Zhaoqing filing and claim of bank A. A change of any cell is a change of who sees whose data.
+The endpoints are enumerated from the URL conf (every GET route under /api/), so a new read
+endpoint fails `test_every_read_endpoint_is_in_the_matrix` until it has its row here. Bank A
+(zqrcb) lends in Zhaoqing, bank B (icbc-foshan) in Foshan; regulator X oversees Zhaoqing,
+regulator Y Foshan; staff see everything. The records are bank A's world (tests/authz.py: its
+filings, loans, claims, a paid claim with a recovery, a notification) and October's stored
+monthly reports. A change of any cell is a change of who sees whose data.
 """
 
 from __future__ import annotations
 
 import pytest
+from django.urls import resolve
+
+from tests.authz import PERSONAS, STAFF, World, endpoints, route_of
 
 pytestmark = pytest.mark.django_db
-
-PERSONAS = (
-    "anonymous",
-    "bank_a",
-    "bank_b",
-    "regulator_x",
-    "regulator_y",
-    "officer",
-    "approver",
-    "committee",
-    "finance",
-    "admin",
-)
-STAFF = ("officer", "approver", "committee", "finance", "admin")
 
 
 def row(anonymous, bank_a, bank_b, regulator_x, regulator_y, staff) -> dict[str, int]:
@@ -37,8 +29,14 @@ def row(anonymous, bank_a, bank_b, regulator_x, regulator_y, staff) -> dict[str,
     }
 
 
-# path (with {filing}, {claim} filled in per test) → expected status per persona
+MONTHLY = "/api/v1/reports/monthly/?fund=zhaoqing&year=2026&month=10"
+
+# path (with {accepted}, {claim}, {recovery}, {notification} … of the world filled in) →
+# expected status per persona
 MATRIX = {
+    "/api/schema/": row(200, 200, 200, 200, 200, 200),  # the contract is public
+    "/api/docs/": row(200, 200, 200, 200, 200, 200),
+    "/api/redoc/": row(200, 200, 200, 200, 200, 200),
     "/api/v1/me/": row(401, 200, 200, 200, 200, 200),
     "/api/v1/funds/": row(401, 200, 200, 200, 200, 200),
     "/api/v1/funds/zhaoqing/": row(401, 200, 404, 200, 404, 200),
@@ -51,12 +49,17 @@ MATRIX = {
     "/api/v1/institutions/": row(401, 200, 200, 200, 200, 200),
     "/api/v1/institutions/zqrcb/": row(401, 200, 404, 200, 404, 200),
     "/api/v1/filings/": row(401, 200, 200, 200, 200, 200),
-    "/api/v1/filings/{filing}/": row(401, 200, 404, 200, 404, 200),
-    "/api/v1/filings/{filing}/status-reports/": row(401, 200, 404, 200, 404, 200),
+    "/api/v1/filings/{accepted}/": row(401, 200, 404, 200, 404, 200),
+    "/api/v1/filings/{accepted}/status-reports/": row(401, 200, 404, 200, 404, 200),
     "/api/v1/claims/": row(401, 200, 200, 200, 200, 200),
     "/api/v1/claims/{claim}/": row(401, 200, 404, 200, 404, 200),
-    "/api/v1/claims/{claim}/recoveries/": row(401, 200, 404, 200, 404, 200),
+    "/api/v1/claims/{paid_claim}/recoveries/": row(401, 200, 404, 200, 404, 200),
+    "/api/v1/recoveries/{recovery}/": row(401, 200, 404, 200, 404, 200),
     "/api/v1/notifications/": row(401, 200, 200, 200, 200, 200),
+    # the fund report: staff and the city's regulator; a bank reads only its own statement,
+    # and another city's fund is not there for it at all
+    MONTHLY: row(401, 403, 404, 200, 404, 200),
+    MONTHLY + "&institution=zqrcb": row(401, 200, 404, 200, 404, 200),
     "/api/v1/reports/quarterly/?year=2026&quarter=4": row(401, 403, 403, 200, 200, 200),
     "/api/v1/reports/quarterly/?year=2026&quarter=4&fund=zhaoqing": row(401, 403, 403, 200, 404, 200),
     "/api/v1/reports/annual/?year=2026": row(401, 403, 403, 200, 200, 200),
@@ -64,27 +67,29 @@ MATRIX = {
 }
 
 
-@pytest.fixture
-def records(personas, business_date) -> dict[str, int]:
-    """A Zhaoqing loan of bank A that went bad, and its claim."""
-    from tests.loans.conftest import accept_filing, make_non_performing
+def _fill(path: str, world: World) -> str:
+    return path.format(**vars(world))
 
-    business_date("2026-11-21")
-    filing = make_non_performing(personas, accept_filing(personas))
-    claim = personas.client("bank_a").post(
-        "/api/v1/claims/",
-        {
-            "filing": filing.pk,
-            "trigger_date": "2026-11-20",
-            "outstanding_principal": "900000.00",
-            "recovered_before_claim": "0.00",
-            "legal_action": None,
-            "notes": "",
-        },
-        format="json",
-    )
-    assert claim.status_code == 201, claim.json()
-    return {"filing": filing.pk, "claim": claim.json()["id"]}
+
+def test_every_read_endpoint_is_in_the_matrix():
+    routes = {route for _, route in endpoints(("GET",))}
+    assert len(routes) >= 20  # the enumeration itself works
+    example = World(**dict.fromkeys(World.__dataclass_fields__, 1))
+    covered = {route_of(resolve(_fill(path, example).split("?")[0])) for path in MATRIX}
+    assert covered == routes, {
+        "missing from the matrix": sorted(routes - covered),
+        "not an endpoint": sorted(covered - routes),
+    }
+
+
+@pytest.fixture
+def records(world) -> World:
+    """Bank A's world and October's monthly reports of Zhaoqing, as the monthly job stores them."""
+    from fundmgr.ground.funds.models import Fund
+    from fundmgr.top.reports.services import monthly_report_generate
+
+    monthly_report_generate(fund=Fund.objects.get(code="zhaoqing"), year=2026, month=10)
+    return world
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -92,7 +97,7 @@ def test_every_read_endpoint_answers_each_persona_exactly(personas, records, per
     client = personas.client(persona)
     got = {}
     for path in MATRIX:
-        response = client.get(path.format(**records))
+        response = client.get(_fill(path, records))
         got[path] = response.status_code
         if response.status_code >= 400:
             assert response["Content-Type"].startswith("application/problem+json"), path
