@@ -10,18 +10,43 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from enterprises.models import IPAsset
 from fundmgr.ground.accounts.admin import StateAgeMixin
-from fundmgr.ground.accounts.workflow import history_html
+from fundmgr.ground.accounts.workflow import history_html, state_entered_on, transition_label
+from fundmgr.ground.funds.models import Fund
 from fundmgr.ground.lib.adminkit import ReadOnlyAdminMixin, ServiceErrorsMixin, TransitionButtonsMixin
 from fundmgr.ground.lib.errors import AppError
+from fundmgr.ground.lib.money import format_yuan
 
-from . import services
-from .models import CooperationAgreement, Institution, Product
+from . import selectors, services
+from .models import CooperationAgreement, FilingsStatus, Institution, Product
+
+# Institution and agreement pages show any filing suspension in force in a box at the top.
+SUSPENSION_CHANGE_FORM = "admin/banks/change_form_with_suspensions.html"
+# The agreement page saves nothing: only its transition buttons act.
+NO_SAVE_BUTTONS = {"show_save": False, "show_save_and_continue": False}
+
+
+def filings_state_html(agreement: CooperationAgreement) -> str:
+    """正常, or 暂停（自 2026-12-03） / 恢复待审批（自 2026-12-03）, in the warning colour."""
+    if agreement.pk is None:
+        return "—"
+    if not agreement.filings_suspended:
+        return str(FilingsStatus.OPEN.label)
+    since = agreement.filings_suspended_on.isoformat() if agreement.filings_suspended_on else "—"
+    return format_html(
+        '<strong class="filings-suspended" style="color: var(--error-fg, #ba2121);">{}</strong>'
+        '<br><span class="quiet">{}</span>',
+        FilingsStatus(agreement.filings_status).label,
+        _("自 %(date)s") % {"date": since},
+    )
+
 
 AGREEMENT_FIELDS = [
     "fund",
@@ -74,13 +99,16 @@ class AgreementForm(forms.ModelForm):
 
 class AgreementInline(admin.TabularInline):
     """Signed agreements are never edited (loans copy their shares); a change is a new
-    agreement from a later `valid_from`."""
+    agreement from a later `valid_from`. Each row shows whether its filings are suspended and
+    links to the agreement's page, where a suspension is lifted."""
 
     model = CooperationAgreement
     form = AgreementForm
-    fields = AGREEMENT_FIELDS
+    fields = [*AGREEMENT_FIELDS, "filings_state"]
+    readonly_fields = ["filings_state"]
     extra = 0
     can_delete = False
+    show_change_link = True
     verbose_name = _("合作协议")
     verbose_name_plural = _("合作协议（已签订的不可修改；变更请新增一份协议）")
 
@@ -99,6 +127,10 @@ class AgreementInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description=_("备案状态"))
+    def filings_state(self, obj) -> str:
+        return filings_state_html(obj)
 
 
 class ProductForm(forms.ModelForm):
@@ -168,21 +200,69 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
         return True
 
 
+class SuspendedFilingsFilter(admin.SimpleListFilter):
+    """Institutions with a filing suspension in force in any fund."""
+
+    title = _("备案暂停")
+    parameter_name = "filings"
+
+    def lookups(self, request, model_admin):
+        return [("suspended", _("有暂停备案的资金")), ("open", _("无暂停"))]
+
+    def queryset(self, request, queryset):
+        condition = selectors.institutions_with_suspended_filings_q()
+        if self.value() == "suspended":
+            return queryset.filter(condition)
+        if self.value() == "open":
+            return queryset.exclude(condition)
+        return queryset
+
+
+def suspension_context(agreements) -> dict:
+    """What the suspension box at the top of a change page shows (see SUSPENSION_CHANGE_FORM)."""
+    suspensions = [s for s in (selectors.filing_suspension(a) for a in agreements) if s is not None]
+    notes = []
+    for suspension in suspensions:
+        step = "approve_reinstatement" if suspension.awaiting_approval else "request_reinstatement"
+        signers = selectors.eligible_signers(suspension.agreement, step)
+        notes.append(
+            {
+                "suspension": suspension,
+                "agreement_url": reverse(
+                    "admin:banks_cooperationagreement_change", args=[suspension.agreement.pk]
+                ),
+                "next_step": transition_label(CooperationAgreement, step),
+                "signers": "、".join(u.get_username() for u in signers),
+            }
+        )
+    return {"filing_suspensions": notes}
+
+
 @admin.register(Institution)
 class InstitutionAdmin(
     StateAgeMixin, TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMixin, ReadOnlyHistoryAdmin
 ):
     fsm_fields = ["status"]
-    list_display = ["code", "name", "kind", "status", "in_state_since", "region_code", "suspension_reason"]
-    list_filter = ["kind", "status"]
+    change_form_template = SUSPENSION_CHANGE_FORM
+    # Narrow enough for 1280 px beside the navigation and the filters: short names (the full
+    # name is on the page and in the tooltip), the code searchable.
+    list_display = ["display_name", "code", "kind", "status", "suspended_funds"]
+    list_display_links = ["display_name"]
+    list_filter = ["status", SuspendedFilingsFilter, "kind"]
     search_fields = ["code", "name"]
-    readonly_fields = ["suspension_reason", "created_at", "transition_history"]
+    readonly_fields = ["suspension_reason", "in_state_since", "created_at", "transition_history"]
     inlines = [AgreementInline, ProductInline]
     fieldsets = [
         (None, {"fields": ["code", "name", "kind", "region_code", "uscc"]}),
         (_("联系人"), {"fields": ["contact_name", "contact_phone", "contact_email"]}),
-        (_("合作状态"), {"fields": ["status", "suspension_reason", "created_at", "transition_history"]}),
+        (
+            _("合作状态"),
+            {"fields": ["status", "in_state_since", "suspension_reason", "created_at", "transition_history"]},
+        ),
     ]
+
+    def get_queryset(self, request):
+        return selectors.with_suspended_agreements(super().get_queryset(request))
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -193,6 +273,34 @@ class InstitutionAdmin(
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # partners end by termination, which keeps their history
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        context = dict(extra_context or {})
+        institution = self.get_object(request, object_id)
+        if institution is not None:
+            context.update(suspension_context(selectors.suspended_agreements_of(institution)))
+            context["on_institution_page"] = True
+            if institution.status == Institution.Status.SUSPENDED:
+                context["institution_suspension"] = {
+                    "since": state_entered_on(institution),
+                    "reason": institution.suspension_reason,
+                }
+        return super().change_view(request, object_id, form_url, context)
+
+    @admin.display(description=_("名称"), ordering="name")
+    def display_name(self, obj) -> str:
+        return format_html('<span title="{}">{}</span>', obj.name, obj.short_name)
+
+    @admin.display(description=_("暂停备案"))
+    def suspended_funds(self, obj) -> str:
+        suspended = selectors.suspended_agreements_of(obj)
+        if not suspended:
+            return "—"
+        return format_html_join(
+            "、",
+            '<span class="filings-suspended" style="color: var(--error-fg, #ba2121);" title="{}">{}</span>',
+            ((a.fund.name, selectors.fund_label(a.fund)) for a in suspended),
+        )
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -233,6 +341,154 @@ class InstitutionAdmin(
         return services.institution_transition(
             institution_id=obj.pk, name=name, user=request.user, comment=comment
         )
+
+    @admin.display(description=_("状态变更记录"))
+    def transition_history(self, obj) -> str:
+        return history_html(obj)
+
+
+class FilingsStatusFilter(admin.SimpleListFilter):
+    title = _("备案状态")
+    parameter_name = "filings"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("suspended", _("暂停中（含恢复待审批）")),
+            (FilingsStatus.REINSTATEMENT_REQUESTED, _("恢复待审批")),
+            (FilingsStatus.OPEN, _("正常")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "suspended":
+            return queryset.filter(selectors.suspended_agreements_q())
+        if self.value() in FilingsStatus.values:
+            return queryset.filter(filings_status=self.value())
+        return queryset
+
+
+class FundFilter(admin.SimpleListFilter):
+    """Funds by their city's name (the funds' full names are long and alike)."""
+
+    title = _("资金")
+    parameter_name = "fund"
+
+    def lookups(self, request, model_admin):
+        return [(str(f.pk), selectors.fund_label(f)) for f in Fund.objects.order_by("code")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(fund_id=self.value()) if self.value() else queryset
+
+
+@admin.register(CooperationAgreement)
+class CooperationAgreementAdmin(
+    TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMixin, ReadOnlyHistoryAdmin
+):
+    """A cooperation agreement's page: its terms (signed on the institution's page, never
+    edited), and its filing suspension, lifted four-eyes with the buttons: request
+    (officer or approver), then approve or refuse (another person, an approver)."""
+
+    fsm_fields = ["filings_status"]
+    change_form_template = SUSPENSION_CHANGE_FORM
+    # Narrow enough for 1280 px beside the navigation and the filters: short names (the full
+    # ones in the tooltips), short headers, nothing that wraps mid-word.
+    list_display = [
+        "institution_name",
+        "fund_name",
+        "fund_share_text",
+        "quota_text",
+        "valid_from_text",
+        "filings_state",
+    ]
+    list_display_links = ["institution_name"]
+    list_filter = [FilingsStatusFilter, FundFilter]
+    list_select_related = ["institution", "fund"]
+    search_fields = ["institution__code", "institution__name", "document_ref"]
+    fieldsets = [
+        (None, {"fields": ["institution", "fund", "document_ref", "signed_on", "valid_from", "valid_until"]}),
+        (
+            _("风险分担与额度"),
+            {
+                "fields": [
+                    "fund_share",
+                    "bank_share",
+                    "insurer_share",
+                    "valuer_share",
+                    "quota",
+                    "reserve_deposit",
+                ]
+            },
+        ),
+        (
+            _("新增备案"),
+            {
+                "fields": [
+                    "filings_status",
+                    "filings_suspended_on",
+                    "filings_suspension_npl_ratio",
+                    "filings_suspension_threshold",
+                    "filings_suspension_reason",
+                    "transition_history",
+                ]
+            },
+        ),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [name for _title, options in self.fieldsets for name in options["fields"]]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # signed on the institution's page, by its service
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # "Changing" an agreement is pressing its buttons; which ones a person sees comes from
+        # the steps' own declarations (role, four-eyes).
+        return request.user.has_perm("banks.change_institution")
+
+    def save_model(self, request, obj, form, change):
+        pass  # nothing is edited on the page; the buttons run the services
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        context = {**NO_SAVE_BUTTONS, **(extra_context or {})}
+        agreement = self.get_object(request, object_id)
+        if agreement is not None:
+            context.update(suspension_context([agreement]))
+        return super().change_view(request, object_id, form_url, context)
+
+    def run_transition(self, request, obj, name: str, comment: str, data: dict):
+        return services.agreement_filings_transition(
+            agreement_id=obj.pk, name=name, user=request.user, comment=comment
+        )
+
+    @admin.display(description=_("合作机构"), ordering="institution__name")
+    def institution_name(self, obj) -> str:
+        return format_html('<span title="{}">{}</span>', obj.institution.name, obj.institution.short_name)
+
+    @admin.display(description=_("资金"), ordering="fund__code")
+    def fund_name(self, obj) -> str:
+        return format_html(
+            '<span title="{}" style="white-space: nowrap;">{}</span>',
+            obj.fund.name,
+            selectors.fund_label(obj.fund),
+        )
+
+    @admin.display(description=_("资金分担"), ordering="fund_share")
+    def fund_share_text(self, obj) -> str:
+        return selectors.percent_text(obj.fund_share)
+
+    @admin.display(description=_("额度(元)"), ordering="quota")
+    def quota_text(self, obj) -> str:
+        return "—" if obj.quota is None else format_yuan(obj.quota)
+
+    @admin.display(description=_("生效日期"), ordering="valid_from")
+    def valid_from_text(self, obj) -> str:
+        return format_html('<span style="white-space: nowrap;">{}</span>', obj.valid_from.isoformat())
+
+    @admin.display(description=_("备案状态"), ordering="filings_status")
+    def filings_state(self, obj) -> str:
+        return filings_state_html(obj)
 
     @admin.display(description=_("状态变更记录"))
     def transition_history(self, obj) -> str:

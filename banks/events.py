@@ -6,3 +6,8 @@ INSTITUTION_CHANGED = Event(
     "institution.changed",
     "an institution was admitted, suspended, reinstated or terminated: institution, transition",
 )
+
+AGREEMENT_FILINGS_CHANGED = Event(
+    "agreement.filings_changed",
+    "a filing suspension's reinstatement was requested, approved or refused: agreement, transition",
+)

@@ -24,6 +24,18 @@ SHARE = {
 }
 
 
+# Company forms dropped from names in narrow lists, longest first.
+_COMPANY_FORMS = ("股份有限公司", "有限责任公司", "有限公司")
+
+
+def short_institution_name(name: str) -> str:
+    short = name
+    for form in _COMPANY_FORMS:
+        short = short.replace(form, "")
+    short = short.replace("农村商业银行", "农商银行")
+    return short or name
+
+
 class Institution(ConcurrentTransitionMixin, models.Model):
     class Kind(models.TextChoices):
         BANK = "bank", _("银行")
@@ -63,6 +75,12 @@ class Institution(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def short_name(self) -> str:
+        """The name as staff say it, for narrow lists: without the company form
+        (股份有限公司 …) and with 农村商业银行 as 农商银行; the full name stays everywhere else."""
+        return short_institution_name(self.name)
+
     # Lifecycle (domain-rules §4). Who may take each step, and four-eyes, are declared here;
     # the admin buttons, the API's available_transitions and the service all read it.
     @step(
@@ -92,8 +110,16 @@ class Institution(ConcurrentTransitionMixin, models.Model):
     def suspend(self, *, by=None, description=None) -> None:
         pass
 
+    # Lifting a suspension is four-eyes, as for a filing suspension: an approver other than
+    # whoever suspended the partnership, with a reason (the service requires the comment).
     @step(
-        field=status, source=Status.SUSPENDED, target=Status.ACTIVE, roles=STAFF_REVIEW, label=_("恢复合作")
+        field=status,
+        source=Status.SUSPENDED,
+        target=Status.ACTIVE,
+        roles=(Role.APPROVER,),
+        differs_from=("suspend",),
+        label=_("恢复合作"),
+        form="banks.forms.ReasonForm",
     )
     def reinstate(self, *, by=None, description=None) -> None:
         pass
@@ -110,13 +136,30 @@ class Institution(ConcurrentTransitionMixin, models.Model):
         pass
 
 
-class CooperationAgreement(models.Model):
+class FilingsStatus(models.TextChoices):
+    """May the institution file new loans in the fund under this agreement?"""
+
+    OPEN = "open", _("正常")
+    SUSPENDED = "suspended", _("暂停备案")
+    REINSTATEMENT_REQUESTED = "reinstatement_requested", _("恢复待审批")
+
+
+# Every state but `open` is a suspension in force (a requested reinstatement lifts nothing yet).
+SUSPENDED_FILINGS_STATUSES = (FilingsStatus.SUSPENDED, FilingsStatus.REINSTATEMENT_REQUESTED)
+
+
+class CooperationAgreement(ConcurrentTransitionMixin, models.Model):
     """An institution's agreement with one fund: loss shares, quota and term.
 
     Shares are percentages that sum to 100 (database CHECK). The fund's share must not exceed
     the policy's maximum in force on the agreement's `valid_from` (banks.rules, applied by the
     service). Signed agreements are not edited: a change is a new agreement from a later
     `valid_from`, and loans copy the shares at acceptance, so history never changes.
+
+    New filings under the agreement can be suspended (`filings_status`): automatically when
+    the bank's covered NPL ratio in the fund passes the policy threshold (loans measures it and
+    the measurement is kept here), lifted only with four eyes: one staff member requests the
+    reinstatement with a reason, a different approver approves or refuses it.
     """
 
     institution = models.ForeignKey(
@@ -136,11 +179,26 @@ class CooperationAgreement(models.Model):
     valid_until = models.DateField(_("到期日期"), null=True, blank=True)
     document_ref = models.CharField(_("协议编号"), max_length=100, blank=True)
     # Per-fund suspension of new filings (automatic when the covered NPL ratio passes the
-    # policy threshold, or by staff); existing loans stay covered.
+    # policy threshold); existing loans stay covered. The date, reason and what was measured
+    # stay filled while the suspension is in force (`suspended` or `reinstatement_requested`)
+    # and are cleared when a reinstatement is approved; the transition log keeps every step.
+    filings_status = FSMField(
+        _("备案状态"),
+        max_length=32,
+        choices=FilingsStatus.choices,
+        default=FilingsStatus.OPEN,
+        protected=True,
+    )
     filings_suspended_on = models.DateField(_("暂停备案日期"), null=True, blank=True)
     filings_suspension_reason = models.CharField(_("暂停备案原因"), max_length=300, blank=True)
+    filings_suspension_npl_ratio = models.DecimalField(
+        _("暂停时在保贷款不良率(%)"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    filings_suspension_threshold = models.DecimalField(
+        _("暂停阈值(%)"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["filings_status"])
 
     class Meta:
         verbose_name = _("合作协议")
@@ -161,6 +219,11 @@ class CooperationAgreement(models.Model):
                 name="agreement_valid_range",
                 condition=Q(valid_until__isnull=True) | Q(valid_until__gt=F("valid_from")),
             ),
+            # A suspension in force always says since when (the bank is told the date).
+            models.CheckConstraint(
+                name="agreement_suspension_dated",
+                condition=Q(filings_status="open") | Q(filings_suspended_on__isnull=False),
+            ),
             models.CheckConstraint(
                 name="agreement_money_nonneg",
                 condition=(Q(quota__isnull=True) | Q(quota__gte=0))
@@ -174,6 +237,58 @@ class CooperationAgreement(models.Model):
     @property
     def total_share(self) -> Decimal:
         return self.fund_share + self.bank_share + self.insurer_share + self.valuer_share
+
+    @property
+    def filings_suspended(self) -> bool:
+        return self.filings_status in SUSPENDED_FILINGS_STATUSES
+
+    # Filing suspension lifecycle. The suspension itself is the system's (loans' NPL check);
+    # lifting it takes two people: whoever requested it may not approve or refuse it.
+    @step(
+        field=filings_status,
+        source=FilingsStatus.OPEN,
+        target=FilingsStatus.SUSPENDED,
+        roles=(),
+        label=_("暂停新增备案"),
+        public=False,
+    )
+    def suspend_filings(self, *, by=None, description=None) -> None:
+        pass
+
+    @step(
+        field=filings_status,
+        source=FilingsStatus.SUSPENDED,
+        target=FilingsStatus.REINSTATEMENT_REQUESTED,
+        roles=STAFF_REVIEW,
+        label=_("申请恢复备案"),
+        form="banks.forms.ReasonForm",
+    )
+    def request_reinstatement(self, *, by=None, description=None) -> None:
+        pass
+
+    @step(
+        field=filings_status,
+        source=FilingsStatus.REINSTATEMENT_REQUESTED,
+        target=FilingsStatus.OPEN,
+        roles=(Role.APPROVER,),
+        differs_from=("request_reinstatement",),
+        label=_("批准恢复备案"),
+        form="banks.forms.ReasonForm",
+    )
+    def approve_reinstatement(self, *, by=None, description=None) -> None:
+        pass
+
+    @step(
+        field=filings_status,
+        source=FilingsStatus.REINSTATEMENT_REQUESTED,
+        target=FilingsStatus.SUSPENDED,
+        roles=(Role.APPROVER,),
+        differs_from=("request_reinstatement",),
+        label=_("驳回恢复申请"),
+        form="banks.forms.ReasonForm",
+    )
+    def refuse_reinstatement(self, *, by=None, description=None) -> None:
+        pass
 
 
 class Product(models.Model):

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
+from fundmgr.ground.accounts.models import Role, User
 from fundmgr.ground.accounts.principals import Principal, by_fund_and_institution, scoped
+from fundmgr.ground.accounts.workflow import ROLE_LABELS, history, last_actor_id
+from fundmgr.ground.accounts.workqueues import QueueSummary, summary_by_age, waiting_for
+from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.errors import NotFound
+from fundmgr.ground.lib.regions import region_name
 
-from .models import CooperationAgreement, Institution
+from .models import SUSPENDED_FILINGS_STATUSES, CooperationAgreement, FilingsStatus, Institution
 
 
 def institutions_visible_to(principal: Principal) -> QuerySet[Institution]:
@@ -65,3 +72,213 @@ def agreement_in_force(*, institution: Institution, fund, on: dt.date) -> Cooper
     if latest is None or (latest.valid_until is not None and latest.valid_until < on):
         return None
     return latest
+
+
+# --- filing suspensions -------------------------------------------------------------------
+
+
+def fund_label(fund) -> str:
+    """A fund named by its city (肇庆市), for narrow lists; the fund's name otherwise."""
+    city = region_name(fund.region_code)
+    return city if city and city != fund.region_code else fund.name
+
+
+def percent_text(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value:.2f}%"
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One logged step of a suspension's lifecycle: who, on which business date, why."""
+
+    transition: str
+    on: dt.date
+    username: str | None
+    role: str | None
+    comment: str
+
+    @property
+    def who(self) -> str:
+        if not self.username:
+            return "系统"
+        return f"{self.username}（{ROLE_LABELS.get(self.role, self.role or '')}）"
+
+
+@dataclass(frozen=True)
+class FilingSuspension:
+    """A filing suspension in force on an agreement, as staff read it on the agreement and
+    institution pages: since when, what was measured against which threshold, why, and where
+    its reinstatement stands."""
+
+    agreement: CooperationAgreement
+    since: dt.date
+    npl_ratio: Decimal | None
+    threshold: Decimal | None
+    reason: str
+    status: str
+    request: StepRecord | None  # the pending reinstatement request, if any
+    last_refusal: StepRecord | None  # the latest refused request of this suspension, if any
+
+    @property
+    def fund_label(self) -> str:
+        return fund_label(self.agreement.fund)
+
+    @property
+    def npl_ratio_text(self) -> str:
+        return percent_text(self.npl_ratio)
+
+    @property
+    def threshold_text(self) -> str:
+        return percent_text(self.threshold)
+
+    @property
+    def status_label(self) -> str:
+        return FilingsStatus(self.status).label
+
+    @property
+    def awaiting_approval(self) -> bool:
+        return self.status == FilingsStatus.REINSTATEMENT_REQUESTED
+
+
+def _record(row: dict) -> StepRecord:
+    return StepRecord(
+        transition=row["transition"],
+        on=row["on"],
+        username=row["by_user"],
+        role=row["by"] if row["by"] != "system" else None,
+        comment=row["comment"],
+    )
+
+
+def filing_suspension(agreement: CooperationAgreement) -> FilingSuspension | None:
+    """The suspension in force on `agreement`, or None when it may file. Reads its
+    transition log once (the request and refusals of the current suspension)."""
+    if not agreement.filings_suspended:
+        return None
+    rows = history(agreement)
+    # Only the steps since the suspension now in force began.
+    start = max((i for i, r in enumerate(rows) if r["transition"] == "suspend_filings"), default=-1)
+    current = rows[start + 1 :]
+    request = next((r for r in reversed(current) if r["transition"] == "request_reinstatement"), None)
+    refusal = next((r for r in reversed(current) if r["transition"] == "refuse_reinstatement"), None)
+    return FilingSuspension(
+        agreement=agreement,
+        since=agreement.filings_suspended_on,
+        npl_ratio=agreement.filings_suspension_npl_ratio,
+        threshold=agreement.filings_suspension_threshold,
+        reason=agreement.filings_suspension_reason,
+        status=agreement.filings_status,
+        request=_record(request)
+        if request is not None and agreement.filings_status == FilingsStatus.REINSTATEMENT_REQUESTED
+        else None,
+        last_refusal=_record(refusal) if refusal is not None else None,
+    )
+
+
+def suspended_agreements_q() -> Q:
+    """Agreements whose new filings are suspended (a requested reinstatement included)."""
+    return Q(filings_status__in=SUSPENDED_FILINGS_STATUSES)
+
+
+def institutions_with_suspended_filings_q() -> Q:
+    """Institutions with at least one agreement under a filing suspension."""
+    return Q(
+        Exists(CooperationAgreement.objects.filter(suspended_agreements_q(), institution_id=OuterRef("pk")))
+    )
+
+
+def with_suspended_agreements(qs: QuerySet[Institution]) -> QuerySet[Institution]:
+    """Attach each institution's suspended agreements (with their funds) as
+    `suspended_agreements`: one extra query for a whole page."""
+    return qs.prefetch_related(
+        Prefetch(
+            "agreements",
+            queryset=CooperationAgreement.objects.filter(suspended_agreements_q())
+            .select_related("fund", "institution")
+            .order_by("fund__code"),
+            to_attr="suspended_agreements",
+        )
+    )
+
+
+def suspended_agreements_of(institution: Institution) -> list[CooperationAgreement]:
+    prefetched = getattr(institution, "suspended_agreements", None)
+    if prefetched is not None:
+        return list(prefetched)
+    return list(
+        CooperationAgreement.objects.filter(suspended_agreements_q(), institution=institution)
+        .select_related("fund", "institution")
+        .order_by("fund__code")
+    )
+
+
+# --- who may sign a step ------------------------------------------------------------------
+
+
+def step_policy(model, name: str):
+    """The role and four-eyes policy a step is declared with (accounts.workflow.StepPolicy)."""
+    meta = getattr(getattr(model, name, None), "_django_fsm", None)
+    if meta is None:
+        return None
+    return next(iter(meta.transitions.values())).custom.get("policy")
+
+
+def eligible_signers(instance, name: str, *, excluding_user_id: int | None = None) -> list[User]:
+    """The active people who may take step `name` on `instance` now as far as role and
+    four-eyes go (so a refusal can say who may sign instead), `excluding_user_id` aside."""
+    policy = step_policy(type(instance), name)
+    if policy is None or not policy.roles:
+        return []
+    excluded = {excluding_user_id} - {None}
+    if policy.differs_from:
+        previous = last_actor_id(instance, policy.differs_from)
+        if previous is not None:
+            excluded.add(previous)
+    return list(
+        User.objects.filter(role__in=policy.roles, is_active=True)
+        .exclude(pk__in=excluded)
+        .order_by("username")
+    )
+
+
+def step_roles(model, name: str) -> list[str]:
+    """The roles a step is declared for, in the order of `Role`."""
+    policy = step_policy(model, name)
+    if policy is None:
+        return []
+    return [role for role in Role.values if role in policy.roles]
+
+
+# --- work queues (the start page, 工作台) -----------------------------------------------------
+# Who may act comes from the step declarations on the models (accounts.workqueues.waiting_for);
+# `user=None` is the overview. These steps have no deadline: the oldest first, with their
+# working days in the state.
+
+QUEUE_ITEMS = 5
+
+
+def institutions_awaiting_review(
+    *, user, today: dt.date | None = None, limit: int = QUEUE_ITEMS
+) -> QueueSummary:
+    """机构入库待审核: institutions that applied, to start the review."""
+    waiting = waiting_for(Institution.objects.all(), ["start_review"], user=user)
+    return summary_by_age(waiting, today=today or clock.today(), limit=limit)
+
+
+def institutions_awaiting_activation(
+    *, user, today: dt.date | None = None, limit: int = QUEUE_ITEMS
+) -> QueueSummary:
+    """机构入库待复核: institutions under review, to admit to cooperation (by someone other than
+    who started the review)."""
+    waiting = waiting_for(Institution.objects.all(), ["activate"], user=user)
+    return summary_by_age(waiting, today=today or clock.today(), limit=limit)
+
+
+def agreements_awaiting_reinstatement(
+    *, user, today: dt.date | None = None, limit: int = QUEUE_ITEMS
+) -> QueueSummary:
+    """恢复备案待审批: suspended agreements whose reinstatement was requested, to approve or
+    refuse (by someone other than who requested it)."""
+    queryset = CooperationAgreement.objects.select_related("institution", "fund")
+    waiting = waiting_for(queryset, ["approve_reinstatement", "refuse_reinstatement"], user=user)
+    return summary_by_age(waiting, today=today or clock.today(), limit=limit, field="filings_status")

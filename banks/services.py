@@ -11,9 +11,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from banks.errors import BanksError
+from fundmgr.ground.accounts.errors import AccountsError
+from fundmgr.ground.accounts.models import STAFF_ROLES
 from fundmgr.ground.accounts.principals import principal_for
 from fundmgr.ground.accounts.services import api_key_issue
-from fundmgr.ground.accounts.workflow import require_public, run_transition
+from fundmgr.ground.accounts.workflow import ROLE_LABELS, require_public, run_transition, transition_label
 from fundmgr.ground.funds.errors import FundsError
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.errors import (
@@ -28,17 +30,17 @@ from fundmgr.ground.lib.errors import (
 )
 from fundmgr.ground.lib.identifiers import IP_KINDS, IdentifierError, validate_uscc
 
-from . import rules
-from .events import INSTITUTION_CHANGED
-from .models import CooperationAgreement, Institution, Product
+from . import rules, selectors
+from .events import AGREEMENT_FILINGS_CHANGED, INSTITUTION_CHANGED
+from .models import CooperationAgreement, FilingsStatus, Institution, Product
 from .selectors import agreement_in_force
 
 _CODE_RE = re.compile(r"^[-a-zA-Z0-9_]{2,64}$")
 _REGION_RE = re.compile(r"^\d{6}$")
 
 # Transitions whose reason is part of the record: a bank told it is suspended or terminated
-# must be able to read why.
-_COMMENT_REQUIRED = frozenset({"suspend", "terminate"})
+# must be able to read why, and lifting a suspension says on what grounds.
+_COMMENT_REQUIRED = frozenset({"suspend", "reinstate", "terminate"})
 
 
 def _require_staff(user, action: str) -> None:
@@ -46,6 +48,48 @@ def _require_staff(user, action: str) -> None:
     and approvers (admin counts as both); the admin and any future API call alike."""
     if not principal_for(user).has_role("officer", "approver"):
         raise Forbidden(CommonError.PERMISSION_DENIED, f"您的角色无权{action}")
+
+
+def _person(user) -> str:
+    full = user.get_full_name().strip() if hasattr(user, "get_full_name") else ""
+    return f"{full}（{user.get_username()}）" if full else user.get_username()
+
+
+def _explained(exc: Forbidden, *, model, pk, name: str, user) -> Forbidden:
+    """A role or four-eyes refusal that says, in Chinese, why and who may sign instead.
+
+    Staff are told the people who may take the step now (the declared roles, minus whoever
+    took the step four-eyes sets apart, minus themselves); anyone else (a bank's system user)
+    is only told it may not, so no staff names leave the house."""
+    label = transition_label(model, name)
+    roles = "或".join(str(ROLE_LABELS[r]) for r in selectors.step_roles(model, name)) or "工作人员"
+    if getattr(user, "role", None) not in STAFF_ROLES:
+        return Forbidden(exc.code, f"您无权执行“{label}”")
+    instance = model.objects.filter(pk=pk).first()
+    signers = selectors.eligible_signers(instance, name, excluding_user_id=user.pk) if instance else []
+    instead = (
+        f"可由{'、'.join(_person(u) for u in signers)}办理。"
+        if signers
+        else f"目前没有其他可办理的{roles}，请联系系统管理员。"
+    )
+    if exc.code == AccountsError.FOUR_EYES_REQUIRED:
+        policy = selectors.step_policy(model, name)
+        previous = transition_label(model, policy.differs_from[0]) if policy and policy.differs_from else ""
+        message = f"四眼原则：“{previous}”由您本人办理，“{label}”须由另一位{roles}办理。{instead}"
+    else:
+        own = ROLE_LABELS.get(getattr(user, "role", None), "未知角色")
+        message = f"“{label}”须由{roles}办理，您的角色（{own}）无权办理。{instead}"
+    return Forbidden(exc.code, message)
+
+
+def _run_explained(*, model, pk, name: str, user, **kwargs):
+    """`run_transition`, with role and four-eyes refusals explained (see `_explained`)."""
+    try:
+        return run_transition(model=model, pk=pk, name=name, user=user, **kwargs)
+    except Forbidden as exc:
+        if exc.code not in (AccountsError.FOUR_EYES_REQUIRED, AccountsError.TRANSITION_FORBIDDEN):
+            raise
+        raise _explained(exc, model=model, pk=pk, name=name, user=user) from exc
 
 
 def _decimal(data: dict[str, Any], key: str, *, required: bool = False) -> Decimal | None:
@@ -135,10 +179,12 @@ def institution_create(*, data: dict[str, Any], by) -> Institution:
 def institution_transition(*, institution_id: int, name: str, user, comment: str = "") -> Institution:
     """Staff move an institution through its cooperation lifecycle (admin and API alike).
 
-    Role and four-eyes rules come from the model's `step` declarations. `suspend` and
-    `terminate` need a reason (400 comment_required); the suspension reason is kept on the
-    record until `reinstate`. Terminating revokes every API key of the institution in the
-    same transaction, so a bank that is no longer a partner cannot keep calling.
+    Role and four-eyes rules come from the model's `step` declarations: `reinstate` is for an
+    approver other than whoever suspended the partnership (403 four_eyes_required, the
+    message naming who may sign instead). `suspend`, `reinstate` and `terminate` need a
+    reason (400 comment_required); the suspension reason is kept on the record until
+    `reinstate`. Terminating revokes every API key of the institution in the same
+    transaction, so a bank that is no longer a partner cannot keep calling.
     """
     require_public(Institution, name)
     reason = (comment or "").strip()
@@ -161,7 +207,7 @@ def institution_transition(*, institution_id: int, name: str, user, comment: str
         if name in ("suspend", "reinstate", "terminate"):
             INSTITUTION_CHANGED.publish(institution=institution, transition=name)
 
-    return run_transition(
+    return _run_explained(
         model=Institution, pk=institution_id, name=name, user=user, comment=reason, prepare=prepare, then=then
     )
 
@@ -174,7 +220,7 @@ def institution_can_file(*, institution: Institution, fund, on: dt.date) -> list
     """
     agreement = agreement_in_force(institution=institution, fund=fund, on=on)
     violations = rules.check_can_file(status=institution.status, has_agreement_in_force=agreement is not None)
-    if not violations and agreement.filings_suspended_on is not None:
+    if not violations and agreement.filings_suspended:
         violations.append(
             Violation(
                 BanksError.INSTITUTION_SUSPENDED,
@@ -185,34 +231,79 @@ def institution_can_file(*, institution: Institution, fund, on: dt.date) -> list
     return violations
 
 
-def agreement_suspend_filings(*, agreement_id: int, reason: str, on: dt.date) -> CooperationAgreement | None:
-    """Suspend an institution's new filings in one fund (existing loans stay covered).
-    Returns the agreement if this call suspended it, None if it already was."""
+def agreement_suspend_filings(
+    *,
+    agreement_id: int,
+    reason: str,
+    on: dt.date,
+    npl_ratio: Decimal | None = None,
+    threshold: Decimal | None = None,
+) -> CooperationAgreement | None:
+    """Suspend an institution's new filings in one fund (existing loans stay covered): the
+    system's step, taken when the bank's covered NPL ratio passes the policy threshold.
+
+    `npl_ratio` and `threshold` (percent) are what the check measured; they are kept on the
+    agreement with the date and reason, so the admin shows them without asking loans. Runs
+    inside the caller's transaction. Returns the agreement if this call suspended it, None
+    if it already was.
+    """
     with transaction.atomic():
         agreement = CooperationAgreement.objects.select_for_update().get(pk=agreement_id)
-        if agreement.filings_suspended_on is not None:
+        if agreement.filings_status != FilingsStatus.OPEN:
             return None
         agreement.filings_suspended_on = on
         agreement.filings_suspension_reason = reason[:300]
+        agreement.filings_suspension_npl_ratio = npl_ratio
+        agreement.filings_suspension_threshold = threshold
+        agreement.suspend_filings(by=None, description=reason[:2000] or None)
         agreement._change_reason = reason[:100]
-        agreement.save(update_fields=["filings_suspended_on", "filings_suspension_reason"])
+        agreement.save()
         return agreement
 
 
-def agreement_reinstate_filings(*, agreement_id: int, by, comment: str) -> CooperationAgreement:
-    """Staff lift a per-fund filing suspension."""
-    _require_staff(by, "恢复备案")
-    if not (comment or "").strip():
-        raise AppError(CommonError.COMMENT_REQUIRED, "请填写恢复原因", field="comment", status=400)
-    with transaction.atomic(durable=True):
-        agreement = CooperationAgreement.objects.select_for_update().get(pk=agreement_id)
-        if agreement.filings_suspended_on is None:
-            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "该协议的备案未被暂停")
-        agreement.filings_suspended_on = None
-        agreement.filings_suspension_reason = ""
-        agreement._change_reason = f"恢复备案：{comment}"[:100]
-        agreement.save(update_fields=["filings_suspended_on", "filings_suspension_reason"])
-        return agreement
+def agreement_filings_transition(
+    *, agreement_id: int, name: str, user, comment: str = ""
+) -> CooperationAgreement:
+    """Staff lift a filing suspension, four-eyes (admin buttons; the same rules everywhere).
+
+    `request_reinstatement` (officer or approver) asks for it; `approve_reinstatement` lifts
+    the suspension and `refuse_reinstatement` keeps it, each by an approver other than the
+    requester. Every step needs a reason (400 comment_required) and is logged (who, business
+    date, comment). Refusals: unknown_transition (404), transition_not_allowed (409),
+    transition_forbidden / four_eyes_required (403, saying who may sign instead).
+    The bank and the people concerned are told (notifications subscribe to the event).
+    """
+    require_public(CooperationAgreement, name)
+    reason = (comment or "").strip()
+
+    def prepare(agreement: CooperationAgreement) -> None:
+        if not reason:
+            raise AppError(
+                CommonError.COMMENT_REQUIRED,
+                "请填写意见（恢复备案的每一步都须说明理由）",
+                field="comment",
+                status=400,
+            )
+        agreement._history_user = user
+        agreement._change_reason = f"{transition_label(CooperationAgreement, name)}：{reason}"[:100]
+        if name == "approve_reinstatement":
+            agreement.filings_suspended_on = None
+            agreement.filings_suspension_reason = ""
+            agreement.filings_suspension_npl_ratio = None
+            agreement.filings_suspension_threshold = None
+
+    def then(agreement: CooperationAgreement) -> None:
+        AGREEMENT_FILINGS_CHANGED.publish(agreement=agreement, transition=name)
+
+    return _run_explained(
+        model=CooperationAgreement,
+        pk=agreement_id,
+        name=name,
+        user=user,
+        comment=reason,
+        prepare=prepare,
+        then=then,
+    )
 
 
 # --- agreements ---------------------------------------------------------------------------

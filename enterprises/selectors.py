@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 
 from enterprises.errors import EnterprisesError
 from fundmgr.ground.accounts.principals import Principal, scoped
+from fundmgr.ground.accounts.workqueues import QueueSummary, summary_by_age, waiting_for
 from fundmgr.ground.funds.models import Fund
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.errors import AppError, NotFound
@@ -81,3 +82,32 @@ def enterprise_eligibility(enterprise: Enterprise, *, on: dt.date | None = None)
         policy=policy,
         today=today,
     )
+
+
+# --- work queues (the start page, 工作台) -----------------------------------------------------
+# Who may act comes from the step declarations on Enterprise (accounts.workqueues.waiting_for);
+# `user=None` is the overview. Admissions have no deadline: the oldest application comes first,
+# with its working days in the state.
+
+QUEUE_ITEMS = 5
+
+
+def _applications() -> QuerySet[Enterprise]:
+    return Enterprise.objects.select_related("fund", "submitted_by")
+
+
+def enterprises_awaiting_review(
+    *, user, today: dt.date | None = None, limit: int = QUEUE_ITEMS
+) -> QueueSummary:
+    """企业入库待审核: submitted applications, to start the review."""
+    waiting = waiting_for(_applications(), ["start_review"], user=user)
+    return summary_by_age(waiting, today=today or clock.today(), limit=limit)
+
+
+def enterprises_awaiting_admission(
+    *, user, today: dt.date | None = None, limit: int = QUEUE_ITEMS
+) -> QueueSummary:
+    """企业入库待复核: applications under review, to admit (by someone other than who started
+    the review)."""
+    waiting = waiting_for(_applications(), ["admit"], user=user)
+    return summary_by_age(waiting, today=today or clock.today(), limit=limit)

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "fundmgr.ground.funds",
     "fundmgr.top.notifications",
     "fundmgr.top.reports",
+    "fundmgr.top.workbench",
     "fundmgr.top.demo",
     "enterprises",
     "banks",

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from fundmgr.ground.accounts.api import HistoryEntrySerializer
 from fundmgr.ground.lib.api import MoneyField, PercentField
 
-from ..models import CooperationAgreement, Institution
+from ..models import CooperationAgreement, FilingsStatus, Institution
 
 
 class InstitutionKindField(serializers.ChoiceField):
@@ -49,6 +49,15 @@ class AgreementSerializer(serializers.ModelSerializer):
     insurer_share = PercentField(places=2, help_text="保险机构分担比例(%)")
     valuer_share = PercentField(places=2, help_text="评估机构分担比例(%)")
     quota = MoneyField(allow_null=True, help_text="合作额度(元)")
+    filings_status = serializers.ChoiceField(
+        choices=FilingsStatus.choices,
+        read_only=True,
+        help_text="新增备案状态：`open` 正常；`suspended` 暂停备案；`reinstatement_requested` 已申请恢复、待复核（仍暂停）",
+    )
+    filings_suspended_on = serializers.DateField(
+        read_only=True, allow_null=True, help_text="暂停新增备案的日期（未暂停为 null）"
+    )
+    filings_suspension_reason = serializers.CharField(read_only=True, help_text="暂停新增备案的原因")
 
     class Meta:
         model = CooperationAgreement
@@ -62,6 +71,9 @@ class AgreementSerializer(serializers.ModelSerializer):
             "signed_on",
             "valid_from",
             "valid_until",
+            "filings_status",
+            "filings_suspended_on",
+            "filings_suspension_reason",
         ]
         read_only_fields = fields
 

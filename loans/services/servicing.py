@@ -361,7 +361,13 @@ def npl_suspension_check(*, institution_id: int, fund_id: int, today: dt.date | 
             f"在保贷款不良率 {ratio}%（不良余额 {npl} 元 / 在保余额 {total} 元）"
             f"超过暂停阈值 {policy.npl_suspend_threshold}%"
         )
-        suspended = agreement_suspend_filings(agreement_id=agreement.pk, reason=reason, on=today)
+        suspended = agreement_suspend_filings(
+            agreement_id=agreement.pk,
+            reason=reason,
+            on=today,
+            npl_ratio=ratio,
+            threshold=policy.npl_suspend_threshold,
+        )
         if suspended is not None:
             FILINGS_SUSPENDED.publish(agreement=suspended)  # the bank and staff are told
     if suspended is not None:

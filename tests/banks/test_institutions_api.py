@@ -82,6 +82,9 @@ def test_a_bank_reads_its_own_detail_with_agreements_as_strings(personas):
             "signed_on": "2020-12-01",
             "valid_from": "2020-12-01",
             "valid_until": None,
+            "filings_status": "open",
+            "filings_suspended_on": None,
+            "filings_suspension_reason": "",
         }
     ]
     assert body["available_transitions"] == [] and body["history"] == []
@@ -189,3 +192,40 @@ def test_a_terminated_bank_is_locked_out(personas):
 
 def test_anonymous_callers_get_401(personas):
     assert personas.client("anonymous").get(BASE).status_code == 401
+
+
+def test_reinstating_is_an_approvers_second_signature_with_a_reason(personas):
+    """The API's `reinstate` follows the same rule as lifting a filing suspension: four eyes
+    (not whoever suspended), the approving role, and a reason; refusals say who may sign."""
+    assert transition(personas, "approver", "zqrcb", "suspend", "违规备案").status_code == 200
+    assert personas.client("approver").get(f"{BASE}zqrcb/").json()["available_transitions"] == ["terminate"]
+
+    own = transition(personas, "approver", "zqrcb", "reinstate", "整改完成")
+    assert own.status_code == 403 and own["Content-Type"].startswith(PROBLEM)
+    assert own.json()["code"] == "four_eyes_required"
+    assert "四眼原则" in own.json()["detail"] and "复核负责人" in own.json()["detail"]
+
+    officer = transition(personas, "officer", "zqrcb", "reinstate", "整改完成")
+    assert officer.status_code == 403 and officer.json()["code"] == "transition_forbidden"
+    assert "须由复核负责人办理" in officer.json()["detail"]
+
+    User.objects.create_user(username="approver2", password="x", role="approver")
+    assert personas.client("approver2").get(f"{BASE}zqrcb/").json()["available_transitions"] == [
+        "reinstate",
+        "terminate",
+    ]
+    missing = transition(personas, "approver2", "zqrcb", "reinstate")
+    assert missing.status_code == 400 and missing.json()["code"] == "comment_required"
+    done = transition(personas, "approver2", "zqrcb", "reinstate", "整改完成")
+    assert done.status_code == 200 and done.json()["status"] == "active"
+    assert done.json()["history"][-1]["comment"] == "整改完成"
+
+
+def test_agreements_show_a_filing_suspension_to_the_bank(personas, business_date):
+    from tests.banks.suspension import suspend_zqrcb
+
+    suspend_zqrcb(business_date)
+    [agreement] = personas.client("bank_a").get(f"{BASE}zqrcb/").json()["agreements"]
+    assert agreement["filings_status"] == "suspended"
+    assert agreement["filings_suspended_on"] == "2026-12-03"
+    assert "6.25%" in agreement["filings_suspension_reason"]

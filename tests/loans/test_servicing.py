@@ -12,7 +12,7 @@ from decimal import Decimal as D
 import pytest
 
 from banks.models import CooperationAgreement, Institution
-from banks.services import agreement_reinstate_filings
+from banks.services import agreement_filings_transition
 from fundmgr.ground.funds.models import Fund
 from fundmgr.ground.funds.selectors import fund_figures
 from loans.models import DueDiligence, LoanFiling, LoanStatus, StatusReport
@@ -407,9 +407,17 @@ def test_a_non_performing_loan_suspends_the_bank_and_staff_reinstate_it(personas
     )
     assert correction.status_code == 201 and correction.json()["loan_status_after"] == "performing"
 
-    agreement_reinstate_filings(
+    # Lifting it takes two people (four-eyes): one requests, an approver approves.
+    agreement_filings_transition(
         agreement_id=agreement.pk,
-        by=personas.user("approver"),
+        name="request_reinstatement",
+        user=personas.user("officer"),
+        comment="整改完成",
+    )
+    agreement_filings_transition(
+        agreement_id=agreement.pk,
+        name="approve_reinstatement",
+        user=personas.user("approver"),
         comment="决委会同意恢复备案（会议纪要2026-12）",
     )
     accepted_again = personas.client("bank_a").post(BASE, filing_body(**new_loan), format="json")

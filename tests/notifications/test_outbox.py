@@ -386,13 +386,15 @@ def test_each_caller_sees_and_reads_only_its_own_notices(personas, bank_a):
 
 
 @pytest.mark.django_db
-def test_staff_see_failed_mail_in_the_admin_and_resend_it(
+def test_the_administrator_sees_failed_mail_in_the_admin_and_resends_it(
     client, personas, bank_a, monkeypatch, django_capture_on_commit_callbacks
 ):
     monkeypatch.setattr(delivery, "send_mail", refuse)
     with django_capture_on_commit_callbacks(execute=True):
         [row] = tell(bank_a)
-    client.force_login(personas.user("officer"))
+    # Everyone else reads only their own notices (tests/notifications/test_inbox_admin.py);
+    # the system administrator follows every notice's delivery.
+    client.force_login(personas.user("admin"))
 
     page = client.get("/admin/notifications/notification/?email_status__exact=failed")
     assert page.status_code == 200
@@ -412,11 +414,11 @@ def test_staff_see_failed_mail_in_the_admin_and_resend_it(
     assert response.status_code == 302
     assert fresh(row).email_status == "sent" and [m.to for m in mail.outbox] == [[CONTACT]]
 
-    # Staff read their own notices in the admin too; marking someone else's does nothing.
+    # The administrator reads their own notices too; marking someone else's does nothing.
     [mine] = notify(
         event="deadline.due_diligence.approaching",
         event_key="deadline.due_diligence.approaching:1:2026-10-09",
-        recipients=[personas.user("officer")],
+        recipients=[personas.user("admin")],
         subject="尽调即将到期：贷款备案 ZQ-2026-000001",
         body="尽调期限将于 2026-10-09 到期。",
     )

@@ -1,8 +1,10 @@
-"""Notifications in the admin: every notice with its e-mail delivery, read-only.
+"""Notifications in the admin: each reader's own inbox, read-only.
 
-Staff see all notices (the delivery problems included) and can narrow the list to their own
-inbox. Two actions, both through the services: resend failed e-mails, and mark one's own
-notices read. Nothing else is editable: a notice is a record of what the system said.
+Everyone who signs in to the admin (staff and regulators) reads only the notices addressed to
+them; the system administrator reads all of them (to follow e-mail delivery), with a filter
+for their own. Opening a notice marks it read; the action "标记为已读" marks a selection read
+(one's own notices only). Failed e-mails can be resent. Nothing else is editable: a notice is
+a record of what the system said. The header's unread count is `templatetags`.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.utils.text import Truncator
 
+from fundmgr.ground.accounts.admin_site import is_regulator
 from fundmgr.ground.lib.adminkit import ReadOnlyAdminMixin
 
 from . import delivery, services
 from .models import EVENT_LABELS, Notification
+from .selectors import notifications_visible_to, reads_everyones
 
 
 class EventFilter(admin.SimpleListFilter):
@@ -22,7 +26,13 @@ class EventFilter(admin.SimpleListFilter):
     parameter_name = "event"
 
     def lookups(self, request, model_admin):
-        events = Notification.objects.order_by("event").values_list("event", flat=True).distinct()
+        # Only the events of the notices this reader may see.
+        events = (
+            notifications_visible_to(request.user)
+            .order_by("event")
+            .values_list("event", flat=True)
+            .distinct()
+        )
         return [(event, EVENT_LABELS.get(event, event)) for event in events]
 
     def queryset(self, request, queryset):
@@ -43,11 +53,15 @@ class ReadFilter(admin.SimpleListFilter):
 
 
 class MineFilter(admin.SimpleListFilter):
+    """For the system administrator, who reads everyone's notices: only their own. Everyone
+    else reads only their own anyway, so the filter is not shown to them (the header's link
+    carries `mine=1` for all, harmlessly)."""
+
     title = "收件人"
     parameter_name = "mine"
 
     def lookups(self, request, model_admin):
-        return [("1", "只看我的通知")]
+        return [("1", "只看我的通知")] if reads_everyones(request.user) else []
 
     def queryset(self, request, queryset):
         return queryset.filter(recipient=request.user) if self.value() == "1" else queryset
@@ -55,29 +69,28 @@ class MineFilter(admin.SimpleListFilter):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
+    list_display = ["created_at", "event_label", "subject", "is_read"]
+    list_display_links = ["subject"]
+    # The administrator's view adds who got it and how the e-mail went.
+    admin_list_display = [
         "created_at",
         "recipient",
         "event_label",
         "subject",
         "is_read",
-        "email_to",
         "email_status",
-        "attempts",
         "short_error",
-        "sent_at",
     ]
-    list_filter = [MineFilter, EventFilter, "email_status", ReadFilter, "created_at"]
-    search_fields = ["subject", "body", "event_key", "recipient__username", "email_to", "object_id"]
+    list_filter = [MineFilter, ReadFilter, EventFilter, "created_at"]
+    admin_list_filter = [MineFilter, ReadFilter, EventFilter, "email_status", "created_at"]
+    search_fields = ["subject", "body"]
+    admin_search_fields = ["subject", "body", "event_key", "recipient__username", "email_to", "object_id"]
     list_select_related = ["recipient"]
     date_hierarchy = "created_at"
-    actions = ["retry_email", "mark_read"]
+    actions = ["mark_read", "retry_email"]
     fieldsets = [
-        (
-            None,
-            {"fields": ["recipient", "event", "event_key", "subject", "body", "object_type", "object_id"]},
-        ),
-        ("站内", {"fields": ["created_at", "read_at"]}),
+        (None, {"fields": ["subject", "body", "event_label", "object_type", "object_id"]}),
+        ("站内", {"fields": ["recipient", "created_at", "read_at"]}),
         (
             "邮件",
             {"fields": ["email_to", "email_status", "attempts", "last_error", "claimed_at", "sent_at"]},
@@ -85,8 +98,7 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     readonly_fields = [
         "recipient",
-        "event",
-        "event_key",
+        "event_label",
         "subject",
         "body",
         "object_type",
@@ -101,6 +113,51 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "sent_at",
     ]
 
+    # --- who reads what ---------------------------------------------------------------------
+
+    def get_queryset(self, request):
+        return notifications_visible_to(request.user).select_related("recipient")
+
+    def _reader(self, request) -> bool:
+        """Anyone the admin site lets in (staff, regulators) has an inbox here."""
+        user = request.user
+        return bool(
+            user.is_active
+            and (getattr(user, "is_manager_staff", False) or user.is_staff or is_regulator(user))
+        )
+
+    def has_module_permission(self, request) -> bool:
+        return self._reader(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # The queryset holds only what this reader may see; another's notice is 404.
+        return self._reader(request)
+
+    def get_list_display(self, request):
+        return self.admin_list_display if reads_everyones(request.user) else self.list_display
+
+    def get_list_filter(self, request):
+        return self.admin_list_filter if reads_everyones(request.user) else self.list_filter
+
+    def get_search_fields(self, request):
+        return self.admin_search_fields if reads_everyones(request.user) else self.search_fields
+
+    def get_fieldsets(self, request, obj=None):
+        if reads_everyones(request.user):
+            return self.fieldsets
+        return self.fieldsets[:2]  # one's own inbox: the e-mail plumbing is the administrator's
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """Opening one of one's own notices marks it read (the first reading time is kept)."""
+        try:
+            pk = int(object_id)
+        except (TypeError, ValueError):
+            pk = None
+        if pk is not None and request.method == "GET":
+            # Only the reader's own (an administrator opening another's leaves it unread).
+            services.mark_read_many(notification_ids=[pk], user=request.user)
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.display(description="事件", ordering="event")
     def event_label(self, obj: Notification) -> str:
         return obj.event_label
@@ -113,14 +170,14 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def short_error(self, obj: Notification) -> str:
         return Truncator(obj.last_error).chars(60)
 
-    # Read-only: notices are written by the services only.
+    # --- actions ------------------------------------------------------------------------------
 
     def has_resend_permission(self, request) -> bool:
-        # Any staff member may resend: the claim makes a resend harmless (never twice).
-        return bool(getattr(request.user, "is_manager_staff", False))
+        # The administrator follows delivery; the claim makes a resend harmless (never twice).
+        return reads_everyones(request.user)
 
     def has_read_permission(self, request) -> bool:
-        return request.user.is_authenticated
+        return self._reader(request)
 
     @admin.action(description="重新发送失败的邮件", permissions=["resend"])
     def retry_email(self, request, queryset: QuerySet[Notification]) -> None:
@@ -130,11 +187,12 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if skipped:
             messages.warning(request, f"{skipped} 条通知不是“发送失败”状态，未重新发送。")
 
-    @admin.action(description="标记为已读（仅本人的通知）", permissions=["read"])
+    @admin.action(description="标记为已读", permissions=["read"])
     def mark_read(self, request, queryset: QuerySet[Notification]) -> None:
-        mine = list(
-            queryset.filter(recipient=request.user, read_at__isnull=True).values_list("pk", flat=True)
+        count = services.mark_read_many(
+            notification_ids=queryset.values_list("pk", flat=True), user=request.user
         )
-        for pk in mine:
-            services.mark_read(notification_id=pk, user=request.user)
-        messages.success(request, f"已将 {len(mine)} 条通知标记为已读。")
+        messages.success(request, f"已将 {count} 条通知标记为已读。")
+        others = queryset.exclude(recipient_id=request.user.pk).count()
+        if others:
+            messages.warning(request, f"{others} 条通知不是发给您的，未标记。")

@@ -9,7 +9,7 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         # The business apps publish what happened (fundmgr.ground.lib.events); notices are written
         # here, in the publishing transaction, and e-mailed after its commit.
-        from banks.events import INSTITUTION_CHANGED
+        from banks.events import AGREEMENT_FILINGS_CHANGED, INSTITUTION_CHANGED
         from loans.events import (
             CLAIM_DECIDED,
             FILING_DECIDED,
@@ -26,3 +26,4 @@ class NotificationsConfig(AppConfig):
         RECOVERY_OVERDUE.subscribe(services.on_recovery_overdue)
         WARNING_RAISED.subscribe(services.on_warning_raised)
         INSTITUTION_CHANGED.subscribe(services.on_institution_changed)
+        AGREEMENT_FILINGS_CHANGED.subscribe(services.on_agreement_filings_changed)

@@ -174,6 +174,14 @@ def mark_read(*, notification_id: int, user: User) -> Notification:
     return row
 
 
+def mark_read_many(*, notification_ids: Iterable[int], user: User) -> int:
+    """Mark the user's own unread notices among `notification_ids` read, in one UPDATE;
+    anyone else's are left alone. Returns how many this call marked."""
+    return Notification.objects.filter(
+        pk__in=list(notification_ids), recipient_id=user.pk, read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
 # --- what happened: the events lifecycle services report ---------------------------------
 
 
@@ -302,6 +310,56 @@ def on_filings_suspended(agreement) -> list[Notification]:
             f"自 {since} 起暂停 {institution.name} 在{fund.name}的新增贷款备案；"
             f"已入池贷款继续享受风险补偿。\n原因：{agreement.filings_suspension_reason or '未填写'}"
         ),
+        obj=agreement,
+    )
+
+
+def _agreement_title(agreement) -> str:
+    return f"{agreement.institution.name}在{agreement.fund.name}"
+
+
+def on_agreement_filings_changed(agreement, transition: str) -> list[Notification]:
+    """A step on lifting a filing suspension (four-eyes):
+
+    - `request_reinstatement` → the approvers who may decide it (never the requester);
+    - `approve_reinstatement` → the bank (it may file again) and the requester;
+    - `refuse_reinstatement` → the requester (the bank is still suspended: nothing new to it).
+    """
+    entry = _last_log(agreement, transition)
+    if entry is None:
+        return []
+    reason = _reason(entry)
+    actor = entry.by.get_username() if entry.by else "系统"
+    title = _agreement_title(agreement)
+    requester = _last_log(agreement, "request_reinstatement")
+    requester_user = requester.by if requester is not None else None
+    if transition == "request_reinstatement":
+        event = "agreement.reinstatement_requested"
+        recipients = [u for u in staff_recipients(Role.APPROVER) if u.pk != entry.by_id]
+        subject = f"恢复备案申请待审批：{title}"
+        body = (
+            f"{actor} 申请恢复 {title}的新增贷款备案（自 "
+            f"{agreement.filings_suspended_on.isoformat() if agreement.filings_suspended_on else '—'} 起暂停）。\n"
+            f"申请理由：{reason or '未填写'}\n请由申请人以外的复核负责人在合作协议页面批准或驳回。"
+        )
+    elif transition == "approve_reinstatement":
+        event = "agreement.filings_reinstated"
+        recipients = [*institution_recipients(agreement.institution), requester_user]
+        subject = f"{title}的新增备案已恢复"
+        body = f"{title}的新增贷款备案自 {clock.today().isoformat()} 起恢复。\n审批意见：{reason or '无'}"
+    elif transition == "refuse_reinstatement":
+        event = "agreement.reinstatement_refused"
+        recipients = [requester_user]
+        subject = f"恢复备案申请未获批准：{title}"
+        body = f"{actor} 驳回了恢复 {title}新增备案的申请，暂停继续有效。\n驳回理由：{reason or '未填写'}"
+    else:
+        return []
+    return notify(
+        event=event,
+        event_key=f"{event}:{agreement.pk}:{entry.pk}",
+        recipients=recipients,
+        subject=subject,
+        body=body,
         obj=agreement,
     )
 
