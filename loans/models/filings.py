@@ -437,4 +437,13 @@ class DueDiligence(models.Model):
 
     @property
     def complete(self) -> bool:
-        return all(getattr(self, item) is True for item in self.REQUIRED_ITEMS)
+        return not self.missing_items
+
+    @property
+    def missing_items(self) -> list[str]:
+        """The required items not yet confirmed (是), by their labels, in checklist order."""
+        return [
+            str(self._meta.get_field(item).verbose_name)
+            for item in self.REQUIRED_ITEMS
+            if getattr(self, item) is not True
+        ]

@@ -517,9 +517,14 @@ def filing_transition(*, filing_id: int, name: str, user, comment: str = "") -> 
             DueDiligence.objects.get_or_create(filing=filing, defaults={"officer": user})
         if name == "accept":
             record = DueDiligence.objects.filter(filing=filing).first()
-            if record is None or not record.complete:
+            missing = DueDiligence(filing=filing).missing_items if record is None else record.missing_items
+            if missing:
+                total = len(DueDiligence.REQUIRED_ITEMS)
                 raise AppError(
-                    LoansError.DUE_DILIGENCE_INCOMPLETE, "尽调清单尚未全部确认", field="due_diligence"
+                    LoansError.DUE_DILIGENCE_INCOMPLETE,
+                    f"尽调清单尚未全部确认（已确认 {total - len(missing)}/{total}），"
+                    f"待确认：{'、'.join(missing)}",
+                    field="due_diligence",
                 )
             book.book_lock(filing.fund_id)  # the fund's capacity must not change under the check
             checks = _recheck(filing, today)

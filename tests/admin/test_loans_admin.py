@@ -227,7 +227,11 @@ def test_accept_button_refuses_until_the_checklist_is_complete(client, file_loan
 
     response = transition(client, "approver", filing, "accept", "同意受理")
     assert response.status_code == 200
-    assert "尽调清单尚未全部确认" in response.content.decode()
+    # the refusal names what is missing: nothing is confirmed yet
+    assert (
+        "尽调清单尚未全部确认（已确认 0/5），待确认：企业仍符合入库条件、已核查知识产权法律状态、"
+        "已核查质押登记、贷款条件符合产品和政策、材料齐全"
+    ) in response.content.decode()
     assert LoanFiling.objects.get(pk=filing.pk).status == "under_review"
 
     client.force_login(user("officer"))

@@ -20,7 +20,7 @@ from banks.models import Institution
 from banks.services import institution_api_key_issue
 from fundmgr.ground.funds.models import Fund, PolicyVersion
 from fundmgr.ground.funds.services import ledger_entry_record, policy_version_create
-from loans.models import LoanFiling, Pledge
+from loans.models import DueDiligence, LoanFiling, Pledge
 from loans.services.filings import due_diligence_record
 from tests.factories import filing_body, make_filing
 
@@ -376,7 +376,13 @@ def test_accept_needs_the_complete_due_diligence_checklist(personas, bank_a, mis
     under_review(personas, filing["id"])
     if missing is not None:  # None: the checklist as opened, nothing confirmed yet
         complete_checklist(personas, filing["id"], **{missing: False})
-    assert_problem(act(personas, "approver", filing["id"], "accept"), 422, "due_diligence_incomplete")
+    refused = act(personas, "approver", filing["id"], "accept")
+    assert_problem(refused, 422, "due_diligence_incomplete")
+    # the refusal names each item still to confirm, by its label
+    label = str(DueDiligence._meta.get_field(missing).verbose_name) if missing else "企业仍符合入库条件"
+    confirmed = 0 if missing is None else len(DueDiligence.REQUIRED_ITEMS) - 1
+    assert f"已确认 {confirmed}/{len(DueDiligence.REQUIRED_ITEMS)}" in refused.json()["detail"]
+    assert label in refused.json()["detail"]
     assert bank_a.get(f"{URL}{filing['id']}/").json()["status"] == "under_review"
 
 
