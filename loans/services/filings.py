@@ -118,7 +118,7 @@ def _evaluate(
             if asset is not None:
                 assets[p["index"]] = asset
     held = pledged_elsewhere(asset_ids=[a.pk for a in assets.values()], exclude_filing=exclude_filing)
-    figures = fund_figures_one(fund=fund, on=today)
+    figures = fund_figures_one(fund=fund, on=today, policy=policy)
     fund_active = fund.status == Fund.Status.ACTIVE and (fund.end_date is None or today <= fund.end_date)
     enterprise_admitted = (
         enterprise is not None

@@ -80,8 +80,11 @@ class FundFigures:
         return self.balance
 
 
-def fund_figures(*, funds: Iterable[Fund], on: dt.date) -> dict[int, FundFigures]:
-    """Live figures for several funds with a fixed number of queries (no per-fund loop)."""
+def fund_figures(
+    *, funds: Iterable[Fund], on: dt.date, policies: dict[int, PolicyVersion] | None = None
+) -> dict[int, FundFigures]:
+    """Live figures for several funds with a fixed number of queries (no per-fund loop).
+    `policies`: the versions in force on `on`, when the caller already has them."""
     funds = list(funds)
     ids = [f.id for f in funds]
     ledger = {
@@ -97,7 +100,8 @@ def fund_figures(*, funds: Iterable[Fund], on: dt.date) -> dict[int, FundFigures
         )
     }
     covered = ports.loan_book().covered_totals(ids)
-    policies = policies_in_force(funds=funds, on=on)
+    if policies is None:
+        policies = policies_in_force(funds=funds, on=on)
     out: dict[int, FundFigures] = {}
     for fund in funds:
         row = ledger.get(fund.id, {})
@@ -127,8 +131,9 @@ def fund_figures(*, funds: Iterable[Fund], on: dt.date) -> dict[int, FundFigures
     return out
 
 
-def fund_figures_one(*, fund: Fund, on: dt.date) -> FundFigures:
-    return fund_figures(funds=[fund], on=on)[fund.id]
+def fund_figures_one(*, fund: Fund, on: dt.date, policy: PolicyVersion | None = None) -> FundFigures:
+    policies = None if policy is None else {fund.id: policy}
+    return fund_figures(funds=[fund], on=on, policies=policies)[fund.id]
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from .serializers import FundSerializer, StatementSerializer
 
 
 def _fund_payload(funds, on: dt.date) -> list[dict]:
-    figures = selectors.fund_figures(funds=funds, on=on)
     policies = selectors.policies_in_force(funds=funds, on=on)
+    figures = selectors.fund_figures(funds=funds, on=on, policies=policies)
     out = []
     for fund in funds:
         f = figures[fund.id]
