@@ -1,7 +1,10 @@
-"""seed_demo loads the shared demo data and is idempotent."""
+"""seed_demo loads the shared demo data and is idempotent. (Its history, the loans, claims and
+reports replayed through the services, is tested in tests/demo/test_history.py; here
+`--no-history` keeps to the static data.)"""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from io import StringIO
 
@@ -12,6 +15,8 @@ from banks.models import CooperationAgreement, Institution
 from enterprises.models import Enterprise, IPAsset
 from fundmgr.ground.accounts.models import User
 from fundmgr.ground.funds.models import Fund, LedgerEntry, PolicyVersion
+from fundmgr.top.demo.history import EARLIEST_END, build_history, history_present
+from loans.models import LoanFiling
 
 pytestmark = pytest.mark.django_db
 
@@ -43,15 +48,15 @@ def snapshot() -> dict:
 
 def test_seed_twice_gives_the_same_data():
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", "--no-history", stdout=out)
     first = snapshot()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", "--no-history", stdout=out)
     assert snapshot() == first
     assert "nothing new" in out.getvalue()
 
 
 def test_seed_content_matches_the_shared_demo_file():
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", "--no-history", stdout=StringIO())
     assert Fund.objects.count() == 4
     assert Institution.objects.count() == 8
     assert CooperationAgreement.objects.count() == 7
@@ -76,3 +81,20 @@ def test_seed_content_matches_the_shared_demo_file():
     regulator = User.objects.get(username="gdee-viewer")
     assert regulator.funds.count() == 4 and not regulator.is_staff
     assert User.objects.get(username="officer").check_password("fundmgr-demo-2026")
+
+
+def test_no_history_before_the_story_can_end():
+    call_command("seed_demo", "--no-history", stdout=StringIO())
+    assert history_present() == ""
+    report = build_history(end=EARLIEST_END - dt.timedelta(days=1))
+    assert "too early" in report.skipped
+    assert not LoanFiling.objects.exists()
+
+
+def test_no_history_over_loans_someone_filed(personas):
+    from tests.loans.conftest import accept_filing
+
+    filing = accept_filing(personas)
+    report = build_history()
+    assert report.skipped == "the database already holds 1 loan filings"
+    assert list(LoanFiling.objects.values_list("pk", flat=True)) == [filing.pk]

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 SEED_PATH = Path(__file__).with_name("demo-seed.json")
@@ -191,6 +192,9 @@ def seed_demo(
                 report.add("ip_assets", created)
         say(f"enterprises: {len(data['enterprises'])}")
 
+        # One hash for all of them: they share the demo password, and hashing is slow on
+        # purpose (~0.3 s each).
+        hashed = make_password(password)
         for item in data["users"]:
             role = item["role"]
             user = User.objects.filter(username=item["username"]).first()
@@ -201,7 +205,7 @@ def seed_demo(
             user.is_staff = role != Role.REGULATOR
             user.is_superuser = role == Role.ADMIN
             user.organization = manager if role != Role.REGULATOR else None
-            user.set_password(password)
+            user.password = hashed
             user.save()
             if role == Role.REGULATOR:
                 user.funds.set([funds[code] for code in item.get("funds", [])])

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from fundmgr.top.demo import DEFAULT_DEMO_PASSWORD, demo_users
+from fundmgr.top.demo.history import highlights
 
 
 class Command(BaseCommand):
@@ -22,6 +23,12 @@ class Command(BaseCommand):
         w(f"  Demo password for every user: {password}")
         for username, role in demo_users():
             w(f"    {username:<20} {role}")
+        tries = highlights()
+        if tries:
+            w(self.style.SUCCESS("  Try first (log in as, then open):"))
+            for who, what, where in tries:
+                w(f"    {who:<20} {what}")
+                w(f"    {'':<20} {base}{where}")
         from django.conf import settings
 
         db = settings.DATABASES["default"]
