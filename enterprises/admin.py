@@ -6,6 +6,7 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.db.models import Q
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -15,12 +16,25 @@ from simple_history.admin import SimpleHistoryAdmin
 from fundmgr.ground.accounts.admin import StateAgeMixin
 from fundmgr.ground.accounts.workflow import history_html
 from fundmgr.ground.lib import clock
-from fundmgr.ground.lib.adminkit import CountedQueueFilter, TransitionButtonsMixin
+from fundmgr.ground.lib.adminkit import (
+    ChangePageMixin,
+    CountedQueueFilter,
+    ShortNameFilter,
+    TransitionButtonsMixin,
+    WorkListMixin,
+    date_display,
+    in_final_state,
+    region_display,
+    region_filter,
+    short_name_display,
+)
 from fundmgr.ground.lib.errors import AppError
 from fundmgr.ground.lib.identifiers import IdentifierError, validate_ip_number, validate_uscc
+from fundmgr.ground.lib.regions import CITIES, DISTRICTS, region_name
 
 from . import services
 from .models import Enterprise, IPAsset, SMEThreshold
+from .rules import FAILED, OPEN, PASSED, STATUS_LABELS, finding_label
 from .selectors import enterprise_eligibility
 
 # The admin queue of admissions expiring soon looks this many days ahead (a display choice).
@@ -46,7 +60,26 @@ class QueueFilter(CountedQueueFilter):
         }
 
 
+def district_choices(current: str = "") -> list:
+    """Districts by name, grouped by city (肇庆市: 端州区 …); a code not listed stays offered."""
+    groups = []
+    for city_code, city in CITIES.items():
+        options = [(code, name) for code, name in DISTRICTS.items() if code[:4] == city_code[:4]]
+        groups.append((city, options))
+    if current and current not in DISTRICTS:
+        groups.insert(0, (_("其他"), [(current, region_name(current))]))
+    return [("", "---------"), *groups]
+
+
 class EnterpriseForm(forms.ModelForm):
+    region_code = forms.ChoiceField(label=_("所在区县"), choices=district_choices)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("region_code")
+        if field is not None:
+            field.choices = district_choices(self.initial.get("region_code") or "")
+
     class Meta:
         model = Enterprise
         fields = [
@@ -103,27 +136,78 @@ class IPAssetInline(admin.TabularInline):
     form = IPAssetForm
     extra = 0
     fields = ["kind", "number", "title", "owner_name", "nice_class", "filed_on", "expires_on", "status"]
+    # Narrow inputs, so the portfolio fits the page at 1280 px.
+    formfield_overrides = {
+        models.CharField: {"widget": forms.TextInput(attrs={"size": 14})},
+        models.PositiveSmallIntegerField: {"widget": forms.NumberInput(attrs={"style": "width: 4em"})},
+    }
+
+    def _final(self, obj) -> bool:
+        return in_final_state(obj, ["status"])
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return not self._final(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return not self._final(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not self._final(obj) and super().has_delete_permission(request, obj)
 
 
 @admin.register(Enterprise)
-class EnterpriseAdmin(StateAgeMixin, TransitionButtonsMixin, FSMAdminMixin, SimpleHistoryAdmin):
+class EnterpriseAdmin(
+    WorkListMixin, ChangePageMixin, StateAgeMixin, TransitionButtonsMixin, FSMAdminMixin, SimpleHistoryAdmin
+):
     form = EnterpriseForm
     fsm_fields = ["status"]
+    # The USCC is on hover over the name (and in exports): the list fits 1280 px.
     list_display = [
-        "name",
-        "uscc",
-        "fund",
-        "region_code",
+        "enterprise_name",
+        "fund_name",
+        "district",
         "size_class",
         "status",
         "in_state_since",
         "days_in_state",
+        "admitted_until_on",
+        "applied_by",
+    ]
+    list_display_links = ["enterprise_name"]
+    list_wrap = ("enterprise_name",)
+    export_fields = [
+        "name",
+        "uscc",
+        "fund",
+        "district",
+        "size_class",
+        "status",
+        "in_state_since",
+        "days_in_state",
+        "admitted_on",
         "admitted_until",
         "submitted_by",
     ]
-    list_filter = [QueueFilter, "status", "fund", "size_class", "region_code", "submitted_by"]
+    list_filter = [
+        QueueFilter,
+        "status",
+        ("fund", ShortNameFilter),
+        "size_class",
+        region_filter("region_code", _("所在区县")),
+        ("submitted_by", ShortNameFilter),
+    ]
     search_fields = ["name", "uscc", "legal_representative"]
     list_select_related = ["fund", "submitted_by"]
+
+    fund_name = short_name_display("fund", _("资金"), short=lambda fund: fund.short_label)
+
+    @admin.display(description=_("企业名称"), ordering="name")
+    def enterprise_name(self, obj) -> str:
+        return format_html('<span title="{}">{}</span>', obj.uscc, obj.name)
+
+    district = region_display("region_code", _("所在区县"))
+    admitted_until_on = date_display("admitted_until", _("入库有效期至"))
+    applied_by = short_name_display("submitted_by", _("代为申请机构"), short=lambda inst: inst.short_name)
     inlines = [IPAssetInline]
     readonly_fields = [
         "status",
@@ -137,29 +221,30 @@ class EnterpriseAdmin(StateAgeMixin, TransitionButtonsMixin, FSMAdminMixin, Simp
         "created_at",
         "updated_at",
     ]
+    # Fields read together sit side by side; the record's history starts folded.
     fieldsets = [
-        (None, {"fields": ["uscc", "name", "fund", "status", "submitted_by"]}),
+        (None, {"fields": [("uscc", "name"), ("fund", "status"), "submitted_by"]}),
         (
             _("登记信息"),
             {
                 "fields": [
-                    "region_code",
-                    "industry_code",
-                    "registered_on",
-                    "legal_representative",
-                    "contact_name",
-                    "contact_phone",
+                    ("region_code", "industry_code"),
+                    ("registered_on", "legal_representative"),
+                    ("contact_name", "contact_phone"),
                 ]
             },
         ),
         (
             _("规模（工信部联企业〔2011〕300号）"),
-            {"fields": ["employees", "annual_revenue", "total_assets", "size_class", "size_basis"]},
+            {"fields": [("employees", "annual_revenue", "total_assets"), ("size_class", "size_basis")]},
         ),
-        (_("征信"), {"fields": ["credit_report_date", "credit_record_clean"]}),
+        (_("征信"), {"fields": [("credit_report_date", "credit_record_clean")]}),
         (_("入库条件审查"), {"fields": ["eligibility_panel"]}),
-        (_("入库期限"), {"fields": ["admitted_on", "admitted_until"]}),
-        (_("状态记录"), {"fields": ["transition_history", "created_at", "updated_at"]}),
+        (_("入库期限"), {"fields": [("admitted_on", "admitted_until")]}),
+        (
+            _("状态记录"),
+            {"fields": ["transition_history", ("created_at", "updated_at")], "classes": ["collapse"]},
+        ),
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -185,13 +270,26 @@ class EnterpriseAdmin(StateAgeMixin, TransitionButtonsMixin, FSMAdminMixin, Simp
             findings = enterprise_eligibility(obj).findings
         except AppError as exc:
             return exc.message
-        icons = {"passed": "✔ 通过", "failed": "✘ 不符合", "open": "？ 待核实"}
+        icons = {PASSED: "✔", FAILED: "✘", OPEN: "？"}
+        css = {PASSED: "fm-passed", FAILED: "fm-failed", OPEN: "fm-open"}
         return format_html(
-            "<table>{}</table>",
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("审查项目"),
+            _("结果"),
+            _("说明"),
             format_html_join(
                 "",
-                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-                ((icons[f.status], f.message, f.code) for f in findings),
+                '<tr><td>{}</td><td class="{}">{} {}</td><td>{}</td></tr>',
+                (
+                    (
+                        finding_label(f.code),
+                        css[f.status],
+                        icons[f.status],
+                        STATUS_LABELS[f.status],
+                        f.message,
+                    )
+                    for f in findings
+                ),
             ),
         )
 
@@ -201,13 +299,19 @@ class EnterpriseAdmin(StateAgeMixin, TransitionButtonsMixin, FSMAdminMixin, Simp
 
 
 @admin.register(IPAsset)
-class IPAssetAdmin(SimpleHistoryAdmin):
+class IPAssetAdmin(WorkListMixin, ChangePageMixin, SimpleHistoryAdmin):
     form = IPAssetForm
-    list_display = ["number", "kind", "title", "enterprise", "expires_on", "status"]
-    list_filter = ["kind", "status", "enterprise__fund"]
+    list_display = ["number", "kind", "title", "enterprise_name", "expires", "status"]
+    list_wrap = ("title", "enterprise_name")
+    list_filter = ["kind", "status", ("enterprise__fund", ShortNameFilter)]
     search_fields = ["number", "title", "enterprise__name", "enterprise__uscc"]
     list_select_related = ["enterprise"]
     date_hierarchy = "expires_on"
+
+    enterprise_name = short_name_display(
+        "enterprise", _("企业"), short=lambda e: e.name, ordering="enterprise__name"
+    )
+    expires = date_display("expires_on", _("到期日"))
 
 
 @admin.register(SMEThreshold)

@@ -16,6 +16,32 @@ from fundmgr.ground.lib.identifiers import uscc_is_enterprise_legal_person
 
 PASSED, FAILED, OPEN = "passed", "failed", "open"
 
+# What each finding is about, as staff read it (the admin shows these, never the codes): a
+# check's passing and failing codes share one label.
+FINDING_LABELS: dict[str, str] = {
+    "registered_in_city": "注册地",
+    "not_registered_in_city": "注册地",
+    "registration_age_ok": "注册年限",
+    "registered_too_recently": "注册年限",
+    "legal_person_ok": "企业法人",
+    "not_legal_person": "企业法人",
+    "sme_ok": "中小微企业",
+    "not_sme": "中小微企业",
+    "sme_figures_missing": "中小微企业",
+    "credit_ok": "征信记录",
+    "credit_record_unclean": "征信记录",
+    "credit_record_unknown": "征信记录",
+    "credit_report_date_invalid": "征信记录",
+    "ip_ok": "可质押知识产权",
+    "no_eligible_ip": "可质押知识产权",
+}
+STATUS_LABELS: dict[str, str] = {PASSED: "符合", FAILED: "不符合", OPEN: "待核实"}
+
+
+def finding_label(code: str) -> str:
+    """The Chinese name of what a finding checks (注册地 for registered_in_city)."""
+    return FINDING_LABELS.get(code, code)
+
 
 @dataclass(frozen=True)
 class Finding:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
@@ -20,10 +21,15 @@ from fundmgr.ground.accounts.admin import StateAgeMixin
 from fundmgr.ground.accounts.workflow import history_html
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.adminkit import (
+    ChangePageMixin,
     CountedQueueFilter,
     ExactFirstSearchMixin,
     ServiceErrorsMixin,
+    ShortNameFilter,
     TransitionButtonsMixin,
+    WorkListMixin,
+    date_display,
+    short_name_display,
 )
 from fundmgr.ground.lib.errors import CommonError, Conflict
 from fundmgr.ground.lib.money import format_yuan
@@ -36,7 +42,7 @@ from ..models import (
 )
 from ..selectors.claims import recoveries_overdue_q, recoveries_return_due_q
 from ..services import claims
-from .display import date_text, html_table, money_display
+from .display import date_text, fund_short, html_table, institution_short, money_display
 from .filings import LoanFilingAdmin
 
 LEGAL_ACTION_KINDS = dict(LegalActionKind.choices)
@@ -68,7 +74,13 @@ class RecoveryQueueFilter(CountedQueueFilter):
 
 
 class WorkflowRecordAdmin(
-    StateAgeMixin, TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMixin, admin.ModelAdmin
+    WorkListMixin,
+    ChangePageMixin,
+    StateAgeMixin,
+    TransitionButtonsMixin,
+    ServiceErrorsMixin,
+    FSMAdminMixin,
+    admin.ModelAdmin,
 ):
     """Records filed through the API and moved only by the transition buttons: every field is
     read-only, the change page has no save buttons, nothing is added or deleted here."""
@@ -77,7 +89,7 @@ class WorkflowRecordAdmin(
     fieldsets: list = []
 
     def get_readonly_fields(self, request, obj=None):
-        return [name for _title, options in self.fieldsets for name in options["fields"]]
+        return flatten_fieldsets(self.fieldsets)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -111,17 +123,17 @@ def _money_text(value) -> str:
 class ClaimAdmin(ExactFirstSearchMixin, WorkflowRecordAdmin):
     list_display = [
         "reference",
-        "filing",
         "enterprise",
-        "fund",
-        "institution",
+        "institution_name",
+        "fund_name",
         "claimable_yuan",
         "approved_yuan",
         "status",
-        "submitted_on",
+        "submitted",
         "days_in_state",
     ]
-    list_filter = [ClaimQueueFilter, "fund", "institution", "status"]
+    list_wrap = ("enterprise",)
+    list_filter = [ClaimQueueFilter, ("fund", ShortNameFilter), ("institution", ShortNameFilter), "status"]
     search_fields = ["reference", "filing__reference", "filing__enterprise__name", "filing__enterprise__uscc"]
     exact_search_fields = (
         "reference",
@@ -131,6 +143,9 @@ class ClaimAdmin(ExactFirstSearchMixin, WorkflowRecordAdmin):
     )
     list_select_related = ["filing__enterprise", "fund", "institution"]
 
+    fund_name = fund_short()
+    institution_name = institution_short()
+    submitted = date_display("submitted_on", _("提交日期"))
     outstanding_yuan = money_display("outstanding_principal", _("触发时贷款本金余额(元)"))
     recovered_before_yuan = money_display("recovered_before_claim", _("申请前已回收(元)"))
     claimable_yuan = money_display("claimable_amount", _("可补偿金额(元)"))
@@ -145,15 +160,10 @@ class ClaimAdmin(ExactFirstSearchMixin, WorkflowRecordAdmin):
             None,
             {
                 "fields": [
-                    "reference",
-                    "filing",
-                    "fund",
-                    "institution",
-                    "status",
-                    "in_state_since",
-                    "days_in_state",
-                    "submitted_on",
-                    "submitted_at",
+                    ("reference", "filing"),
+                    ("fund", "institution"),
+                    ("status", "in_state_since", "days_in_state"),
+                    ("submitted_on", "submitted_at"),
                 ]
             },
         ),
@@ -161,9 +171,7 @@ class ClaimAdmin(ExactFirstSearchMixin, WorkflowRecordAdmin):
             _("申请内容"),
             {
                 "fields": [
-                    "trigger_date",
-                    "outstanding_yuan",
-                    "recovered_before_yuan",
+                    ("trigger_date", "outstanding_yuan", "recovered_before_yuan"),
                     "legal_action_panel",
                     "notes",
                 ]
@@ -171,15 +179,28 @@ class ClaimAdmin(ExactFirstSearchMixin, WorkflowRecordAdmin):
         ),
         (_("补偿金额计算"), {"fields": ["computation_panel"]}),
         (_("申请材料"), {"fields": ["documents_panel"]}),
-        (_("决策委员会决定"), {"fields": ["meeting_ref", "approved_yuan", "approved_on"]}),
-        (_("付款"), {"fields": ["paid_yuan", "paid_on", "ledger_panel"]}),
+        (_("决策委员会决定"), {"fields": [("meeting_ref", "approved_yuan", "approved_on")]}),
+        (_("付款"), {"fields": [("paid_yuan", "paid_on"), "ledger_panel"]}),
         (_("追偿回收"), {"fields": ["recoveries_panel"]}),
-        (_("状态记录"), {"fields": ["transition_history"]}),
+        (_("状态记录"), {"fields": ["transition_history"], "classes": ["collapse"]}),
     ]
 
-    @admin.display(description=_("借款企业"), ordering="filing__enterprise__name")
-    def enterprise(self, obj):
-        return obj.filing.enterprise
+    def get_fieldsets(self, request, obj=None):
+        """The steps the claim has reached: no empty committee, payment or recovery sections."""
+        hidden = set()
+        if obj is None or not (obj.meeting_ref or obj.approved_on):
+            hidden.add("meeting_ref")
+        if obj is None or obj.paid_on is None:
+            hidden |= {"paid_yuan", "recoveries_panel"}
+        return [
+            (title, options)
+            for title, options in self.fieldsets
+            if not hidden.intersection(flatten_fieldsets([(title, options)]))
+        ]
+
+    enterprise = short_name_display(
+        "filing__enterprise", _("借款企业"), short=lambda e: e.name, ordering="filing__enterprise__name"
+    )
 
     def run_transition(self, request, obj, name: str, comment: str, data: dict):
         self.refuse_hidden_transition(obj, name)
@@ -259,7 +280,9 @@ class ClaimAdmin(ExactFirstSearchMixin, WorkflowRecordAdmin):
             )
         )
         return html_table(
-            [_("步骤"), _("金额/比例"), _("说明")], "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows
+            [_("步骤"), _("金额/比例"), _("说明")],
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            rows,
         )
 
     @admin.display(description=_("资金台账分录"))
@@ -321,19 +344,29 @@ class ClaimAdmin(ExactFirstSearchMixin, WorkflowRecordAdmin):
 class RecoveryAdmin(WorkflowRecordAdmin):
     list_display = [
         "claim",
-        "received_on",
+        "enterprise",
+        "received",
         "gross_yuan",
-        "costs_yuan",
-        "source",
         "fund_yuan",
-        "due_on",
         "status",
-        "returned_on",
+        "due",
+        "returned",
         "days_in_state",
     ]
-    list_filter = [RecoveryQueueFilter, "status", "claim__fund", "source"]
+    list_wrap = ("enterprise",)
+    list_filter = [RecoveryQueueFilter, "status", ("claim__fund", ShortNameFilter), "source"]
     search_fields = ["claim__reference", "claim__filing__reference", "claim__filing__enterprise__name"]
-    list_select_related = ["claim"]
+    list_select_related = ["claim__filing__enterprise"]
+
+    enterprise = short_name_display(
+        "claim__filing__enterprise",
+        _("借款企业"),
+        short=lambda e: e.name,
+        ordering="claim__filing__enterprise__name",
+    )
+    received = date_display("received_on", _("回收日期"))
+    due = date_display("due_on", _("返还截止日"))
+    returned = date_display("returned_on", _("返还日期"))
 
     gross_yuan = money_display("gross_amount", _("回收总额(元)"))
     costs_yuan = money_display("costs", _("追偿费用(元)"))
@@ -342,23 +375,25 @@ class RecoveryAdmin(WorkflowRecordAdmin):
     fieldsets = [
         (
             None,
-            {"fields": ["claim", "status", "in_state_since", "days_in_state", "reported_on", "reported_at"]},
+            {
+                "fields": [
+                    ("claim", "status"),
+                    ("in_state_since", "days_in_state"),
+                    ("reported_on", "reported_at"),
+                ]
+            },
         ),
         (
             _("回收与返还"),
             {
                 "fields": [
-                    "received_on",
-                    "source",
-                    "gross_yuan",
-                    "costs_yuan",
-                    "fund_yuan",
-                    "due_on",
-                    "returned_on",
+                    ("received_on", "source"),
+                    ("gross_yuan", "costs_yuan", "fund_yuan"),
+                    ("due_on", "returned_on"),
                 ]
             },
         ),
-        (_("状态记录"), {"fields": ["transition_history"]}),
+        (_("状态记录"), {"fields": ["transition_history"], "classes": ["collapse"]}),
     ]
 
     def run_transition(self, request, obj, name: str, comment: str, data: dict):

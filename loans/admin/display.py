@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
-from fundmgr.ground.lib.adminkit import ReadOnlyAdminMixin
+from fundmgr.ground.lib.adminkit import ChangePageMixin, ReadOnlyAdminMixin, short_name_display
+from fundmgr.ground.lib.adminkit import money_display as money_display  # re-exported for the admins
 from fundmgr.ground.lib.money import format_yuan
 
 
@@ -30,13 +32,15 @@ def html_table(headers: list[str], row_format: str, rows) -> str:
     )
 
 
-def money_display(field: str, label):
-    @admin.display(description=label, ordering=field)
-    def show(self, obj) -> str:
-        return yuan_text(getattr(obj, field))
-
-    return show
+def fund_short(path: str = "fund", label=None):
+    """The fund by its short name (肇庆) in a list column; the full name on hover and in exports."""
+    return short_name_display(path, label or _("资金"), short=lambda fund: fund.short_label)
 
 
-class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+def institution_short(path: str = "institution", label=None):
+    """The institution by its short name (广东肇庆农商银行); the full name on hover and in exports."""
+    return short_name_display(path, label or _("合作机构"), short=lambda inst: inst.short_name)
+
+
+class ReadOnlyAdmin(ChangePageMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Rows written by services (the bank's API, scheduled jobs): staff read them only."""

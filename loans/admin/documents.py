@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from fundmgr.ground.lib.adminkit import ShortNameFilter, WorkListMixin
+
 from ..models import (
     FilingDocument,
 )
@@ -13,9 +15,10 @@ from .display import ReadOnlyAdmin
 
 
 @admin.register(FilingDocument)
-class FilingDocumentAdmin(ReadOnlyAdmin):
+class FilingDocumentAdmin(WorkListMixin, ReadOnlyAdmin):
     list_display = ["filing", "kind", "original_name", "size_display", "sha256_prefix", "uploaded_at"]
-    list_filter = ["kind", "filing__fund"]
+    list_wrap = ("original_name",)
+    list_filter = ["kind", ("filing__fund", ShortNameFilter)]
     search_fields = ["filing__reference", "original_name", "sha256"]
     list_select_related = ["filing"]
 

@@ -20,10 +20,17 @@ from django_fsm.admin import FSMAdminMixin
 from fundmgr.ground.accounts.workflow import history_html
 from fundmgr.ground.lib import clock, workdays
 from fundmgr.ground.lib.adminkit import (
+    BusinessDateFilter,
+    ChangePageMixin,
     CountedQueueFilter,
     ExactFirstSearchMixin,
     ServiceErrorsMixin,
+    ShortNameFilter,
     TransitionButtonsMixin,
+    WorkListMixin,
+    date_display,
+    region_filter,
+    short_name_display,
 )
 from fundmgr.ground.lib.money import format_yuan
 
@@ -34,8 +41,9 @@ from ..models import (
     LoanFiling,
     LoanStatus,
 )
+from ..rules.filings import check_label
 from ..services import filings as services
-from .display import date_text, html_table, money_display, yuan_text
+from .display import date_text, fund_short, html_table, institution_short, money_display, yuan_text
 
 CHECKLIST_ITEMS = (*DueDiligence.REQUIRED_ITEMS, "site_visit", "notes")
 STATE_LABELS = {**dict(FilingStatus.choices), **dict(LoanStatus.choices)}
@@ -64,10 +72,8 @@ class FilingQueueFilter(CountedQueueFilter):
         }
 
 
-class DistrictFilter(admin.AllValuesFieldListFilter):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.title = _("借款企业所在区县")
+EnterpriseDistrictFilter = region_filter("enterprise__region_code", _("借款企业所在区县"))
+CHECKLIST_CHOICES = {True: "✔ 是", False: "✘ 否", None: "？ 待核实"}
 
 
 class ChecklistSelect(forms.NullBooleanSelect):
@@ -124,106 +130,151 @@ class DueDiligenceInline(admin.StackedInline):
         return False
 
 
+# The change page, top to bottom: who and what, the loan's terms, what the automatic checks
+# found, the pledges and documents, then (once accepted) the shares and servicing. Fields sit
+# side by side where they are read together; long or settled sections start folded.
+KEY_FACTS = [
+    ("reference", "contract_no"),
+    ("enterprise", "institution"),
+    ("fund", "product"),
+    ("status", "loan_status"),
+    ("submitted_on", "due_diligence_due_on"),
+]
+LOAN_TERMS = [
+    ("principal_yuan", "covered_principal_yuan"),
+    ("pledge_type", "annual_rate"),
+    ("disbursed_on", "matures_on"),
+    "purpose",
+]
+ACCEPTANCE = [
+    ("accepted_on", "policy_version"),
+    ("fund_share", "bank_share", "insurer_share", "valuer_share"),
+]
+SERVICING = [
+    ("outstanding_yuan", "covered_outstanding_yuan", "settled_on"),
+    "servicing_panel",
+    "warnings_panel",
+]
+
+
 @admin.register(LoanFiling)
 class LoanFilingAdmin(
-    ExactFirstSearchMixin, TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMixin, admin.ModelAdmin
+    WorkListMixin,
+    ChangePageMixin,
+    ExactFirstSearchMixin,
+    TransitionButtonsMixin,
+    ServiceErrorsMixin,
+    FSMAdminMixin,
+    admin.ModelAdmin,
 ):
     fsm_fields = ["status"]  # loan_status moves through servicing and claims, not buttons
+    # Key columns first (reference, borrower, amount, status, deadline), short names, so that
+    # the list fits 1280 px beside the navigation (tests/browser/test_layout.py measures it).
     list_display = [
         "reference",
-        "fund",
-        "institution",
-        "enterprise",
+        "enterprise_name",
+        "institution_name",
+        "fund_name",
         "principal_yuan",
         "status",
         "loan_status",
-        "submitted_on",
-        "due_diligence_due_on",
+        "due_on",
+        "submitted",
     ]
+    list_wrap = ("enterprise_name",)
     list_filter = [
         FilingQueueFilter,
-        "fund",
-        "institution",
+        ("fund", ShortNameFilter),
+        ("institution", ShortNameFilter),
         "status",
         "loan_status",
-        ("enterprise__region_code", DistrictFilter),
-        ("submitted_on", admin.DateFieldListFilter),
+        EnterpriseDistrictFilter,
+        ("submitted_on", BusinessDateFilter),
     ]
     search_fields = ["reference", "contract_no", "enterprise__name", "enterprise__uscc"]
     exact_search_fields = ("reference", "contract_no", "enterprise__uscc")
     list_select_related = ["fund", "institution", "enterprise"]
     inlines = [DueDiligenceInline]
 
+    fund_name = fund_short()
+    institution_name = institution_short()
+    enterprise_name = short_name_display(
+        "enterprise", _("借款企业"), short=lambda e: e.name, ordering="enterprise__name"
+    )
     principal_yuan = money_display("principal", _("贷款本金(元)"))
+    due_on = date_display("due_diligence_due_on", _("尽调截止日"))
+    submitted = date_display("submitted_on", _("提交日期"))
     covered_principal_yuan = money_display("covered_principal", _("知识产权担保本金(元)"))
     outstanding_yuan = money_display("outstanding_principal", _("贷款余额(元)"))
     covered_outstanding_yuan = money_display("covered_outstanding", _("担保覆盖余额(元)"))
 
+    # Every field and panel the page can show (each is read-only).
     fieldsets = [
-        (
-            None,
-            {
-                "fields": [
-                    "reference",
-                    "fund",
-                    "institution",
-                    "product",
-                    "enterprise",
-                    "status",
-                    "loan_status",
-                ]
-            },
-        ),
-        (
-            _("贷款条件"),
-            {
-                "fields": [
-                    "contract_no",
-                    "principal_yuan",
-                    "pledge_type",
-                    "covered_principal_yuan",
-                    "annual_rate",
-                    "disbursed_on",
-                    "matures_on",
-                    "purpose",
-                ]
-            },
-        ),
+        (None, {"fields": KEY_FACTS}),
+        (_("贷款条件"), {"fields": LOAN_TERMS}),
         (_("自动校验"), {"fields": ["checks_panel"]}),
-        (_("质押物"), {"fields": ["pledges_panel"]}),
-        (_("备案材料"), {"fields": ["documents_panel"]}),
-        (_("尽调期限"), {"fields": ["submitted_at", "submitted_on", "due_diligence_due_on"]}),
-        (
-            _("受理与风险分担（受理时确定）"),
-            {
-                "fields": [
-                    "accepted_on",
-                    "policy_version",
-                    "fund_share",
-                    "bank_share",
-                    "insurer_share",
-                    "valuer_share",
-                ]
-            },
-        ),
-        (
-            _("贷后"),
-            {
-                "fields": [
-                    "outstanding_yuan",
-                    "covered_outstanding_yuan",
-                    "settled_on",
-                    "servicing_panel",
-                    "warnings_panel",
-                ]
-            },
-        ),
-        (_("状态记录"), {"fields": ["transition_history"]}),
+        (_("质押物与备案材料"), {"fields": ["pledges_panel", "documents_panel"]}),
+        (_("尽调清单"), {"fields": ["due_diligence_panel"]}),
+        (_("受理与风险分担（受理时确定）"), {"fields": ACCEPTANCE}),
+        (_("贷后"), {"fields": SERVICING}),
+        (_("状态记录"), {"fields": ["submitted_at", "transition_history"]}),
     ]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:  # pragma: no cover - filings are not added here
+            return self.fieldsets
+        checks = obj.checks or []
+        failed = sum(1 for c in checks if not c.get("passed"))
+        checks_title = (
+            _("自动校验（%(n)s 项未通过）") % {"n": failed}
+            if failed
+            else _("自动校验（%(n)s 项全部通过）") % {"n": len(checks)}
+        )
+        fieldsets = [
+            (None, {"fields": KEY_FACTS}),
+            (_("贷款条件"), {"fields": LOAN_TERMS}),
+            (checks_title, {"fields": ["checks_panel"], "classes": [] if failed else ["collapse"]}),
+            (_("质押物与备案材料"), {"fields": ["pledges_panel", "documents_panel"]}),
+        ]
+        if not DueDiligenceInline.editable(request, obj):  # otherwise the form below
+            fieldsets.append(
+                (self._checklist_title(obj), {"fields": ["due_diligence_panel"], "classes": ["collapse"]})
+            )
+        if obj.status == FilingStatus.ACCEPTED:
+            fieldsets += [
+                (_("受理与风险分担（受理时确定）"), {"fields": ACCEPTANCE, "classes": ["collapse"]}),
+                (_("贷后"), {"fields": SERVICING}),
+            ]
+        fieldsets.append(
+            (_("状态记录"), {"fields": ["submitted_at", "transition_history"], "classes": ["collapse"]})
+        )
+        return fieldsets
+
+    @staticmethod
+    def _checklist_title(obj) -> str:
+        record = getattr(obj, "due_diligence", None) if obj.pk else None
+        if record is None:
+            return _("尽调清单（尚未开始尽调）")
+        confirmed = sum(1 for item in DueDiligence.REQUIRED_ITEMS if getattr(record, item) is True)
+        return _("尽调清单（已确认 %(done)s/%(all)s 项）") % {
+            "done": confirmed,
+            "all": len(DueDiligence.REQUIRED_ITEMS),
+        }
 
     def get_readonly_fields(self, request, obj=None):
         # Everything on the page is read-only: the fieldsets list only fields and panels.
-        return [name for _title, options in self.fieldsets for name in options["fields"]]
+        return [
+            name
+            for _title, options in self.fieldsets
+            for row in options["fields"]
+            for name in (row if isinstance(row, tuple) else (row,))
+        ]
+
+    def get_inline_instances(self, request, obj=None):
+        # The checklist form only while it can be filled in; otherwise its panel shows it.
+        if not DueDiligenceInline.editable(request, obj):
+            return []
+        return super().get_inline_instances(request, obj)
 
     def has_add_permission(self, request) -> bool:
         return False  # filings arrive from the banks through the API
@@ -256,18 +307,34 @@ class LoanFilingAdmin(
 
     @admin.display(description=_("自动校验结果"))
     def checks_panel(self, obj) -> str:
+        # Failures first: they are what the reviewer must read.
+        checks = sorted(obj.checks or [], key=lambda check: bool(check.get("passed")))
         return html_table(
             [_("项目"), _("结果"), _("说明")],
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            '<tr><td>{}</td><td class="{}">{}</td><td>{}</td></tr>',
             (
                 (
-                    check.get("code", ""),
+                    check_label(check.get("code", "")),
+                    "fm-passed" if check.get("passed") else "fm-failed",
                     "✔ 通过" if check.get("passed") else "✘ 未通过",
                     check.get("message", ""),
                 )
-                for check in (obj.checks or [])
+                for check in checks
             ),
         )
+
+    @admin.display(description=_("尽调清单"))
+    def due_diligence_panel(self, obj) -> str:
+        record = getattr(obj, "due_diligence", None) if obj.pk else None
+        if record is None:
+            return "—"
+        rows = [
+            (DueDiligence._meta.get_field(item).verbose_name, CHECKLIST_CHOICES[getattr(record, item)])
+            for item in (*DueDiligence.REQUIRED_ITEMS, "site_visit")
+        ]
+        rows.append((_("尽调意见"), record.notes or "—"))
+        rows.append((_("尽调人员"), str(record.officer) if record.officer_id else "—"))
+        return html_table([_("项目"), _("结果")], "<tr><td>{}</td><td>{}</td></tr>", rows)
 
     @admin.display(description=_("质押物"))
     def pledges_panel(self, obj) -> str:
@@ -282,7 +349,7 @@ class LoanFilingAdmin(
                 _("权利到期日"),
                 _("解除质押"),
             ],
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            '<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="num">{}</td><td>{}</td><td>{}</td></tr>',
             (
                 (
                     p.ip_asset.number,
@@ -336,7 +403,8 @@ class LoanFilingAdmin(
                 _("报告后状态"),
                 _("备注"),
             ],
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            '<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'
+            "<td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     r.as_of.strftime("%Y-%m"),

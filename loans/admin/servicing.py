@@ -5,32 +5,71 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from fundmgr.ground.lib.adminkit import ShortNameFilter, WorkListMixin, date_display, short_name_display
+
 from ..models import (
     EarlyWarning,
     StatusReport,
 )
-from .display import ReadOnlyAdmin, money_display
+from .display import ReadOnlyAdmin, fund_short, institution_short, money_display
+
+FILING_ENTERPRISE = short_name_display(
+    "filing__enterprise", _("借款企业"), short=lambda e: e.name, ordering="filing__enterprise__name"
+)
 
 # --- servicing and documents (read-only) ---------------------------------------------------
 
 
 @admin.register(StatusReport)
-class StatusReportAdmin(ReadOnlyAdmin):
+class StatusReportAdmin(WorkListMixin, ReadOnlyAdmin):
     list_display = [
         "filing",
+        "enterprise",
+        "institution_name",
+        "month",
+        "outstanding_yuan",
+        "overdue_yuan",
+        "days_overdue",
+        "risk_class",
+        "is_current",
+        "reported",
+    ]
+    list_wrap = ("enterprise",)
+    export_fields = [
+        "filing",
+        "enterprise",
+        "institution_name",
         "as_of",
         "outstanding_yuan",
         "overdue_yuan",
+        "overdue_interest",
         "days_overdue",
         "risk_class",
         "loan_status_after",
         "is_current",
         "reported_on",
     ]
-    list_filter = ["filing__fund", "risk_class", "loan_status_after", "is_current", "filing__institution"]
+    list_filter = [
+        ("filing__fund", ShortNameFilter),
+        "risk_class",
+        "loan_status_after",
+        "is_current",
+        ("filing__institution", ShortNameFilter),
+    ]
     search_fields = ["filing__reference", "filing__contract_no", "filing__enterprise__name"]
-    list_select_related = ["filing"]
+    list_select_related = ["filing__enterprise", "filing__institution"]
     date_hierarchy = "as_of"
+
+    enterprise = FILING_ENTERPRISE
+    institution_name = institution_short("filing__institution")
+    reported = date_display("reported_on", _("报送日期"))
+
+    @admin.display(description=_("月份"), ordering="as_of")
+    def month(self, obj) -> str:
+        return obj.as_of.strftime("%Y-%m")
+
+    month.export_value = lambda obj: obj.as_of
+    month.export_kind = "date"
 
     outstanding_yuan = money_display("outstanding_principal", _("贷款余额(元)"))
     overdue_yuan = money_display("overdue_principal", _("逾期本金(元)"))
@@ -52,9 +91,20 @@ class ResolvedFilter(admin.SimpleListFilter):
 
 
 @admin.register(EarlyWarning)
-class EarlyWarningAdmin(ReadOnlyAdmin):
-    list_display = ["raised_on", "kind", "filing", "subject", "message", "resolved_on"]
-    list_filter = [ResolvedFilter, "kind", "filing__fund", "filing__institution"]
+class EarlyWarningAdmin(WorkListMixin, ReadOnlyAdmin):
+    list_display = ["raised", "kind", "filing", "enterprise", "fund_name", "message", "resolved"]
+    list_wrap = ("enterprise", "message")
+    list_filter = [
+        ResolvedFilter,
+        "kind",
+        ("filing__fund", ShortNameFilter),
+        ("filing__institution", ShortNameFilter),
+    ]
     search_fields = ["filing__reference", "subject", "message", "filing__enterprise__name"]
-    list_select_related = ["filing"]
+    list_select_related = ["filing__enterprise", "filing__fund"]
     date_hierarchy = "raised_on"
+
+    raised = date_display("raised_on", _("预警日期"))
+    resolved = date_display("resolved_on", _("解除日期"))
+    enterprise = FILING_ENTERPRISE
+    fund_name = fund_short("filing__fund")

@@ -17,6 +17,32 @@ from enterprises.errors import EnterprisesError
 from fundmgr.ground.lib.money import ZERO
 from loans.errors import LoansError
 
+# What each check looks at, as staff read it (the admin shows these, never the codes).
+CHECK_LABELS: dict[str, str] = {
+    "fund_not_active": "资金运行状态",
+    "enterprise_not_admitted": "企业入库",
+    "institution_not_active": "合作机构状态",
+    "institution_suspended": "合作机构备案暂停",
+    "product_not_filed": "产品备案",
+    "filing_deadline_passed": "备案期限",
+    "term_exceeds_limit": "贷款期限",
+    "rate_exceeds_limit": "贷款利率",
+    "covered_principal_invalid": "担保覆盖本金",
+    "enterprise_exposure_exceeded": "单户企业贷款上限",
+    "fund_capacity_exceeded": "资金备案容量",
+    "ip_kind_not_accepted": "质押物类型",
+    "ip_not_owned": "质押物权属",
+    "ip_expired": "质押物有效性",
+    "ip_expires_before_maturity": "质押物有效期",
+    "ip_already_pledged": "重复质押",
+    "pledge_not_registered": "质押登记",
+}
+
+
+def check_label(code: str) -> str:
+    """The Chinese name of a check (资金运行状态 for fund_not_active); an unknown code as is."""
+    return CHECK_LABELS.get(code, code)
+
 
 @dataclass(frozen=True)
 class Check:
@@ -170,7 +196,7 @@ def check_filing(f: FilingFacts) -> list[Check]:
             _c(
                 LoansError.ENTERPRISE_EXPOSURE_EXCEEDED,
                 ok,
-                f"单户企业在保贷款合计{total:.2f}元，上限{f.max_enterprise_exposure:.2f}元",
+                f"单户企业在保贷款合计{total:,.2f}元，上限{f.max_enterprise_exposure:,.2f}元",
                 None if ok else "principal",
             )
         )
@@ -181,7 +207,7 @@ def check_filing(f: FilingFacts) -> list[Check]:
             _c(
                 LoansError.FUND_CAPACITY_EXCEEDED,
                 ok,
-                f"资金在保余额将达{total:.2f}元，容量（出资×放大倍数）{f.fund_capacity:.2f}元",
+                f"资金在保余额将达{total:,.2f}元，容量（出资×放大倍数）{f.fund_capacity:,.2f}元",
                 None if ok else "covered_principal",
             )
         )

@@ -301,7 +301,7 @@ def claim_transition(
             if amount > claim.claimable_amount:
                 raise AppError(
                     LoansError.APPROVED_AMOUNT_EXCEEDS_CLAIMABLE,
-                    f"批准金额不能高于可补偿金额 {claim.claimable_amount:.2f} 元",
+                    f"批准金额不能高于可补偿金额 {claim.claimable_amount:,.2f} 元",
                     field="approved_amount",
                 )
             claim.approved_amount = amount
@@ -326,7 +326,7 @@ def claim_transition(
         if name == "pay":
             claim.start_recovery(by=user, description="代偿完成，转入追偿")
             before = book.contribution(filing)
-            filing.compensate(by=user, description=f"代偿 {claim.paid_amount:.2f} 元（{claim.reference}）")
+            filing.compensate(by=user, description=f"代偿 {claim.paid_amount:,.2f} 元（{claim.reference}）")
             filing.save()
             book.book_keep(filing, before)
         elif name == "reject":

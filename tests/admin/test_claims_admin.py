@@ -272,7 +272,7 @@ def test_approved_amount_above_claimable_is_refused_with_a_message(client, claim
         follow=True,
     )
     assert response.status_code == 200
-    assert "批准金额不能高于可补偿金额 400000.00 元" in response.content.decode()
+    assert "批准金额不能高于可补偿金额 400,000.00 元" in response.content.decode()
     claim.refresh_from_db()
     assert claim.status == "committee_review" and claim.approved_amount is None and claim.meeting_ref == ""
 

@@ -15,8 +15,10 @@ def messages(page) -> list[str]:
 
 
 def field_text(page, name: str) -> str:
-    """The value shown for a read-only field on a change page."""
-    return page.locator(f".form-row.field-{name} .readonly").first.inner_text().strip()
+    """The value shown for a read-only field on a change page (alone on its row, or beside
+    others on a row of several fields)."""
+    own = f".fieldBox.field-{name} > .readonly, .form-row.field-{name} > div > .flex-container > .readonly"
+    return page.locator(own).first.text_content().strip()
 
 
 def transition_buttons(page) -> list[str]:

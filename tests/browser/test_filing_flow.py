@@ -28,9 +28,9 @@ def file_loan(personas) -> LoanFiling:
 
 
 def open_from_queue(page, queue_label: str, filing: LoanFiling) -> None:
-    """From the filings list, pick a work queue in the filter panel, then the filing."""
+    """From the filings list, pick a work queue (the tabs above the list), then the filing."""
     page.goto("/admin/loans/loanfiling/")
-    click_and_wait(page, page.locator("#changelist-filter").get_by_role("link", name=queue_label, exact=True))
+    click_and_wait(page, page.locator(".fm-queues").get_by_role("link", name=queue_label, exact=True))
     click_and_wait(page, page.locator("#result_list").get_by_role("link", name=filing.reference, exact=True))
     assert page.locator("#content h2").first.inner_text().strip() == filing.reference
 
@@ -84,6 +84,7 @@ def test_officer_and_approver_accept_a_filing_in_the_admin(as_persona, personas,
     assert field_text(approver, "status") == "已受理入池"
     assert field_text(approver, "loan_status") == "正常"
     assert field_text(approver, "accepted_on") == "2026年11月21日"
+    approver.locator("summary", has_text="状态记录").click()  # the history starts folded
     history = approver.locator("table.transition-history").inner_text()
     assert "开始尽调" in history and "受理入池" in history
 

@@ -495,7 +495,7 @@ def test_return_correct_and_resubmit_reruns_the_checks(personas, bank_a):
     body = resubmitted.json()
     assert (body["status"], body["annual_rate"]) == ("submitted", "4.0000")
     exposure = next(c for c in body["checks"] if c["code"] == "enterprise_exposure_exceeded")
-    assert exposure["passed"] and "1500000.00" in exposure["message"]  # judged on the new terms
+    assert exposure["passed"] and "1,500,000.00" in exposure["message"]  # judged on the new terms
     assert [(h["transition"], h["by"]) for h in body["history"]][-2:] == [
         ("return_for_supplement", "officer"),
         ("resubmit", "institution"),

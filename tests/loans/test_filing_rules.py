@@ -334,7 +334,7 @@ def test_enterprise_exposure_counts_live_filings(bank_a, principal, ok):
         file_ok(bank_a, body)
     else:
         error = assert_only(refused(bank_a, body), "enterprise_exposure_exceeded", "principal")
-        assert "5000000.01" in error["message"] and "5000000.00" in error["message"]
+        assert "5,000,000.01" in error["message"] and "5,000,000.00" in error["message"]
 
 
 def test_a_withdrawn_filing_no_longer_counts_against_exposure(bank_a):
@@ -378,7 +378,7 @@ def test_fund_capacity_after_a_capital_refund(bank_a, principal, ok):
         file_ok(bank_a, body)
     else:
         error = assert_only(refused(bank_a, body), "fund_capacity_exceeded", "covered_principal")
-        assert "1000000.00" in error["message"]
+        assert "1,000,000.00" in error["message"]
 
 
 def _fill_capacity(outstanding: str) -> None:

@@ -164,7 +164,13 @@ def test_annual_xlsx_has_henan_style_patent_and_trademark_sheets(personas, datas
     assert response.status_code == 200
     assert 'filename="annual-zhaoqing-2026.xlsx"' in response["Content-Disposition"]
     book = load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["按资金", "按区县", "按合作机构", "专利质押融资", "商标质押融资"]
+    assert book.sheetnames == [
+        "按资金",
+        "按区县",
+        "按合作机构",
+        "专利质押融资",
+        "商标质押融资",
+    ]
     assert book["按资金"]["A2"].value.startswith("统计期间：2026年度（2026-01-01 至 2026-12-31）")
     sheet = book["专利质押融资"]
     assert [c.value for c in sheet[4]] == [
@@ -176,7 +182,7 @@ def test_annual_xlsx_has_henan_style_patent_and_trademark_sheets(personas, datas
         "专利数(件)",
     ]
     assert [c.value for c in sheet[5]][:2] == ["1", "肇庆市"]
-    assert D(str(sheet["D5"].value)) == D("212.46") and sheet["D5"].number_format == "0.00"
+    assert D(str(sheet["D5"].value)) == D("212.46") and sheet["D5"].number_format == "#,##0.00"
     assert (sheet["E5"].value, sheet["F5"].value) == (3, 3)
     assert (sheet["A6"].value, D(str(sheet["D6"].value))) == ("合计", D("212.46"))
     trademarks = book["商标质押融资"]
@@ -244,7 +250,7 @@ def test_admin_generates_a_table_for_a_chosen_period_with_downloads(client, pers
     assert '<td class="num">212.46</td>' in text  # Zhaoqing's patent amount in 万元
     xlsx = client.get(url, {"kind": "annual", "year": 2026, "fund": "zhaoqing", "download": "xlsx"})
     assert xlsx.status_code == 200 and 'filename="annual-zhaoqing-2026.xlsx"' in xlsx["Content-Disposition"]
-    assert load_workbook(io.BytesIO(xlsx.content)).sheetnames[-2:] == ["专利质押融资", "商标质押融资"]
+    assert load_workbook(io.BytesIO(xlsx.content)).sheetnames[3:5] == ["专利质押融资", "商标质押融资"]
     quarterly = client.get(url, {"kind": "quarterly", "year": 2026, "quarter": 4, "download": "csv"})
     assert (
         quarterly.status_code == 200

@@ -3,6 +3,7 @@ XLSX), idempotent per period, read through the API and downloaded in the admin."
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -147,6 +148,9 @@ def test_december_fund_report_and_bank_statement(personas, business_date):
     loans = book["在保贷款明细"]
     assert [c.value for c in loans[4]][4:] == ["贷款本金(元)", "月末在保余额(元)", "月末状态"]
     assert (loans["E5"].value, loans["E5"].number_format, loans["G5"].value) == (12350, "#,##0.00", "正常")
+    assert (
+        isinstance(loans["D5"].value, dt.datetime) and loans["D5"].number_format == "yyyy-mm-dd"
+    )  # 受理日期
     zhaoqing = monthly(personas, "officer", fund="zhaoqing", year=2026, month=12).json()["summary"]
     assert (zhaoqing["covered_outstanding"], zhaoqing["npl_ratio"]) == ("2112250.00", "28.99")
 
@@ -164,7 +168,7 @@ def test_december_fund_report_and_bank_statement(personas, business_date):
     assert (
         lines["本月代偿金额(元)"].value == 1000000 and lines["本月代偿金额(元)"].number_format == "#,##0.00"
     )
-    assert lines["本月代偿(笔)"].value == 1 and lines["本月代偿(笔)"].number_format == "0"
+    assert lines["本月代偿(笔)"].value == 1 and lines["本月代偿(笔)"].number_format == "#,##0"
     ledger = book["资金台账"]
     assert [ledger.cell(row=r, column=1).value for r in range(5, 9)] == [
         "期初余额",

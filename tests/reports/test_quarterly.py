@@ -286,26 +286,34 @@ def test_xlsx_has_title_period_chinese_headers_and_number_formats(personas, data
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert 'filename="quarterly-zhaoqing-2026Q4.xlsx"' in response["Content-Disposition"]
     book = load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["按资金", "按区县", "按合作机构", "专利质押融资", "商标质押融资"]
+    assert book.sheetnames == [
+        "按资金",
+        "按区县",
+        "按合作机构",
+        "专利质押融资",
+        "商标质押融资",
+    ]
     sheet = book["按资金"]
     assert sheet["A1"].value == "知识产权质押融资风险补偿资金统计表"
     assert sheet["A2"].value.startswith("统计期间：2026年第4季度（2026-10-01 至 2026-12-31）")
     assert "金额单位：万元" in sheet["A3"].value
     headers = [c.value for c in sheet[4]]
-    assert headers[:5] == ["排名", "资金", "行政区划代码", "本期受理贷款金额(万元)", "本期项目数(笔)"]
+    assert headers[:5] == ["排名", "资金", "城市", "本期受理贷款金额(万元)", "本期项目数(笔)"]
     assert "期末在保余额(万元)" in headers and "不良率(%)" in headers and "累计受理贷款金额(万元)" in headers
     col = {h: i for i, h in enumerate(headers)}
     row, total = sheet[5], sheet[6]
     assert row[col["资金"]].value == ZQ_NAME
     amount = row[col["本期受理贷款金额(万元)"]]
-    assert D(str(amount.value)) == D("162.46") and amount.number_format == "0.00"
-    assert row[col["本期项目数(笔)"]].value == 2 and row[col["本期项目数(笔)"]].number_format == "0"
+    assert row[col["城市"]].value == "肇庆市"  # the city by its name, not 441200
+    assert D(str(amount.value)) == D("162.46") and amount.number_format == "#,##0.00"
+    assert row[col["本期项目数(笔)"]].value == 2 and row[col["本期项目数(笔)"]].number_format == "#,##0"
     assert D(str(row[col["不良率(%)"]].value)) == D("28.99") and row[col["不良率(%)"]].number_format == "0.00"
     assert (total[0].value, total[0].font.bold) == ("合计", True)
     assert D(str(total[col["本期受理贷款金额(万元)"]].value)) == D("162.46")
     districts = book["按区县"]
-    assert [c.value for c in districts[4]][:3] == ["排名", "资金", "区县代码"]
-    assert [districts.cell(row=r, column=3).value for r in (5, 6)] == ["441202", "441204"]
+    assert [c.value for c in districts[4]][:4] == ["排名", "资金", "区县", "区县代码"]
+    assert [districts.cell(row=r, column=3).value for r in (5, 6)] == ["端州区", "高要区"]
+    assert [districts.cell(row=r, column=4).value for r in (5, 6)] == ["441202", "441204"]
 
 
 def test_csv_has_the_same_columns_with_a_bom(personas, dataset):
@@ -316,7 +324,13 @@ def test_csv_has_the_same_columns_with_a_bom(personas, dataset):
     by_table: dict[str, list[dict]] = {}
     for r in rows:
         by_table.setdefault(r["报表"], []).append(r)
-    assert list(by_table) == ["按资金", "按区县", "按合作机构", "专利质押融资", "商标质押融资"]
+    assert list(by_table) == [
+        "按资金",
+        "按区县",
+        "按合作机构",
+        "专利质押融资",
+        "商标质押融资",
+    ]
     funds = by_table["按资金"]
     assert [r["资金代码"] for r in funds] == ["foshan", "zhaoqing", "shantou", "shaoguan", ""]
     assert funds[0]["本期受理贷款金额(万元)"] == "201.24" and funds[1]["不良率(%)"] == "28.99"

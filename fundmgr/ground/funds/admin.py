@@ -17,7 +17,17 @@ from django.utils.translation import gettext_lazy as _
 
 from fundmgr.ground.accounts.admin import RegulatorReadableMixin
 from fundmgr.ground.lib import clock
-from fundmgr.ground.lib.adminkit import ServiceErrorsMixin
+from fundmgr.ground.lib.adminkit import (
+    ChangePageMixin,
+    ServiceErrorsMixin,
+    ShortNameFilter,
+    WorkListMixin,
+    date_display,
+    money_display,
+    region_display,
+    short_name_display,
+)
+from fundmgr.ground.lib.identifiers import IP_KIND_LABELS
 from fundmgr.ground.lib.money import format_yuan
 
 from . import selectors, services
@@ -59,22 +69,28 @@ def claim_link(entry: LedgerEntry) -> str:
     )
 
 
+def entry_kind_text(entry: LedgerEntry) -> str:
+    """出资（省级）: the entry's type, with the government level a contribution came from."""
+    kind = str(entry.get_entry_type_display())
+    if entry.government_level:
+        kind = f"{kind}（{entry.get_government_level_display()}）"
+    return kind
+
+
 class LedgerInline(admin.TabularInline):
     model = LedgerEntry
     extra = 0
     can_delete = False
-    fields = [
-        "value_date",
-        "entry_type",
-        "government_level",
-        "amount",
-        "description",
-        "reference",
-        "claim_ref",
-    ]
+    fields = ["value_date", "entry_kind", "amount_yuan", "description", "claim_ref"]
     readonly_fields = fields
     ordering = ["-value_date", "-id"]
     verbose_name_plural = _("资金台账（最近记录）")
+
+    amount_yuan = money_display("amount", _("金额(元)"))
+
+    @admin.display(description=_("类型"))
+    def entry_kind(self, entry) -> str:
+        return entry_kind_text(entry)
 
     def get_queryset(self, request):
         # the fund too: each row's title names it (the formset sets only fund_id)
@@ -102,27 +118,44 @@ class FundView:
 
 
 @admin.register(Fund)
-class FundAdmin(RegulatorReadableMixin, admin.ModelAdmin):
+class FundAdmin(RegulatorReadableMixin, WorkListMixin, ChangePageMixin, admin.ModelAdmin):
     regulator_fund_path = "pk"  # a regulator reads its own city's funds
     list_display = [
-        "code",
         "name",
-        "region_code",
+        "short_label",
+        "city",
         "status",
-        "balance_display",
-        "exposure_display",
+        "balance_yuan",
+        "exposure_yuan",
         "leverage_display",
         "dashboard_link",
     ]
+    list_wrap = ("name",)
     list_filter = ["status"]
-    search_fields = ["code", "name", "region_code"]
+    search_fields = ["code", "name", "short_name", "region_code"]
     readonly_fields = ["status", "figures_panel"]
     inlines = [PolicyVersionInline, LedgerInline]
     fieldsets = [
-        (None, {"fields": ["code", "name", "reference_prefix", "region_code", "manager", "status"]}),
-        (_("期限"), {"fields": ["start_date", "end_date", "note"]}),
+        (
+            None,
+            {
+                "fields": [
+                    ("code", "reference_prefix"),
+                    ("name", "short_name"),
+                    ("region_code", "manager"),
+                    "status",
+                ]
+            },
+        ),
+        (_("期限"), {"fields": [("start_date", "end_date"), "note"]}),
         (_("实时指标"), {"fields": ["figures_panel"]}),
     ]
+
+    city = region_display("region_code", _("所在城市"))
+
+    @admin.display(description=_("简称"), ordering="short_name")
+    def short_label(self, obj) -> str:
+        return obj.short_label
 
     # Pages that apps above this one mount on a fund (the reports app's dashboard): they
     # register here at start-up, since funds may not import them.
@@ -161,12 +194,18 @@ class FundAdmin(RegulatorReadableMixin, admin.ModelAdmin):
         return getattr(obj, "_figures", None) or selectors.fund_figures_one(fund=obj, on=clock.today())
 
     @admin.display(description=_("余额(元)"))
-    def balance_display(self, obj) -> str:
+    def balance_yuan(self, obj) -> str:
         return format_yuan(self._fig(obj).balance)
 
+    balance_yuan.export_value = lambda obj: selectors.fund_figures_one(fund=obj, on=clock.today()).balance
+    balance_yuan.export_kind = "money"
+
     @admin.display(description=_("风险敞口(元)"))
-    def exposure_display(self, obj) -> str:
+    def exposure_yuan(self, obj) -> str:
         return format_yuan(self._fig(obj).exposure)
+
+    exposure_yuan.export_value = lambda obj: selectors.fund_figures_one(fund=obj, on=clock.today()).exposure
+    exposure_yuan.export_kind = "money"
 
     @admin.display(description=_("放大倍数(实际/上限)"))
     def leverage_display(self, obj) -> str:
@@ -192,30 +231,53 @@ class FundAdmin(RegulatorReadableMixin, admin.ModelAdmin):
             (_("放大倍数上限"), "—" if f.leverage_limit is None else str(f.leverage_limit)),
             (_("剩余备案容量"), "—" if f.headroom is None else format_yuan(f.headroom)),
         ]
-        from django.utils.html import format_html_join
-
         return format_html_join("", "<div><strong>{}</strong>：{}</div>", ((str(k), v) for k, v in rows))
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(ServiceErrorsMixin, admin.ModelAdmin):
+class PolicyVersionAdmin(WorkListMixin, ChangePageMixin, ServiceErrorsMixin, admin.ModelAdmin):
     list_display = [
-        "fund",
-        "effective_from",
-        "document_ref",
+        "__str__",
+        "fund_name",
+        "effective",
         "max_fund_share",
         "leverage",
         "filing_deadline_working_days",
     ]
-    list_filter = ["fund"]
+    list_filter = [("fund", ShortNameFilter)]
+    search_fields = ["fund__name", "fund__short_name", "document_ref"]
+    list_select_related = ["fund"]
+    list_wrap = ("__str__",)
+
+    fund_name = short_name_display("fund", _("资金"), short=lambda fund: fund.short_label)
+    effective = date_display("effective_from", _("生效日期"))
     date_hierarchy = "effective_from"
     readonly_fields = ["created_at", "created_by"]
 
     def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and services.policy_version_is_locked(obj):
             # In force: history is never rewritten. Add a new version instead.
-            return [f.name for f in self.model._meta.fields]
-        return super().get_readonly_fields(request, obj)
+            model_fields = [f.name for f in self.model._meta.fields if f.name != "id"]
+            fields = model_fields + [n for n in fields if n not in model_fields] + ["accepted_ip_kinds_text"]
+        return fields
+
+    def get_fields(self, request, obj=None):
+        # The kinds' display stands in for the field (get_fieldsets), never beside it.
+        return [f for f in super().get_fields(request, obj) if f != "accepted_ip_kinds_text"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if "accepted_ip_kinds_text" not in self.get_readonly_fields(request, obj):
+            return fieldsets
+        return [
+            (title, {**options, "fields": [_ip_kinds_shown(name) for name in options["fields"]]})
+            for title, options in fieldsets
+        ]
+
+    @admin.display(description=_("可质押知识产权类型"))
+    def accepted_ip_kinds_text(self, obj) -> str:
+        return "、".join(IP_KIND_LABELS.get(kind, kind) for kind in obj.accepted_ip_kinds or []) or "—"
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
@@ -235,6 +297,10 @@ class PolicyVersionAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         )
         obj.pk = created.pk
         obj._state.adding = False
+
+
+def _ip_kinds_shown(name):
+    return "accepted_ip_kinds_text" if name == "accepted_ip_kinds" else name
 
 
 class LedgerEntryForm(forms.ModelForm):
@@ -271,27 +337,47 @@ class LedgerEntryForm(forms.ModelForm):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(RegulatorReadableMixin, ServiceErrorsMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(
+    RegulatorReadableMixin, WorkListMixin, ChangePageMixin, ServiceErrorsMixin, admin.ModelAdmin
+):
     form = LedgerEntryForm
+    # Each row says what it is (出资（省级）, 代偿支出 and its claim); the business reference
+    # is on the entry's page and in the exports.
     list_display = [
+        "value_on",
+        "fund_name",
+        "entry_kind",
+        "amount_yuan",
+        "description",
+        claim_link,
+        "created_by",
+    ]
+    list_display_links = ["value_on", "entry_kind"]
+    list_wrap = ("description",)
+    list_filter = [("fund", ShortNameFilter), "entry_type", "government_level"]
+    search_fields = ["description", "reference", "claim__reference"]
+    date_hierarchy = "value_date"
+    list_select_related = ["fund", "created_by", "claim"]
+    export_fields = [
         "value_date",
         "fund",
         "entry_type",
         "government_level",
-        "amount_display",
+        "amount",
         "description",
         "reference",
         claim_link,
         "created_by",
+        "created_at",
     ]
-    list_filter = ["fund", "entry_type", "government_level"]
-    search_fields = ["description", "reference"]
-    date_hierarchy = "value_date"
-    list_select_related = ["fund", "created_by", "claim"]
 
-    @admin.display(description=_("金额(元)"), ordering="amount")
-    def amount_display(self, obj) -> str:
-        return format_yuan(obj.amount)  # 2,500,000.00 as people read it; outflows negative
+    value_on = date_display("value_date", _("记账日期"))
+    fund_name = short_name_display("fund", _("资金"), short=lambda fund: fund.short_label)
+    amount_yuan = money_display("amount", _("金额(元)"))  # 2,500,000.00; outflows negative
+
+    @admin.display(description=_("类型"), ordering="entry_type")
+    def entry_kind(self, obj) -> str:
+        return entry_kind_text(obj)
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # append-only: corrections are new adjustment entries

@@ -20,6 +20,8 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from fundmgr.ground.lib.identifiers import IP_KINDS
+from fundmgr.ground.lib.money import format_yuan
+from fundmgr.ground.lib.regions import city_short_name
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 PERCENT = {"max_digits": 5, "decimal_places": 2, "validators": [MinValueValidator(0), MaxValueValidator(100)]}
@@ -39,6 +41,12 @@ class Fund(ConcurrentTransitionMixin, models.Model):
 
     code = models.SlugField(_("代码"), max_length=32, unique=True)
     name = models.CharField(_("名称"), max_length=200)
+    short_name = models.CharField(
+        _("简称"),
+        max_length=16,
+        blank=True,
+        help_text=_("列表、筛选和看板中使用，例如 肇庆；留空时使用所在城市名"),
+    )
     reference_prefix = models.CharField(
         _("编号前缀"), max_length=4, help_text=_("备案编号前缀，例如 ZQ 表示 ZQ-2026-000123")
     )
@@ -68,6 +76,12 @@ class Fund(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def short_label(self) -> str:
+        """The name staff use in narrow lists (肇庆): the fund's short name, else its city's
+        name without 市, else the full name."""
+        return self.short_name or city_short_name(self.region_code) or self.name
 
     # Transitions: state changes and their guards only. Services call them.
     @transition(field=status, source=Status.SETUP, target=Status.ACTIVE)
@@ -212,7 +226,9 @@ class PolicyVersion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.fund.code} @ {self.effective_from.isoformat()}"
+        # 肇庆 · 肇市监规字[2020]1号 · 2020-11-01起施行
+        source = self.document_ref or _("政策版本")
+        return f"{self.fund.short_label} · {source} · {self.effective_from.isoformat()}起施行"
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
@@ -306,7 +322,15 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.fund.code} {self.value_date} {self.get_entry_type_display()} {self.amount}"
+        # 出资（省级） · 肇庆 · 2020-11-30 · 2,500,000.00 — what the entry is, not its key
+        kind = str(self.get_entry_type_display())
+        if self.government_level:
+            kind = f"{kind}（{self.get_government_level_display()}）"
+        parts = [kind, self.fund.short_label]
+        if self.claim_id is not None:
+            parts.append(self.claim.reference)
+        parts += [self.value_date.isoformat(), format_yuan(self.amount)]
+        return " · ".join(parts)
 
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:

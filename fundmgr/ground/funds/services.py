@@ -82,7 +82,7 @@ def ledger_post(
         if balance + signed < ZERO:
             raise Conflict(
                 FundsError.FUND_BALANCE_INSUFFICIENT,
-                f"资金可用余额 {balance:.2f} 元不足以支付 {-signed:.2f} 元",
+                f"资金可用余额 {balance:,.2f} 元不足以支付 {-signed:,.2f} 元",
             )
     return LedgerEntry.objects.create(
         fund=fund,

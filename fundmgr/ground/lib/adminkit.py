@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import html
+import io
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import xlsxwriter
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import flatten_fieldsets, label_for_field
+from django.contrib.admin.views.main import ERROR_FLAG
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.db import models
 from django.db.models import Count, Q
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, strip_tags
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 
+from . import clock
 from .errors import AppError
+from .money import format_yuan
+from .regions import region_name
 
 
 class ServiceErrorsMixin:
@@ -114,3 +136,487 @@ class ExactFirstSearchMixin:
             if exact.exists():
                 return exact, False
         return super().get_search_results(request, queryset, search_term)
+
+
+# --- lists that read well at 1280 px, with exports of what they show ------------------------
+
+# Kinds of exported cells: they decide the XLSX number format and the CSV text.
+TEXT, MONEY, INT, DECIMAL, DATE, DATETIME = "text", "money", "int", "decimal", "date", "datetime"
+XLSX_FORMATS = {
+    MONEY: "#,##0.00",
+    INT: "#,##0",
+    DECIMAL: "#,##0.00##",
+    DATE: "yyyy-mm-dd",
+    DATETIME: "yyyy-mm-dd hh:mm",
+}
+XLSX_WIDTHS = {MONEY: 16, INT: 10, DECIMAL: 10, DATE: 12, DATETIME: 17}
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+EXPORT_FORMATS = ("xlsx", "csv")
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    header: str
+    value: Callable[[Any], Any]  # obj -> Decimal | int | date | datetime | str | None
+    kind: str = TEXT
+
+
+def money_display(field: str, label, *, ordering: str | None = None):
+    """A money column (`*_yuan` by convention, right-aligned by the list's style sheet):
+    1,234,567.80 on the page, the exact Decimal in exports."""
+
+    @admin.display(description=label, ordering=ordering or field)
+    def show(self, obj) -> str:
+        value = getattr(obj, field)
+        return "—" if value is None else format_yuan(value)
+
+    show.export_value = lambda obj: getattr(obj, field)
+    show.export_kind = MONEY
+    return show
+
+
+def date_display(field: str, label, *, ordering: str | None = None):
+    """A date column as 2026-12-04 (narrower than 2026年12月4日), a real date in exports."""
+
+    def show(self, obj) -> str:
+        value = _follow(obj, field)
+        return "—" if value is None else value.isoformat()
+
+    show.export_value = lambda obj: _follow(obj, field)
+    show.export_kind = DATE
+    return admin.display(description=label, ordering=ordering or field)(show)
+
+
+def _follow(obj, path: str):
+    for part in path.split("__"):
+        if obj is None:
+            return None
+        obj = getattr(obj, part)
+    return obj
+
+
+def short_name_display(path: str, label, *, short: Callable[[Any], str], ordering: str | None = None):
+    """A related record named shortly in a narrow column (肇庆, 广东肇庆农商银行), its full
+    name on hover and in exports. `path` leads from the row to the record (`filing__fund`)."""
+
+    @admin.display(description=label, ordering=ordering or path)
+    def show(self, obj) -> str:
+        target = _follow(obj, path)
+        if target is None:
+            return "—"
+        full, text = str(target), short(target) or str(target)
+        return text if text == full else format_html('<span title="{}">{}</span>', full, text)
+
+    show.export_value = lambda obj: "" if (t := _follow(obj, path)) is None else str(t)
+    return show
+
+
+def region_display(field: str, label, *, ordering: str | None = None):
+    """A district or city by its name (端州区), not its GB/T 2260 code; the code on hover."""
+
+    @admin.display(description=label, ordering=ordering or field)
+    def show(self, obj) -> str:
+        code = _follow(obj, field) or ""
+        name = region_name(code)
+        if not code:
+            return "—"
+        return name if name == code else format_html('<span title="{}">{}</span>', code, name)
+
+    show.export_value = lambda obj: region_name(_follow(obj, field) or "")
+    return show
+
+
+def short_label_of(obj) -> str:
+    """A record's short name where it has one (a fund's 肇庆, an institution's short name)."""
+    return getattr(obj, "short_label", None) or getattr(obj, "short_name", None) or str(obj)
+
+
+class ShortNameFilter(admin.RelatedOnlyFieldListFilter):
+    """Filter by a related record (a fund, an institution) named shortly, offering only the
+    records the user's rows refer to (a regulator sees its own city's fund only)."""
+
+    def field_choices(self, field, request, model_admin):
+        ids = model_admin.get_queryset(request).distinct().values_list(f"{self.field_path}__pk", flat=True)
+        ordering = self.field_admin_ordering(field, request, model_admin) or ()
+        related = field.related_model._default_manager.filter(pk__in=ids).order_by(*ordering)
+        return [(obj.pk, short_label_of(obj)) for obj in related]
+
+
+class RegionFilter(admin.SimpleListFilter):
+    """Filter by district or city, offered by name (端州区), for the codes present in the rows
+    the user can see. Subclasses set `field` (a lookup path to a GB/T 2260 code)."""
+
+    field = "region_code"
+    title = _("区县")
+    parameter_name = "region_code"  # the field's own lookup: old links keep working
+
+    def lookups(self, request, model_admin):
+        codes = (
+            model_admin.get_queryset(request)
+            .exclude(**{self.field: ""})
+            .order_by(self.field)
+            .values_list(self.field, flat=True)
+            .distinct()
+        )
+        return [(code, region_name(code)) for code in codes]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(**{self.field: self.value()}) if self.value() else queryset
+
+
+class BusinessDateFilter(admin.DateFieldListFilter):
+    """Django's date filter for a business-date field (提交日期(业务日)), with 今天, 过去7天, 本月
+    and 今年 counted from the business date, not the wall clock."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        today = clock.today()
+        tomorrow = today + dt.timedelta(days=1)
+        next_month = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        next_year = today.replace(year=today.year + 1, month=1, day=1)
+        since, until = self.lookup_kwarg_since, self.lookup_kwarg_until
+        ranges = (
+            (today, tomorrow),
+            (today - dt.timedelta(days=7), tomorrow),
+            (today.replace(day=1), next_month),
+            (today.replace(month=1, day=1), next_year),
+        )
+        relative = tuple(
+            (title, {since: start, until: end})
+            for (title, _lookup), (start, end) in zip(self.links[1:5], ranges, strict=True)
+        )
+        self.links = (self.links[0], *relative, *self.links[5:])
+
+
+def region_filter(field: str, title) -> type[RegionFilter]:
+    """A `RegionFilter` on `field` (e.g. `enterprise__region_code`), titled `title`."""
+    return type("RegionFilter", (RegionFilter,), {"field": field, "parameter_name": field, "title": title})
+
+
+def _export_text(value) -> str:
+    return html.unescape(strip_tags(str(value)))
+
+
+def _cell_of_field(field) -> tuple[str, Callable[[Any], Any]]:
+    name = field.name
+    if field.choices:
+        return TEXT, lambda obj: getattr(obj, f"get_{name}_display")()
+    if field.is_relation:
+        return TEXT, lambda obj: "" if (v := getattr(obj, name)) is None else str(v)
+    if isinstance(field, models.DecimalField):
+        return (MONEY if field.decimal_places == 2 and field.max_digits >= 12 else DECIMAL), (
+            lambda obj: getattr(obj, name)
+        )
+    if isinstance(field, models.DateTimeField):
+        return DATETIME, lambda obj: getattr(obj, name)
+    if isinstance(field, models.DateField):
+        return DATE, lambda obj: getattr(obj, name)
+    if isinstance(field, models.BooleanField):
+        return TEXT, lambda obj: {True: "是", False: "否"}.get(getattr(obj, name), "")
+    if isinstance(field, models.IntegerField):
+        return INT, lambda obj: getattr(obj, name)
+    return TEXT, lambda obj: getattr(obj, name)
+
+
+class WorkListMixin:
+    """A list page that reads like a finished product at 1280 px:
+
+    - work queues (a `CountedQueueFilter`) as tabs above the list, the other filters in a
+      collapsible menu beside the search box, the filters in force as removable chips;
+    - cells on one line (`list_wrap` names the columns that may wrap, e.g. long names),
+      money columns (`*_yuan`) right-aligned;
+    - 导出 XLSX / 导出 CSV of the current list (filters, search and order as shown), from the
+      list's own columns (`export_fields` to choose others): amounts as numbers with thousands
+      separators, dates as dates, codes by their labels.
+    """
+
+    change_list_template = "admin/fundmgr/change_list.html"
+    list_wrap: tuple[str, ...] = ()
+    export_fields: Sequence[str | Callable] | None = None
+
+    # --- the page ---------------------------------------------------------------------------
+
+    def get_urls(self):
+        opts = self.model._meta
+        return [
+            path(
+                "export/<str:fmt>/",
+                self.admin_site.admin_view(self.export_view),
+                name=f"{opts.app_label}_{opts.model_name}_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        if not context or "cl" not in context:
+            return response  # a redirect (actions, a bad filter) or an error page
+        cl = context["cl"]
+        opts = self.model._meta
+        query = request.GET.urlencode()
+        tabs, chips = [], []
+        for spec in cl.filter_specs:
+            choices = list(spec.choices(cl))
+            if isinstance(spec, CountedQueueFilter):
+                tabs += [
+                    {"label": c["display"], "url": c["query_string"], "selected": c["selected"]}
+                    for c in choices
+                ]
+                continue
+            chosen = [c for c in choices[1:] if c.get("selected")]
+            if chosen and choices:
+                chips.append(
+                    {"title": spec.title, "value": chosen[0]["display"], "remove": choices[0]["query_string"]}
+                )
+        context.update(
+            fundmgr_list={
+                "queue_tabs": tabs,
+                "active_filters": chips,
+                "other_filters": [s for s in cl.filter_specs if not isinstance(s, CountedQueueFilter)],
+                "wrap": list(self.list_wrap),
+                "exports": [
+                    {
+                        "label": _("导出 %(format)s") % {"format": fmt.upper()},
+                        "url": reverse(f"admin:{opts.app_label}_{opts.model_name}_export", args=[fmt])
+                        + (f"?{query}" if query else ""),
+                    }
+                    for fmt in EXPORT_FORMATS
+                ],
+            }
+        )
+        return response
+
+    # --- exports ----------------------------------------------------------------------------
+
+    def get_export_columns(self, request) -> list[ExportColumn]:
+        names = self.export_fields or [n for n in self.get_list_display(request) if n != "action_checkbox"]
+        return [self._export_column(name) for name in names]
+
+    def _export_column(self, name) -> ExportColumn:
+        header = _export_text(label_for_field(name, self.model, self))
+        if not callable(name):
+            try:
+                field = self.model._meta.get_field(name)
+            except FieldDoesNotExist:
+                field = None
+            if field is not None and not (field.is_relation and not field.many_to_one):
+                kind, value = _cell_of_field(field)
+                return ExportColumn(header, value, kind)
+        if name == "__str__":
+            return ExportColumn(header, lambda obj: str(obj))
+        attr = name if callable(name) else getattr(self, name, None)
+        if attr is None:  # a model attribute or property
+            return ExportColumn(header, lambda obj: _export_text(_follow(obj, name) or ""))
+        if hasattr(attr, "export_value"):
+            return ExportColumn(header, attr.export_value, getattr(attr, "export_kind", TEXT))
+
+        def value(obj):
+            shown = attr(obj)
+            if isinstance(shown, bool):
+                return "是" if shown else "否"
+            return shown if isinstance(shown, int | Decimal | dt.date) else _export_text(shown)
+
+        return ExportColumn(header, value, getattr(attr, "export_kind", TEXT))
+
+    def export_view(self, request, fmt: str):
+        if fmt not in EXPORT_FORMATS:
+            raise Http404
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        try:
+            cl = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            changelist = reverse(
+                f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_changelist"
+            )
+            return HttpResponseRedirect(f"{changelist}?{ERROR_FLAG}=1")
+        columns = self.get_export_columns(request)
+        rows = ([column.value(obj) for column in columns] for obj in cl.queryset.iterator(chunk_size=2000))
+        title = str(self.model._meta.verbose_name_plural)
+        if fmt == "xlsx":
+            content, content_type = export_xlsx(title, columns, rows), XLSX_CONTENT_TYPE
+        else:
+            content, content_type = export_csv(columns, rows), CSV_CONTENT_TYPE
+        response = HttpResponse(content, content_type=content_type)
+        stamp = timezone.localtime(clock.now()).strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = content_disposition_header(True, f"{title}-{stamp}.{fmt}")
+        return response
+
+
+def _xlsx_value(value, kind: str):
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
+    return value
+
+
+def export_xlsx(title: str, columns: Sequence[ExportColumn], rows: Iterable[list]) -> bytes:
+    """One sheet: bold Chinese headers, frozen, with a filter; amounts `#,##0.00`, real dates."""
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet(title[:31])
+    header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
+    formats = {kind: book.add_format({"num_format": spec}) for kind, spec in XLSX_FORMATS.items()}
+    widths = [max(XLSX_WIDTHS.get(c.kind, 8), len(c.header) * 2 + 2) for c in columns]
+    for index, column in enumerate(columns):
+        sheet.write_string(0, index, column.header, header)
+    count = 0
+    for count, row in enumerate(rows, start=1):
+        for index, (column, value) in enumerate(zip(columns, row, strict=True)):
+            if value is None or value == "":
+                continue
+            if isinstance(value, str):
+                sheet.write_string(count, index, value)
+                if column.kind == TEXT:
+                    widths[index] = min(max(widths[index], len(value) * 2 + 2), 60)
+            elif isinstance(value, dt.date):
+                kind = DATETIME if isinstance(value, dt.datetime) else DATE
+                sheet.write_datetime(count, index, _xlsx_value(value, kind), formats[kind])
+            else:
+                sheet.write_number(count, index, value, formats.get(column.kind, formats[DECIMAL]))
+    for index, width in enumerate(widths):
+        sheet.set_column(index, index, width)
+    sheet.freeze_panes(1, 0)
+    if columns:
+        sheet.autofilter(0, 0, max(count, 1), len(columns) - 1)
+    book.close()
+    return buffer.getvalue()
+
+
+def export_csv(columns: Sequence[ExportColumn], rows: Iterable[list]) -> bytes:
+    """UTF-8 with a byte-order mark (Excel opens the Chinese headers), plain numbers
+    (1234567.80: a CSV is read by programs too) and ISO dates."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([c.header for c in columns])
+    for row in rows:
+        writer.writerow([_csv_text(value) for value in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _csv_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, dt.datetime):
+        return (
+            timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if timezone.is_aware(value) else str(value)
+        )
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+# --- change pages -----------------------------------------------------------------------------
+
+
+def in_final_state(obj, fsm_fields: Sequence[str]) -> bool:
+    """True when no transition declared on the record's lifecycle leaves its current state
+    (a rejected or removed record): read from the model's own declarations."""
+    if obj is None or obj.pk is None or not fsm_fields:
+        return False
+    for name in fsm_fields:
+        field = obj._meta.get_field(name)
+        state = getattr(obj, field.attname)
+        if state is None:
+            continue
+        for transition in field.get_all_transitions(obj.__class__):
+            if transition.source == "*" or (transition.source == "+" and transition.target != state):
+                return False
+            if transition.source == state:
+                return False
+    return True
+
+
+# A read-only money field shown through its display (`money__amount`: 2,500,000.00).
+MONEY_DISPLAY = "money__"
+
+
+def money_fields(model) -> set[str]:
+    """The model's amounts in yuan: DecimalField(18, 2) by the project's convention."""
+    return {
+        f.name
+        for f in model._meta.concrete_fields
+        if isinstance(f, models.DecimalField) and f.decimal_places == 2 and f.max_digits >= 12
+    }
+
+
+class ChangePageMixin:
+    """A change page that says what can be done on it: the transition buttons (if any) at the
+    top, no save buttons when nothing on the page can be saved (a user who may only read, a
+    record in a final state, a page of read-only panels), and read-only amounts with thousands
+    separators (2,500,000.00, not 2500000.00)."""
+
+    change_form_template = "admin/fundmgr/change_form.html"
+
+    def __getattr__(self, name: str):
+        # `money__<field>`: the display of a read-only amount (see get_fieldsets).
+        if name.startswith(MONEY_DISPLAY) and "model" in self.__dict__:
+            field = name.removeprefix(MONEY_DISPLAY)
+            if field in money_fields(self.model):
+
+                def show(obj):
+                    value = getattr(obj, field)
+                    return "—" if value is None else format_yuan(value)
+
+                show.short_description = self.model._meta.get_field(field).verbose_name
+                return show
+        raise AttributeError(name)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if in_final_state(obj, getattr(self, "fsm_fields", ())):  # nothing left to change
+            names = flatten_fieldsets(self.fieldsets) if self.fieldsets else (self.form._meta.fields or [])
+            fields += [name for name in names if name not in fields]
+        if obj is not None:
+            fields += [MONEY_DISPLAY + name for name in sorted(money_fields(self.model))]
+        return fields
+
+    def get_fields(self, request, obj=None):
+        # The amounts' displays stand in for their fields (get_fieldsets), never beside them.
+        return [
+            f
+            for f in super().get_fields(request, obj)
+            if not (isinstance(f, str) and f.startswith(MONEY_DISPLAY))
+        ]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        amounts = money_fields(self.model)
+        readonly = set(self.get_readonly_fields(request, obj))
+        if self.has_change_permission(request, obj):
+            amounts &= readonly
+        # Only where the display is declared read-only too (a subclass may not ask this mixin).
+        shown_read_only = {name for name in amounts if MONEY_DISPLAY + name in readonly}
+        if not shown_read_only:
+            return fieldsets
+
+        def swap(name):
+            if isinstance(name, list | tuple):
+                return type(name)(swap(n) for n in name)
+            return MONEY_DISPLAY + name if name in shown_read_only else name
+
+        return [(title, {**options, "fields": swap(options["fields"])}) for title, options in fieldsets]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if "fsm_object_transitions" in context:  # a generator: the page shows it twice
+            context["fsm_object_transitions"] = list(context["fsm_object_transitions"])
+        if change and not self.page_is_editable(request, context, obj):
+            context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
+        return super().render_change_form(
+            request, context, add=add, change=change, form_url=form_url, obj=obj
+        )
+
+    def page_is_editable(self, request, context, obj) -> bool:
+        """True when the page holds an input that saving would keep."""
+        adminform = context.get("adminform")
+        if adminform is not None and adminform.form.fields:
+            return True
+        return any(
+            formset.has_add_permission or formset.has_change_permission
+            for formset in context.get("inline_admin_formsets", [])
+        )

@@ -137,6 +137,17 @@ IP_KINDS: tuple[str, ...] = (
     GEOGRAPHICAL_INDICATION,
 )
 
+# The kinds as staff read them (the admin shows these, never the codes).
+IP_KIND_LABELS: dict[str, str] = {
+    INVENTION_PATENT: "发明专利",
+    UTILITY_MODEL: "实用新型专利",
+    DESIGN_PATENT: "外观设计专利",
+    TRADEMARK: "商标",
+    COPYRIGHT: "著作权",
+    SOFTWARE_COPYRIGHT: "软件著作权",
+    GEOGRAPHICAL_INDICATION: "地理标志",
+}
+
 PATENT_TYPE_DIGITS = frozenset("12389")
 # 8 and 9 are PCT applications entering the national phase (invention / utility model).
 _KIND_TYPE_DIGITS: dict[str, frozenset[str]] = {

@@ -56,3 +56,12 @@ def region_name(code: str | None) -> str:
     if not code:
         return ""
     return REGION_NAMES.get(code, code)
+
+
+def city_short_name(code: str | None) -> str:
+    """The city as people say it (肇庆 for 441200, also for its districts), or "" when the
+    code is not one of the listed cities'."""
+    if not code:
+        return ""
+    city = CITIES.get(f"{code[:4]}00", "")
+    return city.removesuffix("市")

@@ -19,7 +19,13 @@ from fundmgr.ground.accounts.principals import principal_for
 from fundmgr.ground.funds.admin import FundAdmin, FundView
 from fundmgr.ground.funds.selectors import funds_visible_to
 from fundmgr.ground.lib import clock
-from fundmgr.ground.lib.adminkit import ReadOnlyAdminMixin
+from fundmgr.ground.lib.adminkit import (
+    ChangePageMixin,
+    ReadOnlyAdminMixin,
+    ShortNameFilter,
+    WorkListMixin,
+    short_name_display,
+)
 from fundmgr.ground.lib.errors import AppError
 
 from . import dashboard, exporters, services
@@ -56,15 +62,33 @@ class ReportTablesForm(forms.Form):
 
 
 @admin.register(StoredReport)
-class StoredReportAdmin(RegulatorReadableMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["kind", "fund", "institution", "period_start", "period_end", "generated_at", "downloads"]
-    list_filter = ["kind", "fund"]
+class StoredReportAdmin(
+    RegulatorReadableMixin, WorkListMixin, ChangePageMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
+    list_display = ["kind", "fund_name", "institution_name", "period", "generated_at", "downloads"]
+    list_filter = ["kind", ("fund", ShortNameFilter), ("institution", ShortNameFilter)]
     search_fields = ["fund__name", "fund__code", "institution__name", "institution__code"]
     date_hierarchy = "period_start"
     list_select_related = ["fund", "institution"]
-    fields = ["kind", "fund", "institution", "period_start", "period_end", "generated_at", "downloads"]
-    readonly_fields = fields
+    fields = [("kind", "fund", "institution"), ("period_start", "period_end"), "generated_at", "downloads"]
+    readonly_fields = [
+        "kind",
+        "fund",
+        "institution",
+        "period_start",
+        "period_end",
+        "generated_at",
+        "downloads",
+    ]
     actions = ["regenerate"]
+    export_fields = ["kind", "fund", "institution", "period_start", "period_end", "generated_at"]
+
+    fund_name = short_name_display("fund", _("资金"), short=lambda fund: fund.short_label)
+    institution_name = short_name_display("institution", _("合作机构"), short=lambda inst: inst.short_name)
+
+    @admin.display(description=_("报告期间"), ordering="period_start")
+    def period(self, obj) -> str:
+        return f"{obj.period_start.isoformat()} 至 {obj.period_end.isoformat()}"
 
     change_list_template = "admin/reports/storedreport_change_list.html"
 

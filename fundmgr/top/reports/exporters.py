@@ -17,11 +17,24 @@ from typing import Any
 
 import xlsxwriter
 
+from fundmgr.ground.lib.regions import region_name
+
 TEXT, INT, WAN, YUAN, PERCENT, MULTIPLE = "text", "int", "wan", "yuan", "percent", "multiple"
+# A date (written as a real date in XLSX, ISO in CSV and JSON) and a GB/T 2260 code shown by
+# its name (端州区; the code itself in JSON and in the CSV's code column).
+DATE, REGION = "date", "region"
 # A column whose cells take the kind named by their row's "kind" (a label/value summary sheet).
 ROW_KIND = "row"
 
-NUMBER_FORMATS = {INT: "0", WAN: "0.00", YUAN: "#,##0.00", PERCENT: "0.00", MULTIPLE: "0.00"}
+# Amounts and counts with thousands separators (1,624.60 万元; 12,345 笔), dates as dates.
+NUMBER_FORMATS = {
+    INT: "#,##0",
+    WAN: "#,##0.00",
+    YUAN: "#,##0.00",
+    PERCENT: "0.00",
+    MULTIPLE: "0.00",
+    DATE: "yyyy-mm-dd",
+}
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -87,8 +100,13 @@ QUARTERLY_METRICS: tuple[Column, ...] = (
 NON_ADDITIVE = frozenset({"npl_ratio", "leverage", "leverage_limit"})
 
 RANK = Column("rank", "排名", TEXT, 6)
-FUND_COLUMNS = (RANK, Column("fund_name", "资金", TEXT, 34), Column("region_code", "行政区划代码", TEXT, 12))
-DISTRICT_COLUMNS = (RANK, Column("fund_name", "资金", TEXT, 34), Column("region_code", "区县代码", TEXT, 10))
+FUND_COLUMNS = (RANK, Column("fund_name", "资金", TEXT, 34), Column("region_code", "城市", REGION, 12))
+DISTRICT_COLUMNS = (
+    RANK,
+    Column("fund_name", "资金", TEXT, 34),
+    Column("region_code", "区县", REGION, 14),
+    Column("region_code", "区县代码", TEXT, 10),
+)
 INSTITUTION_COLUMNS = (
     RANK,
     Column("fund_name", "资金", TEXT, 34),
@@ -106,6 +124,7 @@ CSV_IDENTITY = (
     Column("fund", "资金代码", TEXT),
     Column("fund_name", "资金", TEXT),
     Column("region_code", "行政区划代码", TEXT),
+    Column("region_code", "行政区划", REGION),
     Column("institution", "合作机构代码", TEXT),
     Column("institution_name", "合作机构", TEXT),
 )
@@ -314,6 +333,11 @@ def _write_rows(sheet, formats: _Formats, table: Table, *, first_row: int) -> No
                 write_blank(r, index, None, fmt)
             elif kind == TEXT:
                 write_string(r, index, str(value), fmt)
+            elif kind == REGION:
+                write_string(r, index, region_name(str(value)), fmt)
+            elif kind == DATE:
+                day = dt.date.fromisoformat(value) if isinstance(value, str) else value
+                sheet.write_datetime(r, index, day, fmt)
             elif isinstance(value, str):  # a stored (JSON) report: numbers kept as exact strings
                 write_number(r, index, int(value) if kind == INT else Decimal(value), fmt)
             else:
@@ -342,6 +366,10 @@ def csv_bytes(
 def _csv_value(value: Any, column: Column) -> str:
     if value is None:
         return ""
+    if column.kind == REGION:
+        return region_name(str(value))
+    if isinstance(value, dt.date):
+        return value.isoformat()
     if isinstance(value, Decimal):
         return f"{value:.2f}"
     return str(value)
@@ -418,7 +446,7 @@ MONTHLY_LOANS = (
     Column("reference", "备案编号", TEXT, 18),
     Column("contract_no", "借款合同号", TEXT, 20),
     Column("enterprise", "借款企业", TEXT, 34),
-    Column("accepted_on", "受理日期", TEXT, 12),
+    Column("accepted_on", "受理日期", DATE, 12),
     Column("principal", "贷款本金(元)", YUAN, 16),
     Column("covered_outstanding", "月末在保余额(元)", YUAN, 16),
     Column("loan_class", "月末状态", TEXT, 10),

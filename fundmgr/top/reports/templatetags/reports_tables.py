@@ -8,6 +8,7 @@ from decimal import Decimal
 from django import template
 from django.utils.html import format_html
 
+from fundmgr.ground.lib.regions import region_name
 from fundmgr.top.reports import exporters
 
 register = template.Library()
@@ -16,6 +17,10 @@ register = template.Library()
 def cell_text(value, kind: str) -> str:
     if value is None or value == "":
         return "—"
+    if kind == exporters.REGION:
+        return region_name(str(value))
+    if kind == exporters.DATE:
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
     if kind == exporters.INT:
         return f"{int(value):,}"
     if kind in (exporters.WAN, exporters.YUAN, exporters.PERCENT, exporters.MULTIPLE):
@@ -26,5 +31,5 @@ def cell_text(value, kind: str) -> str:
 @register.simple_tag
 def cell(row: dict, column: exporters.Column, total: bool = False):
     value = "合计" if total and column.key == "rank" else row.get(column.key)
-    css = "" if column.kind == exporters.TEXT else "num"
+    css = "" if column.kind in (exporters.TEXT, exporters.REGION, exporters.DATE) else "num"
     return format_html('<td class="{}">{}</td>', css, cell_text(value, column.kind))
