@@ -11,11 +11,13 @@ from enterprises.api.views import EnterpriseViewSet
 from fundmgr.ground.funds.api.me import MeView
 from fundmgr.ground.funds.api.views import FundViewSet
 from fundmgr.ground.lib import health
+from fundmgr.top.forecast.api.views import ForecastView
 from fundmgr.top.notifications.api.views import NotificationViewSet
 from fundmgr.top.reports.api.views import ReportViewSet
 from loans.api.claims import ClaimViewSet, RecoveryViewSet
 from loans.api.filings import FilingViewSet
 from loans.api.position import PositionView
+from matching.api.views import FinancingNeedViewSet
 
 DOCS_CSP = csp_update({"script-src": ["'unsafe-inline'"]})
 
@@ -28,10 +30,12 @@ router.register("claims", ClaimViewSet, basename="claim")
 router.register("recoveries", RecoveryViewSet, basename="recovery")
 router.register("reports", ReportViewSet, basename="report")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("financing-needs", FinancingNeedViewSet, basename="financing-need")
 
 api_v1 = [
     path("me/", MeView.as_view(), name="me"),
     path("funds/<slug:code>/position/", PositionView.as_view(), name="fund-position"),
+    path("funds/<slug:code>/forecast/", ForecastView.as_view(), name="fund-forecast"),
     path("", include(router.urls)),
 ]
 

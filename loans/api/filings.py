@@ -26,7 +26,7 @@ from fundmgr.ground.accounts.workflow import (
     state_entered_on,
     with_state_entered_on,
 )
-from fundmgr.ground.lib.api import ID_PATTERN, DateField, MoneyField, PercentField
+from fundmgr.ground.lib.api import ID_PATTERN, DateField, IdField, MoneyField, PercentField
 
 from ..models import FilingStatus, LoanFiling, LoanStatus, Pledge
 from ..selectors import filings as selectors
@@ -61,6 +61,12 @@ class FilingInputSerializer(serializers.Serializer):
     matures_on = DateField()
     purpose = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     pledges = PledgeInputSerializer(many=True, allow_empty=False)
+    financing_need = IdField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="本笔贷款对应的融资需求 id（投融对接），可不填",
+    )
 
 
 class FilingPatchSerializer(serializers.Serializer):
@@ -147,6 +153,7 @@ class FilingSerializer(serializers.ModelSerializer):
             "outstanding_principal",
             "covered_outstanding",
             "settled_on",
+            "financing_need",
             "checks",
             "pledges",
         ]

@@ -108,6 +108,16 @@ class LoanFiling(ConcurrentTransitionMixin, models.Model):
     settled_on = models.DateField(_("结清日期"), null=True, blank=True)
     submitted_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
     submitted_on = models.DateField(_("提交日期(业务日)"), default=clock.today)
+    # The financing need (投融对接) the loan answers, if the bank named one; the need follows
+    # the filing's fate (matching.services.need_follow_filing).
+    financing_need = models.ForeignKey(
+        "matching.FinancingNeed",
+        verbose_name=_("对应融资需求"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="filings",
+    )
 
     class Meta:
         verbose_name = _("贷款备案")

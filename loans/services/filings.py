@@ -28,14 +28,17 @@ from fundmgr.ground.lib.identifiers import (
     validate_pledge_registration_no,
 )
 from loans.errors import LoansError
+from matching.services import need_check_for_filing, need_follow_filing
 
 from ..events import BOOK_CHANGED, FILING_DECIDED
-from ..models import DueDiligence, FilingStatus, LoanFiling, Pledge, ReferenceCounter
+from ..models import LIVE_FILING_STATUSES, DueDiligence, FilingStatus, LoanFiling, Pledge, ReferenceCounter
 from ..rules import filings as rules
 from ..selectors.filings import enterprise_live_exposure, pledged_elsewhere
 from . import book
 
 STAFF_FILING_STEPS = frozenset({"start_due_diligence", "return_for_supplement", "accept", "reject", "void"})
+# What a staff step on a filing means for the financing need it names.
+_NEED_EVENTS = {"accept": "accepted", "reject": "rejected", "void": "voided"}
 
 FILING_FIELDS = (
     "contract_no",
@@ -235,6 +238,27 @@ def _terms(data: dict[str, Any]) -> dict[str, Any]:
     return terms
 
 
+def _need_follows(filing: LoanFiling, event: str, user) -> None:
+    """The financing need the filing names (if any) follows it (投融对接; a step of this
+    command, in its transaction): told what became of this filing and whether other filings
+    still hold the need."""
+    if filing.financing_need_id is None:
+        return
+    others = LoanFiling.objects.filter(financing_need_id=filing.financing_need_id).exclude(pk=filing.pk)
+    need_follow_filing(
+        need_id=filing.financing_need_id,
+        institution_id=filing.institution_id,
+        reference=filing.reference,
+        event=event,
+        on=clock.today(),
+        user=user,
+        other_live_filings=others.filter(status__in=LIVE_FILING_STATUSES)
+        .exclude(status=FilingStatus.ACCEPTED)
+        .exists(),
+        other_accepted_filings=others.filter(status=FilingStatus.ACCEPTED).exists(),
+    )
+
+
 def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
     """A bank files a disbursed loan. Every automatic check runs; if any fails the answer is
     422 with one error per failed rule and nothing is stored. A contract number the bank
@@ -268,6 +292,14 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
         today=today,
     )
     _refuse_if_failed(checks)
+    need_id = data.get("financing_need")
+    if need_id is not None:
+        need_check_for_filing(
+            principal=principal,
+            need_id=need_id,
+            fund_id=fund.pk,
+            enterprise_id=enterprise.pk if enterprise else None,
+        )
     try:
         with transaction.atomic(durable=True):
             _hold_pledged_rights(pledges, assets)
@@ -287,10 +319,12 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
                 due_diligence_due_on=workdays.add_working_days(today, policy.due_diligence_working_days),
                 outstanding_principal=terms["principal"],
                 covered_outstanding=terms["covered_principal"],
+                financing_need_id=need_id,
                 **terms,
             )
             filing.save()
             log_created(filing, state=FilingStatus.SUBMITTED, user=principal.user, comment="提交贷款备案")
+            _need_follows(filing, "submitted", principal.user)
             Pledge.objects.bulk_create(
                 [
                     Pledge(
@@ -475,7 +509,13 @@ def filing_withdraw(*, principal: Principal, filing_id: int, comment: str = "") 
         filing.pledges.filter(released_on__isnull=True).update(released_on=clock.today())
 
     return run_transition(
-        model=LoanFiling, pk=filing_id, name="withdraw", user=principal.user, comment=comment, prepare=prepare
+        model=LoanFiling,
+        pk=filing_id,
+        name="withdraw",
+        user=principal.user,
+        comment=comment,
+        prepare=prepare,
+        then=lambda filing: _need_follows(filing, "withdrawn", principal.user),
     )
 
 
@@ -551,6 +591,8 @@ def filing_transition(*, filing_id: int, name: str, user, comment: str = "") -> 
             BOOK_CHANGED.publish(fund_id=filing.fund_id, since=filing.accepted_on)
         if name in ("accept", "return_for_supplement", "reject", "void"):
             FILING_DECIDED.publish(filing=filing, transition=name)  # a row now; the e-mail after commit
+        if name in _NEED_EVENTS:
+            _need_follows(filing, _NEED_EVENTS[name], user)
 
     return run_transition(
         model=LoanFiling, pk=filing_id, name=name, user=user, comment=comment, prepare=prepare, then=then

@@ -27,6 +27,10 @@ EXPECTED = {
     "reports-monthly": ("reports.monthly_reports_generate_all", "0", "1", "1", "*"),
     "reports-snapshots-nightly": ("reports.snapshots_refresh", "0", "3", "*", "*"),
     "reports-quarterly": ("reports.quarterly_reports_store_all", "30", "1", "1", "1,4,7,10"),
+    "needs-expire-daily": ("matching.needs_expire_due", "20", "0", "*", "*"),
+    "needs-untouched-daily": ("notifications.needs_untouched_scan", "15", "7", "*", "*"),
+    "needs-digest-daily": ("notifications.needs_digest", "0", "8", "*", "*"),
+    "needs-priorities-nightly": ("matching.priorities_refresh", "30", "3", "*", "*"),
 }
 
 

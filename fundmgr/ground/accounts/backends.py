@@ -12,7 +12,20 @@ from django.contrib.auth.backends import ModelBackend
 from .models import STAFF_ROLES, Role
 
 PROJECT_APPS = frozenset(
-    {"accounts", "funds", "lib", "enterprises", "banks", "loans", "notifications", "reports"}
+    {"accounts", "funds", "lib", "enterprises", "banks", "matching", "loans", "notifications", "reports"}
+)
+# Financing needs and outreach events (投融对接、政策宣传): what officers and approvers record.
+_MATCHING = frozenset(
+    {
+        "matching.add_financingneed",
+        "matching.change_financingneed",
+        "matching.add_needmeeting",
+        "matching.add_enterprisehonour",
+        "matching.change_enterprisehonour",
+        "matching.add_outreachevent",
+        "matching.change_outreachevent",
+        "matching.add_eventsigning",
+    }
 )
 
 # "app_label.codename" prefixes a role may use beyond viewing. `view_*` on project apps is
@@ -32,15 +45,20 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "loans.change_loanfiling",
             "loans.change_claim",
         }
-    ),
+    )
+    | _MATCHING,
     Role.APPROVER: frozenset(
         {
             "enterprises.change_enterprise",
             "banks.change_institution",
             "loans.change_loanfiling",
             "loans.change_claim",
+            # the priority classes are the fund's policy: the approver's to change
+            "matching.add_priorityclass",
+            "matching.change_priorityclass",
         }
-    ),
+    )
+    | _MATCHING,
     # Changing a claim or recovery in the admin means pressing its transition buttons (every
     # field is read-only); which button a role sees still comes from the transition itself.
     Role.COMMITTEE: frozenset({"loans.change_claim"}),

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class NotificationsConfig(AppConfig):
     name = "fundmgr.top.notifications"
     label = "notifications"
-    verbose_name = "通知"
+    verbose_name = _("通知")
 
     def ready(self) -> None:
         # The business apps publish what happened (fundmgr.ground.lib.events); notices are written

@@ -53,6 +53,8 @@ EVENT_LABELS: dict[str, str] = {
     "deadline.recovery_return.approaching": "追偿款返还即将到期",
     "deadline.monthly_report.approaching": "月度报告即将到期",
     "deadline.monthly_report.breached": "月度报告逾期未报",
+    "needs.digest": "新增融资需求",
+    "needs.untouched": "融资需求无进展",
 }
 
 

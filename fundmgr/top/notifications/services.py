@@ -92,6 +92,8 @@ def object_ref(obj) -> tuple[str, str]:
         return "institution", obj.code
     if name == "cooperationagreement":
         return "institution", obj.institution.code
+    if name == "financingneed":
+        return "financing_need", str(obj.pk)
     return name, str(obj.pk)
 
 

@@ -17,7 +17,7 @@ import logging
 
 from celery import shared_task
 
-from . import deadlines, delivery
+from . import deadlines, delivery, needs
 from .delivery import email_send  # noqa: F401  (the task lives with the delivery rules)
 
 log = logging.getLogger(__name__)
@@ -33,3 +33,15 @@ def deadline_scan(today: str | None = None) -> dict[str, int]:
 def email_resend_stuck(older_than_minutes: int = delivery.STUCK_AFTER_MINUTES) -> dict[str, int]:
     """Re-enqueue e-mails whose message was lost; flag sends interrupted by a dying worker."""
     return delivery.email_resend_stuck(older_than_minutes=older_than_minutes)
+
+
+@shared_task(name="notifications.needs_digest")
+def needs_digest(today: str | None = None) -> dict[str, int]:
+    """Each bank's digest of the new financing needs it may match (once per day covered)."""
+    return needs.needs_digest(today=dt.date.fromisoformat(today) if today else None)
+
+
+@shared_task(name="notifications.needs_untouched_scan")
+def needs_untouched_scan(today: str | None = None) -> int:
+    """Officers told of financing needs nobody has touched for the policy's working days."""
+    return needs.needs_untouched_scan(today=dt.date.fromisoformat(today) if today else None)

@@ -39,6 +39,13 @@ JOBS: tuple[Job, ...] = (
         description="入库有效期届满的企业转为已过期",
     ),
     Job(
+        "needs-expire-daily",
+        "matching.needs_expire_due",
+        "20",
+        "0",
+        description="有效期内未备案的融资需求转为已过期",
+    ),
+    Job(
         "idempotency-purge-daily",
         "lib.idempotency_purge_expired",
         "30",
@@ -74,6 +81,20 @@ JOBS: tuple[Job, ...] = (
         description="期限临近和超期提醒",
     ),
     Job(
+        "needs-untouched-daily",
+        "notifications.needs_untouched_scan",
+        "15",
+        "7",
+        description="提醒工作人员长时间无进展的融资需求",
+    ),
+    Job(
+        "needs-digest-daily",
+        "notifications.needs_digest",
+        "0",
+        "8",
+        description="向合作银行推送前一日新增的可对接融资需求（每日汇总）",
+    ),
+    Job(
         "reports-monthly",
         "reports.monthly_reports_generate_all",
         "0",
@@ -87,6 +108,13 @@ JOBS: tuple[Job, ...] = (
         "0",
         "3",
         description="保存已结束期间（月、季、年）的报表指标快照",
+    ),
+    Job(
+        "needs-priorities-nightly",
+        "matching.priorities_refresh",
+        "30",
+        "3",
+        description="重新计算在办融资需求的优先对接分类（荣誉到期、专利超出年限）",
     ),
     Job(
         "reports-quarterly",
