@@ -117,10 +117,11 @@ def measure(fn, runs: int) -> dict:
     fn()
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    slow = max(queries, key=lambda x: float(x["time"]))
+    slow = max(queries, key=lambda x: float(x["time"]), default={"time": 0, "sql": ""})  # none: pure NumPy
     shapes = Counter(re.sub(r"'[^']*'|\b\d+\b", "?", x["sql"]) for x in queries)  # an N+1 shows as a repeat
     return {"median": statistics.median(times), "min": min(times), "max": max(times), "n": len(queries),
-            "peak": peak, "slow": (float(slow["time"]), slow["sql"]), "repeat": shapes.most_common(1)[0]}  # fmt: skip
+            "peak": peak, "slow": (float(slow["time"]), slow["sql"]),
+            "repeat": (shapes.most_common(1) or [("", 1)])[0]}  # fmt: skip
 
 
 # Goals from the performance issue: (what, test on (median s, ratio to me, peak MiB)).
@@ -130,7 +131,26 @@ GOALS = {
     "quarterly": ("< 300 ms, < 20 MiB", lambda s, x, m: s < 0.3 and m < 20),
     "quarterly-closed": ("< 100 ms, ≤ 10× me, < 20 MiB", lambda s, x, m: s < 0.1 and x <= 10 and m < 20),
     "monthly": ("< 10 s", lambda s, x, m: s < 10),
+    "forecast": ("< 5 s, < 500 MiB", lambda s, x, m: s < 5 and m < 500),
 }
+
+
+def forecast_case(today: dt.date, paths: int = 10_000, months: int = 24):
+    """The fund forecast's Monte Carlo over the whole province's live book at once (issue 15):
+    the books are read and prepared once, outside the timing."""
+    from fundmgr.ground.funds.models import Fund
+    from fundmgr.top.forecast.rules.simulation import monte_carlo
+    from fundmgr.top.forecast.services import forecast_inputs, province_simulation
+
+    funds = list(Fund.objects.order_by("code"))
+    book, cohorts, fixed, caps = province_simulation(
+        funds=funds, inputs=forecast_inputs(funds=funds, today=today), months=months
+    )
+    cpu = time.process_time()
+    monte_carlo(book, cohorts, fixed, caps, months=months, paths=paths, seed=1)
+    print(f"forecast: {len(book):,} live loans below the trigger × {paths:,} paths × {months} months, "
+          f"one run {time.process_time() - cpu:.1f} s of CPU", flush=True)  # fmt: skip
+    return lambda: monte_carlo(book, cohorts, fixed, caps, months=months, paths=paths, seed=1)
 
 
 def monthly_job(today: dt.date) -> dict:
@@ -150,6 +170,48 @@ def monthly_job(today: dt.date) -> dict:
     print(f"monthly job: {stored} reports for {year}-{month:02d} in {seconds:.1f} s", flush=True)
     return {"median": seconds, "min": seconds, "max": seconds, "n": len(q.captured_queries), "peak": 0.0,
             "slow": (0.0, ""), "repeat": ("", 1)}  # fmt: skip
+
+
+def books_case(scale: float, today: dt.date) -> dict:
+    """The books round trip (issue 14): a generated workbook of a fund new to the system
+    (10,000 enterprises, 30,000 IP rights, 5,000 historical loans at scale 1), its dry run
+    and its import (one transaction), each timed once; then the dry run under tracemalloc
+    at a tenth and at full size, to show that memory does not grow with the rows read."""
+    from fundmgr.ground.accounts.models import User
+    from fundmgr.top.books.sample import sample_fund, write_sample
+    from fundmgr.top.books.services import books_import, books_validate
+
+    enterprises, loans = max(100, round(10_000 * scale)), max(50, round(5_000 * scale))
+    folder = tempfile.mkdtemp(prefix="fundmgr-books-")
+    try:
+        sample_fund(code="books-bench", prefix="BB")
+        path, tenth = f"{folder}/books.xlsx", f"{folder}/books-tenth.xlsx"
+        t = time.perf_counter()
+        rows = write_sample(path, fund_code="books-bench", enterprises=enterprises, loans=loans, today=today)
+        written = time.perf_counter() - t
+        write_sample(
+            tenth, fund_code="books-bench", enterprises=enterprises // 10, loans=loans // 10, today=today
+        )
+
+        def peak(file: str) -> float:
+            tracemalloc.start()
+            books_validate(file=file)
+            result = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+            return result
+
+        t = time.perf_counter()
+        dry = books_validate(file=path)
+        dry_s = time.perf_counter() - t
+        peaks = (peak(tenth), peak(path))
+        t = time.perf_counter()
+        imported = books_import(file=path, by=User.objects.get(username="admin"), file_name="books.xlsx")
+        import_s = time.perf_counter() - t
+        return {"rows": rows, "written": written, "size": os.path.getsize(path) / 2**20, "dry": dry_s,
+                "dry_errors": dry.error_count, "import": import_s, "imported": imported.imported,
+                "import_errors": imported.error_count, "peaks": peaks}  # fmt: skip
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def short_sql(sql: str) -> str:
@@ -235,6 +297,8 @@ def run(args: argparse.Namespace, started: float) -> None:
         *((short, f"quarterly_report {y} Q{q}, {short[10:] or 'running'} (viewer)",
            lambda y=y, q=q: quarterly_report(principal=viewer, fund_code=None, year=y, quarter=q))
           for short, (y, q) in (("quarterly", running), ("quarterly-closed", closed))),
+        ("forecast", "forecast MC, province, 10k paths × 24 m", forecast_case(today)),
+        ("forecast-api", "GET funds/zhaoqing/forecast/?paths=10000", get("/api/v1/funds/zhaoqing/forecast/?paths=10000")),
     ]  # fmt: skip
     results = [(short, label, measure(fn, args.runs)) for short, label, fn in cases]
     results.append(("monthly", "monthly job, all funds (one run)", monthly_job(today)))
@@ -264,6 +328,17 @@ def run(args: argparse.Namespace, started: float) -> None:
               f"goal ≥ 100/s, all 201: {met}")  # fmt: skip
         for error in flow["errors"]:
             print(f"  refused: {error}")
+    books = books_case(args.scale, today)
+    n = books["rows"]
+    print(f"\nbooks workbook: {n['enterprises']:,} enterprises, {n['ip']:,} IP rights, {n['loans']:,} historical "
+          f"loans, {n['pledges']:,} pledges, {n['claims']} claims, {n['ledger']} ledger entries; "
+          f"{books['size']:.1f} MiB written in {books['written']:.1f} s")  # fmt: skip
+    for what, seconds, errors in (("dry run", books["dry"], books["dry_errors"]),
+                                  ("import, one transaction", books["import"], books["import_errors"])):  # fmt: skip
+        met = "yes" if seconds < 60 and errors == 0 else "NO"
+        print(f"books {what:<24}{seconds:>7.1f} s  {errors} errors  goal < 60 s, clean: {met}")
+    print(f"books dry run peak memory (tracemalloc): {books['peaks'][0]:.1f} MiB at a tenth of the rows, "
+          f"{books['peaks'][1]:.1f} MiB at all of them")  # fmt: skip
     medians = ", ".join(f"{short} {r['median'] * 1000:.0f} ms/{r['n']} q" for short, _, r in results)
     print(f"\nSUMMARY {connection.vendor} scale={args.scale}: {n_loans:,} loans, "
           f"{n_pledges:,} pledges loaded in {load_s:.0f} s; {medians}; "

@@ -64,9 +64,12 @@ INSTALLED_APPS = [
     "fundmgr.top.notifications",
     "fundmgr.top.reports",
     "fundmgr.top.workbench",
+    "fundmgr.top.books",
+    "fundmgr.top.forecast",
     "fundmgr.top.demo",
     "enterprises",
     "banks",
+    "matching",
     "loans",
 ]
 
@@ -229,6 +232,7 @@ SPECTACULAR_SETTINGS = {
         "ClaimStatusEnum": "loans.models.ClaimStatus",
         "RecoveryStatusEnum": "loans.models.RecoveryStatus",
         "RecoverySourceEnum": "loans.models.Recovery.Source",
+        "FinancingNeedStatusEnum": "matching.models.NeedStatus",
     },
 }
 

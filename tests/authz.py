@@ -49,6 +49,7 @@ class World:
     recovery: int  # bank A's recovery on paid_claim, fund's part due
     enterprise: str  # USCC of an enterprise bank A applied for, submitted
     notification: int  # one of bank A's notifications
+    need: int  # a financing need bank A registered for Xinghe (Zhaoqing), shared with partner banks
 
 
 def pledge(kind: str, number: str, registered_on: str = "2026-11-10") -> list[dict]:
@@ -74,6 +75,21 @@ RECOVERY = {
     "costs": "10000.00",
     "source": "borrower",
 }
+
+
+def need_body(uscc: str = XINGHE, **overrides) -> dict:
+    """A financing need in Zhaoqing that bank A registers on the enterprise's behalf."""
+    return {
+        "enterprise_uscc": uscc,
+        "fund": "zhaoqing",
+        "amount": "2000000.00",
+        "term_months": 12,
+        "purpose": "流动资金",
+        "offered_ip": [],
+        "consent_on": "2026-11-20",
+        "consent_scope": "basic",
+        **overrides,
+    }
 
 
 def _claim_body(filing: int) -> dict:
@@ -137,6 +153,7 @@ def world(personas, business_date) -> World:
 
     application = application_body()
     _ok(bank.post("/api/v1/enterprises/", application, format="json"), 201)
+    need = _ok(bank.post("/api/v1/financing-needs/", need_body(), format="json"), 201)["id"]
 
     notification = Notification.objects.filter(recipient=personas.user("bank_a")).order_by("id").first()
     assert notification is not None, "bank A was told of nothing"
@@ -150,6 +167,7 @@ def world(personas, business_date) -> World:
         recovery=recovery,
         enterprise=application["uscc"],
         notification=notification.pk,
+        need=need,
     )
 
 

@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APPS = [
     ROOT / "enterprises",
     ROOT / "banks",
+    ROOT / "matching",
     ROOT / "loans",
     *sorted((ROOT / "fundmgr" / "ground").iterdir()),
     *sorted((ROOT / "fundmgr" / "top").iterdir()),

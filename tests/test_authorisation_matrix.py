@@ -44,6 +44,8 @@ MATRIX = {
     "/api/v1/funds/zhaoqing/ledger/": row(401, 403, 404, 200, 404, 200),
     "/api/v1/funds/foshan/ledger/": row(401, 404, 403, 404, 200, 200),
     "/api/v1/funds/zhaoqing/position/": row(401, 200, 404, 403, 403, 403),
+    # the fund forecast: staff and the city's regulator; banks are refused whatever the fund
+    "/api/v1/funds/zhaoqing/forecast/": row(401, 403, 403, 200, 404, 200),
     "/api/v1/enterprises/": row(401, 200, 200, 200, 200, 200),
     "/api/v1/enterprises/9144120252133505XP/": row(401, 200, 404, 200, 404, 200),
     "/api/v1/institutions/": row(401, 200, 200, 200, 200, 200),
@@ -64,6 +66,12 @@ MATRIX = {
     "/api/v1/reports/quarterly/?year=2026&quarter=4&fund=zhaoqing": row(401, 403, 403, 200, 404, 200),
     "/api/v1/reports/annual/?year=2026": row(401, 403, 403, 200, 200, 200),
     "/api/v1/reports/annual/?year=2026&fund=foshan": row(401, 403, 403, 404, 200, 200),
+    # financing needs: banks in the fund's city (bank B's list is empty), staff; regulators read
+    # only the outreach aggregates of their city
+    "/api/v1/financing-needs/": row(401, 200, 200, 403, 403, 200),
+    "/api/v1/financing-needs/{need}/": row(401, 200, 404, 403, 403, 200),
+    "/api/v1/reports/outreach/?year=2026&quarter=4": row(401, 403, 403, 200, 200, 200),
+    "/api/v1/reports/outreach/?year=2026&fund=zhaoqing": row(401, 403, 403, 200, 404, 200),
 }
 
 

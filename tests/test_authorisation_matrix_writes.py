@@ -23,7 +23,7 @@ import pytest
 from django.apps import apps
 from django.db import transaction
 
-from tests.authz import PERSONAS, RECOVERY, World, _claim_body, endpoints, pledge
+from tests.authz import JINGYE, PERSONAS, RECOVERY, World, _claim_body, endpoints, need_body, pledge
 from tests.factories import application_body, filing_body
 
 pytestmark = pytest.mark.django_db
@@ -209,6 +209,23 @@ MATRIX: dict[tuple[str, str], Endpoint] = {
         _no_body,
         None,
         row(401, 200, 404, 404, 404, 404, 404, 404, 404, 404),
+    ),
+    ("POST", "/api/v1/financing-needs/"): Endpoint(
+        # a bank on the enterprise's behalf; bank B has no agreement in Zhaoqing (422); staff
+        # register needs in the admin
+        lambda w: "/api/v1/financing-needs/",
+        lambda w: need_body(JINGYE),
+        lambda w: need_body(JINGYE, amount=2000000),  # money as a number
+        row(401, 201, 422, 403, 403, 403, 403, 403, 403, 403),
+        row(401, 400, 400, 403, 403, 403, 403, 403, 403, 403),
+    ),
+    ("POST", "/api/v1/financing-needs/{pk}/interest/"): Endpoint(
+        # a bank that may see the need; bank B does not (404); staff record meetings instead
+        lambda w: f"/api/v1/financing-needs/{w.need}/interest/",
+        lambda w: {"comment": "可对接"},
+        lambda w: {"comment": TOO_LONG},
+        row(401, 201, 404, 403, 403, 403, 403, 403, 403, 403),
+        row(401, 400, 404, 403, 403, 403, 403, 403, 403, 403),
     ),
     ("POST", "/api/v1/recoveries/{pk}/transitions/{transition}/"): Endpoint(
         # finance confirms the fund's part came back

@@ -11,7 +11,7 @@ import pytest
 from fundmgr.ground.lib.errors import ErrorCode, declared_codes
 
 ROOT = Path(__file__).resolve().parent.parent
-APP_DIRS = [ROOT / "fundmgr", ROOT / "enterprises", ROOT / "banks", ROOT / "loans"]
+APP_DIRS = [ROOT / "fundmgr", ROOT / "enterprises", ROOT / "banks", ROOT / "matching", ROOT / "loans"]
 # Calls whose first argument is a code, and calls that take a code= keyword.
 FIRST_ARG_IS_CODE = {"AppError", "Conflict", "Forbidden", "Violation", "Check", "_c"}
 TAKES_CODE = FIRST_ARG_IS_CODE | {"NotFound", "RuleViolations", "problem", "ValidationError"}

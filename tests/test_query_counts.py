@@ -65,12 +65,16 @@ from fundmgr.ground.funds.models import Fund, PolicyVersion
 from fundmgr.ground.funds.services import ledger_entry_record
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.models import WorkdayOverride
+from fundmgr.top.books.models import ImportRun
+from fundmgr.top.forecast.models import StressScenario
 from fundmgr.top.notifications.services import notify
 from fundmgr.top.reports import services as reports
 from fundmgr.top.reports.dashboard import dashboard_context
 from loans.models import Claim, DueDiligence, EarlyWarning, LoanFiling
 from loans.services.book import book_keep, contribution
 from loans.services.filings import due_diligence_record, filing_transition
+from matching import services as matching
+from matching.models import EnterpriseHonour, FinancingNeed, MatchingPolicy, OutreachEvent, PriorityClass
 from tests.conftest import Personas
 from tests.factories import application_body, filing_body, patent_with_check, uscc_with_check
 
@@ -377,6 +381,50 @@ class World:
         )
         _ok(response)
 
+    def match(self, bank: Bank) -> None:
+        """投融对接: the bank registers a need for its borrower and says it is interested; an
+        officer records a meeting and an honour of the borrower; an event in the bank's city
+        with the bank's signing."""
+        client = self.personas.client(bank.persona)
+        body = {
+            "enterprise_uscc": bank.borrower,
+            "fund": bank.fund,
+            "amount": "1500000.00",
+            "term_months": 12,
+            "consent_on": "2026-11-20",
+            "consent_scope": "full",
+            "offered_ip": [self.patent(Enterprise.objects.get(uscc=bank.borrower)).number],
+        }
+        need = _ok(client.post("/api/v1/financing-needs/", body, format="json"), 201)["id"]
+        _ok(client.post(f"/api/v1/financing-needs/{need}/interest/", {}, format="json"), 201)
+        officer = self.user("officer")
+        matching.need_meeting_record(need_id=need, user=officer, data={"notes": "面谈"})
+        borrower = Enterprise.objects.get(uscc=bank.borrower)
+        honour = EnterpriseHonour(
+            enterprise=borrower, kind="tech_sme", title="科技型中小企业", granted_on=dt.date(2026, 5, 1)
+        )
+        matching.honour_save(honour=honour, by=officer)
+        n = next(_seq)
+        event = matching.event_save(
+            event=OutreachEvent(
+                fund=Fund.objects.get(code=bank.fund),
+                kind="matchmaking",
+                title=f"银企对接会{n}",
+                held_on=dt.date(2026, 11, 20),
+                place="会议中心",
+                organisers="市场监督管理局",
+                attendance=50,
+            ),
+            by=officer,
+        )
+        matching.signing_record(
+            event=event,
+            institution=Institution.objects.get(code=bank.code),
+            enterprise=borrower,
+            intended_amount=Decimal("1000000.00"),
+            by=officer,
+        )
+
     def new_fund(self) -> Fund:
         """A city fund like the demo's, cooperating with both banks, in both regulators' scope."""
         n = next(_seq)
@@ -466,6 +514,7 @@ class World:
             self.pay(claim_id)
             self.recovery(bank, claim_id)
             self.apply(bank)
+            self.match(bank)
         fund = self.new_fund()
         institution = self.new_institution()
         for code in ("zhaoqing", "foshan"):
@@ -477,6 +526,9 @@ class World:
                 by=self.user("finance"),
             )
         self.notify_everyone()
+        StressScenario.objects.create(  # a saved forecast stress (fundmgr.top.forecast)
+            fund=Fund.objects.get(code="zhaoqing"), name=f"情景{next(_seq)}", roll_multiplier=Decimal("2")
+        )
         self.business_date(REPORTED_ON)
         for bank in BANKS:
             self.status_report(bank, performing[bank.persona])
@@ -519,6 +571,18 @@ class World:
         policy.effective_from = dt.date(2031, 1, 1) + dt.timedelta(days=n)
         policy.save()
         reports.quarterly_report_store(fund=fund, year=2026, quarter=3)
+        PriorityClass.objects.create(
+            fund=fund,
+            order=1,
+            code=f"own-{n}",
+            label=f"本市分类{n}",
+            rule="honour",
+            parameters={"kinds": ["tech_sme"]},
+        )
+        MatchingPolicy.objects.create(fund=fund, effective_from=dt.date(2026, 1, 1))
+        ImportRun.objects.create(
+            file=f"books/test-{n}.xlsx", file_name=f"台账{n}.xlsx", fund=fund, uploaded_by=self.user("admin")
+        )
         for bank in BANKS:
             EarlyWarning.objects.create(
                 filing_id=self.filings[bank.persona][-1],
@@ -574,6 +638,7 @@ WORLD_PATHS: dict[str, list[str]] = {
     "v1:fund-detail": ["/api/v1/funds/{fund}/"],
     "v1:fund-ledger": ["/api/v1/funds/{fund}/ledger/"],
     "v1:fund-position": ["/api/v1/funds/{fund}/position/"],
+    "v1:fund-forecast": ["/api/v1/funds/{fund}/forecast/?paths=100"],
     "v1:enterprise-list": ["/api/v1/enterprises/", f"/api/v1/enterprises/?page_size={PAGE_ALL}"],
     "v1:enterprise-detail": ["/api/v1/enterprises/{borrower}/"],
     "v1:institution-list": ["/api/v1/institutions/", f"/api/v1/institutions/?page_size={PAGE_ALL}"],
@@ -588,6 +653,10 @@ WORLD_PATHS: dict[str, list[str]] = {
         "/api/v1/reports/monthly/?year=2026&month=11&fund={fund}",
         "/api/v1/reports/monthly/?year=2026&month=11&fund={fund}&institution={bank}",
     ],
+    "v1:report-outreach": ["/api/v1/reports/outreach/?year=2026&quarter=4"],
+    "v1:financing-need-list": ["/api/v1/financing-needs/", f"/api/v1/financing-needs/?page_size={PAGE_ALL}"],
+    # the bank's first need (its nested rows do not grow: each unit registers a new need)
+    "v1:financing-need-detail": ["/api/v1/financing-needs/{need}/"],
 }
 # Routes of one record whose nested rows grow on that record: measured on two records in the
 # same state, one with few and one with many nested rows (test_record_reads_…).
@@ -602,7 +671,12 @@ RECORD_PATHS: dict[str, list[str]] = {
 
 def scope_of(persona: str) -> dict[str, str]:
     bank = BANKS[1] if persona in ("bank_b", "regulator_y") else BANKS[0]
-    return {"fund": bank.fund, "bank": bank.code, "borrower": bank.borrower}
+    need = (
+        FinancingNeed.objects.filter(enterprise__uscc=bank.borrower)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return {"fund": bank.fund, "bank": bank.code, "borrower": bank.borrower, "need": need.first()}
 
 
 def api_reads(world: World, paths: dict[str, list[str]], fill: Callable[[str], dict]) -> dict[str, Call]:

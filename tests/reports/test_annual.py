@@ -170,6 +170,8 @@ def test_annual_xlsx_has_henan_style_patent_and_trademark_sheets(personas, datas
         "按合作机构",
         "专利质押融资",
         "商标质押融资",
+        "投融对接",
+        "宣传与对接活动",
     ]
     assert book["按资金"]["A2"].value.startswith("统计期间：2026年度（2026-01-01 至 2026-12-31）")
     sheet = book["专利质押融资"]

@@ -292,6 +292,8 @@ def test_xlsx_has_title_period_chinese_headers_and_number_formats(personas, data
         "按合作机构",
         "专利质押融资",
         "商标质押融资",
+        "投融对接",
+        "宣传与对接活动",
     ]
     sheet = book["按资金"]
     assert sheet["A1"].value == "知识产权质押融资风险补偿资金统计表"
@@ -330,6 +332,8 @@ def test_csv_has_the_same_columns_with_a_bom(personas, dataset):
         "按合作机构",
         "专利质押融资",
         "商标质押融资",
+        "投融对接",
+        "宣传与对接活动",
     ]
     funds = by_table["按资金"]
     assert [r["资金代码"] for r in funds] == ["foshan", "zhaoqing", "shantou", "shaoguan", ""]

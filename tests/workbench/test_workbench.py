@@ -284,7 +284,7 @@ def test_someone_who_took_no_step_reads_none(world, login):
 # --- the apps listed -----------------------------------------------------------------------------------
 
 
-BUSINESS_ORDER = ["loans", "enterprises", "banks", "funds", "reports", "notifications"]
+BUSINESS_ORDER = ["loans", "enterprises", "banks", "matching", "funds", "reports", "notifications"]
 
 
 @pytest.mark.parametrize("name", ["officer", "approver", "committee", "finance"])

@@ -41,7 +41,7 @@ TECHNICAL_APPS = frozenset(
     }
 )
 # The business apps in the order of the work: loans first.
-APP_ORDER = ("loans", "enterprises", "banks", "funds", "reports", "notifications")
+APP_ORDER = ("loans", "enterprises", "banks", "matching", "funds", "reports", "forecast", "notifications")
 
 
 class LoginForm(AdminAuthenticationForm):

@@ -21,6 +21,7 @@ from fundmgr.ground.funds.models import Fund
 from fundmgr.ground.funds.selectors import fund_figures_one
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.money import HUNDRED, ZERO, format_yuan, to_wan_yuan
+from matching.models import EventKind
 
 from . import selectors
 from .selectors import FUND, Period
@@ -57,7 +58,9 @@ def dashboard_context(*, fund: Fund) -> dict:
     if leverage is not None and limit:
         gauge = min(leverage * HUNDRED / limit, HUNDRED).quantize(Decimal("0.1"), ROUND_HALF_UP)
     quarter = (today.month - 1) // 3 + 1
+    outreach = outreach_section(fund=fund, today=today)
     return {
+        "outreach": outreach,
         "fund": fund,
         "today": today,
         "cards": [
@@ -108,6 +111,56 @@ def dashboard_context(*, fund: Fund) -> dict:
         ),
         "quarterly_xlsx": f"{reverse('v1:report-quarterly')}?fund={fund.code}&year={today.year}&quarter={quarter}&format=xlsx",
         "stored_reports": reverse("admin:reports_storedreport_changelist") + f"?fund__id__exact={fund.pk}",
+    }
+
+
+# --- outreach: the matching funnel and the events of the running quarter -------------------------
+
+
+def outreach_section(*, fund: Fund, today) -> dict:
+    """The fund's funnel (needs registered this quarter, each at the furthest step it reached)
+    and its events this quarter, as the quarterly report computes them."""
+    quarter = (today.month - 1) // 3 + 1
+    start = today.replace(month=3 * (quarter - 1) + 1, day=1)
+    period = Period.clipped(start, today, today)
+    funnel = selectors.need_funnel(fund_ids=[fund.pk], period=period)[fund.pk]
+    events = selectors.event_figures(fund_ids=[fund.pk], period=period)
+
+    def rate(part, whole) -> str:
+        value = selectors.ratio_percent(Decimal(part), Decimal(whole))
+        return "—" if value is None else f"{value}%"
+
+    steps = [
+        ("登记融资需求", funnel.needs, format_yuan(funnel.needs_amount), "100.00%" if funnel.needs else "—"),
+        ("银行表达意向", funnel.interested, "", rate(funnel.interested, funnel.needs)),
+        ("报送贷款备案", funnel.filed, "", rate(funnel.filed, funnel.needs)),
+        (
+            "受理入池",
+            funnel.accepted,
+            format_yuan(funnel.accepted_amount),
+            rate(funnel.accepted, funnel.needs),
+        ),
+    ]
+    kinds = []
+    for kind, label in EventKind.choices:
+        f = events[(fund.pk, kind)]
+        kinds.append(
+            {
+                "label": str(label),
+                "events": f.events,
+                "participants": f"{f.enterprises} / {f.institutions}",
+                "people": f"{f.attendance} / {f.online_viewers}",
+                "signings": f.signings,
+                "signed": format_yuan(f.signed_amount),
+                "realised": f"{f.realised} / {format_yuan(f.realised_amount)}",
+                "rate": rate(f.realised_amount, f.signed_amount),
+            }
+        )
+    return {
+        "title": f"{today.year}年第{quarter}季度",
+        "steps": steps,
+        "events": kinds,
+        "report_xlsx": f"{reverse('v1:report-outreach')}?fund={fund.code}&year={today.year}&quarter={quarter}&format=xlsx",
     }
 
 

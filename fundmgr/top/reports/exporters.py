@@ -168,6 +168,91 @@ CSV_IP_KEYS = {
 }
 
 
+# --- outreach: the matching funnel and the events (投融对接、政策宣传) -----------------------------
+
+OUTREACH_FUNNEL_METRICS: tuple[Column, ...] = (
+    Column("needs", "登记融资需求(项)", INT),
+    Column("needs_amount_wan_yuan", "需求金额(万元)", WAN, 14),
+    Column("needs_with_interest", "其中：银行表达意向(项)", INT, 14),
+    Column("needs_filed", "其中：报送贷款备案(项)", INT, 14),
+    Column("needs_accepted", "其中：受理入池(项)", INT, 14),
+    Column("accepted_amount_wan_yuan", "受理贷款金额(万元)", WAN, 14),
+    Column("interest_rate", "意向率(%)", PERCENT),
+    Column("filed_rate", "备案转化率(%)", PERCENT),
+    Column("accepted_rate", "受理转化率(%)", PERCENT),
+    Column("amount_conversion_rate", "金额转化率(%)", PERCENT),
+)
+OUTREACH_EVENT_METRICS: tuple[Column, ...] = (
+    Column("events", "活动(场)", INT),
+    Column("enterprises", "参加企业(家次)", INT),
+    Column("institutions", "参加机构(家次)", INT),
+    Column("attendance", "现场人数(人)", INT),
+    Column("online_viewers", "线上观看(人次)", INT),
+    Column("signings", "现场签约(笔)", INT),
+    Column("signed_amount_wan_yuan", "签约意向金额(万元)", WAN, 14),
+    Column("realised_signings", "已实现签约(笔)", INT),
+    Column("realised_amount_wan_yuan", "实现受理贷款(万元)", WAN, 14),
+    Column("realisation_rate", "签约实现率(%)", PERCENT),
+)
+OUTREACH_FUND_COLUMNS = (Column("fund_name", "资金", TEXT, 34), Column("region_code", "城市", REGION, 12))
+OUTREACH_KIND = Column("kind_label", "活动类型", TEXT, 14)
+OUTREACH_TABLE_NAMES = {"funnel": "投融对接", "events": "宣传与对接活动"}
+# CSV: the outreach tables' columns after the regulator table's, under the same header.
+OUTREACH_CSV_COLUMNS = (OUTREACH_KIND, *OUTREACH_FUNNEL_METRICS, *OUTREACH_EVENT_METRICS)
+
+
+def outreach_tables(outreach: dict[str, Any]) -> list[Table]:
+    return [
+        Table(
+            OUTREACH_TABLE_NAMES["funnel"],
+            OUTREACH_FUND_COLUMNS + OUTREACH_FUNNEL_METRICS,
+            outreach["funnel"],
+            outreach["funnel_total"],
+        ),
+        Table(
+            OUTREACH_TABLE_NAMES["events"],
+            (*OUTREACH_FUND_COLUMNS, OUTREACH_KIND, *OUTREACH_EVENT_METRICS),
+            outreach["events"],
+            outreach["events_total"],
+        ),
+    ]
+
+
+def _outreach_csv_rows(outreach: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for key, label in OUTREACH_TABLE_NAMES.items():
+        for row in [*outreach[key], {**outreach[f"{key}_total"], "rank": "合计"}]:
+            out.append({**row, "table": label})
+    return out
+
+
+def outreach_title(report: dict[str, Any]) -> tuple[str, list[str]]:
+    p = report["period"]
+    when = f"{p['year']}年第{p['quarter']}季度" if p.get("quarter") else f"{p['year']}年度"
+    lines = [
+        f"统计期间：{when}（{_iso(p['from'])} 至 {_iso(p['to'])}）；截至 {_iso(report['as_of'])}",
+        "投融对接：本期登记的融资需求，按截至期末达到的环节统计（报送备案视为银行已表达意向）；"
+        "活动：本期举办的活动及现场签约，已实现指签约银行对该需求的贷款已受理入池；金额单位：万元",
+    ]
+    return "投融对接与政策宣传统计表", lines
+
+
+def outreach_file(report: dict[str, Any], fmt: str) -> tuple[bytes, str]:
+    """The outreach report as a file: (content, content type)."""
+    if fmt == "xlsx":
+        title, lines = outreach_title(report)
+        return xlsx(title=title, lines=lines, tables=outreach_tables(report)), XLSX_CONTENT_TYPE
+    columns = (
+        Column("table", "报表", TEXT),
+        Column("rank", "合计", TEXT),
+        Column("fund", "资金代码", TEXT),
+        Column("fund_name", "资金", TEXT),
+        Column("region_code", "行政区划代码", TEXT),
+        *OUTREACH_CSV_COLUMNS,
+    )
+    return csv_bytes(columns, _outreach_csv_rows(report)), CSV_CONTENT_TYPE
+
+
 def quarterly_tables(report: dict[str, Any]) -> list[Table]:
     tables = [
         Table("按资金", FUND_COLUMNS + QUARTERLY_METRICS, report["rows"], report["total"]),
@@ -184,6 +269,8 @@ def quarterly_tables(report: dict[str, Any]) -> list[Table]:
     for key, name in IP_TABLE_NAMES.items():
         if key in report:  # reports stored before these tables existed have none
             tables.append(Table(name, IP_TABLE_COLUMNS[key], report[key]["rows"], report[key]["total"]))
+    if "outreach" in report:  # nor the outreach tables
+        tables += outreach_tables(report["outreach"])
     return tables
 
 
@@ -215,7 +302,7 @@ def table_file(report: dict[str, Any], fmt: str) -> tuple[bytes, str]:
 
 def quarterly_csv(report: dict[str, Any]) -> bytes:
     """Every table in one file, told apart by the first column, under one header."""
-    columns = CSV_IDENTITY + QUARTERLY_METRICS
+    columns = CSV_IDENTITY + QUARTERLY_METRICS + (OUTREACH_CSV_COLUMNS if "outreach" in report else ())
     out: list[dict[str, Any]] = []
     for key, label in TABLE_LABELS.items():
         total = report["total"] if key == "rows" else report[f"{key}_total"]
@@ -231,6 +318,8 @@ def quarterly_csv(report: dict[str, Any]) -> bytes:
                     **{column: row[k] for k, column in keys.items()},
                 }
             )
+    if "outreach" in report:
+        out += _outreach_csv_rows(report["outreach"])
     return csv_bytes(columns, out)
 
 
@@ -455,6 +544,30 @@ MONTHLY_LOANS = (
 LEDGER_COLUMNS = (Column("label", "项目", TEXT, 24), Column("amount", "金额(元)", YUAN, 18))
 
 
+# The forecast's P95 figures at the foot of the fund report (fundmgr.top.forecast adds them).
+MONTHLY_FORECAST: tuple[tuple[str, str, str], ...] = (
+    ("expected_claims", "预测期内预期补偿(元)", YUAN),
+    ("claims_p95", "预测期内补偿 P95(元)", YUAN),
+    ("balance_p95_end", "预测期末资金余额 P95(元)", YUAN),
+    ("below_zero_p95", "P95 余额首次低于零的月份", TEXT),
+    ("top_up_p95", "P95 需补充资金(元)", YUAN),
+    ("top_up_p99", "P99 需补充资金(元)", YUAN),
+)
+
+
+def _forecast_lines(forecast: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if not forecast:
+        return []
+    head = f"风险预测（未来{forecast['months']}个月，{forecast['paths']}条模拟路径）"
+    lines = [{"label": head, "value": None, "kind": TEXT}]
+    for key, label, kind in MONTHLY_FORECAST:
+        value = forecast.get(key)
+        if key == "below_zero_p95" and value is None:
+            value = "预测期内不低于零"
+        lines.append({"label": label, "value": value, "kind": kind})
+    return lines
+
+
 def monthly_xlsx(report: dict[str, Any]) -> bytes:
     p = report["period"]
     who = report["fund"]["name"]
@@ -471,7 +584,8 @@ def monthly_xlsx(report: dict[str, Any]) -> bytes:
                 {"label": label, "value": summary.get(key), "kind": kind}
                 for key, label, kind in MONTHLY_SUMMARY
                 if key in summary
-            ],
+            ]
+            + _forecast_lines(report.get("forecast")),
         )
     ]
     if report.get("ledger"):

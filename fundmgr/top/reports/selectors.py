@@ -55,6 +55,7 @@ from loans.models import (
     Recovery,
     StatusReport,
 )
+from matching.models import EventKind, EventSigning, FinancingNeed, NeedInterest, OutreachEvent
 
 from .models import FigureSnapshot
 
@@ -992,3 +993,132 @@ def monthly_trend(*, fund: Fund, today: dt.date, months: int = 12) -> list[Trend
 def _month_end(start: dt.date) -> dt.date:
     nxt = dt.date(start.year + (start.month == 12), start.month % 12 + 1, 1)
     return nxt - dt.timedelta(days=1)
+
+
+# --- outreach: the matching funnel and the events (投融对接、政策宣传) -----------------------------
+
+
+@dataclass
+class NeedFunnel:
+    """The financing needs registered in a period, each counted at the furthest step it had
+    reached by the period's end (`Period.as_of`): registered ⊇ with a bank's interest ⊇ filed
+    ⊇ accepted. A filing that names a need counts as its bank's interest. Money in yuan."""
+
+    needs: int = 0
+    needs_amount: Decimal = ZERO
+    interested: int = 0
+    filed: int = 0
+    accepted: int = 0
+    accepted_amount: Decimal = ZERO  # principal of the accepted loans that answer these needs
+
+
+@dataclass
+class EventFigures:
+    """The events held in a period, of one kind: participants (enterprises and institutions
+    recorded on each event, summed over events), attendance and online viewers, the signings
+    made there, and those realised by the period's end (the signing bank's accepted loan
+    naming the signing's need) with the loans' principal. Money in yuan."""
+
+    events: int = 0
+    enterprises: int = 0
+    institutions: int = 0
+    attendance: int = 0
+    online_viewers: int = 0
+    signings: int = 0
+    signed_amount: Decimal = ZERO
+    realised: int = 0
+    realised_amount: Decimal = ZERO
+
+
+def need_funnel(*, fund_ids: Sequence[int], period: Period) -> dict[int, NeedFunnel]:
+    """Per fund, in two queries (every fund listed, zeros too)."""
+    cutoff = period.as_of
+    needs = FinancingNeed.objects.filter(
+        fund_id__in=fund_ids, registered_on__gte=period.start, registered_on__lte=cutoff
+    )
+    filings = LoanFiling.objects.filter(financing_need_id=OuterRef("pk"))
+    rows = (
+        needs.annotate(
+            has_interest=Exists(
+                NeedInterest.objects.filter(need_id=OuterRef("pk"), expressed_on__lte=cutoff)
+            ),
+            was_filed=Exists(filings.filter(submitted_on__lte=cutoff)),
+            was_accepted=Exists(filings.filter(status=FilingStatus.ACCEPTED, accepted_on__lte=cutoff)),
+        )
+        .values("fund_id")
+        .annotate(
+            n=Count("pk"),
+            amount=Coalesce(Sum("amount"), ZERO),
+            interested=Count("pk", filter=Q(has_interest=True) | Q(was_filed=True)),
+            filed=Count("pk", filter=Q(was_filed=True)),
+            accepted=Count("pk", filter=Q(was_accepted=True)),
+        )
+        .order_by()
+    )
+    out = {fid: NeedFunnel() for fid in fund_ids}
+    for row in rows:
+        f = out[row["fund_id"]]
+        f.needs, f.needs_amount = row["n"], row["amount"]
+        f.interested, f.filed, f.accepted = row["interested"], row["filed"], row["accepted"]
+    for row in (
+        LoanFiling.objects.filter(
+            financing_need__in=needs.values("pk"), status=FilingStatus.ACCEPTED, accepted_on__lte=cutoff
+        )
+        .values("financing_need__fund_id")
+        .annotate(total=Coalesce(Sum("principal"), ZERO))
+        .order_by()
+    ):
+        out[row["financing_need__fund_id"]].accepted_amount = row["total"]
+    return out
+
+
+def event_figures(*, fund_ids: Sequence[int], period: Period) -> dict[tuple[int, str], EventFigures]:
+    """Per fund and kind of event, in four queries (every fund × kind listed, zeros too)."""
+    cutoff = period.as_of
+    events = OutreachEvent.objects.filter(
+        fund_id__in=fund_ids, held_on__gte=period.start, held_on__lte=cutoff
+    )
+    out = {(fid, kind): EventFigures() for fid in fund_ids for kind in EventKind.values}
+    for row in (
+        events.values("fund_id", "kind")
+        .annotate(
+            n=Count("pk"),
+            attendance=Coalesce(Sum("attendance"), 0),
+            viewers=Coalesce(Sum("online_viewers"), 0),
+        )
+        .order_by()
+    ):
+        f = out[(row["fund_id"], row["kind"])]
+        f.events, f.attendance, f.online_viewers = row["n"], row["attendance"], row["viewers"]
+    for relation, attr in (
+        (OutreachEvent.enterprises, "enterprises"),
+        (OutreachEvent.institutions, "institutions"),
+    ):
+        through = relation.through.objects.filter(outreachevent__in=events.values("pk"))
+        for row in (
+            through.values("outreachevent__fund_id", "outreachevent__kind").annotate(n=Count("pk")).order_by()
+        ):
+            setattr(out[(row["outreachevent__fund_id"], row["outreachevent__kind"])], attr, row["n"])
+    realised = (
+        LoanFiling.objects.filter(
+            financing_need_id=OuterRef("financing_need_id"),
+            institution_id=OuterRef("institution_id"),
+            status=FilingStatus.ACCEPTED,
+            accepted_on__lte=cutoff,
+        )
+        .values("financing_need_id")
+        .annotate(total=Sum("principal"))
+        .values("total")
+    )
+    for fund_id, kind, amount, loans in (
+        EventSigning.objects.filter(event__in=events.values("pk"))
+        .annotate(loans=Subquery(realised))
+        .values_list("event__fund_id", "event__kind", "intended_amount", "loans")
+    ):
+        f = out[(fund_id, kind)]
+        f.signings += 1
+        f.signed_amount += amount
+        if loans:
+            f.realised += 1
+            f.realised_amount += loans
+    return out

@@ -31,6 +31,7 @@ from fundmgr.ground.lib.money import ZERO, to_wan_yuan
 from fundmgr.ground.lib.regions import region_name
 from fundmgr.top.reports.errors import ReportsError
 from loans.models import FilingStatus, LoanFiling
+from matching.models import EventKind
 
 from . import exporters, selectors
 from .models import FigureSnapshot, ReportKind, StoredReport
@@ -39,6 +40,11 @@ from .selectors import DISTRICT, FUND, INSTITUTION, Figures, Period
 log = logging.getLogger(__name__)
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
+
+# Sections an app above this one adds to every monthly fund report (the forecast's P95
+# figures): each is called once per batch of funds, `provide(funds=..., today=...)`, and
+# answers {fund id: {key: section}}; registered at start-up (fundmgr.top.forecast.apps).
+MONTHLY_FUND_SECTIONS: list = []
 
 
 # --- periods --------------------------------------------------------------------------------
@@ -298,6 +304,7 @@ def period_build(
         "as_of": period.as_of,
         "generated_at": clock.now(),
         "funds": [f.code for f in sorted(funds, key=lambda f: f.code)],
+        "outreach": outreach_tables(funds=funds, period=period),
         "rows": rows,
         "total": _total(rows, fund_figures),
         "patent_table": ip_table(fund_items, "patent"),
@@ -307,6 +314,116 @@ def period_build(
         "by_institution": inst_rows,
         "by_institution_total": sub_total(inst_rows, inst_fig),
     }
+
+
+# --- outreach: the matching funnel and the events (投融对接、政策宣传) -----------------------------
+
+EVENT_KIND_LABELS = dict(EventKind.choices)
+
+
+def _funnel_row(identity: dict[str, Any], f: selectors.NeedFunnel) -> dict[str, Any]:
+    ratio = selectors.ratio_percent
+    return {
+        **identity,
+        "needs": f.needs,
+        "needs_amount_wan_yuan": to_wan_yuan(f.needs_amount),
+        "needs_with_interest": f.interested,
+        "needs_filed": f.filed,
+        "needs_accepted": f.accepted,
+        "accepted_amount_wan_yuan": to_wan_yuan(f.accepted_amount),
+        "interest_rate": ratio(Decimal(f.interested), Decimal(f.needs)),
+        "filed_rate": ratio(Decimal(f.filed), Decimal(f.needs)),
+        "accepted_rate": ratio(Decimal(f.accepted), Decimal(f.needs)),
+        "amount_conversion_rate": ratio(f.accepted_amount, f.needs_amount),
+    }
+
+
+def _event_row(identity: dict[str, Any], kind: str | None, f: selectors.EventFigures) -> dict[str, Any]:
+    return {
+        **identity,
+        "kind": kind,
+        "kind_label": str(EVENT_KIND_LABELS[kind]) if kind else "合计",
+        "events": f.events,
+        "enterprises": f.enterprises,
+        "institutions": f.institutions,
+        "attendance": f.attendance,
+        "online_viewers": f.online_viewers,
+        "signings": f.signings,
+        "signed_amount_wan_yuan": to_wan_yuan(f.signed_amount),
+        "realised_signings": f.realised,
+        "realised_amount_wan_yuan": to_wan_yuan(f.realised_amount),
+        "realisation_rate": selectors.ratio_percent(f.realised_amount, f.signed_amount),
+    }
+
+
+def _summed(items: list, cls):
+    """The figures of several rows added up (counts and yuan), for a 合计 row."""
+    total = cls()
+    for item in items:
+        for name in vars(total):
+            setattr(total, name, getattr(total, name) + getattr(item, name))
+    return total
+
+
+def outreach_tables(*, funds: list[Fund], period: Period) -> dict[str, Any]:
+    """The matching funnel per fund and the events per fund and kind over `period`, each
+    with its 合计 row: counts and 万元 columns are the sums of the rows shown, rates are
+    recomputed from the summed counts and yuan."""
+    ordered = sorted(funds, key=lambda f: f.code)
+    ids = [f.pk for f in ordered]
+    funnels = selectors.need_funnel(fund_ids=ids, period=period)
+    events = selectors.event_figures(fund_ids=ids, period=period)
+
+    def identity(fund: Fund) -> dict[str, Any]:
+        return {"fund": fund.code, "fund_name": fund.name, "region_code": fund.region_code}
+
+    total_identity = {"fund": None, "fund_name": "合计", "region_code": None}
+    funnel_rows = [_funnel_row(identity(f), funnels[f.pk]) for f in ordered]
+    funnel_total = _funnel_row(
+        total_identity, _summed([funnels[f.pk] for f in ordered], selectors.NeedFunnel)
+    )
+    for key in ("needs_amount_wan_yuan", "accepted_amount_wan_yuan"):  # the sum of the rows as shown
+        funnel_total[key] = sum((r[key] for r in funnel_rows), Decimal("0.00"))
+    event_rows = [
+        _event_row(identity(f), kind, events[(f.pk, kind)]) for f in ordered for kind in EventKind.values
+    ]
+    event_total = _event_row(total_identity, None, _summed(list(events.values()), selectors.EventFigures))
+    for key in ("signed_amount_wan_yuan", "realised_amount_wan_yuan"):
+        event_total[key] = sum((r[key] for r in event_rows), Decimal("0.00"))
+    return {
+        "funnel": funnel_rows,
+        "funnel_total": funnel_total,
+        "events": event_rows,
+        "events_total": event_total,
+    }
+
+
+def outreach_build(
+    *, funds: list[Fund], start: dt.date, end: dt.date, today: dt.date, period: dict[str, Any]
+):
+    """The outreach report for `funds` over [start, end], Python values."""
+    clipped = Period.clipped(start, end, today)
+    return {
+        "period": {**period, "from": start, "to": end},
+        "as_of": clipped.as_of,
+        "generated_at": clock.now(),
+        "funds": [f.code for f in sorted(funds, key=lambda f: f.code)],
+        **outreach_tables(funds=funds, period=clipped),
+    }
+
+
+def outreach_report(
+    *, principal: Principal, fund_code: str | None, year: int, quarter: int | None
+) -> dict[str, Any]:
+    """The outreach report (the funnel and the events) a regulator or staff member may read:
+    a quarter, or the calendar year without `quarter`. Scope as `quarterly_report`: banks
+    403, another city's fund 404; a regulator reads only these aggregates of its city."""
+    if quarter is not None and not 1 <= quarter <= 4:
+        raise AppError(FundsError.INVALID_PERIOD, "季度应为 1 至 4", field="quarter", status=400)
+    start, end = quarter_bounds(year, quarter) if quarter else (dt.date(year, 1, 1), dt.date(year, 12, 31))
+    funds = _report_funds(principal=principal, fund_code=fund_code, year=year, start=start)
+    period = {"year": year, "quarter": quarter}
+    return outreach_build(funds=funds, start=start, end=end, today=clock.today(), period=period)
 
 
 def quarterly_report(
@@ -429,6 +546,10 @@ def monthly_build_all(
     for p in book:
         loans[p.fund_id, p.institution_id].append(p)
     del book
+    sections: dict[int, dict[str, Any]] = defaultdict(dict)
+    for provide in MONTHLY_FUND_SECTIONS:
+        for fund_id, section in provide(funds=funds, today=today).items():
+            sections[fund_id].update(section)
     generated_at = clock.now()
     for fund in funds:
         common = {
@@ -439,7 +560,15 @@ def monthly_build_all(
         }
         fund_statements = statements.pop(fund.pk, [])
         reports = [
-            (None, _monthly_fund_report(common, figures[FUND][(fund.pk,)], ledgers[fund.pk], fund_statements))
+            (
+                None,
+                {
+                    **_monthly_fund_report(
+                        common, figures[FUND][(fund.pk,)], ledgers[fund.pk], fund_statements
+                    ),
+                    **sections.get(fund.pk, {}),
+                },
+            )
         ]
         for inst, f in fund_statements:
             positions = loans.pop((fund.pk, inst.pk), [])

@@ -184,6 +184,81 @@ class IpTableSerializer(serializers.Serializer):
     total = IpTableRowSerializer()
 
 
+# --- outreach (投融对接、政策宣传) -----------------------------------------------------------------
+
+
+class _OutreachIdentity(serializers.Serializer):
+    fund = serializers.CharField(allow_null=True, help_text="资金代码（合计行为 null）")
+    fund_name = serializers.CharField(help_text="资金名称；合计行为“合计”")
+    region_code = serializers.CharField(allow_null=True, help_text="资金所在行政区划代码")
+
+
+class FunnelRowSerializer(_OutreachIdentity):
+    needs = IntegerField(help_text="本期登记的融资需求（项）")
+    needs_amount_wan_yuan = WanYuanField(help_text="其需求金额（万元）")
+    needs_with_interest = IntegerField(help_text="其中截至期末有银行表达意向（或已报送备案）的（项）")
+    needs_filed = IntegerField(help_text="其中截至期末已有贷款报送备案的（项）")
+    needs_accepted = IntegerField(help_text="其中截至期末已有贷款受理入池的（项）")
+    accepted_amount_wan_yuan = WanYuanField(help_text="这些需求对应的受理入池贷款金额（万元）")
+    interest_rate = TwoPlacesField(help_text="意向率（%）= 有意向 ÷ 登记")
+    filed_rate = TwoPlacesField(help_text="备案转化率（%）= 已备案 ÷ 登记")
+    accepted_rate = TwoPlacesField(help_text="受理转化率（%）= 已受理 ÷ 登记")
+    amount_conversion_rate = TwoPlacesField(help_text="金额转化率（%）= 受理贷款金额 ÷ 需求金额")
+
+
+class EventRowSerializer(_OutreachIdentity):
+    kind = serializers.CharField(
+        allow_null=True,
+        help_text="matchmaking（银企对接会）、training（培训/大讲堂）、briefing（政策宣讲）；合计行为 null",
+    )
+    kind_label = serializers.CharField()
+    events = IntegerField(help_text="本期举办的活动（场）")
+    enterprises = IntegerField(help_text="参加企业（家次）")
+    institutions = IntegerField(help_text="参加金融机构（家次）")
+    attendance = IntegerField(help_text="现场人数")
+    online_viewers = IntegerField(help_text="线上观看人次")
+    signings = IntegerField(help_text="现场签约（笔）")
+    signed_amount_wan_yuan = WanYuanField(help_text="签约意向金额（万元）")
+    realised_signings = IntegerField(
+        help_text="截至期末已实现的签约（签约银行对该需求的贷款已受理入池）（笔）"
+    )
+    realised_amount_wan_yuan = WanYuanField(help_text="实现签约的受理贷款金额（万元）")
+    realisation_rate = TwoPlacesField(help_text="签约实现率（%）= 实现贷款金额 ÷ 签约意向金额")
+
+
+class OutreachTablesSerializer(serializers.Serializer):
+    funnel = FunnelRowSerializer(many=True, help_text="投融对接漏斗：每个资金一行")
+    funnel_total = FunnelRowSerializer(help_text="合计行：各行之和（比率按合计数重新计算）")
+    events = EventRowSerializer(many=True, help_text="宣传与对接活动：每个资金、每类活动一行")
+    events_total = EventRowSerializer(help_text="合计行：各行之和（比率按合计数重新计算）")
+
+
+class OutreachQuerySerializer(serializers.Serializer):
+    fund = serializers.SlugField(required=False, help_text="资金代码；不传则为调用者可查看的全部资金")
+    year = IntegerField(min_value=2000, max_value=2100, help_text="年份")
+    quarter = IntegerField(min_value=1, max_value=4, required=False, help_text="季度 1–4；不传则为全年")
+    format = serializers.ChoiceField(choices=["json", "xlsx", "csv"], default="json", required=False)
+
+
+class OutreachPeriodSerializer(serializers.Serializer):
+    year = IntegerField()
+    quarter = IntegerField(allow_null=True, help_text="季度；全年报表为 null")
+    date_from = DateField(help_text="期间起（含）")
+    to = DateField(help_text="期间止（含）")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("date_from")
+        return dict((k, fields[k]) for k in ("year", "quarter", "from", "to"))
+
+
+class OutreachReportSerializer(OutreachTablesSerializer):
+    period = OutreachPeriodSerializer()
+    as_of = DateField(help_text="统计截至日（期间未结束时为今天）")
+    generated_at = serializers.DateTimeField()
+    funds = serializers.ListField(child=serializers.CharField(), help_text="报表包含的资金")
+
+
 class QuarterlyReportSerializer(serializers.Serializer):
     period = PeriodSerializer()
     as_of = DateField(help_text="期末指标的截至日（期间未结束时为今天）")
@@ -197,6 +272,9 @@ class QuarterlyReportSerializer(serializers.Serializer):
     by_institution_total = InstitutionRowSerializer()
     patent_table = IpTableSerializer(help_text="专利质押融资表（各资金排名，含合计）")
     trademark_table = IpTableSerializer(help_text="商标质押融资表（各资金排名，含合计）")
+    outreach = OutreachTablesSerializer(
+        help_text="投融对接漏斗与宣传对接活动（同 /api/v1/reports/outreach/）"
+    )
 
 
 class AnnualQuerySerializer(serializers.Serializer):

@@ -24,6 +24,8 @@ from .serializers import (
     AnnualReportSerializer,
     MonthlyQuerySerializer,
     MonthlyReportSerializer,
+    OutreachQuerySerializer,
+    OutreachReportSerializer,
     QuarterlyQuerySerializer,
     QuarterlyReportSerializer,
 )
@@ -121,6 +123,41 @@ class ReportViewSet(viewsets.GenericViewSet):
         )
         stem = f"annual-{q.get('fund') or 'all'}-{q['year']}"
         return _table_response(report, fmt=q["format"], stem=stem, serializer=AnnualReportSerializer)
+
+    @extend_schema(
+        summary="投融对接与政策宣传统计",
+        description=(
+            "按资金统计本期（季度，不传 quarter 为全年）登记的融资需求及其截至期末达到的环节：登记（项、金额）、"
+            "银行表达意向、报送备案、受理入池（项、金额，万元）与转化率；以及本期举办的银企对接会、培训/大讲堂、"
+            "政策宣讲：场次、参加企业与机构、现场与线上人数、现场签约（笔、意向金额）及已实现的受理贷款。"
+            "合计行为各行之和。监管部门只能查看所辖资金的汇总；合作机构无权查看（403）；其他城市的资金为 404。"
+        ),
+        parameters=[
+            OpenApiParameter("fund", str, description="资金代码，例如 zhaoqing"),
+            OpenApiParameter("year", int, required=True, description="年份"),
+            OpenApiParameter("quarter", int, description="季度 1–4；不传则为全年"),
+            OpenApiParameter("format", str, enum=["json", "xlsx", "csv"], description="默认 json"),
+        ],
+        responses=_table_responses(OutreachReportSerializer),
+    )
+    @action(detail=False, methods=["get"], permission_classes=[IsPrincipal, IsStaffOrRegulator])
+    def outreach(self, request):
+        params = OutreachQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        q = params.validated_data
+        report = services.outreach_report(
+            principal=principal_from_request(request),
+            fund_code=q.get("fund"),
+            year=q["year"],
+            quarter=q.get("quarter"),
+        )
+        stem = f"outreach-{q.get('fund') or 'all'}-{q['year']}" + (
+            f"Q{q['quarter']}" if q.get("quarter") else ""
+        )
+        if q["format"] in ("xlsx", "csv"):
+            content, content_type = exporters.outreach_file(report, q["format"])
+            return _file(content, content_type=content_type, filename=f"{stem}.{q['format']}")
+        return Response(OutreachReportSerializer(report).data)
 
     @extend_schema(
         summary="月度报告（已生成）",
