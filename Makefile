@@ -8,7 +8,7 @@ PORT   ?= 8000
 # The demo runs on its own SQLite file, with no broker (Celery eager) and console e-mail.
 DEMO_ENV := DATABASE_URL=sqlite:///$(CURDIR)/var/demo.sqlite3 REDIS_URL= DEBUG=true
 
-.PHONY: install install-browser demo demo-data test test-sqlite test-browser lint format migrations-check bench schema fuzz clean
+.PHONY: install install-browser demo demo-data test test-sqlite test-browser lint format migrations-check messages bench schema fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,14 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# The English catalogue (fundmgr/locale/en): collect every string marked for translation into
+# the .po (new ones arrive untranslated: translate them there), then compile the .mo that is
+# committed beside it. Needs GNU gettext (Debian's `gettext`); tests/test_translations.py
+# fails when a marked string has no English or the .mo is stale.
+messages: install
+	$(PY) manage.py makemessages -l en --no-obsolete --ignore=.venv --ignore=tests --ignore=benchmarks --ignore=var
+	$(PY) manage.py compilemessages -l en --ignore=.venv
 
 migrations-check: install
 	$(PY) manage.py makemigrations --check --dry-run

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LoansConfig(AppConfig):
     name = "loans"
     label = "loans"
-    verbose_name = "贷款备案与补偿"
+    verbose_name = _("贷款备案与补偿")
 
     def ready(self) -> None:
         # The funds app reads a fund's loan figures through the port it declares.

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_save, pre_delete
+from django.utils.translation import gettext_lazy as _
 
 from fundmgr.ground.lib import clock
 
@@ -30,7 +31,7 @@ def _keep_signers(sender, instance, **kwargs) -> None:
 class AccountsConfig(AppConfig):
     name = "fundmgr.ground.accounts"
     label = "accounts"
-    verbose_name = "用户与权限"
+    verbose_name = _("用户与权限")
 
     def ready(self) -> None:
         from django_fsm_log.models import StateLog

@@ -182,7 +182,7 @@ def require_public(model: type[models.Model], name: str) -> None:
         raise NotFound(f"没有名为 {name} 的操作", code=AccountsError.UNKNOWN_TRANSITION)
 
 
-CREATION_LABELS = {"submit": "提交", "report": "报告"}
+CREATION_LABELS = {"submit": "提交", "report": "报告", "imported": "导入"}
 
 
 def transition_label(model: type[models.Model], name: str) -> str:
@@ -355,6 +355,7 @@ def history_html(instance, *, step_labels: dict | None = None) -> str:
         if isinstance(field, FSMFieldMixin):
             labels.update(dict(field.choices))
     step_labels = step_labels or {}
+    system = _("系统")  # who signed a step nobody took by hand
     body = format_html_join(
         "",
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td></tr>",
@@ -365,7 +366,7 @@ def history_html(instance, *, step_labels: dict | None = None) -> str:
                 step_labels.get(r["transition"]) or transition_label(type(instance), r["transition"]),
                 labels.get(r["from"], r["from"] or "—"),
                 labels.get(r["to"], r["to"]),
-                f"{ROLE_LABELS.get(r['by'], r['by'])}（{r['by_user'] or _('系统')}）",
+                f"{ROLE_LABELS.get(r['by'], r['by'])}（{r['by_user'] or system}）",
                 r["comment"],
             )
             for r in rows

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LibConfig(AppConfig):
     name = "fundmgr.ground.lib"
     label = "lib"
-    verbose_name = "基础数据"
+    verbose_name = _("基础数据")
 
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save

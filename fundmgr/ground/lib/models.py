@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class WorkdayOverride(models.Model):
@@ -21,8 +22,8 @@ class WorkdayOverride(models.Model):
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
 
     class Meta:
-        verbose_name = "工作日调整"
-        verbose_name_plural = "工作日调整"
+        verbose_name = _("工作日调整")
+        verbose_name_plural = _("工作日调整")
         ordering = ["date"]
 
     def __str__(self) -> str:
@@ -58,8 +59,8 @@ class IdempotencyRecord(models.Model):
     )
 
     class Meta:
-        verbose_name = "幂等请求记录"
-        verbose_name_plural = "幂等请求记录"
+        verbose_name = _("幂等请求记录")
+        verbose_name_plural = _("幂等请求记录")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(

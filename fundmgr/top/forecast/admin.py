@@ -131,7 +131,7 @@ def forecast_page_view(request, code: str, *, model_admin: admin.ModelAdmin):
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": Fund._meta,
-        "title": f"{fund.name} · {gettext('资金充足性预测')}",
+        "title": "{} · {}".format(fund.name, gettext("资金充足性预测")),
         "fund": fund,
         "form": form,
         "result": result,
