@@ -7,6 +7,7 @@ class LoansError(ErrorCode):
     APPROVED_AMOUNT_EXCEEDS_CLAIMABLE = "approved_amount_exceeds_claimable"
     AS_OF_NOT_MONTH_END = "as_of_not_month_end"
     CLAIM_EXISTS = "claim_exists"
+    UNSUPPORTED_FILE_TYPE = "unsupported_file_type"
     CLAIM_REFUSED = "claim_refused"
     CLAIM_WINDOW_CLOSED = "claim_window_closed"
     COSTS_EXCEED_GROSS = "costs_exceed_gross"

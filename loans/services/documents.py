@@ -209,7 +209,7 @@ def document_upload(
     head = upload.read(SNIFF_BYTES)
     detected = sniff(head, read_more=lambda: upload.file)
     if detected is None:
-        raise UnsupportedFileType("unsupported_file_type", UNSUPPORTED_MESSAGE, field="file")
+        raise UnsupportedFileType(LoansError.UNSUPPORTED_FILE_TYPE, UNSUPPORTED_MESSAGE, field="file")
     content_type, extension = detected
     sha256, size = _digest(upload)
     if size == 0:
