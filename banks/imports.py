@@ -25,18 +25,6 @@ from .services import _CODE_RE, _REGION_RE
 # Fields an import may correct on an institution already registered; its cooperation state
 # changes only through its lifecycle steps.
 UPDATABLE_FIELDS = ("name", "kind", "region_code", "uscc", "contact_name", "contact_phone", "contact_email")
-AGREEMENT_FIELDS = (
-    "fund_share",
-    "bank_share",
-    "insurer_share",
-    "valuer_share",
-    "quota",
-    "reserve_deposit",
-    "signed_on",
-    "valid_from",
-    "valid_until",
-    "document_ref",
-)
 
 
 def institution_row_violations(data: dict[str, Any]) -> tuple[dict[str, Any], list[Violation]]:

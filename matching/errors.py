@@ -18,4 +18,3 @@ class MatchingError(ErrorCode):
     PRIORITY_PARAMETERS_INVALID = "priority_parameters_invalid"
     SIGNING_ENTERPRISE_OUTSIDE_FUND = "signing_enterprise_outside_fund"
     SIGNING_INSTITUTION_NOT_IN_FUND = "signing_institution_not_in_fund"
-    UNKNOWN_PRIORITY_CLASS = "unknown_priority_class"

@@ -308,10 +308,6 @@ class FinancingNeed(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.enterprise.name} · {self.amount:,.2f} 元"
 
-    @property
-    def consented(self) -> bool:
-        return self.consent_on is not None
-
     # Lifecycle. The system's steps (`public=False`) are taken as part of another command: a
     # bank's interest or a meeting starts the talks, a filing naming the need moves it.
     @step(

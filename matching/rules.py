@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from dateutil.relativedelta import relativedelta
 
 from fundmgr.ground.lib.identifiers import IP_KINDS, PATENT_KINDS
-from fundmgr.ground.lib.money import format_yuan, to_wan_yuan
+from fundmgr.ground.lib.money import to_wan_yuan
 
 # --- facts ---------------------------------------------------------------------------------------
 
@@ -303,7 +303,3 @@ def hidden_fields(*, is_staff: bool, is_submitter: bool, consent_scope: str) -> 
     if consent_scope != "full":
         hidden |= set(FULL_CONSENT_FIELDS)
     return frozenset(hidden)
-
-
-def amount_text(amount: Decimal) -> str:
-    return f"{format_yuan(amount)} 元"

@@ -68,14 +68,6 @@ def class_specs_for(*, fund_ids: Iterable[int]) -> dict[int, list[rules.ClassSpe
     return {fid: own.get(fid) or default for fid in ids}
 
 
-def classes_of_fund(fund_id: int) -> QuerySet[PriorityClass]:
-    """The classes a fund uses (for filters and the admin)."""
-    own = PriorityClass.objects.filter(fund_id=fund_id, active=True)
-    if own.exists():
-        return own.order_by("order")
-    return PriorityClass.objects.filter(fund__isnull=True, active=True).order_by("order")
-
-
 def enterprise_facts(*, enterprise_ids: Iterable[int]) -> dict[int, rules.EnterpriseFacts]:
     """What the priority rules read of each enterprise, in three queries."""
     ids = set(enterprise_ids)

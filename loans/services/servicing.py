@@ -358,7 +358,7 @@ def npl_suspension_check(*, institution_id: int, fund_id: int, today: dt.date | 
         if ratio is None or ratio <= policy.npl_suspend_threshold:
             return False
         reason = (
-            f"在保贷款不良率 {ratio}%（不良余额 {npl} 元 / 在保余额 {total} 元）"
+            f"在保贷款不良率 {ratio}%（不良余额 {npl:,.2f} 元 / 在保余额 {total:,.2f} 元）"
             f"超过暂停阈值 {policy.npl_suspend_threshold}%"
         )
         suspended = agreement_suspend_filings(

@@ -58,12 +58,12 @@ class TransitionButtonsMixin:
     transition in `run_transition(request, obj, name, comment, data)`.
     """
 
-    fsm_transition_success_msg = "操作“{transition_name}”已完成。"
-    fsm_transition_not_allowed_msg = "当前不能执行操作“{transition_name}”。"
+    fsm_transition_success_msg = _("操作“{transition_name}”已完成。")
+    fsm_transition_not_allowed_msg = _("当前不能执行操作“{transition_name}”。")
 
     @staticmethod
     def get_fsm_block_label(fsm_field_name: str) -> str:
-        return "可执行的操作"
+        return _("可执行的操作")
 
     def run_transition(
         self, request, obj, name: str, comment: str, data: dict

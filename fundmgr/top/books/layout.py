@@ -105,14 +105,6 @@ def _choices(text_choices, only: Sequence[str] | None = None) -> tuple[tuple[str
     return tuple((value, label) for value, label in text_choices.choices if only is None or value in only)
 
 
-# What a new record may arrive in. Records already in the system are matched by their key
-# and may be in any state (the export writes them as they are).
-NEW_ENTERPRISE_STATUSES = ("submitted", "admitted", "suspended", "expired", "removed")
-ADMITTED_ONCE = ("admitted", "suspended", "expired", "removed")
-NEW_LOAN_STATUSES = ("performing", "overdue", "non_performing", "settled", "compensated", "closed")
-NEW_CLAIM_STATUSES = ("in_recovery", "closed", "written_off")
-NEW_RECOVERY_STATUSES = ("return_due", "returned")
-
 FUND = Sheet(
     "fund",
     "资金",

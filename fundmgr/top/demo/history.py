@@ -31,7 +31,6 @@ gets no history; replaying the past over it would be wrong.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import heapq
 import itertools
@@ -48,6 +47,8 @@ from django.test.utils import override_settings
 
 from fundmgr.ground.lib import workdays
 from fundmgr.ground.lib.money import quantize
+from fundmgr.top.demo.scale import add_months, patent_with_check, uscc_with_check
+from loans.services.servicing import month_end
 
 HISTORY_START = dt.date(2024, 1, 2)  # the first working day of 2024
 # The story needs ~30 months: its first bad loan is lent ~25 months before the end.
@@ -217,16 +218,6 @@ PAST = {"pay": "paid", "reject": "rejected", "close": "closed"}
 # --- small helpers -------------------------------------------------------------------------------
 
 
-def month_end(day: dt.date) -> dt.date:
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    m = day.month - 1 + months
-    year, month = day.year + m // 12, m % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 def nth_working_day(first: dt.date, n: int) -> dt.date:
     """The n-th working day (1-based) of the month starting on `first`."""
     return workdays.add_working_days(first - dt.timedelta(days=1), n)
@@ -248,21 +239,13 @@ def months_iter(start: dt.date, end: dt.date) -> Iterator[dt.date]:
         first = add_months(first, 1)
 
 
-def _uscc_with_check(first17: str) -> str:
-    from fundmgr.top.demo.scale import uscc_with_check
-
-    return uscc_with_check(first17)
-
-
 def _patent(year: int, kind: str, serial: int) -> str:
-    from fundmgr.top.demo.scale import patent_with_check
-
     digit = {"invention_patent": "1", "utility_model": "2", "design_patent": "3"}[kind]
     return patent_with_check(f"{year}{digit}{serial:07d}")
 
 
 def enterprise_uscc(index: int, district: str) -> str:
-    return _uscc_with_check(f"91{district}MA{USCC_SERIAL_BASE + index:07d}")
+    return uscc_with_check(f"91{district}MA{USCC_SERIAL_BASE + index:07d}")
 
 
 def enterprise_ip(index: int) -> list[dict[str, Any]]:

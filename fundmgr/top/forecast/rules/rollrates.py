@@ -57,10 +57,6 @@ class RollRates:
     def observations(self) -> np.ndarray:
         return self.counts.sum(axis=1)
 
-    @property
-    def borrowed_rows(self) -> list[int]:
-        return [i for i, s in enumerate(self.sources[:SETTLED]) if s != FUND]
-
 
 def transition_counts(pairs: np.ndarray) -> np.ndarray:
     """(6, 6) counts from an (n, 2) array of (from, to) state indexes."""
