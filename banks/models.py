@@ -26,13 +26,15 @@ SHARE = {
 
 # Company forms dropped from names in narrow lists, longest first.
 _COMPANY_FORMS = ("股份有限公司", "有限责任公司", "有限公司")
+# The rural commercial banks' long form and the short one staff use (data: matched in names).
+_RURAL_BANK_NAMES = ("农村商业银行", "农商银行")
 
 
 def short_institution_name(name: str) -> str:
     short = name
     for form in _COMPANY_FORMS:
         short = short.replace(form, "")
-    short = short.replace("农村商业银行", "农商银行")
+    short = short.replace(*_RURAL_BANK_NAMES)
     return short or name
 
 

@@ -5,17 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from enterprises.errors import EnterprisesError
 from fundmgr.ground.accounts.principals import Principal, scoped
-from fundmgr.ground.accounts.workqueues import QueueSummary, summary_by_age, waiting_for
+from fundmgr.ground.accounts.workqueues import QueueSummary, Waiting, WorkQueue, summary_by_age, waiting_for
 from fundmgr.ground.funds.models import Fund
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.errors import AppError, NotFound
 
 from . import rules
 from .models import Enterprise
-from .sme import SMEResult, classify_sme_from_db
+from .sme import INDICATOR_LABELS, SMEResult, classify_sme_from_db
 
 
 def enterprises_visible_to(principal: Principal) -> QuerySet[Enterprise]:
@@ -36,7 +38,7 @@ def enterprises_visible_to(principal: Principal) -> QuerySet[Enterprise]:
 def enterprise_get(*, principal: Principal, uscc: str) -> Enterprise:
     enterprise = enterprises_visible_to(principal).filter(uscc=(uscc or "").strip().upper()).first()
     if enterprise is None:
-        raise NotFound("企业不存在或无权访问")
+        raise NotFound(_("企业不存在或无权访问"))
     return enterprise
 
 
@@ -57,12 +59,12 @@ def enterprise_eligibility(enterprise: Enterprise, *, on: dt.date | None = None)
     if policy is None:
         raise AppError(
             EnterprisesError.NO_POLICY_IN_FORCE,
-            f"{enterprise.fund.name}在{today}没有生效的政策版本",
+            _("%(fund)s在%(date)s没有生效的政策版本") % {"fund": enterprise.fund.name, "date": today},
             status=409,
         )
     try:
         size = enterprise_size(enterprise, on=today)
-        size_class, missing = size.size_class, size.missing
+        size_class, missing = size.size_class, [INDICATOR_LABELS.get(i, i) for i in size.missing]
     except AppError as exc:
         size_class, missing = "", [exc.message]
     assets = [
@@ -96,18 +98,33 @@ def _applications() -> QuerySet[Enterprise]:
     return Enterprise.objects.select_related("fund", "submitted_by")
 
 
+def enterprises_review_waiting(user) -> Waiting:
+    """企业入库待审核: submitted applications, to start the review."""
+    return waiting_for(_applications(), ["start_review"], user=user)
+
+
 def enterprises_awaiting_review(
     *, user, today: dt.date | None = None, limit: int = QUEUE_ITEMS
 ) -> QueueSummary:
-    """企业入库待审核: submitted applications, to start the review."""
-    waiting = waiting_for(_applications(), ["start_review"], user=user)
-    return summary_by_age(waiting, today=today or clock.today(), limit=limit)
+    """企业入库待审核 (`enterprises_review_waiting`), the oldest first."""
+    return summary_by_age(enterprises_review_waiting(user), today=today or clock.today(), limit=limit)
+
+
+def enterprises_admission_waiting(user) -> Waiting:
+    """企业入库待复核: applications under review, to admit (by someone other than who started
+    the review)."""
+    return waiting_for(_applications(), ["admit"], user=user)
 
 
 def enterprises_awaiting_admission(
     *, user, today: dt.date | None = None, limit: int = QUEUE_ITEMS
 ) -> QueueSummary:
-    """企业入库待复核: applications under review, to admit (by someone other than who started
-    the review)."""
-    waiting = waiting_for(_applications(), ["admit"], user=user)
-    return summary_by_age(waiting, today=today or clock.today(), limit=limit)
+    """企业入库待复核 (`enterprises_admission_waiting`), the oldest first."""
+    return summary_by_age(enterprises_admission_waiting(user), today=today or clock.today(), limit=limit)
+
+
+# The queues by name: the start page's cards, the admin list's 工作台 filter.
+ENTERPRISE_QUEUES = (
+    WorkQueue("enterprises_review", gettext_lazy("企业入库待审核"), enterprises_review_waiting),
+    WorkQueue("enterprises_admission", gettext_lazy("企业入库待复核"), enterprises_admission_waiting),
+)

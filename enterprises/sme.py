@@ -28,10 +28,12 @@ from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from enterprises.errors import EnterprisesError
 from fundmgr.ground.lib.errors import AppError
+from fundmgr.ground.lib.i18n import recorded
 from fundmgr.ground.lib.money import TEN_THOUSAND, to_decimal
 
 DEFAULT_STANDARD = "MIIT-2011-300"
@@ -44,15 +46,15 @@ SizeClass = Literal["large", "medium", "small", "micro"]
 # Canonical order, also the order used in `missing` and in the Chinese explanation.
 INDICATORS: tuple[str, ...] = ("employees", "revenue", "total_assets")
 INDICATOR_LABELS: dict[str, str] = {
-    "employees": "从业人员",
-    "revenue": "营业收入",
-    "total_assets": "资产总额",
+    "employees": _("从业人员"),
+    "revenue": _("营业收入"),
+    "total_assets": _("资产总额"),
 }
 SIZE_LABELS: dict[str, str] = {
-    "large": "大型企业",
-    "medium": "中型企业",
-    "small": "小型企业",
-    "micro": "微型企业",
+    "large": _("大型企业"),
+    "medium": _("中型企业"),
+    "small": _("小型企业"),
+    "micro": _("微型企业"),
 }
 
 # Row keys, identical to the SMEThreshold field names so that a data migration can do
@@ -184,7 +186,9 @@ def load_threshold_rows(path: str | Path | None = None) -> list[dict[str, Any]]:
         effective_from = dt.date.fromisoformat(document["effective_from"])
         raw_rows = document["rows"]
     except (KeyError, TypeError, ValueError) as exc:
-        raise SMEThresholdError(f"{file}: 须包含 standard、effective_from（YYYY-MM-DD）和 rows") from exc
+        raise SMEThresholdError(
+            gettext("%(file)s: 须包含 standard、effective_from（YYYY-MM-DD）和 rows") % {"file": file}
+        ) from exc
     rows = [
         {
             "standard": standard,
@@ -218,38 +222,49 @@ def _row_from_instance(instance: SMEThreshold) -> dict[str, Any]:
 def validate_threshold_rows(rows: Sequence[Mapping[str, Any]]) -> None:
     """Raise SMEThresholdError unless `rows` form one complete, consistent standard."""
     if not rows:
-        raise SMEThresholdError("划型标准没有任何行业")
+        raise SMEThresholdError(gettext("划型标准没有任何行业"))
     standards = {row.get("standard") for row in rows}
     if len(standards) > 1:
-        raise SMEThresholdError(f"一次划型只能使用一个标准版本，实际有：{sorted(map(str, standards))}")
+        raise SMEThresholdError(
+            gettext("一次划型只能使用一个标准版本，实际有：%(standards)s")
+            % {"standards": sorted(map(str, standards))}
+        )
     seen_industries: set[str] = set()
     prefix_owner: dict[str, str] = {}
     catch_all: list[str] = []
     for row in rows:
         industry = row.get("industry")
         if not isinstance(industry, str) or not industry:
-            raise SMEThresholdError(f"行业标识缺失：{row!r}")
+            raise SMEThresholdError(gettext("行业标识缺失：%(row)r") % {"row": row})
         if industry in seen_industries:
-            raise SMEThresholdError(f"行业 {industry} 重复")
+            raise SMEThresholdError(gettext("行业 %(industry)s 重复") % {"industry": industry})
         seen_industries.add(industry)
         if not isinstance(row.get("name"), str) or not row["name"]:
-            raise SMEThresholdError(f"行业 {industry} 缺少中文名称")
+            raise SMEThresholdError(gettext("行业 %(industry)s 缺少中文名称") % {"industry": industry})
         prefixes = row.get("gbt4754_prefixes")
         if not isinstance(prefixes, list):
-            raise SMEThresholdError(f"行业 {industry} 的行业代码前缀须为列表")
+            raise SMEThresholdError(
+                gettext("行业 %(industry)s 的行业代码前缀须为列表") % {"industry": industry}
+            )
         if not prefixes:
             catch_all.append(industry)
         for prefix in prefixes:
             if not _is_valid_prefix(prefix):
-                raise SMEThresholdError(f"行业 {industry} 的行业代码前缀无效：{prefix!r}")
+                raise SMEThresholdError(
+                    gettext("行业 %(industry)s 的行业代码前缀无效：%(prefix)r")
+                    % {"industry": industry, "prefix": prefix}
+                )
             if prefix in prefix_owner:
                 raise SMEThresholdError(
-                    f"行业代码前缀 {prefix} 同时属于 {prefix_owner[prefix]} 和 {industry}"
+                    gettext("行业代码前缀 %(prefix)s 同时属于 %(first)s 和 %(second)s")
+                    % {"prefix": prefix, "first": prefix_owner[prefix], "second": industry}
                 )
             prefix_owner[prefix] = industry
         _validate_rule(industry, row.get("rule"))
     if len(catch_all) != 1:
-        raise SMEThresholdError(f"须有且只有一个其他未列明行业（前缀为空列表），实际：{catch_all}")
+        raise SMEThresholdError(
+            gettext("须有且只有一个其他未列明行业（前缀为空列表），实际：%(rows)s") % {"rows": catch_all}
+        )
 
 
 def _is_valid_prefix(prefix: Any) -> bool:
@@ -264,49 +279,73 @@ def _is_valid_prefix(prefix: Any) -> bool:
 
 def _validate_rule(industry: str, rule: Any) -> None:
     if not isinstance(rule, Mapping):
-        raise SMEThresholdError(f"行业 {industry} 的划型条件须为对象")
+        raise SMEThresholdError(gettext("行业 %(industry)s 的划型条件须为对象") % {"industry": industry})
     ceiling = _limits(industry, rule, "sme_ceiling", "any_below")
     medium = _limits(industry, rule, "medium", "all_at_least")
     small = _limits(industry, rule, "small", "all_at_least")
     extra = set(rule) - {"sme_ceiling", "medium", "small", "micro"}
     if extra:
-        raise SMEThresholdError(f"行业 {industry} 的划型条件有未知项：{sorted(extra)}")
+        raise SMEThresholdError(
+            gettext("行业 %(industry)s 的划型条件有未知项：%(keys)s")
+            % {"industry": industry, "keys": sorted(extra)}
+        )
     if "micro" in rule:
         # The algorithm derives micro as "not small"; a data file that words micro
         # differently would be silently ignored, so insist on the complement.
         micro = _limits(industry, rule, "micro", "any_below")
         if micro != small:
-            raise SMEThresholdError(f"行业 {industry} 的微型条件须与小型下限互补")
+            raise SMEThresholdError(
+                gettext("行业 %(industry)s 的微型条件须与小型下限互补") % {"industry": industry}
+            )
     for indicator, limit in small.items():
         if indicator in medium and medium[indicator] < limit:
-            raise SMEThresholdError(f"行业 {industry}：{INDICATOR_LABELS[indicator]}中型下限低于小型下限")
+            raise SMEThresholdError(
+                gettext("行业 %(industry)s：%(indicator)s中型下限低于小型下限")
+                % {"industry": industry, "indicator": INDICATOR_LABELS[indicator]}
+            )
     for indicator, limit in medium.items():
         if indicator in ceiling and ceiling[indicator] <= limit:
             raise SMEThresholdError(
-                f"行业 {industry}：{INDICATOR_LABELS[indicator]}中小企业上限须高于中型下限"
+                gettext("行业 %(industry)s：%(indicator)s中小企业上限须高于中型下限")
+                % {"industry": industry, "indicator": INDICATOR_LABELS[indicator]}
             )
 
 
 def _limits(industry: str, rule: Mapping[str, Any], tier: str, operator: str) -> dict[str, Decimal]:
     condition = rule.get(tier)
     if not isinstance(condition, Mapping) or set(condition) != {operator}:
-        raise SMEThresholdError(f"行业 {industry} 的 {tier} 须为 {{{operator!r}: [[指标, 限额], ...]}}")
+        raise SMEThresholdError(
+            gettext("行业 %(industry)s 的 %(tier)s 须为 {%(operator)r: [[指标, 限额], ...]}")
+            % {"industry": industry, "tier": tier, "operator": operator}
+        )
     pairs = condition[operator]
     if not isinstance(pairs, list) or not pairs:
-        raise SMEThresholdError(f"行业 {industry} 的 {tier} 至少须有一个指标")
+        raise SMEThresholdError(
+            gettext("行业 %(industry)s 的 %(tier)s 至少须有一个指标") % {"industry": industry, "tier": tier}
+        )
     limits: dict[str, Decimal] = {}
     for pair in pairs:
         if not (isinstance(pair, list | tuple) and len(pair) == 2):
-            raise SMEThresholdError(f"行业 {industry} 的 {tier} 条件须为 [指标, 限额]：{pair!r}")
+            raise SMEThresholdError(
+                gettext("行业 %(industry)s 的 %(tier)s 条件须为 [指标, 限额]：%(pair)r")
+                % {"industry": industry, "tier": tier, "pair": pair}
+            )
         indicator, raw_limit = pair
         if indicator not in INDICATORS:
-            raise SMEThresholdError(f"行业 {industry} 的 {tier} 指标未知：{indicator!r}")
+            raise SMEThresholdError(
+                gettext("行业 %(industry)s 的 %(tier)s 指标未知：%(indicator)r")
+                % {"industry": industry, "tier": tier, "indicator": indicator}
+            )
         if indicator in limits:
-            raise SMEThresholdError(f"行业 {industry} 的 {tier} 指标重复：{indicator}")
+            raise SMEThresholdError(
+                gettext("行业 %(industry)s 的 %(tier)s 指标重复：%(indicator)s")
+                % {"industry": industry, "tier": tier, "indicator": indicator}
+            )
         limit = _limit_value(raw_limit)
         if limit is None or limit <= 0:
             raise SMEThresholdError(
-                f"行业 {industry} 的 {tier} 限额须为正数（整数或数字字符串）：{raw_limit!r}"
+                gettext("行业 %(industry)s 的 %(tier)s 限额须为正数（整数或数字字符串）：%(limit)r")
+                % {"industry": industry, "tier": tier, "limit": raw_limit}
             )
         limits[indicator] = limit
     return limits
@@ -339,7 +378,7 @@ def normalize_industry_code(industry_code: str) -> str:
     if not code:
         raise AppError(
             EnterprisesError.SME_INDUSTRY_CODE_REQUIRED,
-            "缺少国民经济行业代码（GB/T 4754），无法划型",
+            gettext("缺少国民经济行业代码（GB/T 4754），无法划型"),
             field="industry_code",
         )
     if len(code) >= 2 and code[:2].isascii() and code[:2].isdigit():
@@ -347,7 +386,7 @@ def normalize_industry_code(industry_code: str) -> str:
         if section is None:
             raise AppError(
                 EnterprisesError.SME_INDUSTRY_CODE_INVALID,
-                f"行业代码 {code} 的大类不存在",
+                gettext("行业代码 %(code)s 的大类不存在") % {"code": code},
                 field="industry_code",
             )
         return section + code
@@ -356,7 +395,8 @@ def normalize_industry_code(industry_code: str) -> str:
         if section != code[0]:
             raise AppError(
                 EnterprisesError.SME_INDUSTRY_CODE_INVALID,
-                f"行业代码 {code} 的门类 {code[0]} 与大类 {code[1:3]} 不一致",
+                gettext("行业代码 %(code)s 的门类 %(section)s 与大类 %(division)s 不一致")
+                % {"code": code, "section": code[0], "division": code[1:3]},
                 field="industry_code",
             )
     # Anything else (e.g. an unknown letter) is simply unmapped and falls to the catch-all.
@@ -382,7 +422,7 @@ def match_threshold_row(industry_code: str, rows: Iterable[Mapping[str, Any]]) -
     if best is not None:
         return best
     if catch_all is None:
-        raise SMEThresholdError("划型标准缺少其他未列明行业（前缀为空列表的行）")
+        raise SMEThresholdError(gettext("划型标准缺少其他未列明行业（前缀为空列表的行）"))
     return catch_all
 
 
@@ -405,11 +445,17 @@ def _checked_amount(value: Decimal | None, indicator: str) -> Decimal | None:
     field = "annual_revenue" if indicator == "revenue" else indicator
     if isinstance(value, bool) or isinstance(value, float) or not isinstance(value, Decimal | int):
         raise AppError(
-            EnterprisesError.SME_FIGURE_INVALID, f"{label}须为精确金额（Decimal），不接受浮点数", field=field
+            EnterprisesError.SME_FIGURE_INVALID,
+            gettext("%(label)s须为精确金额（Decimal），不接受浮点数") % {"label": label},
+            field=field,
         )
     amount = Decimal(value)
     if not amount.is_finite() or amount < 0:
-        raise AppError(EnterprisesError.SME_FIGURE_INVALID, f"{label}须为非负金额", field=field)
+        raise AppError(
+            EnterprisesError.SME_FIGURE_INVALID,
+            gettext("%(label)s须为非负金额") % {"label": label},
+            field=field,
+        )
     return amount
 
 
@@ -417,7 +463,9 @@ def _checked_employees(value: int | None) -> Decimal | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise AppError(EnterprisesError.SME_FIGURE_INVALID, "从业人员须为非负整数", field="employees")
+        raise AppError(
+            EnterprisesError.SME_FIGURE_INVALID, gettext("从业人员须为非负整数"), field="employees"
+        )
     return Decimal(value)
 
 
@@ -436,13 +484,15 @@ def _all_at_least(limits: Mapping[str, Decimal], values: Mapping[str, Decimal | 
 
 
 def _format_figure(indicator: str, value: Decimal | None) -> str:
+    """One figure of the basis (recorded: the basis is stored with the enterprise)."""
     label = INDICATOR_LABELS[indicator]
     if value is None:
-        return f"{label}未提供"
+        return recorded(gettext_noop("%(label)s未提供"), label=label)
     if indicator == "employees":
-        return f"{label}{value}人"
+        return recorded(gettext_noop("%(label)s%(value)s人"), label=label, value=value)
     # Display only: the comparisons above used the exact figure.
-    return f"{label}{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)}万元"
+    amount = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return recorded(gettext_noop("%(label)s%(value)s万元"), label=label, value=amount)
 
 
 def classify_sme(
@@ -484,12 +534,23 @@ def classify_sme(
     else:
         size_class = "micro"
 
+    # The basis is stored with the enterprise, so it is recorded in the default language.
     figures = "，".join(_format_figure(i, values[i]) for i in needed)
     if missing:
-        absent = "、".join(INDICATOR_LABELS[i] for i in missing)
-        basis = f"{row['name']}：{figures}；按已知指标暂定为{SIZE_LABELS[size_class]}，须补充{absent}后复核"
+        basis = recorded(
+            gettext_noop("%(industry)s：%(figures)s；按已知指标暂定为%(size)s，须补充%(missing)s后复核"),
+            industry=row["name"],
+            figures=figures,
+            size=SIZE_LABELS[size_class],
+            missing="、".join(recorded(INDICATOR_LABELS[i]) for i in missing),
+        )
     else:
-        basis = f"{row['name']}：{figures}，属{SIZE_LABELS[size_class]}"
+        basis = recorded(
+            gettext_noop("%(industry)s：%(figures)s，属%(size)s"),
+            industry=row["name"],
+            figures=figures,
+            size=SIZE_LABELS[size_class],
+        )
     return SMEResult(
         size_class=size_class,
         industry=row["industry"],
@@ -523,10 +584,12 @@ def threshold_rows_from_db(
             .first()
         )
         if standard is None:
-            raise SMEThresholdError(f"{as_of} 没有已施行的中小企业划型标准，请先载入标准数据")
+            raise SMEThresholdError(
+                gettext("%(date)s 没有已施行的中小企业划型标准，请先载入标准数据") % {"date": as_of}
+            )
     rows = list(SMEThreshold.objects.filter(standard=standard).values(*ROW_FIELDS))
     if not rows:
-        raise SMEThresholdError(f"中小企业划型标准 {standard} 未载入")
+        raise SMEThresholdError(gettext("中小企业划型标准 %(standard)s 未载入") % {"standard": standard})
     validate_threshold_rows(rows)
     # Most specific first, for readability when rows are logged; classify_sme itself does
     # not depend on the order.

@@ -197,3 +197,211 @@ def test_the_admin_in_english_speaks_english(personas, persona):
         if found:
             chinese[url] = found
     assert chinese == {}
+
+
+# --- no Chinese text the catalogue cannot see ------------------------------------------------
+
+# Calls whose first string argument is catalogued (makemessages' keywords): UI text translated
+# when shown, and (gettext_noop) text recorded in the default language (fundmgr/ground/lib/i18n.py).
+MARKING_CALLS = GETTEXT_CALLS | {"gettext_noop", "npgettext", "npgettext_lazy"}
+
+# Chinese literals that are data, not UI text: "path" or "path:name" (the enclosing function or
+# class, or the name a module- or class-level assignment binds) → why.
+CHINESE_DATA = {
+    "fundmgr/ground/lib/regions.py": "the administrative division names (GB/T 2260), matched and stored as data",
+    "fundmgr/ground/lib/identifiers.py:CERTIFICATE_NUMBER_SUFFIX": "certificate wording stripped from input",
+    "fundmgr/ground/lib/identifiers.py:TRADEMARK_CERTIFICATE_PREFIXES": "certificate wording stripped from input",
+    "fundmgr/ground/lib/identifiers.py:SOFTWARE_COPYRIGHT_CERTIFICATE_PREFIXES": "certificate wording stripped from input",
+    "banks/models.py:_COMPANY_FORMS": "company forms removed from institution names",
+    "banks/models.py:_RURAL_BANK_NAMES": "the long and short form replaced in institution names",
+    "fundmgr/settings.py:LANGUAGES": "each language named in itself, as the language switch shows it",
+    "fundmgr/settings.py:SPECTACULAR_SETTINGS": "the system's Chinese name beside its English one in the API document",
+    "fundmgr/top/demo/__init__.py:SEED_DOCUMENT_REF": "demo data: the seeded policy versions' document reference",
+    "fundmgr/top/demo/__init__.py:SEED_CONTRIBUTION_MEMO": "demo data: the seeded contributions' ledger memo",
+    "fundmgr/top/demo/history.py:ENTERPRISES": "demo data: the story's enterprise names",
+    "fundmgr/top/demo/history.py:REFUSED_ENTERPRISE": "demo data: the refused applicant's name",
+    "fundmgr/top/demo/history.py:_Story": "demo data: what the story's people write (comments, reasons, memos, refs)",
+    "fundmgr/top/demo/history.py:HONOURS": "demo data: the honours' titles staff record",
+    "fundmgr/top/demo/history.py:NEEDS": "demo data: the financing needs' purposes",
+    "fundmgr/top/demo/history.py:NEED_FILED_PURPOSE": "demo data: a financing need's purpose",
+    "fundmgr/top/demo/history.py:NEED_WITHDRAWN_REASON": "demo data: the reason a need was withdrawn",
+    "fundmgr/top/demo/history.py:MEETINGS": "demo data: the notes of the matchmaking meetings",
+    "fundmgr/top/demo/history.py:OUTREACH_EVENTS": "demo data: the events' titles, places and organisers",
+    "fundmgr/top/demo/history.py:SIGNING_NOTE": "demo data: an on-site signing's note",
+    "fundmgr/top/demo/scale.py": "demo data: the province-scale generator's city, bank, enterprise and patent names",
+    "fundmgr/top/books/sample.py": "generated sample books (bench, tests): enterprise, bank and product names, memos",
+    "fundmgr/top/books/reader.py:DATE_SEPARATORS": "separators of a date typed as text, matched in input",
+}
+
+SCANNED = [ROOT / "fundmgr", ROOT / "enterprises", ROOT / "banks", ROOT / "loans", ROOT / "matching"]
+
+
+def _docstring_nodes(tree: ast.AST) -> set[int]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                found.add(id(body[0].value))
+        elif isinstance(node, ast.Dict):  # the "__doc__" of a class made with type()
+            found |= {
+                id(value)
+                for key, value in zip(node.keys, node.values, strict=True)
+                if isinstance(key, ast.Constant) and key.value == "__doc__"
+            }
+    return found
+
+
+def _marked_nodes(tree: ast.AST) -> set[int]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            if name in MARKING_CALLS:
+                found |= {id(arg) for arg in node.args if isinstance(arg, ast.Constant)}
+    return found
+
+
+class _ChineseLiterals(ast.NodeVisitor):
+    """Every str constant or f-string holding CJK, with the names that may allowlist it."""
+
+    def __init__(self, skip: set[int]) -> None:
+        self.skip = skip
+        self.scope: list[str] = []
+        self.found: list[tuple[int, str, set[str]]] = []
+
+    def _scoped(self, node):
+        self.scope.append(node.name)
+        self.generic_visit(node)
+        self.scope.pop()
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _scoped
+
+    def _assigned(self, node):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names = {t.id for t in targets if isinstance(t, ast.Name)}
+        self.scope.extend(sorted(names))
+        self.generic_visit(node)
+        del self.scope[len(self.scope) - len(names) :]
+
+    visit_Assign = visit_AnnAssign = _assigned
+
+    def visit_JoinedStr(self, node):
+        text = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+        if CJK.search(text):
+            self.found.append((node.lineno, f"f{text!r}", set(self.scope)))
+        else:
+            self.generic_visit(node)
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, str) and CJK.search(node.value) and id(node) not in self.skip:
+            self.found.append((node.lineno, repr(node.value), set(self.scope)))
+
+
+def unmarked_chinese(paths, root: Path = ROOT) -> list[str]:
+    """`file:line: literal` for every Chinese literal in `paths` that is neither a docstring,
+    nor marked for the catalogue, nor declared in CHINESE_DATA."""
+    failures = []
+    for path in paths:
+        rel = path.relative_to(root).as_posix()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        visitor = _ChineseLiterals(_docstring_nodes(tree) | _marked_nodes(tree))
+        visitor.visit(tree)
+        for line, literal, names in visitor.found:
+            if rel in CHINESE_DATA or any(f"{rel}:{name}" in CHINESE_DATA for name in names):
+                continue
+            failures.append(f"{rel}:{line}: {literal}")
+    return failures
+
+
+def shipped_python(folders=SCANNED):
+    for folder in folders:
+        for path in sorted(folder.rglob("*.py")):
+            if not {"migrations", "tests"} & set(path.relative_to(ROOT).parts):
+                yield path
+
+
+def test_no_unmarked_chinese_literals():
+    """Every Chinese literal in shipped code is a docstring, marked for the catalogue (gettext*,
+    pgettext*, ngettext*, gettext_noop) or declared data in CHINESE_DATA; the failure lists
+    file:line and the literal."""
+    failures = unmarked_chinese(shipped_python())
+    assert not failures, "Chinese text not marked for translation:\n" + "\n".join(failures)
+
+
+def test_the_unmarked_chinese_check_sees_what_it_should(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        '"""模块说明"""\n'
+        "from django.utils.translation import gettext as _, gettext_noop\n"
+        "def f(n):\n"
+        '    """函数说明"""\n'
+        '    ok = _("已标记 %(n)s") % {"n": n}\n'
+        '    kept = gettext_noop("存档文字")\n'
+        '    bad = "未标记"\n'
+        '    return f"共 {n} 笔"\n',
+        encoding="utf-8",
+    )
+    assert unmarked_chinese([sample], root=tmp_path) == ["sample.py:7: '未标记'", "sample.py:8: f'共  笔'"]
+
+
+# --- the API in the language asked for; what is recorded stays Chinese ---------------------------
+
+
+def test_recorded_text_is_in_the_default_language_whatever_the_active_one():
+    from django.utils import translation
+    from django.utils.translation import gettext_lazy, gettext_noop
+
+    from fundmgr.ground.lib.i18n import recorded
+
+    kind = gettext_lazy("发明专利")
+    with translation.override("en"):
+        assert str(kind) == "Invention patent"
+        assert recorded(gettext_noop("逾期%(days)s天"), days=95) == "逾期95天"
+        assert recorded(gettext_noop("%(label)s未提供"), label=kind) == "发明专利未提供"
+
+
+def _texts(problem: dict) -> list[str]:
+    return [problem["title"], problem["detail"], *(e["message"] for e in problem["errors"])]
+
+
+@pytest.mark.django_db
+def test_the_api_answers_a_refusal_in_the_language_asked_for(personas, business_date):
+    from tests.factories import filing_body
+
+    business_date("2026-11-21")
+    bank = personas.client("bank_a")
+    too_dear = filing_body(annual_rate="9.0000")  # above the fund's rate cap
+    chinese = bank.post("/api/v1/filings/", too_dear, format="json")
+    english = bank.post("/api/v1/filings/", too_dear, format="json", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert chinese.status_code == english.status_code == 422
+    zh, en = chinese.json(), english.json()
+    assert zh["code"] == en["code"] == "filing_refused"
+    assert [(e["code"], e["field"]) for e in en["errors"]] == [(e["code"], e["field"]) for e in zh["errors"]]
+    assert zh["title"] == "请求被业务规则拒绝"
+    assert zh["detail"].startswith("备案未通过自动校验：年利率不超过")
+    assert en["title"] == "Refused by a business rule"
+    assert en["detail"].startswith("The filing failed the automatic checks: Annual rate of at most")
+    assert [t for t in _texts(en) if CJK.search(t)] == []
+    assert english["Content-Language"] == "en" and chinese["Content-Language"] == "zh-hans"
+
+
+@pytest.mark.django_db
+def test_text_recorded_during_an_english_request_stays_chinese(personas, business_date):
+    from tests.factories import filing_body
+
+    business_date("2026-11-21")
+    bank = personas.client("bank_a")
+    response = bank.post("/api/v1/filings/", filing_body(), format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    # The checks and the transition log are stored with the filing: the same Chinese text
+    # whoever filed it, in whatever language.
+    messages = {c["code"]: c["message"] for c in body["checks"]}
+    assert messages["fund_not_active"] == "资金处于运行期"
+    assert all(CJK.search(m) for m in messages.values()), messages
+    assert [entry["comment"] for entry in body["history"]] == ["提交贷款备案"]
+    # The same loan's rights filed again: refused, in English.
+    again = bank.post("/api/v1/filings/", filing_body(), format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert again.status_code == 422 and [t for t in _texts(again.json()) if CJK.search(t)] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema_field
@@ -43,21 +44,25 @@ class InstitutionKindFieldSchema(OpenApiSerializerFieldExtension):
 class AgreementSerializer(serializers.ModelSerializer):
     """合作协议：各方风险分担比例、合作额度与期限。"""
 
-    fund = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text="资金代码")
-    fund_share = PercentField(places=2, help_text="资金分担比例(%)")
-    bank_share = PercentField(places=2, help_text="银行分担比例(%)")
-    insurer_share = PercentField(places=2, help_text="保险机构分担比例(%)")
-    valuer_share = PercentField(places=2, help_text="评估机构分担比例(%)")
-    quota = MoneyField(allow_null=True, help_text="合作额度(元)")
+    fund = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text=gettext_lazy("资金代码"))
+    fund_share = PercentField(places=2, help_text=gettext_lazy("资金分担比例(%)"))
+    bank_share = PercentField(places=2, help_text=gettext_lazy("银行分担比例(%)"))
+    insurer_share = PercentField(places=2, help_text=gettext_lazy("保险机构分担比例(%)"))
+    valuer_share = PercentField(places=2, help_text=gettext_lazy("评估机构分担比例(%)"))
+    quota = MoneyField(allow_null=True, help_text=gettext_lazy("合作额度(元)"))
     filings_status = serializers.ChoiceField(
         choices=FilingsStatus.choices,
         read_only=True,
-        help_text="新增备案状态：`open` 正常；`suspended` 暂停备案；`reinstatement_requested` 已申请恢复、待复核（仍暂停）",
+        help_text=gettext_lazy(
+            "新增备案状态：`open` 正常；`suspended` 暂停备案；`reinstatement_requested` 已申请恢复、待复核（仍暂停）"
+        ),
     )
     filings_suspended_on = serializers.DateField(
-        read_only=True, allow_null=True, help_text="暂停新增备案的日期（未暂停为 null）"
+        read_only=True, allow_null=True, help_text=gettext_lazy("暂停新增备案的日期（未暂停为 null）")
     )
-    filings_suspension_reason = serializers.CharField(read_only=True, help_text="暂停新增备案的原因")
+    filings_suspension_reason = serializers.CharField(
+        read_only=True, help_text=gettext_lazy("暂停新增备案的原因")
+    )
 
     class Meta:
         model = CooperationAgreement
@@ -81,7 +86,7 @@ class AgreementSerializer(serializers.ModelSerializer):
 class InstitutionSerializer(serializers.ModelSerializer):
     """合作机构。"""
 
-    kind = InstitutionKindField(read_only=True, help_text="机构类型")
+    kind = InstitutionKindField(read_only=True, help_text=gettext_lazy("机构类型"))
     agreements = AgreementSerializer(source="visible_agreements", many=True, read_only=True)
 
     class Meta:
@@ -93,8 +98,10 @@ class InstitutionSerializer(serializers.ModelSerializer):
 class InstitutionDetailSerializer(InstitutionSerializer):
     """合作机构详情：含暂停原因、当前可执行的操作和状态变更记录。"""
 
-    available_transitions = serializers.SerializerMethodField(help_text="调用者当前可执行的操作")
-    history = serializers.SerializerMethodField(help_text="状态变更记录")
+    available_transitions = serializers.SerializerMethodField(
+        help_text=gettext_lazy("调用者当前可执行的操作")
+    )
+    history = serializers.SerializerMethodField(help_text=gettext_lazy("状态变更记录"))
 
     class Meta(InstitutionSerializer.Meta):
         fields = [*InstitutionSerializer.Meta.fields, "suspension_reason", "available_transitions", "history"]

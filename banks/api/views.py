@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
@@ -26,8 +27,8 @@ class InstitutionFilter(filters.FilterSet):
 
 @extend_schema_view(
     transition=transitions_schema(
-        summary="执行合作状态操作（工作人员）",
-        names="操作名称：start_review、activate、suspend、reinstate、terminate",
+        summary=gettext_lazy("执行合作状态操作（工作人员）"),
+        names=gettext_lazy("操作名称：start_review、activate、suspend、reinstate、terminate"),
         response=InstitutionDetailSerializer,
     )
 )
@@ -66,10 +67,10 @@ class InstitutionViewSet(TransitionsMixin, mixins.ListModelMixin, viewsets.Gener
     def _detail(self, institution: Institution) -> Response:
         return Response(InstitutionDetailSerializer(institution, context=self.get_serializer_context()).data)
 
-    @extend_schema(summary="合作机构列表")
+    @extend_schema(summary=gettext_lazy("合作机构列表"))
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(summary="合作机构详情", responses=InstitutionDetailSerializer)
+    @extend_schema(summary=gettext_lazy("合作机构详情"), responses=InstitutionDetailSerializer)
     def retrieve(self, request, code=None):
         return self._detail(selectors.institution_get(principal=principal_from_request(request), code=code))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -32,8 +34,8 @@ class EnterpriseFilter(filters.FilterSet):
 
 @extend_schema_view(
     transition=transitions_schema(
-        summary="执行状态操作（工作人员）",
-        names="操作名称，如 start_review、admit",
+        summary=gettext_lazy("执行状态操作（工作人员）"),
+        names=gettext_lazy("操作名称，如 start_review、admit"),
         response=EnterpriseDetailSerializer,
     )
 )
@@ -78,24 +80,25 @@ class EnterpriseViewSet(IdempotentMixin, TransitionsMixin, mixins.ListModelMixin
         data = serializer_class(enterprise, context=self.get_serializer_context()).data
         return Response(data, status=status_code)
 
-    @extend_schema(summary="企业列表")
+    @extend_schema(summary=gettext_lazy("企业列表"))
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
-        summary="企业详情（工作人员另见条件审查结果 eligibility）", responses=EnterpriseStaffDetailSerializer
+        summary=gettext_lazy("企业详情（工作人员另见条件审查结果 eligibility）"),
+        responses=EnterpriseStaffDetailSerializer,
     )
     def retrieve(self, request, uscc=None):
         return self._render(selectors.enterprise_get(principal=principal_from_request(request), uscc=uscc))
 
     @extend_schema(
-        summary="提交企业入库申请（合作机构）",
+        summary=gettext_lazy("提交企业入库申请（合作机构）"),
         request=EnterpriseApplicationSerializer,
         responses={201: EnterpriseDetailSerializer},
     )
     def create(self, request):
         principal = principal_from_request(request)
-        require_institution(principal, "入库申请由合作机构通过接口提交；工作人员请使用管理后台")
+        require_institution(principal, _("入库申请由合作机构通过接口提交；工作人员请使用管理后台"))
         body = EnterpriseApplicationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         enterprise = services.enterprise_apply(principal=principal, data=body.validated_data)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -51,10 +53,10 @@ class LegalActionSerializer(serializers.Serializer):
 
 
 class ClaimInputSerializer(serializers.Serializer):
-    filing = IdField(help_text="贷款备案 id")
-    trigger_date = DateField(help_text="达到补偿条件的日期")
-    outstanding_principal = MoneyField(help_text="触发时贷款本金余额(元)")
-    recovered_before_claim = MoneyField(help_text="申请前已回收(元)")
+    filing = IdField(help_text=gettext_lazy("贷款备案 id"))
+    trigger_date = DateField(help_text=gettext_lazy("达到补偿条件的日期"))
+    outstanding_principal = MoneyField(help_text=gettext_lazy("触发时贷款本金余额(元)"))
+    recovered_before_claim = MoneyField(help_text=gettext_lazy("申请前已回收(元)"))
     legal_action = LegalActionSerializer(allow_null=True, required=False)
     notes = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -63,7 +65,7 @@ class CapSerializer(serializers.Serializer):
     cap = serializers.CharField()
     stage = serializers.ChoiceField(
         choices=CAP_STAGES,
-        help_text="loss_base：限制计入损失基数的本金（分担比例之前）；payment：限制补偿金额",
+        help_text=gettext_lazy("loss_base：限制计入损失基数的本金（分担比例之前）；payment：限制补偿金额"),
     )
     label = serializers.CharField()
     limit = serializers.CharField(allow_null=True)
@@ -85,7 +87,7 @@ class ClaimSerializer(serializers.ModelSerializer):
     caps_applied = serializers.SerializerMethodField()
     computation = serializers.JSONField()
     available_transitions = serializers.SerializerMethodField()
-    in_state_since = serializers.SerializerMethodField(help_text="进入当前状态的业务日期")
+    in_state_since = serializers.SerializerMethodField(help_text=gettext_lazy("进入当前状态的业务日期"))
     history = serializers.SerializerMethodField()
 
     class Meta:
@@ -191,8 +193,8 @@ class ClaimFilter(filters.FilterSet):
 
 @extend_schema_view(
     transition=transitions_schema(
-        summary="执行状态操作（工作人员；resubmit 为合作机构）",
-        names="start_review、approve、pay 等",
+        summary=gettext_lazy("执行状态操作（工作人员；resubmit 为合作机构）"),
+        names=gettext_lazy("start_review、approve、pay 等"),
         request=ClaimTransitionSerializer,
         response=ClaimSerializer,
     )
@@ -221,7 +223,7 @@ class ClaimViewSet(IdempotentMixin, TransitionsMixin, mixins.ListModelMixin, vie
     def _claim(self, pk) -> Claim:
         claim = self.get_queryset().filter(pk=pk).first()
         if claim is None:
-            raise NotFound("补偿申请不存在或无权访问")
+            raise NotFound(_("补偿申请不存在或无权访问"))
         return claim
 
     transition_request_serializer = ClaimTransitionSerializer
@@ -245,12 +247,14 @@ class ClaimViewSet(IdempotentMixin, TransitionsMixin, mixins.ListModelMixin, vie
             status=code,
         )
 
-    @extend_schema(summary="补偿申请详情", responses=ClaimSerializer)
+    @extend_schema(summary=gettext_lazy("补偿申请详情"), responses=ClaimSerializer)
     def retrieve(self, request, pk=None):
         return self._render(self._claim(pk))
 
     @extend_schema(
-        summary="提交补偿申请（合作机构）", request=ClaimInputSerializer, responses={201: ClaimSerializer}
+        summary=gettext_lazy("提交补偿申请（合作机构）"),
+        request=ClaimInputSerializer,
+        responses={201: ClaimSerializer},
     )
     def create(self, request):
         body = ClaimInputSerializer(data=request.data)
@@ -258,10 +262,12 @@ class ClaimViewSet(IdempotentMixin, TransitionsMixin, mixins.ListModelMixin, vie
         claim = claims.claim_submit(principal=principal_from_request(request), data=body.validated_data)
         return self._render(claim, status.HTTP_201_CREATED)
 
-    @extend_schema(methods=["GET"], summary="追偿回收列表", responses=RecoverySerializer(many=True))
+    @extend_schema(
+        methods=["GET"], summary=gettext_lazy("追偿回收列表"), responses=RecoverySerializer(many=True)
+    )
     @extend_schema(
         methods=["POST"],
-        summary="报告追偿回收（合作机构）",
+        summary=gettext_lazy("报告追偿回收（合作机构）"),
         request=RecoveryInputSerializer,
         responses={201: RecoverySerializer},
     )
@@ -284,7 +290,7 @@ class ClaimViewSet(IdempotentMixin, TransitionsMixin, mixins.ListModelMixin, vie
         )
 
     @extend_schema(
-        summary="上传补偿申请材料（合作机构）",
+        summary=gettext_lazy("上传补偿申请材料（合作机构）"),
         request={"multipart/form-data": DocumentUploadSerializer},
         responses={201: DocumentSerializer},
     )
@@ -305,7 +311,7 @@ class ClaimViewSet(IdempotentMixin, TransitionsMixin, mixins.ListModelMixin, vie
 
 @extend_schema_view(
     transition=transitions_schema(
-        summary="确认返还（财务）",
+        summary=gettext_lazy("确认返还（财务）"),
         names="confirm_returned",
         request=ClaimTransitionSerializer,
         response=RecoverySerializer,
@@ -329,7 +335,7 @@ class RecoveryViewSet(IdempotentMixin, TransitionsMixin, viewsets.GenericViewSet
             raise NotFound()
         return recovery
 
-    @extend_schema(summary="追偿回收详情", responses=RecoverySerializer)
+    @extend_schema(summary=gettext_lazy("追偿回收详情"), responses=RecoverySerializer)
     def retrieve(self, request, pk=None):
         return self.transition_render(request, self._recovery(pk))
 
@@ -338,7 +344,9 @@ class RecoveryViewSet(IdempotentMixin, TransitionsMixin, viewsets.GenericViewSet
 
     def transition_run(self, request, obj, name, data):
         if name != "confirm_returned":
-            raise NotFound(f"没有名为 {name} 的操作", code=AccountsError.UNKNOWN_TRANSITION)
+            raise NotFound(
+                _("没有名为 %(name)s 的操作") % {"name": name}, code=AccountsError.UNKNOWN_TRANSITION
+            )
         return claims.recovery_confirm_returned(
             recovery_id=obj.pk, user=request.user, comment=data["comment"]
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -21,7 +22,7 @@ class DocumentSerializer(serializers.ModelSerializer):
 class DocumentUploadSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=DocumentKind.choices)
     file = serializers.FileField(
-        allow_empty_file=True, help_text="PDF、JPEG、PNG 或 OFD，最大 20 MB；按内容识别类型"
+        allow_empty_file=True, help_text=gettext_lazy("PDF、JPEG、PNG 或 OFD，最大 20 MB；按内容识别类型")
     )
 
 
@@ -29,7 +30,7 @@ class FilingDocumentActions:
     """The documents action of the filing endpoints (mixed into FilingViewSet)."""
 
     @extend_schema(
-        summary="上传备案材料（合作机构）",
+        summary=gettext_lazy("上传备案材料（合作机构）"),
         request={"multipart/form-data": DocumentUploadSerializer},
         responses={201: DocumentSerializer},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -25,23 +26,27 @@ from ..selectors.servicing import npl_ratio
 class PositionSerializer(serializers.Serializer):
     fund = serializers.CharField()
     institution = serializers.CharField()
-    on = DateField(help_text="业务日期")
-    quota = MoneyField(allow_null=True, help_text="合作额度（元）；未约定为 null")
-    covered_outstanding = MoneyField(help_text="在保余额：本机构在该资金的在保贷款知识产权担保部分（元）")
-    quota_available = MoneyField(allow_null=True, help_text="剩余额度（元）")
-    exposure = MoneyField(help_text="资金风险敞口：在保余额 × 资金分担比例（元）")
-    non_performing = MoneyField(help_text="其中不良（元）")
-    npl_ratio = serializers.CharField(allow_null=True, help_text="不良率（%）")
-    filings_suspended = serializers.BooleanField(help_text="是否已被暂停新增备案")
+    on = DateField(help_text=gettext_lazy("业务日期"))
+    quota = MoneyField(allow_null=True, help_text=gettext_lazy("合作额度（元）；未约定为 null"))
+    covered_outstanding = MoneyField(
+        help_text=gettext_lazy("在保余额：本机构在该资金的在保贷款知识产权担保部分（元）")
+    )
+    quota_available = MoneyField(allow_null=True, help_text=gettext_lazy("剩余额度（元）"))
+    exposure = MoneyField(help_text=gettext_lazy("资金风险敞口：在保余额 × 资金分担比例（元）"))
+    non_performing = MoneyField(help_text=gettext_lazy("其中不良（元）"))
+    npl_ratio = serializers.CharField(allow_null=True, help_text=gettext_lazy("不良率（%）"))
+    filings_suspended = serializers.BooleanField(help_text=gettext_lazy("是否已被暂停新增备案"))
 
 
 class PositionView(APIView):
     """合作机构在某资金中的头寸：额度使用、风险敞口、不良。"""
 
-    @extend_schema(summary="本机构在该资金的头寸（合作机构）", responses=PositionSerializer)
+    @extend_schema(summary=gettext_lazy("本机构在该资金的头寸（合作机构）"), responses=PositionSerializer)
     def get(self, request, code: str):
         principal = principal_from_request(request)
-        require_institution(principal, "头寸为合作机构本机构的数据；工作人员与监管部门请查看资金台账")
+        require_institution(
+            principal, gettext("头寸为合作机构本机构的数据；工作人员与监管部门请查看资金台账")
+        )
         fund = fund_get(principal=principal, code=code)
         today = clock.today()
         institution = Institution.objects.get(pk=principal.institution_id)

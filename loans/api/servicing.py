@@ -3,6 +3,7 @@ in filings.py). Shapes and the action."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -17,13 +18,13 @@ from ..services import servicing
 class StatusReportInputSerializer(serializers.Serializer):
     """月度贷后报告。"""
 
-    as_of = DateField(help_text="报告所属月份的月末日期，如 2026-11-30")
+    as_of = DateField(help_text=gettext_lazy("报告所属月份的月末日期，如 2026-11-30"))
     outstanding_principal = MoneyField()
     overdue_principal = MoneyField()
     overdue_interest = MoneyField()
     days_overdue = IntegerField(min_value=0, max_value=100000)
     risk_class = serializers.ChoiceField(choices=RiskClass.choices)
-    supersedes = IdField(required=False, allow_null=True, help_text="更正时填写被更正报告的 id")
+    supersedes = IdField(required=False, allow_null=True, help_text=gettext_lazy("更正时填写被更正报告的 id"))
 
 
 class StatusReportSerializer(serializers.Serializer):
@@ -37,8 +38,8 @@ class StatusReportSerializer(serializers.Serializer):
     supersedes = IntegerField(source="supersedes_id", allow_null=True)
     is_current = serializers.BooleanField()
     loan_status_after = serializers.CharField()
-    reported_on = DateField(help_text="报送的业务日期")
-    reported_at = serializers.DateTimeField(help_text="记录时间（实际时间）")
+    reported_on = DateField(help_text=gettext_lazy("报送的业务日期"))
+    reported_at = serializers.DateTimeField(help_text=gettext_lazy("记录时间（实际时间）"))
 
 
 class SettleInputSerializer(serializers.Serializer):
@@ -49,11 +50,13 @@ class FilingServicingActions:
     """The status-reports action of the filing endpoints (mixed into FilingViewSet)."""
 
     @extend_schema(
-        methods=["GET"], summary="月度报告历史（含已更正的）", responses=StatusReportSerializer(many=True)
+        methods=["GET"],
+        summary=gettext_lazy("月度报告历史（含已更正的）"),
+        responses=StatusReportSerializer(many=True),
     )
     @extend_schema(
         methods=["POST"],
-        summary="月度贷后报告（合作机构）",
+        summary=gettext_lazy("月度贷后报告（合作机构）"),
         request=StatusReportInputSerializer,
         responses={201: StatusReportSerializer},
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField
 
@@ -443,7 +444,7 @@ class DueDiligence(models.Model):
         verbose_name_plural = _("尽调记录")
 
     def __str__(self) -> str:
-        return f"{self.filing} 尽调"
+        return gettext("%(filing)s 尽调") % {"filing": self.filing}
 
     @property
     def complete(self) -> bool:

@@ -17,6 +17,7 @@ from typing import IO
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils.translation import gettext, gettext_lazy
 
 from fundmgr.ground.accounts.principals import Principal
 from fundmgr.ground.accounts.workflow import STAFF_REVIEW
@@ -38,12 +39,12 @@ MAX_ORIGINAL_NAME = 255  # FilingDocument.original_name max_length
 
 class FileTooLarge(AppError):
     status = 413
-    title = "文件过大"
+    title = gettext_lazy("文件过大")
 
 
 class UnsupportedFileType(AppError):
     status = 415
-    title = "不支持的文件类型"
+    title = gettext_lazy("不支持的文件类型")
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,7 @@ ACCEPTED_TYPES: tuple[AcceptedType, ...] = (
     AcceptedType("OFD", "application/ofd", "ofd", b"PK\x03\x04", is_archive=True),
 )
 SNIFF_BYTES = max(len(t.magic) for t in ACCEPTED_TYPES)
-UNSUPPORTED_MESSAGE = (
-    f"仅支持 {'、'.join(t.label for t in ACCEPTED_TYPES)} 格式的文件（按文件内容识别，不看文件名和扩展名）"
-)
+ACCEPTED_LABELS = "、".join(t.label for t in ACCEPTED_TYPES)
 
 # OFD (GB/T 33190) is a ZIP whose root holds OFD.xml. Only the central directory is read —
 # nothing is decompressed — but a hostile archive can still declare a huge directory, so its
@@ -151,18 +150,18 @@ def _check_may_upload(principal: Principal, filing: LoanFiling) -> None:
     if principal.is_institution:
         if filing.institution_id != principal.institution_id:
             # Another institution's filing does not exist for this caller (scope rule: 404).
-            raise NotFound("备案不存在或无权访问")
+            raise NotFound(gettext("备案不存在或无权访问"))
         return
     if principal.has_role(*STAFF_REVIEW):
         return
-    raise Forbidden(CommonError.PERMISSION_DENIED, "仅提交备案的合作机构或业务人员可以上传备案材料")
+    raise Forbidden(CommonError.PERMISSION_DENIED, gettext("仅提交备案的合作机构或业务人员可以上传备案材料"))
 
 
 def _check_open(filing: LoanFiling) -> None:
     if filing.status in FINAL_FILING_STATUSES:
         raise Conflict(
             CommonError.TRANSITION_NOT_ALLOWED,
-            f"备案已{filing.get_status_display()}，不能再上传材料",
+            gettext("备案已%(status)s，不能再上传材料") % {"status": filing.get_status_display()},
         )
 
 
@@ -179,7 +178,7 @@ def _digest(upload: UploadedFile) -> tuple[str, int]:
 
 
 def _too_large() -> AppError:
-    return FileTooLarge("file_too_large", "文件超过 20 MB 上限", field="file")
+    return FileTooLarge("file_too_large", gettext("文件超过 20 MB 上限"), field="file")
 
 
 def document_upload(
@@ -192,28 +191,33 @@ def document_upload(
     """
     filing = LoanFiling.objects.filter(pk=filing_id).first()
     if filing is None:
-        raise NotFound("备案不存在或无权访问")
+        raise NotFound(gettext("备案不存在或无权访问"))
     _check_may_upload(principal, filing)
     _check_open(filing)
     if kind not in DocumentKind.values:
-        raise AppError(FieldError.INVALID_CHOICE, "材料类型无效", field="kind", status=400)
+        raise AppError(FieldError.INVALID_CHOICE, gettext("材料类型无效"), field="kind", status=400)
 
     # Cheap refusals first, on the size the upload handler counted; the count while hashing
     # below is the authoritative one.
     if upload.size is not None and upload.size > MAX_DOCUMENT_BYTES:
         raise _too_large()
     if upload.size == 0:
-        raise AppError(LoansError.EMPTY_FILE, "文件为空", field="file", status=400)
+        raise AppError(LoansError.EMPTY_FILE, gettext("文件为空"), field="file", status=400)
 
     upload.seek(0)
     head = upload.read(SNIFF_BYTES)
     detected = sniff(head, read_more=lambda: upload.file)
     if detected is None:
-        raise UnsupportedFileType(LoansError.UNSUPPORTED_FILE_TYPE, UNSUPPORTED_MESSAGE, field="file")
+        raise UnsupportedFileType(
+            LoansError.UNSUPPORTED_FILE_TYPE,
+            gettext("仅支持 %(types)s 格式的文件（按文件内容识别，不看文件名和扩展名）")
+            % {"types": ACCEPTED_LABELS},
+            field="file",
+        )
     content_type, extension = detected
     sha256, size = _digest(upload)
     if size == 0:
-        raise AppError(LoansError.EMPTY_FILE, "文件为空", field="file", status=400)
+        raise AppError(LoansError.EMPTY_FILE, gettext("文件为空"), field="file", status=400)
 
     stored_name: str | None = None
     try:

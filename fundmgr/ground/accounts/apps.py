@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_save, pre_delete
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from fundmgr.ground.lib import clock
@@ -24,7 +25,9 @@ def _keep_signers(sender, instance, **kwargs) -> None:
     signed = StateLog.objects.filter(by=instance)
     if signed.exists():
         raise ProtectedError(
-            f"用户 {instance.get_username()} 签署过业务操作，只能停用、不能删除", set(signed[:10])
+            gettext("用户 %(username)s 签署过业务操作，只能停用、不能删除")
+            % {"username": instance.get_username()},
+            set(signed[:10]),
         )
 
 

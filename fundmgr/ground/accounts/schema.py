@@ -1,5 +1,6 @@
 """Security schemes for the OpenAPI document (drf-spectacular cannot infer custom auth)."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
@@ -12,7 +13,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "合作机构系统调用：`Authorization: Api-Key <key>`（由管理人签发，哈希存储）",
+            "description": _("合作机构系统调用：`Authorization: Api-Key <key>`（由管理人签发，哈希存储）"),
         }
 
 
@@ -25,5 +26,7 @@ class TokenScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "工作人员与监管用户：`Authorization: Token <token>`（python manage.py issue_token 签发）",
+            "description": _(
+                "工作人员与监管用户：`Authorization: Token <token>`（python manage.py issue_token 签发）"
+            ),
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fundmgr.ground.accounts.errors import AccountsError
 from fundmgr.ground.lib.errors import AppError, NotFound
@@ -59,11 +60,13 @@ def token_issue(*, username: str, name: str = "") -> tuple[ApiToken, str]:
     """Issue a personal API token. Returns the row and the raw token (shown only once)."""
     user = User.objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise NotFound(f"用户 {username} 不存在或已停用", code=AccountsError.USER_NOT_FOUND)
+        raise NotFound(
+            _("用户 %(username)s 不存在或已停用") % {"username": username}, code=AccountsError.USER_NOT_FOUND
+        )
     if user.role == Role.INSTITUTION:
         raise AppError(
             AccountsError.TOKEN_NOT_FOR_INSTITUTIONS,
-            "合作机构请使用机构 API 密钥（issue_api_key）",
+            _("合作机构请使用机构 API 密钥（issue_api_key）"),
             status=400,
         )
     raw, prefix, hashed = ApiToken.generate()

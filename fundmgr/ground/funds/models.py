@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -228,7 +229,11 @@ class PolicyVersion(models.Model):
     def __str__(self) -> str:
         # 肇庆 · 肇市监规字[2020]1号 · 2020-11-01起施行
         source = self.document_ref or _("政策版本")
-        return f"{self.fund.short_label} · {source} · {self.effective_from.isoformat()}起施行"
+        return gettext("%(fund)s · %(source)s · %(date)s起施行") % {
+            "fund": self.fund.short_label,
+            "source": source,
+            "date": self.effective_from.isoformat(),
+        }
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
@@ -264,10 +269,10 @@ OUTFLOW_TYPES = (EntryType.COMPENSATION_PAID, EntryType.FEE, EntryType.REFUND)
 
 class LedgerEntryQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise AppendOnlyError("资金台账只能追加，不能修改")
+        raise AppendOnlyError(gettext("资金台账只能追加，不能修改"))
 
     def delete(self):
-        raise AppendOnlyError("资金台账只能追加，不能删除")
+        raise AppendOnlyError(gettext("资金台账只能追加，不能删除"))
 
 
 class LedgerEntry(models.Model):
@@ -334,8 +339,8 @@ class LedgerEntry(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:
-            raise AppendOnlyError("资金台账只能追加，不能修改")
+            raise AppendOnlyError(gettext("资金台账只能追加，不能修改"))
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise AppendOnlyError("资金台账只能追加，不能删除")
+        raise AppendOnlyError(gettext("资金台账只能追加，不能删除"))

@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from fundmgr.ground.accounts.principals import Principal, scoped
 from fundmgr.ground.lib.errors import Forbidden, NotFound
@@ -35,7 +36,7 @@ def funds_visible_to(principal: Principal) -> QuerySet[Fund]:
 def fund_get(*, principal: Principal, code: str) -> Fund:
     fund = funds_visible_to(principal).filter(code=code).first()
     if fund is None:
-        raise NotFound("资金不存在或无权访问")
+        raise NotFound(_("资金不存在或无权访问"))
     return fund
 
 
@@ -181,5 +182,5 @@ def require_ledger_reader(principal: Principal) -> None:
     if not (principal.is_staff_member or principal.is_regulator):
         raise Forbidden(
             FundsError.LEDGER_NOT_FOR_INSTITUTIONS,
-            "资金台账仅供资金管理人和本市监管部门查看；合作机构请查看本机构头寸",
+            _("资金台账仅供资金管理人和本市监管部门查看；合作机构请查看本机构头寸"),
         )

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from fundmgr.ground.lib.adminkit import ReadOnlyAdminMixin
 from fundmgr.ground.lib.models import IdempotencyRecord, WorkdayOverride
 
-_WEEKDAYS = "一二三四五六日"
+_WEEKDAYS = (_("星期一"), _("星期二"), _("星期三"), _("星期四"), _("星期五"), _("星期六"), _("星期日"))
 
 
 @admin.register(WorkdayOverride)
@@ -17,9 +18,9 @@ class WorkdayOverrideAdmin(admin.ModelAdmin):
     ordering = ("date",)
     readonly_fields = ("created_at",)
 
-    @admin.display(description="星期", ordering="date")
+    @admin.display(description=_("星期"), ordering="date")
     def weekday(self, obj: WorkdayOverride) -> str:
-        return f"星期{_WEEKDAYS[obj.date.weekday()]}"
+        return str(_WEEKDAYS[obj.date.weekday()])
 
 
 @admin.register(IdempotencyRecord)
@@ -34,6 +35,6 @@ class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     exclude = ("response_body",)
     readonly_fields = ("response_preview",)
 
-    @admin.display(description="响应内容")
+    @admin.display(description=_("响应内容"))
     def response_preview(self, obj: IdempotencyRecord) -> str:
         return bytes(obj.response_body or b"")[:4000].decode("utf-8", errors="replace")

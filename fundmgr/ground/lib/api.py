@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import TransitionNotAllowed
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
@@ -34,25 +36,26 @@ ID_PATTERN = r"[0-9]{1,18}"
 MAX_ID = 10**18 - 1
 
 _STATUS_TITLES = {
-    400: (CommonError.MALFORMED_REQUEST, "请求格式错误"),
-    401: (CommonError.NOT_AUTHENTICATED, "未认证"),
-    403: (CommonError.PERMISSION_DENIED, "无权执行此操作"),
-    404: (CommonError.NOT_FOUND, "未找到"),
-    405: (CommonError.METHOD_NOT_ALLOWED, "不支持的请求方法"),
-    406: (CommonError.NOT_ACCEPTABLE, "不支持的响应格式"),
-    409: (CommonError.CONFLICT, "状态冲突"),
-    413: (CommonError.PAYLOAD_TOO_LARGE, "请求内容过大"),
-    415: (CommonError.UNSUPPORTED_MEDIA_TYPE, "不支持的内容类型"),
-    422: (CommonError.VALIDATION_FAILED, "请求被业务规则拒绝"),
-    429: (CommonError.THROTTLED, "请求过于频繁"),
-    500: (CommonError.SERVER_ERROR, "服务器错误"),
-    503: (CommonError.SERVICE_UNAVAILABLE, "服务暂不可用"),
+    400: (CommonError.MALFORMED_REQUEST, gettext_lazy("请求格式错误")),
+    401: (CommonError.NOT_AUTHENTICATED, gettext_lazy("未认证")),
+    403: (CommonError.PERMISSION_DENIED, gettext_lazy("无权执行此操作")),
+    404: (CommonError.NOT_FOUND, gettext_lazy("未找到")),
+    405: (CommonError.METHOD_NOT_ALLOWED, gettext_lazy("不支持的请求方法")),
+    406: (CommonError.NOT_ACCEPTABLE, gettext_lazy("不支持的响应格式")),
+    409: (CommonError.CONFLICT, gettext_lazy("状态冲突")),
+    413: (CommonError.PAYLOAD_TOO_LARGE, gettext_lazy("请求内容过大")),
+    415: (CommonError.UNSUPPORTED_MEDIA_TYPE, gettext_lazy("不支持的内容类型")),
+    422: (CommonError.VALIDATION_FAILED, gettext_lazy("请求被业务规则拒绝")),
+    429: (CommonError.THROTTLED, gettext_lazy("请求过于频繁")),
+    500: (CommonError.SERVER_ERROR, gettext_lazy("服务器错误")),
+    503: (CommonError.SERVICE_UNAVAILABLE, gettext_lazy("服务暂不可用")),
 }
+_ERROR_TITLE = gettext_lazy("错误")
 
 
 def problem_body(status: int, *, code: str | None = None, detail: str = "", errors=None, title=None) -> dict:
     """The problem+json document (RFC 9457) for a status and a stable code."""
-    default_code, default_title = _STATUS_TITLES.get(status, (CommonError.ERROR, "错误"))
+    default_code, default_title = _STATUS_TITLES.get(status, (CommonError.ERROR, _ERROR_TITLE))
     return {
         "type": f"https://fundmgr.local/problems/{code or default_code}",
         "title": title or default_title,
@@ -110,7 +113,7 @@ def _flatten(detail, prefix: str = "") -> list[dict]:
 # The database or Redis did not answer: the client should try again shortly, and gets told so.
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (DatabaseOperationalError, DatabaseInterfaceError)
 RETRY_AFTER_SECONDS = 5
-UNAVAILABLE_DETAIL = "数据库或缓存暂时不可用，请稍后重试；本次请求未作任何更改"
+UNAVAILABLE_DETAIL = gettext_lazy("数据库或缓存暂时不可用，请稍后重试；本次请求未作任何更改")
 
 
 def _unavailable_errors() -> tuple[type[BaseException], ...]:
@@ -140,7 +143,7 @@ def problem_exception_handler(exc, context):
             title=exc.title,
         )
     if isinstance(exc, TransitionNotAllowed):
-        return problem(409, code=CommonError.TRANSITION_NOT_ALLOWED, detail="当前状态下不允许此操作")
+        return problem(409, code=CommonError.TRANSITION_NOT_ALLOWED, detail=_("当前状态下不允许此操作"))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -168,7 +171,7 @@ def problem_exception_handler(exc, context):
         )
     elif isinstance(exc, exceptions.NotFound):
         code = CommonError.NOT_FOUND
-        detail = "对象不存在或无权访问"
+        detail = _("对象不存在或无权访问")
     elif isinstance(exc, exceptions.PermissionDenied):
         code = CommonError.PERMISSION_DENIED
     elif code in (None, "error", "invalid"):
@@ -200,14 +203,14 @@ class Pagination(PageNumberPagination):
         "type": "string",
         "pattern": r"^\d+\.\d{2}$",
         "example": "3500000.00",
-        "description": "金额（元），两位小数的字符串",
+        "description": gettext_lazy("金额（元），两位小数的字符串"),
     }
 )
 class MoneyField(serializers.Field):
     """Money in the API: a JSON string with exactly two decimals, in yuan, never negative;
     `positive=True` also refuses zero (a loan's principal)."""
 
-    default_error_messages = {"invalid": '金额必须是两位小数的字符串，例如 "3500000.00"'}
+    default_error_messages = {"invalid": gettext_lazy('金额必须是两位小数的字符串，例如 "3500000.00"')}
 
     def __init__(self, *, positive: bool = False, **kwargs):
         self.positive = positive
@@ -219,7 +222,7 @@ class MoneyField(serializers.Field):
         except MoneyError as exc:
             raise serializers.ValidationError(str(exc), code=CommonError.INVALID_MONEY) from exc
         if self.positive and value <= 0:
-            raise serializers.ValidationError("金额须大于零", code=CommonError.INVALID_MONEY)
+            raise serializers.ValidationError(_("金额须大于零"), code=CommonError.INVALID_MONEY)
         return value
 
     def to_representation(self, value) -> str:
@@ -227,7 +230,12 @@ class MoneyField(serializers.Field):
 
 
 @extend_schema_field(
-    {"type": "string", "pattern": r"^\d+(\.\d{1,4})?$", "example": "50.0000", "description": "百分比字符串"}
+    {
+        "type": "string",
+        "pattern": r"^\d+(\.\d{1,4})?$",
+        "example": "50.0000",
+        "description": gettext_lazy("百分比字符串"),
+    }
 )
 class PercentField(serializers.Field):
     """Percent as a string with up to four decimals: "3.4500"."""
@@ -239,12 +247,13 @@ class PercentField(serializers.Field):
     def to_internal_value(self, data) -> Decimal:
         if not isinstance(data, str):
             raise serializers.ValidationError(
-                '比例必须是字符串，例如 "3.4500"', code=CommonError.INVALID_RATE
+                _('比例必须是字符串，例如 "3.4500"'), code=CommonError.INVALID_RATE
             )
         whole, dot, frac = data.strip().partition(".")
         if not ascii_digits(whole) or (dot and (not ascii_digits(frac) or len(frac) > self.places)):
             raise serializers.ValidationError(
-                f"比例格式错误，最多 {self.places} 位小数", code=CommonError.INVALID_RATE
+                _("比例格式错误，最多 %(places)s 位小数") % {"places": self.places},
+                code=CommonError.INVALID_RATE,
             )
         return Decimal(data.strip())
 
@@ -263,7 +272,7 @@ def problem_schema_hook(result, generator, request, public):
     error = {
         "type": "object",
         "properties": {
-            "field": {"type": "string", "nullable": True, "description": "出错的字段（点号分隔路径）"},
+            "field": {"type": "string", "nullable": True, "description": _("出错的字段（点号分隔路径）")},
             "code": {"type": "string", "enum": codes},
             "message": {"type": "string"},
         },
@@ -272,7 +281,9 @@ def problem_schema_hook(result, generator, request, public):
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas[PROBLEM_COMPONENT] = {
         "type": "object",
-        "description": "错误（RFC 9457 problem+json）：code 为稳定的错误代码，errors 每项对应一条未通过的规则或字段",
+        "description": _(
+            "错误（RFC 9457 problem+json）：code 为稳定的错误代码，errors 每项对应一条未通过的规则或字段"
+        ),
         "properties": {
             "type": {"type": "string", "format": "uri"},
             "title": {"type": "string"},
@@ -291,7 +302,7 @@ def problem_schema_hook(result, generator, request, public):
             operation.setdefault("responses", {}).setdefault(
                 "4XX",
                 {
-                    "description": "请求被拒绝（problem+json）",
+                    "description": _("请求被拒绝（problem+json）"),
                     "content": {PROBLEM_CONTENT_TYPE: {"schema": ref}},
                 },
             )
@@ -318,7 +329,7 @@ class ApiResponseMiddleware:
         response = self._respond(request)
         if response.status_code >= 400 and not _is_json(response):
             status = 413 if response.status_code == 400 and _too_big(request) else response.status_code
-            default_code, title = _STATUS_TITLES.get(status, (CommonError.ERROR, "错误"))
+            default_code, title = _STATUS_TITLES.get(status, (CommonError.ERROR, _ERROR_TITLE))
             detail = _DETAILS.get(status, title)
             replaced = JsonResponse(
                 {
@@ -382,10 +393,10 @@ def unavailable_response() -> JsonResponse:
 
 
 _DETAILS = {
-    400: "请求格式错误（请检查请求头与请求体）",
-    404: "没有这个接口或对象",
-    413: "请求内容过大",
-    500: "服务器内部错误，请稍后重试；问题已记录",
+    400: gettext_lazy("请求格式错误（请检查请求头与请求体）"),
+    404: gettext_lazy("没有这个接口或对象"),
+    413: gettext_lazy("请求内容过大"),
+    500: gettext_lazy("服务器内部错误，请稍后重试；问题已记录"),
 }
 
 
@@ -431,6 +442,7 @@ class DateField(serializers.DateField):
         parsed = super().to_internal_value(value)
         if not MIN_YEAR <= parsed.year <= MAX_YEAR:
             raise serializers.ValidationError(
-                f"日期须在 {MIN_YEAR} 至 {MAX_YEAR} 年之间", code=FieldError.INVALID
+                _("日期须在 %(first)s 至 %(last)s 年之间") % {"first": MIN_YEAR, "last": MAX_YEAR},
+                code=FieldError.INVALID,
             )
         return parsed

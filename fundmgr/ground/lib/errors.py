@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 
 class ErrorCode(StrEnum):
     """Every error code the system answers with is a member of one app's subclass of this
@@ -77,7 +80,7 @@ class AppError(Exception):
     """A refusal a client can act on. `status` is the HTTP status the API answers with."""
 
     status = 422
-    title = "请求被业务规则拒绝"
+    title = gettext_lazy("请求被业务规则拒绝")
 
     def __init__(
         self,
@@ -97,25 +100,25 @@ class AppError(Exception):
         self.errors = errors if errors is not None else ([Violation(code, message, field)] if field else [])
 
     def __str__(self) -> str:  # what the admin shows
-        return self.message
+        return str(self.message)
 
 
 class NotFound(AppError):
     status = 404
-    title = "未找到"
+    title = gettext_lazy("未找到")
 
-    def __init__(self, message: str = "对象不存在或无权访问", code: str = CommonError.NOT_FOUND) -> None:
-        super().__init__(code, message)
+    def __init__(self, message: str | None = None, code: str = CommonError.NOT_FOUND) -> None:
+        super().__init__(code, message or _("对象不存在或无权访问"))
 
 
 class Conflict(AppError):
     status = 409
-    title = "状态冲突"
+    title = gettext_lazy("状态冲突")
 
 
 class Forbidden(AppError):
     status = 403
-    title = "无权执行此操作"
+    title = gettext_lazy("无权执行此操作")
 
 
 class RuleViolations(AppError):
@@ -126,7 +129,7 @@ class RuleViolations(AppError):
     def __init__(
         self, violations: list[Violation], code: str = CommonError.RULE_VIOLATION, message: str | None = None
     ):
-        message = message or "；".join(v.message for v in violations)
+        message = message or "；".join(str(v.message) for v in violations)
         super().__init__(code, message, errors=list(violations))
 
 

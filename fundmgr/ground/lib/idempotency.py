@@ -52,11 +52,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -82,7 +85,7 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     type=OpenApiTypes.STR,
     location=OpenApiParameter.HEADER,
     required=False,
-    description=(
+    description=gettext_lazy(
         "幂等键（1–255 个字符）。相同键、相同请求内容的重试将重放首次响应（响应头 "
         "Idempotent-Replayed: true）；相同键、不同内容返回 409 idempotency_key_reused。"
         "幂等键至少保留 7 天。"
@@ -179,7 +182,7 @@ class IdempotentAutoSchema(AutoSchema):
         return params
 
 
-ANSWER_LOST_DETAIL = (
+ANSWER_LOST_DETAIL = gettext_lazy(
     "使用该幂等键的请求已执行并提交，但其应答未能送达（数据库连接中断）。"
     "请查询相应记录核对结果，切勿换用新的幂等键重复提交。"
 )
@@ -284,7 +287,8 @@ class IdempotentMixin:
                 problem(
                     400,
                     code=CommonError.INVALID_IDEMPOTENCY_KEY,
-                    detail=f"{HEADER} 必须为 1–{MAX_KEY_LENGTH} 个字符",
+                    detail=_("%(header)s 必须为 1–%(limit)s 个字符")
+                    % {"header": HEADER, "limit": MAX_KEY_LENGTH},
                 )
             )
         scope = self.idempotency_scope(request)
@@ -377,7 +381,7 @@ class IdempotentMixin:
             if record.request_hash != request_hash:
                 raise _ShortCircuit(
                     problem(
-                        409, code=CommonError.IDEMPOTENCY_KEY_REUSED, detail="该幂等键已用于不同的请求内容"
+                        409, code=CommonError.IDEMPOTENCY_KEY_REUSED, detail=_("该幂等键已用于不同的请求内容")
                     )
                 )
             if record.is_completed:
@@ -403,7 +407,7 @@ class IdempotentMixin:
         return problem(
             409,
             code=CommonError.IDEMPOTENCY_REQUEST_IN_PROGRESS,
-            detail="使用该幂等键的请求仍在处理中，请稍后重试",
+            detail=_("使用该幂等键的请求仍在处理中，请稍后重试"),
             headers={"Retry-After": "1"},
         )
 
@@ -432,11 +436,16 @@ class IdempotentMixin:
 def _answer_lost(pending) -> None:
     """Complete in-progress rows whose work committed but whose answer never left: a retry
     replays a 409 `idempotency_answer_lost` instead of doing the work again."""
-    body = problem_body(409, code=CommonError.IDEMPOTENCY_ANSWER_LOST, detail=ANSWER_LOST_DETAIL)
+    with translation.override(settings.LANGUAGE_CODE):  # recorded: in the default language
+        body = json.dumps(
+            problem_body(409, code=CommonError.IDEMPOTENCY_ANSWER_LOST, detail=ANSWER_LOST_DETAIL),
+            ensure_ascii=False,
+            cls=DjangoJSONEncoder,
+        ).encode("utf-8")
     for record_id in list(pending.filter(acted_at__isnull=False).values_list("pk", flat=True)):
         IdempotencyRecord.objects.filter(pk=record_id, status_code__isnull=True).update(
             status_code=409,
-            response_body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+            response_body=body,
             response_content_type=PROBLEM_CONTENT_TYPE,
             completed_at=timezone.now(),
         )

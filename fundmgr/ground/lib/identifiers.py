@@ -12,6 +12,8 @@ import datetime as dt
 import re
 import unicodedata
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from stdnum import exceptions as stdnum_exceptions
 from stdnum.cn import uscc
 
@@ -31,7 +33,7 @@ class IdentifierError(AppError, ValueError):
 def _as_text(value: object, code: str, label: str) -> str:
     """Text in NFKC form, so full-width input typed with a Chinese IME (２０２１．Ｘ) is accepted."""
     if not isinstance(value, str):
-        raise IdentifierError(code, f"{label}必须是文本")
+        raise IdentifierError(code, _("%(label)s必须是文本") % {"label": label})
     return unicodedata.normalize("NFKC", value).strip()
 
 
@@ -55,7 +57,7 @@ _USCC_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def normalize_uscc(text: str) -> str:
-    return _as_text(text, "invalid_uscc", "统一社会信用代码").upper()
+    return _as_text(text, "invalid_uscc", gettext_lazy("统一社会信用代码")).upper()
 
 
 def validate_uscc(text: str) -> str:
@@ -67,24 +69,28 @@ def validate_uscc(text: str) -> str:
     """
     code = normalize_uscc(text)
     if not code:
-        raise IdentifierError("invalid_uscc", "统一社会信用代码不能为空")
+        raise IdentifierError("invalid_uscc", _("统一社会信用代码不能为空"))
     if len(code) != USCC_LENGTH:
-        raise IdentifierError("invalid_uscc", f"统一社会信用代码应为18位，实际为{len(code)}位")
+        raise IdentifierError(
+            "invalid_uscc", _("统一社会信用代码应为18位，实际为%(length)s位") % {"length": len(code)}
+        )
     excluded = sorted({c for c in code if c in USCC_EXCLUDED_LETTERS})
     if excluded:
         raise IdentifierError(
-            "invalid_uscc", f"统一社会信用代码不使用字母 I、O、S、V、Z，发现：{'、'.join(excluded)}"
+            "invalid_uscc",
+            _("统一社会信用代码不使用字母 I、O、S、V、Z，发现：%(letters)s")
+            % {"letters": "、".join(excluded)},
         )
     if any(c not in USCC_ALPHABET for c in code):
-        raise IdentifierError("invalid_uscc", "统一社会信用代码只能包含数字和大写字母")
+        raise IdentifierError("invalid_uscc", _("统一社会信用代码只能包含数字和大写字母"))
     try:
         uscc.validate(code)
     except stdnum_exceptions.InvalidChecksum:
-        raise IdentifierError("invalid_uscc", "统一社会信用代码校验位错误") from None
+        raise IdentifierError("invalid_uscc", _("统一社会信用代码校验位错误")) from None
     except stdnum_exceptions.InvalidLength:
-        raise IdentifierError("invalid_uscc", "统一社会信用代码应为18位") from None
+        raise IdentifierError("invalid_uscc", _("统一社会信用代码应为18位")) from None
     except stdnum_exceptions.ValidationError:
-        raise IdentifierError("invalid_uscc", "统一社会信用代码前8位应为数字") from None
+        raise IdentifierError("invalid_uscc", _("统一社会信用代码前8位应为数字")) from None
     return code
 
 
@@ -139,13 +145,13 @@ IP_KINDS: tuple[str, ...] = (
 
 # The kinds as staff read them (the admin shows these, never the codes).
 IP_KIND_LABELS: dict[str, str] = {
-    INVENTION_PATENT: "发明专利",
-    UTILITY_MODEL: "实用新型专利",
-    DESIGN_PATENT: "外观设计专利",
-    TRADEMARK: "商标",
-    COPYRIGHT: "著作权",
-    SOFTWARE_COPYRIGHT: "软件著作权",
-    GEOGRAPHICAL_INDICATION: "地理标志",
+    INVENTION_PATENT: gettext_lazy("发明专利"),
+    UTILITY_MODEL: gettext_lazy("实用新型专利"),
+    DESIGN_PATENT: gettext_lazy("外观设计专利"),
+    TRADEMARK: gettext_lazy("商标"),
+    COPYRIGHT: gettext_lazy("著作权"),
+    SOFTWARE_COPYRIGHT: gettext_lazy("软件著作权"),
+    GEOGRAPHICAL_INDICATION: gettext_lazy("地理标志"),
 }
 
 PATENT_TYPE_DIGITS = frozenset("12389")
@@ -156,20 +162,20 @@ _KIND_TYPE_DIGITS: dict[str, frozenset[str]] = {
     DESIGN_PATENT: frozenset("3"),
 }
 _KIND_LABELS = {
-    INVENTION_PATENT: "发明专利",
-    UTILITY_MODEL: "实用新型",
-    DESIGN_PATENT: "外观设计",
-    TRADEMARK: "商标",
-    COPYRIGHT: "著作权",
-    SOFTWARE_COPYRIGHT: "软件著作权",
-    GEOGRAPHICAL_INDICATION: "地理标志",
+    INVENTION_PATENT: gettext_lazy("发明专利"),
+    UTILITY_MODEL: gettext_lazy("实用新型"),
+    DESIGN_PATENT: gettext_lazy("外观设计"),
+    TRADEMARK: gettext_lazy("商标"),
+    COPYRIGHT: gettext_lazy("著作权"),
+    SOFTWARE_COPYRIGHT: gettext_lazy("软件著作权"),
+    GEOGRAPHICAL_INDICATION: gettext_lazy("地理标志"),
 }
 _TYPE_DIGIT_LABELS = {
-    "1": "发明",
-    "2": "实用新型",
-    "3": "外观设计",
-    "8": "PCT发明",
-    "9": "PCT实用新型",
+    "1": gettext_lazy("发明"),
+    "2": gettext_lazy("实用新型"),
+    "3": gettext_lazy("外观设计"),
+    "8": gettext_lazy("PCT发明"),
+    "9": gettext_lazy("PCT实用新型"),
 }
 
 _PATENT_WEIGHTS_12 = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
@@ -197,7 +203,7 @@ def normalize_patent_number(text: str) -> str:
     number comes back compacted but otherwise as typed (a misplaced dot stays where it
     was), so `validate_patent_number` can refuse it with a specific message.
     """
-    compact = re.sub(r"\s+", "", _as_text(text, _INVALID_PATENT, "专利号")).upper()
+    compact = re.sub(r"\s+", "", _as_text(text, _INVALID_PATENT, gettext_lazy("专利号"))).upper()
     compact = _PATENT_PREFIX.sub("", compact)
     body, dot, check = compact.rpartition(".")
     if dot and len(check) == 1 and "." not in body:
@@ -212,7 +218,7 @@ def normalize_patent_number(text: str) -> str:
 def patent_check_char(digits: str) -> str:
     """Check character for the 12-digit (new) or 8-digit (old) body: Σ dᵢ·wᵢ mod 11, 10 → X."""
     if not (digits.isascii() and digits.isdigit()) or len(digits) not in (8, 12):
-        raise _patent_error("专利申请号主体应为8位或12位数字")
+        raise _patent_error(_("专利申请号主体应为8位或12位数字"))
     weights = _PATENT_WEIGHTS_12 if len(digits) == 12 else _PATENT_WEIGHTS_8
     remainder = sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
     return "X" if remainder == 10 else str(remainder)
@@ -226,18 +232,19 @@ def _split_patent(number: str) -> tuple[str, str]:
         return match.group(1), match.group(2)
     flat = canonical.replace(".", "")
     if _PUBLICATION_NUMBER.match(flat):
-        raise _patent_error("这是专利公开（公告）号，请填写专利申请号，例如 202110123456.7")
+        raise _patent_error(_("这是专利公开（公告）号，请填写专利申请号，例如 202110123456.7"))
     if len(flat) in (8, 12) and flat.isascii() and flat.isdigit():
-        raise _patent_error("专利申请号缺少最后一位校验位，请按证书完整填写，例如 202110123456.7")
+        raise _patent_error(_("专利申请号缺少最后一位校验位，请按证书完整填写，例如 202110123456.7"))
     if len(flat) not in (9, 13):
         raise _patent_error(
-            f"专利申请号去掉前缀、空格和小数点后应为9位或13位，实际为{len(flat)}位，例如 202110123456.7"
+            _("专利申请号去掉前缀、空格和小数点后应为9位或13位，实际为%(length)s位，例如 202110123456.7")
+            % {"length": len(flat)}
         )
     if "." in canonical and canonical.index(".") != len(canonical) - 2:
-        raise _patent_error("专利申请号中的小数点应在最后一位校验位之前")
+        raise _patent_error(_("专利申请号中的小数点应在最后一位校验位之前"))
     if not (flat[:-1].isascii() and flat[:-1].isdigit()):
-        raise _patent_error("专利申请号除最后一位校验位外只能是数字")
-    raise _patent_error("专利申请号的校验位只能是数字或X")
+        raise _patent_error(_("专利申请号除最后一位校验位外只能是数字"))
+    raise _patent_error(_("专利申请号的校验位只能是数字或X"))
 
 
 def _filing_year(body: str) -> int:
@@ -267,12 +274,15 @@ def _check_patent_year(body: str, today: dt.date) -> None:
     if len(body) == 12:
         if not FIRST_PATENT_YEAR <= year <= today.year:
             raise _patent_error(
-                f"专利申请号中的申请年份{year}不合理（应在{FIRST_PATENT_YEAR}至{today.year}年之间）"
+                _("专利申请号中的申请年份%(year)s不合理（应在%(first)s至%(last)s年之间）")
+                % {"year": year, "first": FIRST_PATENT_YEAR, "last": today.year}
             )
         return
     two_digits = int(body[:2])
     if not (85 <= two_digits <= 99 or 0 <= two_digits <= LAST_OLD_FORMAT_YEAR % 100):
-        raise _patent_error(f"旧格式专利申请号中的年份“{body[:2]}”不合理（应为85–99或00–03）")
+        raise _patent_error(
+            _("旧格式专利申请号中的年份“%(year)s”不合理（应为85–99或00–03）") % {"year": body[:2]}
+        )
 
 
 def validate_patent_number(text: str, *, kind: str | None = None, today: dt.date | None = None) -> str:
@@ -282,20 +292,23 @@ def validate_patent_number(text: str, *, kind: str | None = None, today: dt.date
     type digit contradicts `kind`, "invalid_ip_kind" for a `kind` that is not a patent kind.
     """
     if kind is not None and kind not in PATENT_KINDS:
-        raise IdentifierError("invalid_ip_kind", f"不是专利类型：{kind}")
+        raise IdentifierError("invalid_ip_kind", _("不是专利类型：%(kind)s") % {"kind": kind})
     body, check = _split_patent(text)
     _check_patent_year(body, today or _default_today())
     type_digit = _type_digit(body)
     if type_digit not in PATENT_TYPE_DIGITS:
-        raise _patent_error(f"专利申请号中的类型位“{type_digit}”无效（应为1、2、3、8或9）")
+        raise _patent_error(
+            _("专利申请号中的类型位“%(digit)s”无效（应为1、2、3、8或9）") % {"digit": type_digit}
+        )
     expected = patent_check_char(body)
     if check != expected:
         # Never reveal the expected character: users would "fix" a mistyped number with it.
-        raise _patent_error("专利申请号校验位错误，请逐位核对号码")
+        raise _patent_error(_("专利申请号校验位错误，请逐位核对号码"))
     if kind is not None and type_digit not in _KIND_TYPE_DIGITS[kind]:
         raise IdentifierError(
             "patent_kind_mismatch",
-            f"专利申请号的类型位“{type_digit}”表示{_TYPE_DIGIT_LABELS[type_digit]}，与所选类型“{_KIND_LABELS[kind]}”不符",
+            _("专利申请号的类型位“%(digit)s”表示%(meaning)s，与所选类型“%(kind)s”不符")
+            % {"digit": type_digit, "meaning": _TYPE_DIGIT_LABELS[type_digit], "kind": _KIND_LABELS[kind]},
         )
     return f"{body}.{check}"
 
@@ -312,7 +325,7 @@ def _patent_term_years(kind: str, filed_on: dt.date) -> int:
         return 10
     if kind == DESIGN_PATENT:
         return 15 if filed_on >= DESIGN_15_YEAR_TERM_FROM else 10
-    raise IdentifierError("invalid_ip_kind", f"不是专利类型：{kind}")
+    raise IdentifierError("invalid_ip_kind", _("不是专利类型：%(kind)s") % {"kind": kind})
 
 
 def _anniversary(day: dt.date, years: int) -> dt.date:
@@ -333,6 +346,11 @@ def patent_term_expiry(kind: str, filed_on: dt.date) -> dt.date:
 _TRADEMARK_NUMBER = re.compile(r"^\d{1,9}$", re.ASCII)
 _SOFTWARE_COPYRIGHT_NUMBER = re.compile(r"^\d{4}SR\d{6,7}$", re.ASCII)
 COPYRIGHT_NUMBER_MAX_LENGTH = 64
+# The wording around a number copied from a certificate (第12345678号, 软著登字第2021SR0123456号):
+# input matched as typed, not UI text.
+CERTIFICATE_NUMBER_SUFFIX = "号"
+TRADEMARK_CERTIFICATE_PREFIXES = ("第",)
+SOFTWARE_COPYRIGHT_CERTIFICATE_PREFIXES = ("软著登字第", "第")
 
 
 def _strip_certificate_wording(text: str, prefixes: tuple[str, ...]) -> str:
@@ -341,34 +359,38 @@ def _strip_certificate_wording(text: str, prefixes: tuple[str, ...]) -> str:
         if text.startswith(prefix):
             text = text[len(prefix) :]
             break
-    return text.removesuffix("号").strip()
+    return text.removesuffix(CERTIFICATE_NUMBER_SUFFIX).strip()
 
 
 def validate_trademark_number(text: str) -> str:
     code = "invalid_trademark_number"
-    number = _strip_certificate_wording(_as_text(text, code, "商标注册号"), ("第",))
+    number = _strip_certificate_wording(
+        _as_text(text, code, gettext_lazy("商标注册号")), TRADEMARK_CERTIFICATE_PREFIXES
+    )
     if not _TRADEMARK_NUMBER.match(number):
-        raise IdentifierError(code, "商标注册号应为1至9位数字，例如 第12345678号")
+        raise IdentifierError(code, _("商标注册号应为1至9位数字，例如 第12345678号"))
     return number
 
 
 def validate_software_copyright_number(text: str) -> str:
     code = "invalid_copyright_number"
-    number = _as_text(text, code, "软件著作权登记号").upper()
-    number = _strip_certificate_wording(number, ("软著登字第", "第"))
+    number = _as_text(text, code, gettext_lazy("软件著作权登记号")).upper()
+    number = _strip_certificate_wording(number, SOFTWARE_COPYRIGHT_CERTIFICATE_PREFIXES)
     if not _SOFTWARE_COPYRIGHT_NUMBER.match(number):
-        raise IdentifierError(code, "软件著作权登记号格式应为“年份+SR+6至7位数字”，例如 2021SR0123456")
+        raise IdentifierError(code, _("软件著作权登记号格式应为“年份+SR+6至7位数字”，例如 2021SR0123456"))
     return number
 
 
 def validate_copyright_number(text: str) -> str:
     """Format unknown (§13.3 "?"), so only presence and length are checked."""
     code = "invalid_copyright_number"
-    number = _as_text(text, code, "著作权登记号")
+    number = _as_text(text, code, gettext_lazy("著作权登记号"))
     if not number:
-        raise IdentifierError(code, "著作权登记号不能为空")
+        raise IdentifierError(code, _("著作权登记号不能为空"))
     if len(number) > COPYRIGHT_NUMBER_MAX_LENGTH:
-        raise IdentifierError(code, f"著作权登记号不能超过{COPYRIGHT_NUMBER_MAX_LENGTH}个字符")
+        raise IdentifierError(
+            code, _("著作权登记号不能超过%(limit)s个字符") % {"limit": COPYRIGHT_NUMBER_MAX_LENGTH}
+        )
     return number
 
 
@@ -383,7 +405,7 @@ def validate_ip_number(kind: str, number: str, *, today: dt.date | None = None) 
         return validate_software_copyright_number(number)
     if kind == COPYRIGHT:
         return validate_copyright_number(number)
-    raise IdentifierError("invalid_ip_kind", f"未知的知识产权类型：{kind}")
+    raise IdentifierError("invalid_ip_kind", _("未知的知识产权类型：%(kind)s") % {"kind": kind})
 
 
 # --- patent pledge registration number (§13.4) ------------------------------------------------
@@ -394,7 +416,7 @@ _PLEDGE_REGISTRATION_NO = re.compile(r"^Y?\d{13}$", re.ASCII)
 def validate_pledge_registration_no(text: str) -> str:
     """Lenient on purpose: no official format was found, only observed numbers (§13.4)."""
     code = "invalid_pledge_registration_no"
-    number = _as_text(text, code, "专利权质押登记号").upper()
+    number = _as_text(text, code, gettext_lazy("专利权质押登记号")).upper()
     if not _PLEDGE_REGISTRATION_NO.match(number):
-        raise IdentifierError(code, "专利权质押登记号格式应为“Y+13位数字”或13位数字，例如 Y2022440000123")
+        raise IdentifierError(code, _("专利权质押登记号格式应为“Y+13位数字”或13位数字，例如 Y2022440000123"))
     return number

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 
@@ -14,7 +15,9 @@ def _check_json(value, depth: int = 0) -> None:
     """Refuse what no client means to send: nesting deeper than MAX_JSON_DEPTH, strings with
     lone surrogates or control characters (other than tab and line breaks)."""
     if depth > MAX_JSON_DEPTH:
-        raise exceptions.ParseError(f"JSON 嵌套不能超过 {MAX_JSON_DEPTH} 层", code=FieldError.PARSE_ERROR)
+        raise exceptions.ParseError(
+            _("JSON 嵌套不能超过 %(depth)s 层") % {"depth": MAX_JSON_DEPTH}, code=FieldError.PARSE_ERROR
+        )
     if isinstance(value, dict):
         for key, item in value.items():
             _check_json(key, depth + 1)
@@ -27,10 +30,10 @@ def _check_json(value, depth: int = 0) -> None:
             code = ord(char)
             if 0xD800 <= code <= 0xDFFF:
                 raise exceptions.ParseError(
-                    "文本含有无效的 Unicode 字符（单独的代理项）", code=FieldError.PARSE_ERROR
+                    _("文本含有无效的 Unicode 字符（单独的代理项）"), code=FieldError.PARSE_ERROR
                 )
             if code < 0x20 and char not in "\t\n\r":
-                raise exceptions.ParseError("文本含有控制字符", code=FieldError.PARSE_ERROR)
+                raise exceptions.ParseError(_("文本含有控制字符"), code=FieldError.PARSE_ERROR)
 
 
 class StrictJSONParser(JSONParser):
@@ -42,7 +45,7 @@ class StrictJSONParser(JSONParser):
             data = super().parse(stream, media_type, parser_context)
         except RecursionError as exc:
             raise exceptions.ParseError(
-                f"JSON 嵌套不能超过 {MAX_JSON_DEPTH} 层", code=FieldError.PARSE_ERROR
+                _("JSON 嵌套不能超过 %(depth)s 层") % {"depth": MAX_JSON_DEPTH}, code=FieldError.PARSE_ERROR
             ) from exc
         _check_json(data)
         return data

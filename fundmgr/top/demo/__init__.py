@@ -19,6 +19,9 @@ from django.db import transaction
 
 SEED_PATH = Path(__file__).with_name("demo-seed.json")
 DEFAULT_DEMO_PASSWORD = "fundmgr-demo-2026"
+# What the seeded records say, as a fund manager would have written it: data, in Chinese.
+SEED_DOCUMENT_REF = "演示数据"  # the policy versions' document reference
+SEED_CONTRIBUTION_MEMO = "{fund} 出资（演示数据）"  # the contributions' ledger description
 
 
 @dataclass
@@ -91,7 +94,7 @@ def seed_demo(
             effective_from = _d(policy.pop("effective_from"))
             if not PolicyVersion.objects.filter(fund=fund, effective_from=effective_from).exists():
                 PolicyVersion.objects.create(
-                    fund=fund, effective_from=effective_from, document_ref="演示数据", **policy
+                    fund=fund, effective_from=effective_from, document_ref=SEED_DOCUMENT_REF, **policy
                 )
                 report.add("policy_versions", True)
             for index, c in enumerate(contributions):
@@ -104,7 +107,7 @@ def seed_demo(
                     amount=Decimal(c["amount"]),
                     value_date=_d(c["on"]),
                     government_level=c["level"],
-                    description=f"{fund.name} 出资（演示数据）",
+                    description=SEED_CONTRIBUTION_MEMO.format(fund=fund.name),
                     reference=reference,
                 )
                 report.add("ledger_entries", True)

@@ -29,11 +29,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
 from banks.models import Institution
 from fundmgr.ground.accounts.models import Role, User
 from fundmgr.ground.accounts.workflow import state_entered_on_expression
 from fundmgr.ground.funds.models import Fund
 from fundmgr.ground.lib import clock, workdays
+from fundmgr.ground.lib.i18n import recorded
 from loans.models import (
     Claim,
     ClaimStatus,
@@ -55,16 +58,20 @@ APPROACHING, BREACHED = workdays.APPROACHING, workdays.BREACHED
 phase = workdays.deadline_phase  # the one rule (fundmgr.ground.lib.workdays)
 
 
+# Notices are stored rows: their text is written in the default language (Chinese) whatever
+# the language of the request or worker that raises them (fundmgr.ground.lib.i18n).
+
+
 def _when(today: dt.date, due: dt.date) -> str:
     if today > due:
         late = workdays.working_days_between(due, today)
-        return f"已于 {due.isoformat()} 到期，超期 {late} 个工作日"
+        return recorded(
+            gettext_noop("已于 %(due)s 到期，超期 %(late)s 个工作日"), due=due.isoformat(), late=late
+        )
     left = workdays.working_days_between(today, due)
-    return (
-        f"将于 {due.isoformat()} 到期（今日到期）"
-        if not left
-        else f"将于 {due.isoformat()} 到期，还剩 {left} 个工作日"
-    )
+    if not left:
+        return recorded(gettext_noop("将于 %(due)s 到期（今日到期）"), due=due.isoformat())
+    return recorded(gettext_noop("将于 %(due)s 到期，还剩 %(left)s 个工作日"), due=due.isoformat(), left=left)
 
 
 class _Staff:
@@ -103,19 +110,26 @@ def _due_diligence(today: dt.date, counts: dict[str, int], staff: _Staff) -> Non
             record = getattr(filing, "due_diligence", None)
             officer = record.officer if record is not None else None
             recipients = [officer] if officer is not None and officer.is_active else staff(Role.OFFICER)
-            subject = f"尽调即将到期：贷款备案 {filing.reference}"
+            subject = recorded(gettext_noop("尽调即将到期：贷款备案 %(filing)s"), filing=filing.reference)
         else:
             recipients = staff(Role.OFFICER, Role.APPROVER)
-            subject = f"尽调已超期：贷款备案 {filing.reference}"
+            subject = recorded(gettext_noop("尽调已超期：贷款备案 %(filing)s"), filing=filing.reference)
         event = f"deadline.due_diligence.{step}"
         created = services.notify(
             event=event,
             event_key=f"{event}:{filing.pk}:{due.isoformat()}",
             recipients=recipients,
             subject=subject,
-            body=(
-                f"{filing.institution.name}报送的贷款备案 {filing.reference}（借款企业：{filing.enterprise.name}，"
-                f"贷款本金 {filing.principal:.2f} 元）尽调期限{_when(today, due)}。请及时完成尽调并作出受理决定。"
+            body=recorded(
+                gettext_noop(
+                    "%(institution)s报送的贷款备案 %(filing)s（借款企业：%(enterprise)s，"
+                    "贷款本金 %(principal)s 元）尽调期限%(when)s。请及时完成尽调并作出受理决定。"
+                ),
+                institution=filing.institution.name,
+                filing=filing.reference,
+                enterprise=filing.enterprise.name,
+                principal=f"{filing.principal:.2f}",
+                when=_when(today, due),
             ),
             obj=filing,
         )
@@ -128,7 +142,9 @@ def _due_diligence(today: dt.date, counts: dict[str, int], staff: _Staff) -> Non
 @dataclass(frozen=True)
 class _ClaimStep:
     kind: str
-    label: str
+    label: str  # gettext_noop: recorded in notices in the default language
+    approaching: str  # the notice's subject, by phase
+    breached: str
     statuses: tuple[str, ...]
     starts_in: str  # the state whose latest entry starts the clock
     policy_field: str
@@ -138,7 +154,9 @@ class _ClaimStep:
 CLAIM_STEPS = (
     _ClaimStep(
         "claim_review",
-        "补偿初审",
+        gettext_noop("补偿初审"),
+        gettext_noop("补偿初审即将到期：补偿申请 %(claim)s"),
+        gettext_noop("补偿初审已超期：补偿申请 %(claim)s"),
         (ClaimStatus.SUBMITTED, ClaimStatus.INITIAL_REVIEW),
         ClaimStatus.SUBMITTED,
         "claim_review_working_days",
@@ -146,7 +164,9 @@ CLAIM_STEPS = (
     ),
     _ClaimStep(
         "committee_review",
-        "决委会审议",
+        gettext_noop("决委会审议"),
+        gettext_noop("决委会审议即将到期：补偿申请 %(claim)s"),
+        gettext_noop("决委会审议已超期：补偿申请 %(claim)s"),
         (ClaimStatus.RECOMMENDED, ClaimStatus.COMMITTEE_REVIEW),
         ClaimStatus.RECOMMENDED,
         "committee_review_working_days",
@@ -154,7 +174,9 @@ CLAIM_STEPS = (
     ),
     _ClaimStep(
         "payment",
-        "代偿付款",
+        gettext_noop("代偿付款"),
+        gettext_noop("代偿付款即将到期：补偿申请 %(claim)s"),
+        gettext_noop("代偿付款已超期：补偿申请 %(claim)s"),
         (ClaimStatus.APPROVED,),
         ClaimStatus.APPROVED,
         "payment_working_days",
@@ -195,11 +217,21 @@ def _claims(today: dt.date, counts: dict[str, int], staff: _Staff) -> None:
             event=event,
             event_key=f"{event}:{claim.pk}:{due.isoformat()}",
             recipients=staff(*step.roles),
-            subject=f"{step.label}{'即将到期' if when == APPROACHING else '已超期'}：补偿申请 {claim.reference}",
-            body=(
-                f"{claim.institution.name}的补偿申请 {claim.reference}（当前状态：{claim.get_status_display()}）"
-                f"自 {start.isoformat()} 起计的{step.label}期限"
-                f"（{getattr(policy, step.policy_field)} 个工作日）{_when(today, due)}。"
+            subject=recorded(
+                step.approaching if when == APPROACHING else step.breached, claim=claim.reference
+            ),
+            body=recorded(
+                gettext_noop(
+                    "%(institution)s的补偿申请 %(claim)s（当前状态：%(status)s）"
+                    "自 %(start)s 起计的%(step)s期限（%(days)s 个工作日）%(when)s。"
+                ),
+                institution=claim.institution.name,
+                claim=claim.reference,
+                status=ClaimStatus(claim.status).label,
+                start=start.isoformat(),
+                step=step.label,
+                days=getattr(policy, step.policy_field),
+                when=_when(today, due),
             ),
             obj=claim,
         )
@@ -232,10 +264,17 @@ def _recoveries(today: dt.date, counts: dict[str, int]) -> None:
             event=event,
             event_key=f"{event}:{recovery.pk}:{recovery.due_on.isoformat()}",
             recipients=services.institution_recipients(claim.institution),
-            subject=f"追偿款返还即将到期：{claim.reference}",
-            body=(
-                f"补偿申请 {claim.reference}（贷款备案 {claim.filing.reference}）于 {recovery.received_on.isoformat()} "
-                f"回收款项中应返还资金 {recovery.fund_amount:.2f} 元，返还期限{_when(today, recovery.due_on)}。"
+            subject=recorded(gettext_noop("追偿款返还即将到期：%(claim)s"), claim=claim.reference),
+            body=recorded(
+                gettext_noop(
+                    "补偿申请 %(claim)s（贷款备案 %(filing)s）于 %(received)s "
+                    "回收款项中应返还资金 %(amount)s 元，返还期限%(when)s。"
+                ),
+                claim=claim.reference,
+                filing=claim.filing.reference,
+                received=recovery.received_on.isoformat(),
+                amount=f"{recovery.fund_amount:.2f}",
+                when=_when(today, recovery.due_on),
             ),
             obj=recovery,
         )
@@ -284,16 +323,26 @@ def _monthly_reports(today: dt.date, counts: dict[str, int]) -> None:
             institution = institutions[institution_id]
             listed = "、".join(references[:_LISTED_LOANS])
             if len(references) > _LISTED_LOANS:
-                listed += f" 等 {len(references)} 笔"
-            verb = "逾期未报" if when == BREACHED else "即将到期"
+                listed += recorded(gettext_noop(" 等 %(count)s 笔"), count=len(references))
+            if when == BREACHED:
+                subject = gettext_noop("%(month)s 月度贷后报告逾期未报（%(count)s 笔）")
+            else:
+                subject = gettext_noop("%(month)s 月度贷后报告即将到期（%(count)s 笔）")
             created = services.notify(
                 event=event,
                 event_key=f"{event}:{institution_id}:{fund.code}:{label}",
                 recipients=services.institution_recipients(institution),
-                subject=f"{label} 月度贷后报告{verb}（{len(references)} 笔）",
-                body=(
-                    f"{fund.name}：{label} 月度贷后报告应于本月第 {due_day} 个工作日前报送，"
-                    f"报送期限{_when(today, due)}。以下在保贷款尚未报送：{listed}。"
+                subject=recorded(subject, month=label, count=len(references)),
+                body=recorded(
+                    gettext_noop(
+                        "%(fund)s：%(month)s 月度贷后报告应于本月第 %(days)s 个工作日前报送，"
+                        "报送期限%(when)s。以下在保贷款尚未报送：%(loans)s。"
+                    ),
+                    fund=fund.name,
+                    month=label,
+                    days=due_day,
+                    when=_when(today, due),
+                    loans=listed,
                 ),
                 obj=institution,
             )

@@ -20,6 +20,9 @@ from django.core.mail import get_connection, send_mail
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
+
+from fundmgr.ground.lib.i18n import recorded
 
 from .models import EmailStatus, Notification
 
@@ -132,11 +135,16 @@ def email_mark_failed(*, notification_id: int, claimed_at, error: str) -> bool:
 
 
 def email_text(row: Notification) -> str:
-    return (
-        f"{row.body}\n\n——\n"
-        f"本邮件由知识产权质押融资风险补偿资金管理系统自动发送，请勿直接回复。"
-        f"通知编号 {row.pk}，可在系统（{settings.SITE_URL}）或接口 /api/v1/notifications/ 查看。"
+    """The notice's stored text and a footer in the same (default) language."""
+    footer = recorded(
+        gettext_noop(
+            "本邮件由知识产权质押融资风险补偿资金管理系统自动发送，请勿直接回复。"
+            "通知编号 %(id)s，可在系统（%(site)s）或接口 /api/v1/notifications/ 查看。"
+        ),
+        id=row.pk,
+        site=settings.SITE_URL,
     )
+    return f"{row.body}\n\n——\n{footer}"
 
 
 def email_retry(*, notification_ids: Iterable[int]) -> int:
@@ -176,7 +184,9 @@ def email_resend_stuck(*, older_than_minutes: int = STUCK_AFTER_MINUTES, limit: 
     ).update(
         email_status=EmailStatus.FAILED,
         claimed_at=None,
-        last_error="发送过程中断（处理进程退出），无法确认邮件是否已送达；请核实后在后台重新发送。",
+        last_error=recorded(
+            gettext_noop("发送过程中断（处理进程退出），无法确认邮件是否已送达；请核实后在后台重新发送。")
+        ),
     )
     if pending or abandoned:
         log.warning("notification sweep: requeued %d pending, %d interrupted sends", len(pending), abandoned)

@@ -21,13 +21,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.utils.translation import gettext_noop
+
 from banks.models import Institution
 from fundmgr.ground.accounts.models import Role
 from fundmgr.ground.accounts.services import institution_system_user
 from fundmgr.ground.lib import clock, workdays
+from fundmgr.ground.lib.i18n import recorded
 from fundmgr.ground.lib.money import format_yuan
 from fundmgr.ground.lib.regions import region_name
 from matching import selectors as matching
+from matching.models import NeedStatus
 
 from . import services
 from .models import Notification
@@ -55,13 +59,28 @@ def _last_covered(institution: Institution) -> dt.date | None:
     return dt.date.fromisoformat(key.rsplit(":", 1)[1]) if key else None
 
 
+# Notices are stored rows: their text is written in the default language (Chinese) whatever
+# the language of the request or worker that raises them (fundmgr.ground.lib.i18n).
+
+
 def _need_line(need) -> str:
-    priority = f"【优先{need.priority_rank}】" if need.priority_rank else ""
-    district = region_name(need.enterprise.region_code)
-    purpose = f"，用途：{need.purpose}" if need.purpose else ""
-    return (
-        f"{priority}{need.enterprise.name}（{district}）：{format_yuan(need.amount)} 元，"
-        f"{need.term_months} 个月{purpose}（需求编号 {need.pk}，{need.fund.short_label}）"
+    priority = (
+        recorded(gettext_noop("【优先%(rank)s】"), rank=need.priority_rank) if need.priority_rank else ""
+    )
+    purpose = recorded(gettext_noop("，用途：%(purpose)s"), purpose=need.purpose) if need.purpose else ""
+    return recorded(
+        gettext_noop(
+            "%(priority)s%(enterprise)s（%(district)s）：%(amount)s 元，"
+            "%(term)s 个月%(purpose)s（需求编号 %(need)s，%(fund)s）"
+        ),
+        priority=priority,
+        enterprise=need.enterprise.name,
+        district=region_name(need.enterprise.region_code),
+        amount=format_yuan(need.amount),
+        term=need.term_months,
+        purpose=purpose,
+        need=need.pk,
+        fund=need.fund.short_label,
     )
 
 
@@ -84,7 +103,11 @@ def needs_digest(*, today: dt.date | None = None) -> dict[str, int]:
             continue
         listed = needs[:_LISTED]
         more = (
-            f"\n……另有 {len(needs) - _LISTED} 项，请在接口 /api/v1/financing-needs/ 查看。"
+            "\n"
+            + recorded(
+                gettext_noop("……另有 %(count)s 项，请在接口 /api/v1/financing-needs/ 查看。"),
+                count=len(needs) - _LISTED,
+            )
             if len(needs) > _LISTED
             else ""
         )
@@ -92,13 +115,28 @@ def needs_digest(*, today: dt.date | None = None) -> dict[str, int]:
             event=DIGEST_EVENT,
             event_key=f"{DIGEST_EVENT}:{institution.pk}:{until.isoformat()}",
             recipients=services.institution_recipients(institution),
-            subject=f"新增融资需求 {len(needs)} 项（{(after + dt.timedelta(days=1)).isoformat()} 至 {until.isoformat()}）",
+            subject=recorded(
+                gettext_noop("新增融资需求 %(count)s 项（%(start)s 至 %(end)s）"),
+                count=len(needs),
+                start=(after + dt.timedelta(days=1)).isoformat(),
+                end=until.isoformat(),
+            ),
             body=(
-                "以下企业在贵机构合作的资金中登记了融资需求，并同意向合作银行共享信息，"
-                "与贵机构备案产品相符：\n"
+                recorded(
+                    gettext_noop(
+                        "以下企业在贵机构合作的资金中登记了融资需求，并同意向合作银行共享信息，"
+                        "与贵机构备案产品相符："
+                    )
+                )
+                + "\n"
                 + "\n".join(f"{i}. {_need_line(n)}" for i, n in enumerate(listed, start=1))
                 + more
-                + "\n如有意对接，请通过接口 POST /api/v1/financing-needs/{需求编号}/interest/ 表达意向。"
+                + "\n"
+                + recorded(
+                    gettext_noop(
+                        "如有意对接，请通过接口 POST /api/v1/financing-needs/{需求编号}/interest/ 表达意向。"
+                    )
+                )
             ),
         )
         if created:
@@ -118,12 +156,23 @@ def needs_untouched_scan(*, today: dt.date | None = None) -> int:
             event=UNTOUCHED_EVENT,
             event_key=f"{UNTOUCHED_EVENT}:{need.pk}:{need.last_activity_on.isoformat()}",
             recipients=officers,
-            subject=f"融资需求无进展：{need.enterprise.name}",
-            body=(
-                f"{need.enterprise.name}（{need.fund.short_label}）于 {need.registered_on.isoformat()} 登记的融资需求"
-                f"（{format_yuan(need.amount)} 元，{need.term_months} 个月，状态：{need.get_status_display()}）"
-                f"自 {need.last_activity_on.isoformat()} 起已 {idle} 个工作日没有银行意向、对接记录或状态变化，"
-                f"有效期至 {need.expires_on.isoformat()}。请联系企业和合作银行推进对接。"
+            subject=recorded(gettext_noop("融资需求无进展：%(enterprise)s"), enterprise=need.enterprise.name),
+            body=recorded(
+                gettext_noop(
+                    "%(enterprise)s（%(fund)s）于 %(registered)s 登记的融资需求"
+                    "（%(amount)s 元，%(term)s 个月，状态：%(status)s）"
+                    "自 %(since)s 起已 %(idle)s 个工作日没有银行意向、对接记录或状态变化，"
+                    "有效期至 %(expires)s。请联系企业和合作银行推进对接。"
+                ),
+                enterprise=need.enterprise.name,
+                fund=need.fund.short_label,
+                registered=need.registered_on.isoformat(),
+                amount=format_yuan(need.amount),
+                term=need.term_months,
+                status=NeedStatus(need.status).label,
+                since=need.last_activity_on.isoformat(),
+                idle=idle,
+                expires=need.expires_on.isoformat(),
             ),
             obj=need,
         )

@@ -29,12 +29,16 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django_fsm_log.models import StateLog
 
 from fundmgr.ground.accounts.models import Role, User
 from fundmgr.ground.accounts.services import SYSTEM_USER_PREFIX, institution_system_user
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.errors import NotFound
+from fundmgr.ground.lib.i18n import recorded
+from loans.models import EarlyWarning
 
 from . import delivery
 from .models import EmailStatus, Notification
@@ -172,7 +176,7 @@ def mark_read(*, notification_id: int, user: User) -> Notification:
     mine.filter(read_at__isnull=True).update(read_at=timezone.now())
     row = mine.first()
     if row is None:
-        raise NotFound("通知不存在或无权访问")
+        raise NotFound(_("通知不存在或无权访问"))
     return row
 
 
@@ -185,6 +189,10 @@ def mark_read_many(*, notification_ids: Iterable[int], user: User) -> int:
 
 
 # --- what happened: the events lifecycle services report ---------------------------------
+
+# A notice is a stored row: its subject and body are written in the default language (Chinese)
+# whatever the language of the request that raised the event (fundmgr.ground.lib.i18n). The
+# outcomes below are recorded in those texts: catalogued, never translated on writing.
 
 
 def _last_log(obj, transition: str) -> StateLog | None:
@@ -212,10 +220,10 @@ def _occurrence_key(event: str, obj, entry: StateLog | None) -> str:
 
 
 _FILING_EVENTS: dict[str, tuple[str, str]] = {
-    "accept": ("filing.accepted", "已受理入池"),
-    "return_for_supplement": ("filing.returned", "已退回补正"),
-    "reject": ("filing.rejected", "未通过（不予受理）"),
-    "void": ("filing.voided", "已作废"),
+    "accept": ("filing.accepted", gettext_noop("已受理入池")),
+    "return_for_supplement": ("filing.returned", gettext_noop("已退回补正")),
+    "reject": ("filing.rejected", gettext_noop("未通过（不予受理）")),
+    "void": ("filing.voided", gettext_noop("已作废")),
 }
 
 
@@ -229,33 +237,55 @@ def on_filing_decided(filing, transition: str) -> list[Notification]:
     entry = _last_log(filing, transition)
     reason = _reason(entry)
     lines = [
-        f"贵机构报送的贷款备案 {filing.reference}（借款企业：{filing.enterprise.name}，"
-        f"借款合同号：{filing.contract_no}，贷款本金 {_yuan(filing.principal)} 元）{outcome}。"
+        recorded(
+            gettext_noop(
+                "贵机构报送的贷款备案 %(filing)s（借款企业：%(enterprise)s，"
+                "借款合同号：%(contract)s，贷款本金 %(principal)s 元）%(outcome)s。"
+            ),
+            filing=filing.reference,
+            enterprise=filing.enterprise.name,
+            contract=filing.contract_no,
+            principal=_yuan(filing.principal),
+            outcome=outcome,
+        )
     ]
     if transition == "accept":
         lines.append(
-            f"受理日期：{(filing.accepted_on or clock.today()).isoformat()}；"
-            f"资金分担比例 {filing.fund_share}%，该笔贷款已纳入风险补偿范围，请按月报送贷后情况。"
+            recorded(
+                gettext_noop(
+                    "受理日期：%(accepted)s；资金分担比例 %(share)s%%，"
+                    "该笔贷款已纳入风险补偿范围，请按月报送贷后情况。"
+                ),
+                accepted=(filing.accepted_on or clock.today()).isoformat(),
+                share=filing.fund_share,
+            )
         )
     elif transition == "return_for_supplement":
-        lines.append(f"退回原因：{reason or '见备案记录'}。请补正后重新提交。")
+        lines.append(
+            recorded(
+                gettext_noop("退回原因：%(reason)s。请补正后重新提交。"),
+                reason=reason or recorded(gettext_noop("见备案记录")),
+            )
+        )
     elif reason:
-        lines.append(f"原因：{reason}。")
+        lines.append(recorded(gettext_noop("原因：%(reason)s。"), reason=reason))
     return notify(
         event=event,
         event_key=f"{event}:{filing.pk}" if transition == "accept" else _occurrence_key(event, filing, entry),
         recipients=institution_recipients(filing.institution),
-        subject=f"贷款备案 {filing.reference} {outcome}",
+        subject=recorded(
+            gettext_noop("贷款备案 %(filing)s %(outcome)s"), filing=filing.reference, outcome=outcome
+        ),
         body="\n".join(lines),
         obj=filing,
     )
 
 
 _CLAIM_EVENTS: dict[str, tuple[str, str]] = {
-    "approve": ("claim.approved", "已批准"),
-    "pay": ("claim.paid", "已支付代偿款"),
-    "return_for_supplement": ("claim.returned", "已退回补正"),
-    "reject": ("claim.rejected", "未获批准"),
+    "approve": ("claim.approved", gettext_noop("已批准")),
+    "pay": ("claim.paid", gettext_noop("已支付代偿款")),
+    "return_for_supplement": ("claim.returned", gettext_noop("已退回补正")),
+    "reject": ("claim.rejected", gettext_noop("未获批准")),
 }
 
 
@@ -268,28 +298,50 @@ def on_claim_decided(claim, transition: str) -> list[Notification]:
     event, outcome = spec
     entry = _last_log(claim, transition)
     reason = _reason(entry)
-    lines = [f"补偿申请 {claim.reference}（贷款备案 {claim.filing.reference}）{outcome}。"]
+    lines = [
+        recorded(
+            gettext_noop("补偿申请 %(claim)s（贷款备案 %(filing)s）%(outcome)s。"),
+            claim=claim.reference,
+            filing=claim.filing.reference,
+            outcome=outcome,
+        )
+    ]
     recipients = institution_recipients(claim.institution)
     if transition == "approve":
         lines.append(
-            f"批准补偿金额 {_yuan(claim.approved_amount)} 元（决策委员会会议纪要 {claim.meeting_ref}），待财务付款。"
+            recorded(
+                gettext_noop("批准补偿金额 %(amount)s 元（决策委员会会议纪要 %(meeting)s），待财务付款。"),
+                amount=_yuan(claim.approved_amount),
+                meeting=claim.meeting_ref,
+            )
         )
         recipients += staff_recipients(Role.FINANCE)
     elif transition == "pay":
         paid_on = claim.paid_on.isoformat() if claim.paid_on else clock.today().isoformat()
         lines.append(
-            f"代偿金额 {_yuan(claim.paid_amount or claim.approved_amount)} 元已于 {paid_on} 支付，后续追偿回收请及时报告并返还。"
+            recorded(
+                gettext_noop("代偿金额 %(amount)s 元已于 %(paid_on)s 支付，后续追偿回收请及时报告并返还。"),
+                amount=_yuan(claim.paid_amount or claim.approved_amount),
+                paid_on=paid_on,
+            )
         )
     elif transition == "return_for_supplement":
-        lines.append(f"退回原因：{reason or '见申请记录'}。请补正后重新提交。")
+        lines.append(
+            recorded(
+                gettext_noop("退回原因：%(reason)s。请补正后重新提交。"),
+                reason=reason or recorded(gettext_noop("见申请记录")),
+            )
+        )
     elif reason:
-        lines.append(f"原因：{reason}。")
+        lines.append(recorded(gettext_noop("原因：%(reason)s。"), reason=reason))
     once = transition in ("approve", "pay")
     return notify(
         event=event,
         event_key=f"{event}:{claim.pk}" if once else _occurrence_key(event, claim, entry),
         recipients=recipients,
-        subject=f"补偿申请 {claim.reference} {outcome}",
+        subject=recorded(
+            gettext_noop("补偿申请 %(claim)s %(outcome)s"), claim=claim.reference, outcome=outcome
+        ),
         body="\n".join(lines),
         obj=claim,
     )
@@ -307,17 +359,31 @@ def on_filings_suspended(agreement) -> list[Notification]:
         event=event,
         event_key=f"{event}:{agreement.pk}:{since}",
         recipients=[*institution_recipients(institution), *staff_recipients(Role.OFFICER, Role.APPROVER)],
-        subject=f"{institution.name}在{fund.name}的新增备案已暂停",
-        body=(
-            f"自 {since} 起暂停 {institution.name} 在{fund.name}的新增贷款备案；"
-            f"已入池贷款继续享受风险补偿。\n原因：{agreement.filings_suspension_reason or '未填写'}"
+        subject=recorded(
+            gettext_noop("%(institution)s在%(fund)s的新增备案已暂停"),
+            institution=institution.name,
+            fund=fund.name,
+        ),
+        body=recorded(
+            gettext_noop(
+                "自 %(since)s 起暂停 %(institution)s 在%(fund)s的新增贷款备案；已入池贷款继续享受风险补偿。"
+                "\n原因：%(reason)s"
+            ),
+            since=since,
+            institution=institution.name,
+            fund=fund.name,
+            reason=agreement.filings_suspension_reason or recorded(gettext_noop("未填写")),
         ),
         obj=agreement,
     )
 
 
 def _agreement_title(agreement) -> str:
-    return f"{agreement.institution.name}在{agreement.fund.name}"
+    return recorded(
+        gettext_noop("%(institution)s在%(fund)s"),
+        institution=agreement.institution.name,
+        fund=agreement.fund.name,
+    )
 
 
 def on_agreement_filings_changed(agreement, transition: str) -> list[Notification]:
@@ -331,29 +397,46 @@ def on_agreement_filings_changed(agreement, transition: str) -> list[Notificatio
     if entry is None:
         return []
     reason = _reason(entry)
-    actor = entry.by.get_username() if entry.by else "系统"
+    actor = entry.by.get_username() if entry.by else recorded(gettext_noop("系统"))
     title = _agreement_title(agreement)
     requester = _last_log(agreement, "request_reinstatement")
     requester_user = requester.by if requester is not None else None
     if transition == "request_reinstatement":
         event = "agreement.reinstatement_requested"
         recipients = [u for u in staff_recipients(Role.APPROVER) if u.pk != entry.by_id]
-        subject = f"恢复备案申请待审批：{title}"
-        body = (
-            f"{actor} 申请恢复 {title}的新增贷款备案（自 "
-            f"{agreement.filings_suspended_on.isoformat() if agreement.filings_suspended_on else '—'} 起暂停）。\n"
-            f"申请理由：{reason or '未填写'}\n请由申请人以外的复核负责人在合作协议页面批准或驳回。"
+        subject = recorded(gettext_noop("恢复备案申请待审批：%(title)s"), title=title)
+        body = recorded(
+            gettext_noop(
+                "%(actor)s 申请恢复 %(title)s的新增贷款备案（自 %(since)s 起暂停）。\n"
+                "申请理由：%(reason)s\n请由申请人以外的复核负责人在合作协议页面批准或驳回。"
+            ),
+            actor=actor,
+            title=title,
+            since=agreement.filings_suspended_on.isoformat() if agreement.filings_suspended_on else "—",
+            reason=reason or recorded(gettext_noop("未填写")),
         )
     elif transition == "approve_reinstatement":
         event = "agreement.filings_reinstated"
         recipients = [*institution_recipients(agreement.institution), requester_user]
-        subject = f"{title}的新增备案已恢复"
-        body = f"{title}的新增贷款备案自 {clock.today().isoformat()} 起恢复。\n审批意见：{reason or '无'}"
+        subject = recorded(gettext_noop("%(title)s的新增备案已恢复"), title=title)
+        body = recorded(
+            gettext_noop("%(title)s的新增贷款备案自 %(day)s 起恢复。\n审批意见：%(reason)s"),
+            title=title,
+            day=clock.today().isoformat(),
+            reason=reason or recorded(gettext_noop("无")),
+        )
     elif transition == "refuse_reinstatement":
         event = "agreement.reinstatement_refused"
         recipients = [requester_user]
-        subject = f"恢复备案申请未获批准：{title}"
-        body = f"{actor} 驳回了恢复 {title}新增备案的申请，暂停继续有效。\n驳回理由：{reason or '未填写'}"
+        subject = recorded(gettext_noop("恢复备案申请未获批准：%(title)s"), title=title)
+        body = recorded(
+            gettext_noop(
+                "%(actor)s 驳回了恢复 %(title)s新增备案的申请，暂停继续有效。\n驳回理由：%(reason)s"
+            ),
+            actor=actor,
+            title=title,
+            reason=reason or recorded(gettext_noop("未填写")),
+        )
     else:
         return []
     return notify(
@@ -367,9 +450,9 @@ def on_agreement_filings_changed(agreement, transition: str) -> list[Notificatio
 
 
 _INSTITUTION_EVENTS: dict[str, tuple[str, str]] = {
-    "suspend": ("institution.suspended", "已暂停"),
-    "reinstate": ("institution.reinstated", "已恢复"),
-    "terminate": ("institution.terminated", "已终止"),
+    "suspend": ("institution.suspended", gettext_noop("已暂停")),
+    "reinstate": ("institution.reinstated", gettext_noop("已恢复")),
+    "terminate": ("institution.terminated", gettext_noop("已终止")),
 }
 
 
@@ -381,14 +464,20 @@ def on_institution_changed(institution, transition: str) -> list[Notification]:
     event, outcome = spec
     entry = _last_log(institution, transition)
     reason = _reason(entry) or institution.suspension_reason
-    body = f"{institution.name}与资金管理人的合作{outcome}。"
+    body = recorded(
+        gettext_noop("%(institution)s与资金管理人的合作%(outcome)s。"),
+        institution=institution.name,
+        outcome=outcome,
+    )
     if reason:
-        body += f"\n原因：{reason}"
+        body += "\n" + recorded(gettext_noop("原因：%(reason)s"), reason=reason)
     return notify(
         event=event,
         event_key=_occurrence_key(event, institution, entry),
         recipients=institution_recipients(institution),
-        subject=f"合作{outcome}：{institution.name}",
+        subject=recorded(
+            gettext_noop("合作%(outcome)s：%(institution)s"), outcome=outcome, institution=institution.name
+        ),
         body=body,
         obj=institution,
     )
@@ -406,11 +495,18 @@ def on_recovery_overdue(recovery) -> list[Notification]:
         event=event,
         event_key=f"{event}:{recovery.pk}:{recovery.due_on.isoformat()}",
         recipients=[*institution_recipients(claim.institution), *staff_recipients(Role.FINANCE)],
-        subject=f"追偿款逾期未返还：{claim.reference}",
-        body=(
-            f"补偿申请 {claim.reference}（贷款备案 {claim.filing.reference}）于 {recovery.received_on.isoformat()} "
-            f"回收款项中应返还资金 {_yuan(recovery.fund_amount)} 元，返还截止日 {recovery.due_on.isoformat()}，"
-            f"至今未确认返还。请尽快返还，逾期未返还将影响后续合作。"
+        subject=recorded(gettext_noop("追偿款逾期未返还：%(claim)s"), claim=claim.reference),
+        body=recorded(
+            gettext_noop(
+                "补偿申请 %(claim)s（贷款备案 %(filing)s）于 %(received)s "
+                "回收款项中应返还资金 %(amount)s 元，返还截止日 %(due)s，"
+                "至今未确认返还。请尽快返还，逾期未返还将影响后续合作。"
+            ),
+            claim=claim.reference,
+            filing=claim.filing.reference,
+            received=recovery.received_on.isoformat(),
+            amount=_yuan(recovery.fund_amount),
+            due=recovery.due_on.isoformat(),
         ),
         obj=recovery,
     )
@@ -426,7 +522,16 @@ def on_warning_raised(warning) -> list[Notification]:
         event=event,
         event_key=f"{event}:{filing.pk}:{warning.subject}:{warning.raised_on.isoformat()}",
         recipients=[*institution_recipients(filing.institution), *staff_recipients(Role.OFFICER)],
-        subject=f"贷后预警：{filing.reference} {warning.get_kind_display()}",
-        body=f"贷款备案 {filing.reference}（{filing.enterprise.name}）：{warning.message}",
+        subject=recorded(
+            gettext_noop("贷后预警：%(filing)s %(kind)s"),
+            filing=filing.reference,
+            kind=EarlyWarning.Kind(warning.kind).label,
+        ),
+        body=recorded(
+            gettext_noop("贷款备案 %(filing)s（%(enterprise)s）：%(message)s"),
+            filing=filing.reference,
+            enterprise=filing.enterprise.name,
+            message=warning.message,
+        ),
         obj=filing,
     )

@@ -19,6 +19,9 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from banks.models import CooperationAgreement, Institution
 from fundmgr.ground.accounts.principals import Principal
@@ -72,13 +75,16 @@ def previous_quarter(today: dt.date) -> tuple[int, int]:
 def _check_year(year: int) -> None:
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise AppError(
-            FundsError.INVALID_PERIOD, f"年份应在 {MIN_YEAR} 至 {MAX_YEAR} 之间", field="year", status=400
+            FundsError.INVALID_PERIOD,
+            _("年份应在 %(min)s 至 %(max)s 之间") % {"min": MIN_YEAR, "max": MAX_YEAR},
+            field="year",
+            status=400,
         )
 
 
 def _started(start: dt.date, today: dt.date) -> None:
     if start > today:
-        raise AppError(ReportsError.PERIOD_NOT_STARTED, "统计期间尚未开始", field="year", status=400)
+        raise AppError(ReportsError.PERIOD_NOT_STARTED, _("统计期间尚未开始"), field="year", status=400)
 
 
 # --- the quarterly regulator table -------------------------------------------------------------
@@ -135,7 +141,7 @@ _COUNTS = frozenset(c.key for c in exporters.QUARTERLY_METRICS if c.kind == expo
 
 def _total(rows: list[dict[str, Any]], figures: list[Figures]) -> dict[str, Any]:
     """The 合计 row: the exact sum of the rows as shown; ratios from the summed yuan amounts."""
-    total: dict[str, Any] = {"fund": None, "fund_name": "合计", "rank": None}
+    total: dict[str, Any] = {"fund": None, "fund_name": _("合计"), "rank": None}
     for key in _ADDITIVE:
         start: Decimal | int = 0 if key in _COUNTS else Decimal("0.00")
         total[key] = sum((row[key] for row in rows if row.get(key) is not None), start)
@@ -173,7 +179,7 @@ def rank_order(items: list, *, amount, projects, rights, tiebreak) -> list[tuple
 def _ranked(items: list[tuple[tuple, Figures, dict[str, Any]]]) -> tuple[list[dict], list[Figures]]:
     """Report rows in ranking order (see `rank_order`), by the amount accepted in the period."""
     rows, figures = [], []
-    for rank, (_, f, identity) in rank_order(
+    for rank, (_key, f, identity) in rank_order(
         items,
         amount=lambda i: i[1].accepted_amount,
         projects=lambda i: i[1].accepted,
@@ -206,7 +212,7 @@ def ip_table(fund_items: list[tuple[tuple, Figures, dict[str, Any]]], kind: str)
             "projects": getattr(f, projects_of),
             "rights": getattr(f, rights_of),
         }
-        for rank, (_, f, identity) in rank_order(
+        for rank, (_key, f, identity) in rank_order(
             fund_items,
             amount=lambda i: getattr(i[1], amount_of),
             projects=lambda i: getattr(i[1], projects_of),
@@ -217,9 +223,9 @@ def ip_table(fund_items: list[tuple[tuple, Figures, dict[str, Any]]], kind: str)
     total = {
         "rank": None,
         "fund": None,
-        "fund_name": "合计",
+        "fund_name": _("合计"),
         "region_code": None,
-        "city": "合计",
+        "city": _("合计"),
         "amount_wan_yuan": sum((r["amount_wan_yuan"] for r in rows), Decimal("0.00")),
         "projects": sum(r["projects"] for r in rows),
         "rights": sum(r["rights"] for r in rows),
@@ -342,7 +348,7 @@ def _event_row(identity: dict[str, Any], kind: str | None, f: selectors.EventFig
     return {
         **identity,
         "kind": kind,
-        "kind_label": str(EVENT_KIND_LABELS[kind]) if kind else "合计",
+        "kind_label": str(EVENT_KIND_LABELS[kind]) if kind else _("合计"),
         "events": f.events,
         "enterprises": f.enterprises,
         "institutions": f.institutions,
@@ -377,7 +383,7 @@ def outreach_tables(*, funds: list[Fund], period: Period) -> dict[str, Any]:
     def identity(fund: Fund) -> dict[str, Any]:
         return {"fund": fund.code, "fund_name": fund.name, "region_code": fund.region_code}
 
-    total_identity = {"fund": None, "fund_name": "合计", "region_code": None}
+    total_identity = {"fund": None, "fund_name": _("合计"), "region_code": None}
     funnel_rows = [_funnel_row(identity(f), funnels[f.pk]) for f in ordered]
     funnel_total = _funnel_row(
         total_identity, _summed([funnels[f.pk] for f in ordered], selectors.NeedFunnel)
@@ -419,7 +425,7 @@ def outreach_report(
     a quarter, or the calendar year without `quarter`. Scope as `quarterly_report`: banks
     403, another city's fund 404; a regulator reads only these aggregates of its city."""
     if quarter is not None and not 1 <= quarter <= 4:
-        raise AppError(FundsError.INVALID_PERIOD, "季度应为 1 至 4", field="quarter", status=400)
+        raise AppError(FundsError.INVALID_PERIOD, _("季度应为 1 至 4"), field="quarter", status=400)
     start, end = quarter_bounds(year, quarter) if quarter else (dt.date(year, 1, 1), dt.date(year, 12, 31))
     funds = _report_funds(principal=principal, fund_code=fund_code, year=year, start=start)
     period = {"year": year, "quarter": quarter}
@@ -435,7 +441,7 @@ def quarterly_report(
     404, as everywhere in the API. Without `fund_code`: every fund the caller may see.
     """
     if not 1 <= quarter <= 4:
-        raise AppError(FundsError.INVALID_PERIOD, "季度应为 1 至 4", field="quarter", status=400)
+        raise AppError(FundsError.INVALID_PERIOD, _("季度应为 1 至 4"), field="quarter", status=400)
     funds = _report_funds(
         principal=principal, fund_code=fund_code, year=year, start=quarter_bounds(year, quarter)[0]
     )
@@ -447,7 +453,7 @@ def _report_funds(*, principal: Principal, fund_code: str | None, year: int, sta
     institutions may not read them (403), a fund outside the caller's scope is 404, and the
     period must be a plausible year that has begun."""
     if not (principal.is_staff_member or principal.is_regulator):
-        raise Forbidden(ReportsError.REGULATOR_REPORTS_ONLY, "监管统计报表仅供资金管理人和监管部门查看")
+        raise Forbidden(ReportsError.REGULATOR_REPORTS_ONLY, _("监管统计报表仅供资金管理人和监管部门查看"))
     _check_year(year)
     _started(start, clock.today())
     if fund_code:
@@ -464,7 +470,11 @@ def annual_report(*, principal: Principal, fund_code: str | None, year: int) -> 
 # --- monthly reports (stored) ----------------------------------------------------------------------
 
 _STATEMENT_HIDES = exporters.FUND_LEVEL_KEYS
-_CLASS_LABELS = {"performing": "正常", "overdue": "逾期", "non_performing": "不良"}
+_CLASS_LABELS = {
+    "performing": gettext_lazy("正常"),
+    "overdue": gettext_lazy("逾期"),
+    "non_performing": gettext_lazy("不良"),
+}
 
 
 def _summary(f: Figures) -> dict[str, Any]:
@@ -626,7 +636,7 @@ def _monthly_statement(
                 "accepted_on": p.accepted_on,
                 "principal": p.principal,
                 "covered_outstanding": p.covered_outstanding,
-                "loan_class": _CLASS_LABELS.get(p.loan_class, p.loan_class),
+                "loan_class": str(_CLASS_LABELS.get(p.loan_class, p.loan_class)),
             }
             for p in positions
         ],
@@ -688,11 +698,13 @@ def _monthly_generate(
     memory (the values are None): the monthly job only counts them."""
     _check_year(year)
     if not 1 <= month <= 12:
-        raise AppError(FundsError.INVALID_PERIOD, "月份应为 1 至 12", field="month", status=400)
+        raise AppError(FundsError.INVALID_PERIOD, _("月份应为 1 至 12"), field="month", status=400)
     start, end = month_bounds(year, month)
     today = clock.today()
     if end >= today:
-        raise AppError(ReportsError.PERIOD_NOT_ENDED, "月份尚未结束，不能生成月报", field="month", status=409)
+        raise AppError(
+            ReportsError.PERIOD_NOT_ENDED, _("月份尚未结束，不能生成月报"), field="month", status=409
+        )
     ids = [f.pk for f in funds]
     existing: dict[int, dict[int | None, StoredReport]] = {fid: {} for fid in ids}
     # Which are stored, not what: the figures and workbooks load only if a caller reads them.
@@ -733,31 +745,40 @@ def _monthly_generate(
                 funds=group, year=year, month=month, today=today, agreements=group_agreements
             )
 
-    for fund, reports in built():
-        have, kept = existing[fund.pk], stored.setdefault(fund.pk, {})
-        for institution, data in reports:
-            key = institution.pk if institution else None
-            if key in have and not regenerate:
-                kept[key] = have[key]
-                continue
-            pending.append(
-                StoredReport(
-                    kind=data["kind"],
-                    fund=fund,
-                    institution=institution,
-                    period_start=start,
-                    period_end=end,
-                    generated_at=data["generated_at"],
-                    data=exporters.to_json(data),
-                    xlsx=exporters.monthly_xlsx(data),
+    with _stored_language():
+        for fund, reports in built():
+            have, kept = existing[fund.pk], stored.setdefault(fund.pk, {})
+            for institution, data in reports:
+                key = institution.pk if institution else None
+                if key in have and not regenerate:
+                    kept[key] = have[key]
+                    continue
+                pending.append(
+                    StoredReport(
+                        kind=data["kind"],
+                        fund=fund,
+                        institution=institution,
+                        period_start=start,
+                        period_end=end,
+                        generated_at=data["generated_at"],
+                        data=exporters.to_json(data),
+                        xlsx=exporters.monthly_xlsx(data),
+                    )
                 )
-            )
-            lines += 1 + len(data.get("loans", ()))
-        if lines >= MONTHLY_STORE_BUDGET:
-            flush()
-            lines = 0
+                lines += 1 + len(data.get("loans", ()))
+            if lines >= MONTHLY_STORE_BUDGET:
+                flush()
+                lines = 0
     flush()
     return stored
+
+
+def _stored_language() -> translation.override:
+    """Reports are stored as they are sent to the city: their labels (the 合计 rows, the loan
+    classes, the ledger's entry types) and their workbook in the default language, Chinese,
+    whoever asks for them and in whatever language (an English admin regenerating one, the
+    job run eagerly inside a request)."""
+    return translation.override(settings.LANGUAGE_CODE)
 
 
 def _ordered(reports: dict[int | None, StoredReport]) -> list[StoredReport]:
@@ -807,9 +828,9 @@ def _save_report(report: StoredReport, *, replace: bool) -> StoredReport:
     try:
         with transaction.atomic():
             if replace:
-                report, _ = StoredReport.objects.update_or_create(**lookup, defaults=values)
+                report, _created = StoredReport.objects.update_or_create(**lookup, defaults=values)
             else:
-                report, _ = StoredReport.objects.get_or_create(**lookup, defaults=values)
+                report, _created = StoredReport.objects.get_or_create(**lookup, defaults=values)
     except IntegrityError:
         log.info("report %s %s %s %s stored concurrently", *lookup.values())
         report = StoredReport.objects.get(**lookup)
@@ -840,14 +861,16 @@ def quarterly_report_store(*, fund: Fund, year: int, quarter: int, regenerate: b
     today = clock.today()
     if end >= today:
         raise AppError(
-            ReportsError.PERIOD_NOT_ENDED, "季度尚未结束，不能归档季度报表", field="quarter", status=409
+            ReportsError.PERIOD_NOT_ENDED, _("季度尚未结束，不能归档季度报表"), field="quarter", status=409
         )
     lookup = {"kind": ReportKind.QUARTERLY, "fund": fund, "institution": None, "period_start": start}
     if not regenerate:
         found = StoredReport.objects.filter(**lookup).first()
         if found is not None:
             return found
-    data = quarterly_build(funds=[fund], year=year, quarter=quarter, today=today)
+    with _stored_language():
+        data = quarterly_build(funds=[fund], year=year, quarter=quarter, today=today)
+        xlsx = exporters.quarterly_xlsx(data)
     return _store(
         kind=ReportKind.QUARTERLY,
         fund=fund,
@@ -855,7 +878,7 @@ def quarterly_report_store(*, fund: Fund, year: int, quarter: int, regenerate: b
         start=start,
         end=end,
         data=data,
-        xlsx=exporters.quarterly_xlsx(data),
+        xlsx=xlsx,
         replace=regenerate,
     )
 
@@ -879,13 +902,13 @@ def funds_for_period(end: dt.date) -> list[Fund]:
 def monthly_reports_generate_all(*, year: int, month: int) -> int:
     """Every fund's monthly report and statements; returns how many reports are stored.
     All funds at once: a fixed number of queries whatever the number of funds and banks."""
-    _, end = month_bounds(year, month)
+    end = month_bounds(year, month)[1]
     stored = _monthly_generate(funds=funds_for_period(end), year=year, month=month, keep=False)
     return sum(len(reports) for reports in stored.values())
 
 
 def quarterly_reports_store_all(*, year: int, quarter: int) -> int:
-    _, end = quarter_bounds(year, quarter)
+    end = quarter_bounds(year, quarter)[1]
     stored = [quarterly_report_store(fund=f, year=year, quarter=quarter) for f in funds_for_period(end)]
     return len(stored)
 
@@ -901,19 +924,19 @@ def monthly_report_get(
     """
     _check_year(year)
     if not 1 <= month <= 12:
-        raise AppError(FundsError.INVALID_PERIOD, "月份应为 1 至 12", field="month", status=400)
+        raise AppError(FundsError.INVALID_PERIOD, _("月份应为 1 至 12"), field="month", status=400)
     fund = fund_get(principal=principal, code=fund_code)
     if principal.is_institution:
         own = Institution.objects.filter(pk=principal.institution_id).values_list("code", flat=True).first()
         if institution_code is None:
             raise Forbidden(
-                ReportsError.STATEMENT_ONLY, "合作机构只能查看本机构的月度对账单，请传入 institution 参数"
+                ReportsError.STATEMENT_ONLY, _("合作机构只能查看本机构的月度对账单，请传入 institution 参数")
             )
         if institution_code != own:
-            raise NotFound("月度对账单不存在或无权访问")
+            raise NotFound(_("月度对账单不存在或无权访问"))
     elif not (principal.is_staff_member or principal.is_regulator):
-        raise Forbidden(CommonError.PERMISSION_DENIED, "无权查看月度报告")
-    start, _ = month_bounds(year, month)
+        raise Forbidden(CommonError.PERMISSION_DENIED, _("无权查看月度报告"))
+    start = month_bounds(year, month)[0]
     reports = StoredReport.objects.select_related("fund", "institution").filter(fund=fund, period_start=start)
     if institution_code:
         report = reports.filter(
@@ -922,7 +945,7 @@ def monthly_report_get(
     else:
         report = reports.filter(kind=ReportKind.MONTHLY_FUND).first()
     if report is None:
-        raise NotFound("该月报表尚未生成", code=ReportsError.REPORT_NOT_GENERATED)
+        raise NotFound(_("该月报表尚未生成"), code=ReportsError.REPORT_NOT_GENERATED)
     return report
 
 
@@ -976,7 +999,7 @@ def snapshots_invalidate(*, fund_id: int, since: dt.date) -> int:
     """A dated record of the fund changed from `since` on: the kept figures of every period
     ending on or after it go (in the same transaction as the change); reports compute those
     periods from the books until `snapshots_refresh` keeps them again."""
-    deleted, _ = FigureSnapshot.objects.filter(fund_id=fund_id, period_end__gte=since).delete()
+    deleted, _by_model = FigureSnapshot.objects.filter(fund_id=fund_id, period_end__gte=since).delete()
     return deleted
 
 
@@ -987,7 +1010,7 @@ def snapshots_refresh(*, today: dt.date | None = None, months: int | None = None
     months = settings.REPORT_SNAPSHOT_MONTHS if months is None else months
     year, month = today.year, today.month
     written = 0
-    for _ in range(months):
+    for _month in range(months):
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
         end = month_bounds(year, month)[1]
         funds = funds_for_period(end)

@@ -5,6 +5,7 @@ authenticated request, which the benchmarks measure every other path against."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -18,22 +19,25 @@ from ..selectors import funds_visible_to
 
 class MeSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
-        choices=["person", "institution"], help_text="person：个人用户；institution：合作机构系统（API 密钥）"
+        choices=["person", "institution"],
+        help_text=gettext_lazy("person：个人用户；institution：合作机构系统（API 密钥）"),
     )
-    username = serializers.CharField(allow_null=True, help_text="个人用户的用户名（机构为 null）")
+    username = serializers.CharField(
+        allow_null=True, help_text=gettext_lazy("个人用户的用户名（机构为 null）")
+    )
     institution = serializers.CharField(
-        allow_null=True, help_text="合作机构代码（个人为其所属机构，或 null）"
+        allow_null=True, help_text=gettext_lazy("合作机构代码（个人为其所属机构，或 null）")
     )
     role = serializers.CharField(
-        help_text="角色：officer/approver/committee/finance/admin/regulator/institution"
+        help_text=gettext_lazy("角色：officer/approver/committee/finance/admin/regulator/institution")
     )
-    funds = serializers.ListField(child=serializers.CharField(), help_text="可查看的资金代码")
+    funds = serializers.ListField(child=serializers.CharField(), help_text=gettext_lazy("可查看的资金代码"))
 
 
 class MeView(APIView):
     """当前调用者：身份、角色与可查看的资金。"""
 
-    @extend_schema(summary="当前调用者", responses=MeSerializer)
+    @extend_schema(summary=gettext_lazy("当前调用者"), responses=MeSerializer)
     def get(self, request):
         principal = principal_from_request(request)
         user = principal.user

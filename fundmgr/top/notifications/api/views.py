@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
@@ -18,8 +19,8 @@ from .serializers import NotificationSerializer
 
 
 class NotificationFilter(filters.FilterSet):
-    unread = filters.BooleanFilter(method="filter_unread", label="仅未读（true）或仅已读（false）")
-    event = filters.CharFilter(label="事件，例如 filing.accepted")
+    unread = filters.BooleanFilter(method="filter_unread", label=_("仅未读（true）或仅已读（false）"))
+    event = filters.CharFilter(label=_("事件，例如 filing.accepted"))
 
     class Meta:
         model = Notification
@@ -40,13 +41,13 @@ class NotificationViewSet(IdempotentMixin, mixins.ListModelMixin, viewsets.Gener
     def get_queryset(self):
         return services.notification_list(user=self.request.user)
 
-    @extend_schema(summary="我的通知")
+    @extend_schema(summary=_("我的通知"))
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
-        summary="标记通知为已读",
-        description="将调用者本人的一条通知标记为已读（重复标记保留首次阅读时间）；他人的通知返回 404。",
+        summary=_("标记通知为已读"),
+        description=_("将调用者本人的一条通知标记为已读（重复标记保留首次阅读时间）；他人的通知返回 404。"),
         request=None,
         responses=NotificationSerializer,
     )

@@ -8,6 +8,7 @@ negotiate JSON (errors stay problem+json) and return files themselves.
 from __future__ import annotations
 
 from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import viewsets
@@ -68,8 +69,8 @@ class ReportViewSet(viewsets.GenericViewSet):
         return renderer, renderer.media_type
 
     @extend_schema(
-        summary="季度监管统计表",
-        description=(
+        summary=_("季度监管统计表"),
+        description=_(
             "按资金、按区县、按合作机构统计：本期受理金额（万元，两位小数，四舍五入）、项目数、"
             "质押专利/商标/其他知识产权件数、惠及企业与新入库企业、期末在保余额、不良余额与不良率、"
             "代偿与追偿返还、资金余额与放大倍数，以及累计数。不传 fund 时返回调用者可查看的全部资金，"
@@ -77,10 +78,10 @@ class ReportViewSet(viewsets.GenericViewSet):
             "其他城市的资金为 404。"
         ),
         parameters=[
-            OpenApiParameter("fund", str, description="资金代码，例如 zhaoqing"),
-            OpenApiParameter("year", int, required=True, description="年份"),
-            OpenApiParameter("quarter", int, required=True, description="季度 1–4"),
-            OpenApiParameter("format", str, enum=["json", "xlsx", "csv"], description="默认 json"),
+            OpenApiParameter("fund", str, description=_("资金代码，例如 zhaoqing")),
+            OpenApiParameter("year", int, required=True, description=_("年份")),
+            OpenApiParameter("quarter", int, required=True, description=_("季度 1–4")),
+            OpenApiParameter("format", str, enum=["json", "xlsx", "csv"], description=_("默认 json")),
         ],
         responses=_table_responses(QuarterlyReportSerializer),
     )
@@ -99,17 +100,17 @@ class ReportViewSet(viewsets.GenericViewSet):
         return _table_response(report, fmt=q["format"], stem=stem, serializer=QuarterlyReportSerializer)
 
     @extend_schema(
-        summary="年度监管统计表",
-        description=(
+        summary=_("年度监管统计表"),
+        description=_(
             "与季度统计表相同的行结构，统计期间为公历年度（1月1日至12月31日；年度未结束时期末指标截至今天）。"
             "含专利质押融资表和商标质押融资表：质押任一类专利的贷款计入专利表，质押商标的计入商标表，"
             "两者都质押的分别计入两表、在总金额中只计一次。排名按金额，金额相同按项目数、再按权利数；"
             "金额为零的不排名，列于最后。合作机构无权查看（403）；其他城市的资金为 404。"
         ),
         parameters=[
-            OpenApiParameter("fund", str, description="资金代码，例如 zhaoqing"),
-            OpenApiParameter("year", int, required=True, description="年份"),
-            OpenApiParameter("format", str, enum=["json", "xlsx", "csv"], description="默认 json"),
+            OpenApiParameter("fund", str, description=_("资金代码，例如 zhaoqing")),
+            OpenApiParameter("year", int, required=True, description=_("年份")),
+            OpenApiParameter("format", str, enum=["json", "xlsx", "csv"], description=_("默认 json")),
         ],
         responses=_table_responses(AnnualReportSerializer),
     )
@@ -125,18 +126,18 @@ class ReportViewSet(viewsets.GenericViewSet):
         return _table_response(report, fmt=q["format"], stem=stem, serializer=AnnualReportSerializer)
 
     @extend_schema(
-        summary="投融对接与政策宣传统计",
-        description=(
+        summary=_("投融对接与政策宣传统计"),
+        description=_(
             "按资金统计本期（季度，不传 quarter 为全年）登记的融资需求及其截至期末达到的环节：登记（项、金额）、"
             "银行表达意向、报送备案、受理入池（项、金额，万元）与转化率；以及本期举办的银企对接会、培训/大讲堂、"
             "政策宣讲：场次、参加企业与机构、现场与线上人数、现场签约（笔、意向金额）及已实现的受理贷款。"
             "合计行为各行之和。监管部门只能查看所辖资金的汇总；合作机构无权查看（403）；其他城市的资金为 404。"
         ),
         parameters=[
-            OpenApiParameter("fund", str, description="资金代码，例如 zhaoqing"),
-            OpenApiParameter("year", int, required=True, description="年份"),
-            OpenApiParameter("quarter", int, description="季度 1–4；不传则为全年"),
-            OpenApiParameter("format", str, enum=["json", "xlsx", "csv"], description="默认 json"),
+            OpenApiParameter("fund", str, description=_("资金代码，例如 zhaoqing")),
+            OpenApiParameter("year", int, required=True, description=_("年份")),
+            OpenApiParameter("quarter", int, description=_("季度 1–4；不传则为全年")),
+            OpenApiParameter("format", str, enum=["json", "xlsx", "csv"], description=_("默认 json")),
         ],
         responses=_table_responses(OutreachReportSerializer),
     )
@@ -160,18 +161,18 @@ class ReportViewSet(viewsets.GenericViewSet):
         return Response(OutreachReportSerializer(report).data)
 
     @extend_schema(
-        summary="月度报告（已生成）",
-        description=(
+        summary=_("月度报告（已生成）"),
+        description=_(
             "每月1日生成的上月资金月报；传 institution 时为该合作机构的月度对账单。"
             "管理人与该资金的监管部门可查看全部；合作机构只能查看本机构的对账单。尚未生成时为 404 "
             "（code: report_not_generated）。"
         ),
         parameters=[
-            OpenApiParameter("fund", str, required=True, description="资金代码"),
+            OpenApiParameter("fund", str, required=True, description=_("资金代码")),
             OpenApiParameter("year", int, required=True),
-            OpenApiParameter("month", int, required=True, description="月份 1–12"),
-            OpenApiParameter("institution", str, description="合作机构代码"),
-            OpenApiParameter("format", str, enum=["json", "xlsx"], description="默认 json"),
+            OpenApiParameter("month", int, required=True, description=_("月份 1–12")),
+            OpenApiParameter("institution", str, description=_("合作机构代码")),
+            OpenApiParameter("format", str, enum=["json", "xlsx"], description=_("默认 json")),
         ],
         responses={
             (200, "application/json"): MonthlyReportSerializer,

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django import template
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from fundmgr.ground.lib.regions import region_name
 from fundmgr.top.reports import exporters
@@ -30,6 +31,6 @@ def cell_text(value, kind: str) -> str:
 
 @register.simple_tag
 def cell(row: dict, column: exporters.Column, total: bool = False):
-    value = "合计" if total and column.key == "rank" else row.get(column.key)
+    value = _("合计") if total and column.key == "rank" else row.get(column.key)
     css = "" if column.kind in (exporters.TEXT, exporters.REGION, exporters.DATE) else "num"
     return format_html('<td class="{}">{}</td>', css, cell_text(value, column.kind))

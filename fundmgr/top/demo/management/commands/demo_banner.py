@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from fundmgr.top.demo import DEFAULT_DEMO_PASSWORD, demo_users
 from fundmgr.top.demo.history import highlights
@@ -16,8 +17,9 @@ class Command(BaseCommand):
         base = f"http://{host}:{port}"
         w = self.stdout.write
         w("")
-        w(self.style.SUCCESS("fundmgr demo — 知识产权质押融资风险补偿资金管理系统"))
-        w(f"  Admin (中文界面):  {base}/admin/")
+        product, interface = _("知识产权质押融资风险补偿资金管理系统"), _("中文界面")
+        w(self.style.SUCCESS(f"fundmgr demo — {product}"))
+        w(f"  Admin ({interface}):  {base}/admin/")
         w(f"  API docs:          {base}/api/docs/")
         w(f"  OpenAPI schema:    {base}/api/schema/")
         w(f"  Demo password for every user: {password}")
