@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -27,6 +28,7 @@ from fundmgr.ground.accounts.workflow import (
     with_state_entered_on,
 )
 from fundmgr.ground.lib.api import ID_PATTERN, DateField, IdField, MoneyField, PercentField
+from fundmgr.ground.lib.representation import PlainRepresentation
 
 from ..models import FilingStatus, LoanFiling, LoanStatus, Pledge
 from ..selectors import filings as selectors
@@ -38,12 +40,14 @@ from .servicing import FilingServicingActions, SettleInputSerializer
 
 class PledgeInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=IPAsset.Kind.choices)
-    number = serializers.CharField(max_length=64, help_text="专利为含校验位的申请号，如 202110123456.7")
-    registration_no = serializers.CharField(
-        max_length=64, allow_blank=True, help_text="质押登记号，如 Y2022440000123"
+    number = serializers.CharField(
+        max_length=64, help_text=gettext_lazy("专利为含校验位的申请号，如 202110123456.7")
     )
-    registered_on = DateField(allow_null=True, help_text="质押登记生效日")
-    appraised_value = MoneyField(required=False, allow_null=True, help_text="评估价值(元)")
+    registration_no = serializers.CharField(
+        max_length=64, allow_blank=True, help_text=gettext_lazy("质押登记号，如 Y2022440000123")
+    )
+    registered_on = DateField(allow_null=True, help_text=gettext_lazy("质押登记生效日"))
+    appraised_value = MoneyField(required=False, allow_null=True, help_text=gettext_lazy("评估价值(元)"))
 
 
 class FilingInputSerializer(serializers.Serializer):
@@ -65,7 +69,7 @@ class FilingInputSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text="本笔贷款对应的融资需求 id（投融对接），可不填",
+        help_text=gettext_lazy("本笔贷款对应的融资需求 id（投融对接），可不填"),
     )
 
 
@@ -83,7 +87,7 @@ class FilingPatchSerializer(serializers.Serializer):
     pledges = PledgeInputSerializer(many=True, allow_empty=False, required=False)
 
 
-class PledgeSerializer(serializers.ModelSerializer):
+class PledgeSerializer(PlainRepresentation, serializers.ModelSerializer):
     kind = serializers.CharField(source="ip_asset.kind")
     number = serializers.CharField(source="ip_asset.number")
     expires_on = DateField(source="ip_asset.expires_on")
@@ -102,14 +106,14 @@ class PledgeSerializer(serializers.ModelSerializer):
         ]
 
 
-class CheckSerializer(serializers.Serializer):
+class CheckSerializer(PlainRepresentation, serializers.Serializer):
     code = serializers.CharField()
     passed = serializers.BooleanField()
     message = serializers.CharField()
     field = serializers.CharField(allow_null=True)
 
 
-class FilingSerializer(serializers.ModelSerializer):
+class FilingSerializer(PlainRepresentation, serializers.ModelSerializer):
     fund = serializers.SlugRelatedField(slug_field="code", read_only=True)
     institution = serializers.SlugRelatedField(slug_field="code", read_only=True)
     enterprise_uscc = serializers.CharField(source="enterprise.uscc", read_only=True)
@@ -166,7 +170,7 @@ class FilingSerializer(serializers.ModelSerializer):
 class FilingDetailSerializer(FilingSerializer):
     documents = DocumentSerializer(many=True)
     available_transitions = serializers.SerializerMethodField()
-    in_state_since = serializers.SerializerMethodField(help_text="进入当前备案状态的业务日期")
+    in_state_since = serializers.SerializerMethodField(help_text=gettext_lazy("进入当前备案状态的业务日期"))
     history = serializers.SerializerMethodField()
 
     class Meta(FilingSerializer.Meta):
@@ -204,8 +208,8 @@ class FilingFilter(filters.FilterSet):
 
 @extend_schema_view(
     transition=transitions_schema(
-        summary="执行状态操作（工作人员）",
-        names="start_due_diligence、accept 等",
+        summary=gettext_lazy("执行状态操作（工作人员）"),
+        names=gettext_lazy("start_due_diligence、accept 等"),
         response=FilingDetailSerializer,
     )
 )
@@ -253,16 +257,16 @@ class FilingViewSet(
     def _filing(self, pk):
         return selectors.filing_get(principal=self._principal(), pk=pk)
 
-    @extend_schema(summary="备案列表")
+    @extend_schema(summary=gettext_lazy("备案列表"))
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(summary="备案详情", responses=FilingDetailSerializer)
+    @extend_schema(summary=gettext_lazy("备案详情"), responses=FilingDetailSerializer)
     def retrieve(self, request, pk=None):
         return self._render(self._filing(pk))
 
     @extend_schema(
-        summary="提交贷款备案（合作机构）",
+        summary=gettext_lazy("提交贷款备案（合作机构）"),
         request=FilingInputSerializer,
         responses={201: FilingDetailSerializer},
     )
@@ -270,10 +274,14 @@ class FilingViewSet(
         body = FilingInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         filing = services.filing_submit(principal=self._principal(), data=body.validated_data)
-        return self._render(filing, status.HTTP_201_CREATED)
+        # Shown as the service wrote it (pledges and documents in hand): no second read.
+        data = FilingDetailSerializer(filing, context={"user": request.user}).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="修改退回的备案（合作机构）", request=FilingPatchSerializer, responses=FilingDetailSerializer
+        summary=gettext_lazy("修改退回的备案（合作机构）"),
+        request=FilingPatchSerializer,
+        responses=FilingDetailSerializer,
     )
     def partial_update(self, request, pk=None):
         filing = self._filing(pk)
@@ -295,7 +303,7 @@ class FilingViewSet(
         return self._render(filing)
 
     @extend_schema(
-        summary="补正后重新提交（合作机构）",
+        summary=gettext_lazy("补正后重新提交（合作机构）"),
         request=TransitionRequestSerializer,
         responses=FilingDetailSerializer,
     )
@@ -304,7 +312,7 @@ class FilingViewSet(
         return self._bank_step(pk, services.filing_resubmit)
 
     @extend_schema(
-        summary="撤回备案（合作机构，受理前）",
+        summary=gettext_lazy("撤回备案（合作机构，受理前）"),
         request=TransitionRequestSerializer,
         responses=FilingDetailSerializer,
     )
@@ -313,7 +321,9 @@ class FilingViewSet(
         return self._bank_step(pk, services.filing_withdraw)
 
     @extend_schema(
-        summary="贷款结清（合作机构）", request=SettleInputSerializer, responses=FilingDetailSerializer
+        summary=gettext_lazy("贷款结清（合作机构）"),
+        request=SettleInputSerializer,
+        responses=FilingDetailSerializer,
     )
     @action(detail=True, methods=["post"])
     def settle(self, request, pk=None):

@@ -9,8 +9,10 @@ import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext, gettext_noop
 
-from banks.models import Institution, Product
+from banks.models import CooperationAgreement, Institution, Product
 from banks.selectors import agreement_in_force
 from banks.services import institution_can_file
 from enterprises.errors import EnterprisesError
@@ -22,11 +24,13 @@ from fundmgr.ground.funds.models import Fund, PolicyVersion
 from fundmgr.ground.funds.selectors import fund_figures_one
 from fundmgr.ground.lib import clock, workdays
 from fundmgr.ground.lib.errors import AppError, CommonError, Conflict, RuleViolations, Violation
+from fundmgr.ground.lib.i18n import recorded
 from fundmgr.ground.lib.identifiers import (
     IdentifierError,
     validate_ip_number,
     validate_pledge_registration_no,
 )
+from fundmgr.ground.lib.models import prime_related
 from loans.errors import LoansError
 from matching.services import need_check_for_filing, need_follow_filing
 
@@ -72,7 +76,9 @@ def _normalise_pledges(items: list[dict[str, Any]], *, today: dt.date) -> list[d
             continue
         if (item["kind"], number) in seen:
             violations.append(
-                Violation(LoansError.DUPLICATE_PLEDGE, "同一知识产权重复质押", f"pledges[{index}].number")
+                Violation(
+                    LoansError.DUPLICATE_PLEDGE, gettext("同一知识产权重复质押"), f"pledges[{index}].number"
+                )
             )
             continue
         seen.add((item["kind"], number))
@@ -104,22 +110,19 @@ def _evaluate(
     terms: dict[str, Any],
     pledges: list[dict[str, Any]],
     today: dt.date,
+    assets: dict[int, IPAsset] | None = None,
     exclude_filing: int | None = None,
-) -> tuple[list[rules.Check], dict[int, IPAsset], PolicyVersion]:
-    """Gather the facts and run every rule. Returns the checks, the matched IP assets and the
-    policy in force they were judged by."""
+) -> tuple[list[rules.Check], PolicyVersion]:
+    """Gather the facts and run every rule. Returns the checks and the policy in force they
+    were judged by. `assets`: the borrower's rights the pledges name (`_borrower_assets`),
+    when the caller already has them."""
     policy = fund.policy_in_force(today)
     if policy is None:
         raise AppError(
-            EnterprisesError.NO_POLICY_IN_FORCE, "该资金没有生效的政策版本", field="fund", status=409
+            EnterprisesError.NO_POLICY_IN_FORCE, gettext("该资金没有生效的政策版本"), field="fund", status=409
         )
-    assets: dict[int, IPAsset] = {}
-    if enterprise is not None:
-        by_key = {(a.kind, a.number): a for a in enterprise.ip_assets.all()}
-        for p in pledges:
-            asset = by_key.get((p["kind"], p["number"]))
-            if asset is not None:
-                assets[p["index"]] = asset
+    if assets is None:
+        assets = _borrower_assets(enterprise, pledges)
     held = pledged_elsewhere(asset_ids=[a.pk for a in assets.values()], exclude_filing=exclude_filing)
     figures = fund_figures_one(fund=fund, on=today, policy=policy)
     fund_active = fund.status == Fund.Status.ACTIVE and (fund.end_date is None or today <= fund.end_date)
@@ -174,32 +177,31 @@ def _evaluate(
         product_max_term_months=product.max_term_months if product else None,
         product_max_annual_rate=product.max_annual_rate if product else None,
     )
-    return rules.check_filing(facts), assets, policy
+    return rules.check_filing(facts), policy
+
+
+def _borrower_assets(enterprise: Enterprise | None, pledges: list[dict[str, Any]]) -> dict[int, IPAsset]:
+    """Pledge index → the borrower's registered right it names (absent when the borrower does
+    not hold it: the rule `ip_not_owned` says so)."""
+    if enterprise is None or not pledges:
+        return {}
+    match = Q()
+    for p in pledges:
+        match |= Q(kind=p["kind"], number=p["number"])
+    by_key = {(a.kind, a.number): a for a in enterprise.ip_assets.filter(match)}
+    return {
+        p["index"]: by_key[(p["kind"], p["number"])] for p in pledges if (p["kind"], p["number"]) in by_key
+    }
 
 
 def _hold_pledged_rights(pledges: list[dict[str, Any]], assets: dict[int, IPAsset]) -> None:
     """One IP right is in at most one live filing, also when filings pledging it arrive at
-    once: lock the rights (in id order, so two filings cannot deadlock) inside the transaction
-    that will write the pledges, then ask again (`_refuse_if_held`). A concurrent filing that
-    took a right first has committed by the time the lock is ours, and is seen then."""
+    once: the rights are locked (in id order, so two filings cannot deadlock) inside the
+    transaction that will write the pledges, before the checks ask who holds them. A
+    concurrent filing that took a right first has committed by the time the lock is ours, and
+    is seen then."""
     ids = sorted({asset.pk for asset in assets.values()})
     list(IPAsset.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
-
-
-def _refuse_if_held(pledges: list[dict[str, Any]], assets: dict[int, IPAsset]) -> None:
-    """422 ip_already_pledged for each right a live filing holds (asked under the lock)."""
-    held = pledged_elsewhere(asset_ids=sorted({asset.pk for asset in assets.values()}))
-    failed = [
-        rules.Check(
-            LoansError.IP_ALREADY_PLEDGED,
-            False,
-            f"知识产权 {p['number']} 已质押于备案 {held[assets[p['index']].pk]}",
-            f"pledges[{p['index']}].number",
-        )
-        for p in pledges
-        if p["index"] in assets and assets[p["index"]].pk in held
-    ]
-    _refuse_if_failed(failed)
 
 
 def _refuse_if_failed(checks: list[rules.Check]) -> None:
@@ -208,7 +210,8 @@ def _refuse_if_failed(checks: list[rules.Check]) -> None:
         raise RuleViolations(
             [Violation(c.code, c.message, c.field) for c in failed],
             code=LoansError.FILING_REFUSED,
-            message="备案未通过自动校验：" + "；".join(c.message for c in failed),
+            message=gettext("备案未通过自动校验：%(reasons)s")
+            % {"reasons": "；".join(c.message for c in failed)},
         )
 
 
@@ -227,11 +230,11 @@ def _terms(data: dict[str, Any]) -> dict[str, Any]:
     if terms["pledge_type"] == "ip_only" and terms.get("covered_principal") is None:
         terms["covered_principal"] = terms["principal"]
     if terms["matures_on"] <= terms["disbursed_on"]:
-        raise AppError(LoansError.INVALID_TERM, "到期日须晚于放款日", field="matures_on", status=400)
+        raise AppError(LoansError.INVALID_TERM, gettext("到期日须晚于放款日"), field="matures_on", status=400)
     if terms["disbursed_on"] > clock.today():
         raise AppError(
             LoansError.NOT_DISBURSED,
-            "只能备案已发放的贷款（放款日不能晚于今天）",
+            gettext("只能备案已发放的贷款（放款日不能晚于今天）"),
             field="disbursed_on",
             status=400,
         )
@@ -264,16 +267,24 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
     422 with one error per failed rule and nothing is stored. A contract number the bank
     already filed is 409 `duplicate_contract`, also when two arrive at once."""
     if not principal.is_institution:
-        raise AppError(CommonError.INSTITUTION_ONLY, "贷款备案由合作机构提交", status=403)
+        raise AppError(CommonError.INSTITUTION_ONLY, gettext("贷款备案由合作机构提交"), status=403)
     today = clock.today()
     terms = _terms(data)
     pledges = _normalise_pledges(list(data.get("pledges") or []), today=today)
     institution = Institution.objects.get(pk=principal.institution_id)
-    fund = Fund.objects.filter(code=data.get("fund")).first()
-    if fund is None or not fund.agreements.filter(institution=institution).exists():
-        raise AppError(EnterprisesError.FUND_NOT_AVAILABLE, "资金不存在或贵机构未与其合作", field="fund")
-    if LoanFiling.objects.filter(institution=institution, contract_no=terms["contract_no"]).exists():
-        raise Conflict(LoansError.DUPLICATE_CONTRACT, "该借款合同号已备案", field="contract_no")
+    fund = (
+        Fund.objects.filter(code=data.get("fund"))
+        .annotate(
+            cooperates=Exists(
+                CooperationAgreement.objects.filter(fund=OuterRef("pk"), institution=institution)
+            )
+        )
+        .first()
+    )
+    if fund is None or not fund.cooperates:
+        raise AppError(
+            EnterprisesError.FUND_NOT_AVAILABLE, gettext("资金不存在或贵机构未与其合作"), field="fund"
+        )
     enterprise = Enterprise.objects.filter(uscc=(data.get("enterprise_uscc") or "").strip().upper()).first()
     product = None
     if data.get("product"):
@@ -282,32 +293,37 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
             .order_by("-version")
             .first()
         )
-    checks, assets, policy = _evaluate(
-        fund=fund,
-        institution=institution,
-        enterprise=enterprise,
-        product=product,
-        terms=terms,
-        pledges=pledges,
-        today=today,
-    )
-    _refuse_if_failed(checks)
+    assets = _borrower_assets(enterprise, pledges)
     need_id = data.get("financing_need")
-    if need_id is not None:
-        need_check_for_filing(
-            principal=principal,
-            need_id=need_id,
-            fund_id=fund.pk,
-            enterprise_id=enterprise.pk if enterprise else None,
-        )
     try:
         with transaction.atomic(durable=True):
+            # The pledged rights are locked first (in id order, so two filings cannot
+            # deadlock), then every check runs once under the lock: a filing that pledged the
+            # same rights and committed meanwhile is seen, and one refusal lists every failed
+            # rule. The same contract filed twice at once is the same loan (409).
             _hold_pledged_rights(pledges, assets)
-            # Asked again under the lock: a filing of the same contract that held the same
-            # rights has committed meanwhile, and is the same loan filed twice (409).
             if LoanFiling.objects.filter(institution=institution, contract_no=terms["contract_no"]).exists():
-                raise Conflict(LoansError.DUPLICATE_CONTRACT, "该借款合同号已备案", field="contract_no")
-            _refuse_if_held(pledges, assets)
+                raise Conflict(
+                    LoansError.DUPLICATE_CONTRACT, gettext("该借款合同号已备案"), field="contract_no"
+                )
+            checks, policy = _evaluate(
+                fund=fund,
+                institution=institution,
+                enterprise=enterprise,
+                product=product,
+                terms=terms,
+                pledges=pledges,
+                assets=assets,
+                today=today,
+            )
+            _refuse_if_failed(checks)
+            if need_id is not None:
+                need_check_for_filing(
+                    principal=principal,
+                    need_id=need_id,
+                    fund_id=fund.pk,
+                    enterprise_id=enterprise.pk if enterprise else None,
+                )
             filing = LoanFiling(
                 fund=fund,
                 institution=institution,
@@ -323,9 +339,14 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
                 **terms,
             )
             filing.save()
-            log_created(filing, state=FilingStatus.SUBMITTED, user=principal.user, comment="提交贷款备案")
+            log_created(
+                filing,
+                state=FilingStatus.SUBMITTED,
+                user=principal.user,
+                comment=recorded(gettext_noop("提交贷款备案")),
+            )
             _need_follows(filing, "submitted", principal.user)
-            Pledge.objects.bulk_create(
+            written = Pledge.objects.bulk_create(
                 [
                     Pledge(
                         filing=filing,
@@ -339,37 +360,47 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
             )
     except IntegrityError as exc:
         if LoanFiling.objects.filter(institution=institution, contract_no=terms["contract_no"]).exists():
-            raise Conflict(LoansError.DUPLICATE_CONTRACT, "该借款合同号已备案", field="contract_no") from exc
+            raise Conflict(
+                LoansError.DUPLICATE_CONTRACT, gettext("该借款合同号已备案"), field="contract_no"
+            ) from exc
         raise
+    # The filing comes back as written, its pledges (with their rights) and documents (none
+    # yet) in hand, and the day it entered its state: showing it needs no second read.
+    prime_related(filing, pledges=written, documents=[])
+    filing.__dict__["state_entered_on"] = today
     return filing
 
 
 def filing_update(*, principal: Principal, filing_id: int, data: dict[str, Any]) -> LoanFiling:
     """The bank corrects a returned filing (PATCH); checks run again at resubmission."""
-    require_institution(principal, "仅提交备案的合作机构可以执行此操作")
+    require_institution(principal, gettext("仅提交备案的合作机构可以执行此操作"))
     today = clock.today()
     with transaction.atomic(durable=True):
         filing = LoanFiling.objects.select_for_update().get(pk=filing_id)
         if filing.institution_id != principal.institution_id:
-            raise AppError(CommonError.NOT_FOUND, "备案不存在或无权访问", status=404)
+            raise AppError(CommonError.NOT_FOUND, gettext("备案不存在或无权访问"), status=404)
         if filing.status != FilingStatus.RETURNED:
-            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "只有退回补正的备案可以修改")
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, gettext("只有退回补正的备案可以修改"))
         changes = {k: v for k, v in data.items() if k in FILING_FIELDS}
         if "contract_no" in changes and changes["contract_no"] != filing.contract_no:
             if LoanFiling.objects.filter(
                 institution_id=filing.institution_id, contract_no=changes["contract_no"]
             ).exists():
-                raise Conflict(LoansError.DUPLICATE_CONTRACT, "该借款合同号已备案", field="contract_no")
+                raise Conflict(
+                    LoansError.DUPLICATE_CONTRACT, gettext("该借款合同号已备案"), field="contract_no"
+                )
         for key, value in changes.items():
             setattr(filing, key, value)
         if filing.pledge_type == "ip_only":
             filing.covered_principal = filing.principal
         if filing.matures_on <= filing.disbursed_on:
-            raise AppError(LoansError.INVALID_TERM, "到期日须晚于放款日", field="matures_on", status=400)
+            raise AppError(
+                LoansError.INVALID_TERM, gettext("到期日须晚于放款日"), field="matures_on", status=400
+            )
         if filing.disbursed_on > today:
             raise AppError(
                 LoansError.NOT_DISBURSED,
-                "只能备案已发放的贷款（放款日不能晚于今天）",
+                gettext("只能备案已发放的贷款（放款日不能晚于今天）"),
                 field="disbursed_on",
                 status=400,
             )
@@ -382,7 +413,7 @@ def filing_update(*, principal: Principal, filing_id: int, data: dict[str, Any])
                 [
                     Violation(
                         LoansError.COVERED_PRINCIPAL_INVALID,
-                        "组合质押须填写知识产权担保部分，且不超过贷款本金",
+                        gettext("组合质押须填写知识产权担保部分，且不超过贷款本金"),
                         "covered_principal",
                     )
                 ]
@@ -397,7 +428,7 @@ def filing_update(*, principal: Principal, filing_id: int, data: dict[str, Any])
                     [
                         Violation(
                             LoansError.PLEDGE_NOT_REGISTERED,
-                            f"知识产权 {p['number']} 未提供质押登记日",
+                            gettext("知识产权 %(number)s 未提供质押登记日") % {"number": p["number"]},
                             f"pledges[{p['index']}].registered_on",
                         )
                         for p in unregistered
@@ -410,7 +441,7 @@ def filing_update(*, principal: Principal, filing_id: int, data: dict[str, Any])
                     [
                         Violation(
                             LoansError.IP_NOT_OWNED,
-                            f"知识产权 {p['number']} 不在借款企业名下",
+                            gettext("知识产权 %(number)s 不在借款企业名下") % {"number": p["number"]},
                             f"pledges[{p['index']}].number",
                         )
                         for p in missing
@@ -458,7 +489,7 @@ def _pledge_dicts(filing: LoanFiling) -> list[dict[str, Any]]:
 
 def _recheck(filing: LoanFiling, today: dt.date) -> list[rules.Check]:
     """Run the automatic checks again on a stored filing (resubmission, acceptance)."""
-    checks, _, _ = _evaluate(
+    checks, _ = _evaluate(
         fund=filing.fund,
         institution=filing.institution,
         enterprise=filing.enterprise,
@@ -483,12 +514,12 @@ def _deadline(filing: LoanFiling) -> dt.date:
 
 
 def filing_resubmit(*, principal: Principal, filing_id: int, comment: str = "") -> LoanFiling:
-    require_institution(principal, "仅提交备案的合作机构可以执行此操作")
+    require_institution(principal, gettext("仅提交备案的合作机构可以执行此操作"))
     today = clock.today()
 
     def prepare(filing: LoanFiling) -> None:
         if filing.institution_id != principal.institution_id:
-            raise AppError(CommonError.NOT_FOUND, "备案不存在或无权访问", status=404)
+            raise AppError(CommonError.NOT_FOUND, gettext("备案不存在或无权访问"), status=404)
         checks = _recheck(filing, today)
         _refuse_if_failed(checks)
         filing.checks = [c.as_dict() for c in checks]
@@ -501,11 +532,11 @@ def filing_resubmit(*, principal: Principal, filing_id: int, comment: str = "") 
 
 
 def filing_withdraw(*, principal: Principal, filing_id: int, comment: str = "") -> LoanFiling:
-    require_institution(principal, "仅提交备案的合作机构可以执行此操作")
+    require_institution(principal, gettext("仅提交备案的合作机构可以执行此操作"))
 
     def prepare(filing: LoanFiling) -> None:
         if filing.institution_id != principal.institution_id:
-            raise AppError(CommonError.NOT_FOUND, "备案不存在或无权访问", status=404)
+            raise AppError(CommonError.NOT_FOUND, gettext("备案不存在或无权访问"), status=404)
         filing.pledges.filter(released_on__isnull=True).update(released_on=clock.today())
 
     return run_transition(
@@ -525,12 +556,14 @@ def due_diligence_record(*, filing_id: int, user, items: dict[str, Any]) -> DueD
     unknown = set(items) - allowed
     if unknown:
         raise AppError(
-            LoansError.INVALID_CHECKLIST_ITEM, f"未知的尽调项目：{', '.join(sorted(unknown))}", status=400
+            LoansError.INVALID_CHECKLIST_ITEM,
+            gettext("未知的尽调项目：%(items)s") % {"items": ", ".join(sorted(unknown))},
+            status=400,
         )
     with transaction.atomic(durable=True):
         filing = LoanFiling.objects.select_for_update().get(pk=filing_id)
         if filing.status != FilingStatus.UNDER_REVIEW:
-            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "只有尽调中的备案可以记录尽调结果")
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, gettext("只有尽调中的备案可以记录尽调结果"))
         record, _ = DueDiligence.objects.get_or_create(filing=filing)
         for key, value in items.items():
             setattr(record, key, value)
@@ -544,15 +577,19 @@ def filing_transition(*, filing_id: int, name: str, user, comment: str = "") -> 
     (The bank's own steps — resubmit, withdraw, settle — have their own services.)"""
     require_public(LoanFiling, name)
     if name not in STAFF_FILING_STEPS:
-        raise AppError(AccountsError.UNKNOWN_TRANSITION, f"没有名为 {name} 的工作人员操作", status=404)
+        raise AppError(
+            AccountsError.UNKNOWN_TRANSITION,
+            gettext("没有名为 %(name)s 的工作人员操作") % {"name": name},
+            status=404,
+        )
     today = clock.today()
 
     before = []
 
     def prepare(filing: LoanFiling) -> None:
         before.append(book.contribution(filing))
-        if name in ("return_for_supplement", "reject", "void") and not comment.strip():
-            raise AppError(CommonError.COMMENT_REQUIRED, "请填写原因", field="comment", status=400)
+        if name in rules.COMMENT_REQUIRED_STEPS and not comment.strip():
+            raise AppError(CommonError.COMMENT_REQUIRED, gettext("请填写原因"), field="comment", status=400)
         if name == "start_due_diligence":
             DueDiligence.objects.get_or_create(filing=filing, defaults={"officer": user})
         if name == "accept":
@@ -562,8 +599,8 @@ def filing_transition(*, filing_id: int, name: str, user, comment: str = "") -> 
                 total = len(DueDiligence.REQUIRED_ITEMS)
                 raise AppError(
                     LoansError.DUE_DILIGENCE_INCOMPLETE,
-                    f"尽调清单尚未全部确认（已确认 {total - len(missing)}/{total}），"
-                    f"待确认：{'、'.join(missing)}",
+                    gettext("尽调清单尚未全部确认（已确认 %(done)s/%(total)s），待确认：%(missing)s")
+                    % {"done": total - len(missing), "total": total, "missing": "、".join(missing)},
                     field="due_diligence",
                 )
             book.book_lock(filing.fund_id)  # the fund's capacity must not change under the check
@@ -585,7 +622,7 @@ def filing_transition(*, filing_id: int, name: str, user, comment: str = "") -> 
     def then(filing: LoanFiling) -> None:
         if name == "accept":
             # The covered loan's own lifecycle starts with acceptance, logged as its own step.
-            filing.start_cover(by=user, description="受理入池，开始在保")
+            filing.start_cover(by=user, description=recorded(gettext_noop("受理入池，开始在保")))
         book.book_keep(filing, before[0])
         if name == "void":  # a false filing never counted: every period since its acceptance changes
             BOOK_CHANGED.publish(fund_id=filing.fund_id, since=filing.accepted_on)

@@ -7,6 +7,7 @@ to scope every query, so the key is resolved to its institution's system user he
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
 from fundmgr.ground.lib.errors import CommonError
@@ -20,7 +21,7 @@ def _credential(request, keyword: str) -> str | None:
     if not parts or parts[0].lower() != keyword.lower():
         return None
     if len(parts) != 2:
-        raise exceptions.AuthenticationFailed("认证信息格式错误", code=CommonError.INVALID_CREDENTIALS)
+        raise exceptions.AuthenticationFailed(_("认证信息格式错误"), code=CommonError.INVALID_CREDENTIALS)
     return parts[1]
 
 
@@ -31,16 +32,20 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = _credential(request, self.keyword)
         if key is None:
             return None
-        try:
-            api_key = InstitutionAPIKey.objects.get_from_key(key)
-        except InstitutionAPIKey.DoesNotExist:
-            api_key = None
+        # The key's row and its institution in one read, the hash checked once.
+        prefix = key.partition(".")[0]
+        api_key = (
+            InstitutionAPIKey.objects.get_usable_keys()
+            .select_related("institution")
+            .filter(prefix=prefix)
+            .first()
+        )
         if api_key is None or not api_key.is_valid(key):
             raise exceptions.AuthenticationFailed(
-                "API 密钥无效或已吊销", code=CommonError.INVALID_CREDENTIALS
+                _("API 密钥无效或已吊销"), code=CommonError.INVALID_CREDENTIALS
             )
         if api_key.has_expired:  # the wall clock: expiry is a moment, not a business date
-            raise exceptions.AuthenticationFailed("API 密钥已过期", code=CommonError.INVALID_CREDENTIALS)
+            raise exceptions.AuthenticationFailed(_("API 密钥已过期"), code=CommonError.INVALID_CREDENTIALS)
         from .services import institution_system_user
 
         user = institution_system_user(institution=api_key.institution)
@@ -59,7 +64,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
             return None
         token = ApiToken.find_active(raw)
         if token is None or not token.user.is_active:
-            raise exceptions.AuthenticationFailed("令牌无效或已吊销", code=CommonError.INVALID_CREDENTIALS)
+            raise exceptions.AuthenticationFailed(_("令牌无效或已吊销"), code=CommonError.INVALID_CREDENTIALS)
         now = timezone.now()
         # Touch at most once a minute: a busy client must not turn every read into a write.
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:

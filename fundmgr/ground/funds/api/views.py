@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -66,22 +68,23 @@ class FundViewSet(viewsets.GenericViewSet):
     def get_queryset(self):
         return selectors.funds_visible_to(principal_from_request(self.request)).order_by("code")
 
-    @extend_schema(summary="资金列表", responses=FundSerializer(many=True))
+    @extend_schema(summary=gettext_lazy("资金列表"), responses=FundSerializer(many=True))
     def list(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        # A few dozen funds at most (one per city): read at once, so the page needs no COUNT.
+        page = self.paginate_queryset(list(self.get_queryset()))
         data = FundSerializer(_fund_payload(page, clock.today()), many=True).data
         return self.get_paginated_response(data)
 
-    @extend_schema(summary="资金详情", responses=FundSerializer)
+    @extend_schema(summary=gettext_lazy("资金详情"), responses=FundSerializer)
     def retrieve(self, request, code=None):
         fund = selectors.fund_get(principal=principal_from_request(request), code=code)
         return Response(FundSerializer(_fund_payload([fund], clock.today())[0]).data)
 
     @extend_schema(
-        summary="资金台账对账单（工作人员与本市监管部门；合作机构请查看 position/）",
+        summary=gettext_lazy("资金台账对账单（工作人员与本市监管部门；合作机构请查看 position/）"),
         parameters=[
-            OpenApiParameter("from", dt.date, description="起始日期(含)"),
-            OpenApiParameter("to", dt.date, description="截止日期(含)"),
+            OpenApiParameter("from", dt.date, description=gettext_lazy("起始日期(含)")),
+            OpenApiParameter("to", dt.date, description=gettext_lazy("截止日期(含)")),
         ],
         responses=StatementSerializer,
     )
@@ -93,7 +96,7 @@ class FundViewSet(viewsets.GenericViewSet):
         params.is_valid(raise_exception=True)
         date_from, date_to = params.validated_data["date_from"], params.validated_data["to"]
         if date_from and date_to and date_from > date_to:
-            raise AppError(FundsError.INVALID_PERIOD, "起始日期不能晚于截止日期", field="from", status=400)
+            raise AppError(FundsError.INVALID_PERIOD, _("起始日期不能晚于截止日期"), field="from", status=400)
         principal = principal_from_request(request)
         fund = selectors.fund_get(principal=principal, code=code)
         selectors.require_ledger_reader(principal)
