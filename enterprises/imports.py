@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
-
-from fundmgr.ground.accounts.imports import ImportedState, bulk_insert_with_history, log_imported
+from fundmgr.ground.accounts.imports import (
+    ImportedState,
+    bulk_insert_with_history,
+    bulk_update_with_history,
+    log_imported,
+)
 from fundmgr.ground.lib.errors import AppError, Violation
-from fundmgr.ground.lib.identifiers import PATENT_KINDS, patent_term_expiry
 
 from . import rules
 from .errors import EnterprisesError
@@ -57,11 +59,6 @@ UPDATABLE_FIELDS = (
 IP_UPDATABLE_FIELDS = ("title", "owner_name", "nice_class", "filed_on", "expires_on", "status")
 
 
-def admission_until(admitted_on: dt.date, months: int) -> dt.date:
-    """The last day of an admission that starts on `admitted_on` (as the review step sets it)."""
-    return admitted_on + relativedelta(months=months) - dt.timedelta(days=1)
-
-
 def sme_classifier(*, on: dt.date) -> Callable[..., SMEResult]:
     """Classify many enterprises against the standard in force on `on`, reading its table once.
     The callable raises AppError (sme_industry_code_*) for an unusable industry code."""
@@ -90,13 +87,6 @@ def sme_classifier(*, on: dt.date) -> Callable[..., SMEResult]:
     return classify
 
 
-def ip_expiry(kind: str, filed_on: dt.date | None, expires_on: dt.date | None) -> dt.date | None:
-    """The expiry as given, or a patent's from its filing date and legal term."""
-    if expires_on is None and kind in PATENT_KINDS and filed_on is not None:
-        return patent_term_expiry(kind, filed_on)
-    return expires_on
-
-
 @dataclass(frozen=True)
 class AdmissionFacts:
     uscc: str
@@ -118,30 +108,26 @@ def admission_violations(
     today: dt.date,
 ) -> list[Violation]:
     """Why an enterprise could not have been admitted on `facts.admitted_on` under `policy` (the
-    version in force that day): the review step's eligibility checks, each as of that day. A
-    right's legal status then is not in the books, so each counts as valid if it had not expired
-    by then; the credit report may postdate the admission (a renewal), so it is checked against
-    today. Findings still open (a figure or report missing) do not refuse: the reviewer of the
-    time admitted with them, as the review step allows."""
-    on = facts.admitted_on
-    findings = [
-        rules.check_registration_place(region_code=facts.region_code, fund_region_code=fund_region_code),
-        rules.check_registration_age(registered_on=facts.registered_on, min_years=policy.min_years_registered, today=on),
-        rules.check_legal_person(uscc=facts.uscc, required=policy.legal_person_required),
-        rules.check_size(size_class=facts.size_class, missing=facts.size_missing, required=policy.sme_required),
-        rules.check_credit(
-            credit_report_date=facts.credit_report_date,
-            credit_record_clean=facts.credit_record_clean,
-            clean_years=policy.clean_credit_years,
-            today=today,
-        ),
-        rules.check_ip(
-            assets=[rules.IPFacts(kind=a.kind, status="valid", expires_on=a.expires_on) for a in assets],
-            accepted_kinds=policy.accepted_ip_kinds,
-            today=on,
-        ),
-    ]  # fmt: skip
-    return [Violation(f.code, f.message, f.field) for f in findings if f.status == rules.FAILED]
+    version in force that day): the review step's eligibility rules (`rules.evaluate`), as of
+    that day. A right's legal status then is not in the books, so each counts as valid if it
+    had not expired by then; the credit report may postdate the admission (a renewal), so it
+    is checked against today. Findings still open (a figure or report missing) do not refuse:
+    the reviewer of the time admitted with them, as the review step allows."""
+    result = rules.evaluate(
+        uscc=facts.uscc,
+        region_code=facts.region_code,
+        registered_on=facts.registered_on,
+        size_class=facts.size_class,
+        size_missing=facts.size_missing,
+        credit_report_date=facts.credit_report_date,
+        credit_record_clean=facts.credit_record_clean,
+        assets=[rules.IPFacts(kind=a.kind, status="valid", expires_on=a.expires_on) for a in assets],
+        fund_region_code=fund_region_code,
+        policy=policy,
+        today=facts.admitted_on,
+        credit_checked_on=today,
+    )
+    return [Violation(f.code, f.message, f.field) for f in result.failed]
 
 
 def enterprises_import_create(
@@ -160,23 +146,18 @@ def enterprises_import_create(
     return created
 
 
-def enterprise_import_update(
-    *, enterprise: Enterprise, changes: dict[str, Any], by, comment: str
-) -> Enterprise:
-    """Correct an enterprise's data from the books (fields in UPDATABLE_FIELDS only); its SME
-    class follows its figures. A changed district moves its loans in the reports."""
-    unknown = set(changes) - set(UPDATABLE_FIELDS) - {"size_class", "size_basis"}
-    if unknown:
-        raise ValueError(f"not updatable by import: {sorted(unknown)}")
-    district_changed = "region_code" in changes and changes["region_code"] != enterprise.region_code
-    for key, value in changes.items():
-        setattr(enterprise, key, value)
-    enterprise._history_user = by
-    enterprise._change_reason = comment[:100]
-    enterprise.save()
-    if district_changed:
-        DISTRICT_CHANGED.publish(fund_id=enterprise.fund_id, since=dt.date.min)
-    return enterprise
+def enterprises_import_update(
+    *, changes: Sequence[tuple[Enterprise, dict[str, Any]]], by, comment: str
+) -> list[Enterprise]:
+    """Correct enterprises' data from the books (fields in UPDATABLE_FIELDS, and the SME class
+    that follows the figures). A changed district moves the fund's loans in the reports."""
+    moved = {e.fund_id for e, values in changes if values.get("region_code", e.region_code) != e.region_code}
+    updated = bulk_update_with_history(
+        changes, allowed=(*UPDATABLE_FIELDS, "size_class", "size_basis"), by=by, reason=comment
+    )
+    for fund_id in sorted(moved):
+        DISTRICT_CHANGED.publish(fund_id=fund_id, since=dt.date.min)
+    return updated
 
 
 def ip_assets_import_create(*, rows: Sequence[dict[str, Any]], by, comment: str) -> list[IPAsset]:
@@ -185,13 +166,8 @@ def ip_assets_import_create(*, rows: Sequence[dict[str, Any]], by, comment: str)
     return bulk_insert_with_history(assets, by=by, reason=comment)
 
 
-def ip_asset_import_update(*, asset: IPAsset, changes: dict[str, Any], by, comment: str) -> IPAsset:
-    unknown = set(changes) - set(IP_UPDATABLE_FIELDS)
-    if unknown:
-        raise ValueError(f"not updatable by import: {sorted(unknown)}")
-    for key, value in changes.items():
-        setattr(asset, key, value)
-    asset._history_user = by
-    asset._change_reason = comment[:100]
-    asset.save()
-    return asset
+def ip_assets_import_update(
+    *, changes: Sequence[tuple[IPAsset, dict[str, Any]]], by, comment: str
+) -> list[IPAsset]:
+    """Correct IP rights' data from the books (fields in IP_UPDATABLE_FIELDS only)."""
+    return bulk_update_with_history(changes, allowed=IP_UPDATABLE_FIELDS, by=by, reason=comment)

@@ -6,22 +6,22 @@ import datetime as dt
 import logging
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext, gettext_noop
 
 from enterprises.errors import EnterprisesError
 from fundmgr.ground.accounts.principals import Principal
 from fundmgr.ground.accounts.workflow import require_public, run_transition
 from fundmgr.ground.lib import clock
-from fundmgr.ground.lib.errors import AppError, CommonError, Conflict, FieldError, RuleViolations, Violation
+from fundmgr.ground.lib.errors import AppError, CommonError, Conflict, RuleViolations, Violation
+from fundmgr.ground.lib.i18n import recorded
 from fundmgr.ground.lib.identifiers import (
-    PATENT_KINDS,
     IdentifierError,
-    patent_term_expiry,
     validate_ip_number,
     validate_uscc,
 )
 
+from . import rules
 from .events import DISTRICT_CHANGED
 from .models import Enterprise, IPAsset
 from .selectors import enterprise_eligibility, enterprise_size
@@ -70,21 +70,17 @@ def _clean_ip_assets(items: list[dict[str, Any]], *, today: dt.date) -> list[dic
             continue
         if (kind, number) in seen:
             violations.append(
-                Violation(EnterprisesError.DUPLICATE_IP_ASSET, "同一知识产权重复填写", f"{path}.number")
+                Violation(
+                    EnterprisesError.DUPLICATE_IP_ASSET, gettext("同一知识产权重复填写"), f"{path}.number"
+                )
             )
             continue
         seen.add((kind, number))
-        expires_on = item.get("expires_on")
-        if expires_on is None and kind in PATENT_KINDS and item.get("filed_on"):
-            expires_on = patent_term_expiry(kind, item["filed_on"])
-        if expires_on is None:
-            violations.append(
-                Violation(
-                    FieldError.REQUIRED,
-                    "请填写到期日（专利可改填申请日，系统按法定期限计算）",
-                    f"{path}.expires_on",
-                )
-            )
+        expires_on, refused = rules.ip_asset_expiry(
+            kind=kind, filed_on=item.get("filed_on"), expires_on=item.get("expires_on")
+        )
+        if refused:
+            violations += [Violation(v.code, v.message, f"{path}.{v.field}") for v in refused]
             continue
         cleaned.append({**item, "number": number, "expires_on": expires_on})
     if violations:
@@ -101,7 +97,7 @@ def _ip_taken(assets: list[dict[str, Any]], *, exclude_enterprise: int | None = 
         if taken.exists():
             raise Conflict(
                 EnterprisesError.IP_ALREADY_REGISTERED,
-                f"知识产权 {item['number']} 已登记在其他企业名下",
+                gettext("知识产权 %(number)s 已登记在其他企业名下") % {"number": item["number"]},
                 field=f"ip_assets[{index}].number",
             )
 
@@ -128,13 +124,15 @@ def enterprise_apply(*, principal: Principal, data: dict[str, Any]) -> Enterpris
             fund is not None and fund.agreements.filter(institution_id=principal.institution_id).exists()
         )
         if not cooperates:
-            raise AppError(EnterprisesError.FUND_NOT_AVAILABLE, "贵机构未与该资金签订合作协议", field="fund")
+            raise AppError(
+                EnterprisesError.FUND_NOT_AVAILABLE, gettext("贵机构未与该资金签订合作协议"), field="fund"
+            )
     elif not principal.has_role("officer", "approver"):
-        raise AppError(CommonError.PERMISSION_DENIED, "无权提交入库申请", status=403)
+        raise AppError(CommonError.PERMISSION_DENIED, gettext("无权提交入库申请"), status=403)
     if fund is None:
-        raise AppError(EnterprisesError.FUND_NOT_AVAILABLE, "资金不存在", field="fund")
+        raise AppError(EnterprisesError.FUND_NOT_AVAILABLE, gettext("资金不存在"), field="fund")
     if fund.status != fund.Status.ACTIVE:
-        raise AppError(EnterprisesError.FUND_NOT_ACTIVE, "该资金当前不接受入库申请", field="fund")
+        raise AppError(EnterprisesError.FUND_NOT_ACTIVE, gettext("该资金当前不接受入库申请"), field="fund")
 
     fields = {
         k: data.get(k)
@@ -158,7 +156,9 @@ def enterprise_apply(*, principal: Principal, data: dict[str, Any]) -> Enterpris
         with transaction.atomic(durable=True):
             if Enterprise.objects.filter(uscc=uscc).exists():
                 raise Conflict(
-                    EnterprisesError.ENTERPRISE_EXISTS, "该统一社会信用代码的企业已登记", field="uscc"
+                    EnterprisesError.ENTERPRISE_EXISTS,
+                    gettext("该统一社会信用代码的企业已登记"),
+                    field="uscc",
                 )
             _ip_taken(assets)
             enterprise = Enterprise(
@@ -185,17 +185,17 @@ def enterprise_apply(*, principal: Principal, data: dict[str, Any]) -> Enterpris
                     for a in assets
                 ]
             )
-            enterprise.submit(by=principal.user, description="提交入库申请")
+            enterprise.submit(by=principal.user, description=recorded(gettext_noop("提交入库申请")))
             enterprise.save()
     except IntegrityError as exc:  # a concurrent application for the same USCC or IP
         raise Conflict(
-            EnterprisesError.ENTERPRISE_EXISTS, "该企业或其知识产权已由其他申请登记", field="uscc"
+            EnterprisesError.ENTERPRISE_EXISTS, gettext("该企业或其知识产权已由其他申请登记"), field="uscc"
         ) from exc
     return enterprise
 
 
 def _admission_until(start: dt.date, months: int) -> dt.date:
-    return start + relativedelta(months=months) - dt.timedelta(days=1)
+    return rules.admission_until(start, months)
 
 
 def _require_eligible(enterprise: Enterprise, today: dt.date) -> None:
@@ -204,7 +204,8 @@ def _require_eligible(enterprise: Enterprise, today: dt.date) -> None:
         raise RuleViolations(
             [Violation(f.code, f.message, f.field) for f in result.failed],
             code=EnterprisesError.ELIGIBILITY_FAILED,
-            message="不符合入库条件：" + "；".join(f.message for f in result.failed),
+            message=gettext("不符合入库条件：%(reasons)s")
+            % {"reasons": "；".join(str(f.message) for f in result.failed)},
         )
 
 
@@ -218,18 +219,22 @@ def enterprise_transition(*, enterprise_id: int, name: str, user, comment: str =
         if name in ("start_review", "renew"):
             size = enterprise_size(enterprise, on=today)
             enterprise.size_class, enterprise.size_basis = size.size_class, size.basis[:300]
-        if name in ("admit", "renew"):
+        if name in rules.ELIGIBILITY_CHECKED_AT_STEPS:
             _require_eligible(enterprise, today)
             if policy is None:
-                raise AppError(EnterprisesError.NO_POLICY_IN_FORCE, "该资金没有生效的政策版本", status=409)
+                raise AppError(
+                    EnterprisesError.NO_POLICY_IN_FORCE, gettext("该资金没有生效的政策版本"), status=409
+                )
             enterprise.admitted_on = today
             enterprise.admitted_until = _admission_until(today, policy.admission_valid_months)
         if name == "reinstate" and enterprise.admitted_until and enterprise.admitted_until < today:
             raise Conflict(
-                EnterprisesError.ADMISSION_EXPIRED, "入库有效期已过，请办理延续", field="admitted_until"
+                EnterprisesError.ADMISSION_EXPIRED,
+                gettext("入库有效期已过，请办理延续"),
+                field="admitted_until",
             )
-        if name in ("return_for_supplement", "reject", "suspend", "remove") and not comment.strip():
-            raise AppError(CommonError.COMMENT_REQUIRED, "请填写原因", field="comment", status=400)
+        if name in rules.COMMENT_REQUIRED_STEPS and not comment.strip():
+            raise AppError(CommonError.COMMENT_REQUIRED, gettext("请填写原因"), field="comment", status=400)
 
     return run_transition(
         model=Enterprise, pk=enterprise_id, name=name, user=user, comment=comment, prepare=prepare
@@ -243,7 +248,7 @@ def enterprise_record_credit(
     if credit_report_date > clock.today():
         raise AppError(
             EnterprisesError.CREDIT_REPORT_DATE_INVALID,
-            "征信报告日期不能晚于今天",
+            gettext("征信报告日期不能晚于今天"),
             field="credit_report_date",
             status=400,
         )
@@ -254,10 +259,12 @@ def enterprise_record_credit(
             Enterprise.Status.UNDER_REVIEW,
             Enterprise.Status.ADMITTED,
         ):
-            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "当前状态下不能记录征信")
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, gettext("当前状态下不能记录征信"))
         enterprise.credit_report_date = credit_report_date
         enterprise.credit_record_clean = credit_record_clean
-        enterprise._change_reason = f"记录征信（{getattr(user, 'username', '')}）"
+        enterprise._change_reason = recorded(
+            gettext_noop("记录征信（%(username)s）"), username=getattr(user, "username", "")
+        )
         enterprise.save(update_fields=["credit_report_date", "credit_record_clean", "updated_at"])
     return enterprise
 
@@ -282,7 +289,12 @@ def enterprise_expire_due(*, today: dt.date | None = None) -> int:
     ).values_list("pk", flat=True):
         try:
             run_transition(
-                model=Enterprise, pk=pk, name="expire", user=None, comment="入库有效期届满", system=True
+                model=Enterprise,
+                pk=pk,
+                name="expire",
+                user=None,
+                comment=recorded(gettext_noop("入库有效期届满")),
+                system=True,
             )
             count += 1
         except AppError:  # changed meanwhile (renewed, suspended): nothing to do

@@ -172,6 +172,8 @@ SECURE_PROXY_SSL_HEADER = (
 )
 DEADLINE_WARNING_WORKING_DAYS = env.int("DEADLINE_WARNING_WORKING_DAYS", default=2)
 IDEMPOTENCY_KEY_TTL_DAYS = env.int("IDEMPOTENCY_KEY_TTL_DAYS", default=7)
+# Uploaded books workbooks are kept this many days after upload, then deleted (their reports stay).
+BOOKS_UPLOAD_RETENTION_DAYS = env.int("BOOKS_UPLOAD_RETENTION_DAYS", default=30)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)

@@ -4,10 +4,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from fundmgr.ground.lib.errors import CommonError, Violation
+from fundmgr.ground.lib.i18n import recorded
 from fundmgr.ground.lib.money import ZERO
+from loans.errors import LoansError
+
+# Staff steps on a claim that need a reason (refused without one: comment_required): the bank
+# reads why its claim was returned or refused, and a write-off says on what grounds.
+COMMENT_REQUIRED_STEPS = frozenset({"return_for_supplement", "reject", "write_off"})
+# Steps that compute the claim again before it moves on: the caps depend on other claims and
+# the fund's balance on the day, not at submission.
+RECOMPUTED_AT_STEPS = frozenset({"recommend", "approve"})
 
 # A cap limits the principal entering the loss base (before the fund share) or the payment.
 CAP_STAGES = ("loss_base", "payment")
@@ -28,7 +42,7 @@ class Cap:
         return {
             "cap": self.code,
             "stage": self.stage,
-            "label": self.label,
+            "label": recorded(self.label),  # stored with the claim: in the default language
             "limit": None if self.limit is None else f"{self.limit:.2f}",
             "applied": self.applied,
         }
@@ -68,13 +82,13 @@ class Computation:
 
 
 CAP_LABELS = {
-    "per_loan_principal": "单笔不良贷款计入本金上限",
-    "per_enterprise_principal": "单户企业累计计入本金上限",
-    "per_loan": "单笔补偿上限",
-    "per_enterprise": "单户企业累计补偿上限",
-    "per_year": "年度补偿总额上限",
-    "institution": "合作机构补偿限额（风险准备金）",
-    "fund_balance": "资金可用余额",
+    "per_loan_principal": gettext_lazy("单笔不良贷款计入本金上限"),
+    "per_enterprise_principal": gettext_lazy("单户企业累计计入本金上限"),
+    "per_loan": gettext_lazy("单笔补偿上限"),
+    "per_enterprise": gettext_lazy("单户企业累计补偿上限"),
+    "per_year": gettext_lazy("年度补偿总额上限"),
+    "institution": gettext_lazy("合作机构补偿限额（风险准备金）"),
+    "fund_balance": gettext_lazy("资金可用余额"),
 }
 
 
@@ -175,3 +189,123 @@ def recovery_fund_amount(
     net = max(gross - costs, ZERO)
     share = quantize(net * paid_amount / bank_loss)
     return min(share, max(paid_amount - already_returned, ZERO))
+
+
+# --- what a claim, its approval and its recoveries must meet (the services and the books import) ---
+
+
+def check_claim_figures(
+    *,
+    principal: Decimal,
+    outstanding: Decimal,
+    recovered_before: Decimal,
+    trigger_date: dt.date,
+    today: dt.date,
+) -> list[Violation]:
+    """The figures a claim is filed with: a trigger that has happened, a balance within the
+    loan's principal, recoveries before the claim within that balance."""
+    found = []
+    if trigger_date > today:
+        found.append(Violation(LoansError.INVALID_TRIGGER_DATE, _("触发日不能晚于今天"), "trigger_date"))
+    if outstanding > principal:
+        found.append(
+            Violation(
+                LoansError.OUTSTANDING_EXCEEDS_PRINCIPAL,
+                _("本金余额不能超过贷款本金"),
+                "outstanding_principal",
+            )
+        )
+    if recovered_before > outstanding:
+        found.append(
+            Violation(LoansError.INVALID_RECOVERED, _("申请前回收不能超过本金余额"), "recovered_before_claim")
+        )
+    return found
+
+
+def check_claim_window(*, trigger_date: dt.date, filed_on: dt.date, window_days: int) -> Violation | None:
+    """A claim is filed within the policy's window after its trigger (None: it is)."""
+    if filed_on <= trigger_date + dt.timedelta(days=window_days):
+        return None
+    return Violation(
+        LoansError.CLAIM_WINDOW_CLOSED,
+        _("已超过触发后%(days)s天的申请期限") % {"days": window_days},
+        "trigger_date",
+    )
+
+
+def check_approved_amount(*, amount: Decimal, claimable: Decimal) -> Violation | None:
+    """The committee approves more than nothing and no more than the computation allows."""
+    if amount <= ZERO:
+        message = _("可补偿金额为零，不能批准") if claimable <= ZERO else _("批准金额须大于零")
+        return Violation(LoansError.NOTHING_TO_APPROVE, message, "approved_amount")
+    if amount > claimable:
+        return Violation(
+            LoansError.APPROVED_AMOUNT_EXCEEDS_CLAIMABLE,
+            _("批准金额不能高于可补偿金额 %(amount)s 元") % {"amount": f"{claimable:,.2f}"},
+            "approved_amount",
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class CapsUsed:
+    """What earlier claims already took under each cap, when a claim is computed: the loss
+    bases and amounts (approved and not yet paid, or paid) of the enterprise's other claims,
+    the fund's payouts of the year with its approved unpaid claims, the institution's claims
+    in the fund, and the fund's balance less its approved unpaid claims. A figure the caller
+    did not gather (its cap does not exist) is None."""
+
+    enterprise_loss_base: Decimal | None = None
+    enterprise_amount: Decimal | None = None
+    year_amount: Decimal | None = None
+    institution_amount: Decimal | None = None
+    available_balance: Decimal | None = None
+
+
+def cap_rooms(*, policy, used: CapsUsed, reserve_deposit: Decimal | None) -> dict:
+    """What is still available under each cap of `policy` (the claim's loan's version) and
+    of the institution's agreement (its reserve deposit), as `compute_claim` takes them."""
+
+    def room(cap, taken):
+        return None if cap is None else cap - (taken or ZERO)
+
+    return {
+        "per_loan_principal_cap": policy.per_loan_principal_cap,
+        "per_enterprise_principal_room": room(policy.per_enterprise_principal_cap, used.enterprise_loss_base),
+        "per_loan_cap": policy.per_loan_comp_cap,
+        "per_enterprise_room": room(policy.per_enterprise_comp_cap, used.enterprise_amount),
+        "per_year_room": room(policy.annual_comp_cap, used.year_amount),
+        "institution_room": room(reserve_deposit, used.institution_amount),
+        "available_balance": used.available_balance,
+    }
+
+
+def check_recovery(
+    *, gross: Decimal, costs: Decimal, received_on: dt.date, paid_on: dt.date | None, today: dt.date
+) -> list[Violation]:
+    """A recovery reported after compensation: money received, costs within it, on or after
+    the payout (what came in before it is deducted in the claim), not in the future."""
+    found = []
+    if received_on > today:
+        found.append(Violation(LoansError.INVALID_RECEIVED_ON, _("回收日期不能晚于今天"), "received_on"))
+    if gross <= ZERO:
+        found.append(Violation(CommonError.INVALID_MONEY, _("回收总额须大于零"), "gross_amount"))
+    elif costs > gross:
+        found.append(Violation(LoansError.COSTS_EXCEED_GROSS, _("追偿费用不能超过回收总额"), "costs"))
+    if paid_on is not None and received_on < paid_on:
+        found.append(
+            Violation(LoansError.RECEIVED_BEFORE_PAYMENT, _("代偿前的回收应在申请时扣除"), "received_on")
+        )
+    return found
+
+
+def check_returns(*, returned: Decimal, paid: Decimal) -> Violation | None:
+    """What the fund gets back of a claim never exceeds what it paid (None: it does not)."""
+    if returned <= paid:
+        return None
+    return Violation(
+        LoansError.RETURNS_EXCEED_PAID,
+        _("返还总额 %(returned)s 元不能超过已代偿金额 %(paid)s 元")
+        % {"returned": f"{returned:,.2f}", "paid": f"{paid:,.2f}"},
+        "fund_amount",
+    )

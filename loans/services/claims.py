@@ -15,6 +15,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from banks.selectors import agreement_in_force
 from fundmgr.ground.accounts.principals import Principal, require_institution
@@ -24,12 +26,15 @@ from fundmgr.ground.funds.selectors import fund_balance
 from fundmgr.ground.funds.services import ledger_post
 from fundmgr.ground.lib import clock, workdays
 from fundmgr.ground.lib.errors import AppError, CommonError, Conflict, NotFound, RuleViolations, Violation
+from fundmgr.ground.lib.i18n import recorded
 from fundmgr.ground.lib.money import ZERO, quantize
 from loans.errors import LoansError
 
 from ..events import CLAIM_DECIDED, RECOVERY_OVERDUE
 from ..models import (
     CLOSED_CLAIM_STATUSES,
+    COMMITTED_CLAIM_STATUSES,
+    PAID_CLAIM_STATUSES,
     Claim,
     ClaimStatus,
     FilingStatus,
@@ -44,8 +49,7 @@ from . import book
 log = logging.getLogger(__name__)
 
 # Claims whose amount is committed (approved but not yet paid) or paid.
-_COMMITTED = (ClaimStatus.APPROVED,)
-_PAID = (ClaimStatus.PAID, ClaimStatus.IN_RECOVERY, ClaimStatus.CLOSED, ClaimStatus.WRITTEN_OFF)
+_COMMITTED, _PAID = COMMITTED_CLAIM_STATUSES, PAID_CLAIM_STATUSES
 
 
 def _committed_and_paid(qs) -> Decimal:
@@ -75,35 +79,31 @@ def compute_for(
     policy = filing.policy_version
     others = Claim.objects.exclude(pk=exclude_claim) if exclude_claim else Claim.objects.all()
     enterprise_claims = others.filter(filing__enterprise_id=filing.enterprise_id)
-    per_enterprise_principal_room = None
+    enterprise_loss_base = enterprise_amount = year_amount = institution_amount = None
     if policy.per_enterprise_principal_cap is not None:
-        counted = enterprise_claims.filter(status__in=_COMMITTED + _PAID).aggregate(
+        enterprise_loss_base = enterprise_claims.filter(status__in=_COMMITTED + _PAID).aggregate(
             total=Coalesce(Sum("loss_base"), ZERO)
         )["total"]
-        per_enterprise_principal_room = policy.per_enterprise_principal_cap - counted
-    per_enterprise_room = None
     if policy.per_enterprise_comp_cap is not None:
-        used = _committed_and_paid(enterprise_claims)
-        per_enterprise_room = policy.per_enterprise_comp_cap - used
-    per_year_room = None
+        enterprise_amount = _committed_and_paid(enterprise_claims)
+    unpaid = committed_unpaid(fund_id=filing.fund_id, exclude_claim=exclude_claim)
     if policy.annual_comp_cap is not None:
         paid_this_year = -LedgerEntry.objects.filter(
             fund_id=filing.fund_id, entry_type=EntryType.COMPENSATION_PAID, value_date__year=today.year
         ).aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
-        per_year_room = (
-            policy.annual_comp_cap
-            - paid_this_year
-            - committed_unpaid(fund_id=filing.fund_id, exclude_claim=exclude_claim)
-        )
-    institution_room = None
+        year_amount = paid_this_year + unpaid
     agreement = agreement_in_force(institution=filing.institution, fund=filing.fund, on=today)
-    if agreement is not None and agreement.reserve_deposit is not None:
-        used = _committed_and_paid(
+    reserve_deposit = agreement.reserve_deposit if agreement is not None else None
+    if reserve_deposit is not None:
+        institution_amount = _committed_and_paid(
             others.filter(institution_id=filing.institution_id, fund_id=filing.fund_id)
         )
-        institution_room = agreement.reserve_deposit - used
-    available = fund_balance(fund=filing.fund) - committed_unpaid(
-        fund_id=filing.fund_id, exclude_claim=exclude_claim
+    used = rules.CapsUsed(
+        enterprise_loss_base=enterprise_loss_base,
+        enterprise_amount=enterprise_amount,
+        year_amount=year_amount,
+        institution_amount=institution_amount,
+        available_balance=fund_balance(fund=filing.fund) - unpaid,
     )
     return rules.compute_claim(
         principal=filing.principal,
@@ -111,13 +111,19 @@ def compute_for(
         outstanding_principal=outstanding,
         recovered_before_claim=recovered_before,
         fund_share=filing.fund_share,
-        per_loan_principal_cap=policy.per_loan_principal_cap,
-        per_enterprise_principal_room=per_enterprise_principal_room,
-        per_loan_cap=policy.per_loan_comp_cap,
-        per_enterprise_room=per_enterprise_room,
-        per_year_room=per_year_room,
-        institution_room=institution_room,
-        available_balance=available,
+        **rules.cap_rooms(policy=policy, used=used, reserve_deposit=reserve_deposit),
+    )
+
+
+def claim_recomputed(claim: Claim, *, today: dt.date) -> rules.Computation:
+    """The claim's computation on `today`: what recommending or approving it would store (the
+    caps depend on other claims and the fund's balance now). The admin's forms show it."""
+    return compute_for(
+        filing=claim.filing,
+        outstanding=claim.outstanding_principal,
+        recovered_before=claim.recovered_before_claim,
+        today=today,
+        exclude_claim=claim.pk,
     )
 
 
@@ -146,7 +152,7 @@ def claim_submit(*, principal: Principal, data: dict[str, Any]) -> Claim:
     Refusals (422): loan_not_covered, trigger_not_met, claim_window_closed, claim_exists.
     """
     if not principal.is_institution:
-        raise AppError(CommonError.INSTITUTION_ONLY, "补偿申请由合作机构提交", status=403)
+        raise AppError(CommonError.INSTITUTION_ONLY, _("补偿申请由合作机构提交"), status=403)
     today = clock.today()
     filing = (
         LoanFiling.objects.select_related("policy_version", "fund", "institution")
@@ -154,28 +160,18 @@ def claim_submit(*, principal: Principal, data: dict[str, Any]) -> Claim:
         .first()
     )
     if filing is None:
-        raise NotFound("贷款备案不存在或无权访问")
+        raise NotFound(_("贷款备案不存在或无权访问"))
     trigger_date: dt.date = data["trigger_date"]
     outstanding: Decimal = data["outstanding_principal"]
     recovered: Decimal = data.get("recovered_before_claim") or ZERO
-    if trigger_date > today:
-        raise AppError(
-            LoansError.INVALID_TRIGGER_DATE, "触发日不能晚于今天", field="trigger_date", status=400
-        )
-    if outstanding > filing.principal:
-        raise AppError(
-            LoansError.OUTSTANDING_EXCEEDS_PRINCIPAL,
-            "本金余额不能超过贷款本金",
-            field="outstanding_principal",
-            status=400,
-        )
-    if recovered > outstanding:
-        raise AppError(
-            LoansError.INVALID_RECOVERED,
-            "申请前回收不能超过本金余额",
-            field="recovered_before_claim",
-            status=400,
-        )
+    for bad in rules.check_claim_figures(
+        principal=filing.principal,
+        outstanding=outstanding,
+        recovered_before=recovered,
+        trigger_date=trigger_date,
+        today=today,
+    ):
+        raise AppError(bad.code, bad.message, field=bad.field, status=400)
 
     violations: list[Violation] = []
     covered = filing.status == FilingStatus.ACCEPTED and filing.loan_status in (
@@ -186,25 +182,26 @@ def claim_submit(*, principal: Principal, data: dict[str, Any]) -> Claim:
     )
     if not covered:
         violations.append(
-            Violation(LoansError.LOAN_NOT_COVERED, "该贷款不在保（未受理、已结清或已作废）", "filing")
+            Violation(LoansError.LOAN_NOT_COVERED, _("该贷款不在保（未受理、已结清或已作废）"), "filing")
         )
     elif Claim.objects.filter(filing=filing).exclude(status__in=CLOSED_CLAIM_STATUSES).exists():
-        violations.append(Violation(LoansError.CLAIM_EXISTS, "该贷款已有进行中的补偿申请", "filing"))
+        violations.append(Violation(LoansError.CLAIM_EXISTS, _("该贷款已有进行中的补偿申请"), "filing"))
     elif not _trigger_met(filing):
         policy = filing.policy_version
         violations.append(
             Violation(
                 LoansError.TRIGGER_NOT_MET,
-                f"贷款尚未达到补偿条件（逾期{policy.trigger_days_overdue}天或风险分类为次级及以下，以月度报告为准）",
+                _("贷款尚未达到补偿条件（逾期%(days)s天或风险分类为次级及以下，以月度报告为准）")
+                % {"days": policy.trigger_days_overdue},
                 "filing",
             )
         )
     if covered:
-        window = filing.policy_version.claim_window_days
-        if today > trigger_date + dt.timedelta(days=window):
-            violations.append(
-                Violation(LoansError.CLAIM_WINDOW_CLOSED, f"已超过触发后{window}天的申请期限", "trigger_date")
-            )
+        window = rules.check_claim_window(
+            trigger_date=trigger_date, filed_on=today, window_days=filing.policy_version.claim_window_days
+        )
+        if window is not None:
+            violations.append(window)
     if violations:
         raise RuleViolations(violations, code=LoansError.CLAIM_REFUSED)
 
@@ -225,12 +222,20 @@ def claim_submit(*, principal: Principal, data: dict[str, Any]) -> Claim:
                 **_amounts(computation),
                 submitted_on=today,
             )
-            log_created(claim, state=ClaimStatus.SUBMITTED, user=principal.user, comment="提交补偿申请")
-            filing.start_claim(by=principal.user, description=f"提交补偿申请 {claim.reference}")
+            log_created(
+                claim,
+                state=ClaimStatus.SUBMITTED,
+                user=principal.user,
+                comment=recorded(gettext_noop("提交补偿申请")),
+            )
+            filing.start_claim(
+                by=principal.user,
+                description=recorded(gettext_noop("提交补偿申请 %(reference)s"), reference=claim.reference),
+            )
             filing.save()
     except IntegrityError as exc:  # a concurrent claim on the same loan
         raise RuleViolations(
-            [Violation(LoansError.CLAIM_EXISTS, "该贷款已有进行中的补偿申请", "filing")],
+            [Violation(LoansError.CLAIM_EXISTS, _("该贷款已有进行中的补偿申请"), "filing")],
             code=LoansError.CLAIM_REFUSED,
         ) from exc
     return claim
@@ -272,38 +277,24 @@ def claim_transition(
     today = clock.today()
 
     def prepare(claim: Claim) -> None:
-        if name in ("return_for_supplement", "reject", "write_off") and not comment.strip():
-            raise AppError(CommonError.COMMENT_REQUIRED, "请填写原因", field="comment", status=400)
-        if name in ("recommend", "approve"):
+        if name in rules.COMMENT_REQUIRED_STEPS and not comment.strip():
+            raise AppError(CommonError.COMMENT_REQUIRED, _("请填写原因"), field="comment", status=400)
+        if name in rules.RECOMPUTED_AT_STEPS:
             # Caps depend on other claims and the balance now, not at submission.
-            c = compute_for(
-                filing=claim.filing,
-                outstanding=claim.outstanding_principal,
-                recovered_before=claim.recovered_before_claim,
-                today=today,
-                exclude_claim=claim.pk,
-            )
-            for key, value in _amounts(c).items():
+            for key, value in _amounts(claim_recomputed(claim, today=today)).items():
                 setattr(claim, key, value)
         if name == "approve":
             if not meeting_ref.strip():
                 raise AppError(
                     LoansError.MEETING_REF_REQUIRED,
-                    "请填写决策委员会会议纪要编号",
+                    _("请填写决策委员会会议纪要编号"),
                     field="meeting_ref",
                     status=400,
                 )
             amount = quantize(approved_amount) if approved_amount is not None else claim.claimable_amount
-            if amount <= ZERO:
-                raise AppError(
-                    LoansError.NOTHING_TO_APPROVE, "可补偿金额为零，不能批准", field="approved_amount"
-                )
-            if amount > claim.claimable_amount:
-                raise AppError(
-                    LoansError.APPROVED_AMOUNT_EXCEEDS_CLAIMABLE,
-                    f"批准金额不能高于可补偿金额 {claim.claimable_amount:,.2f} 元",
-                    field="approved_amount",
-                )
+            refused = rules.check_approved_amount(amount=amount, claimable=claim.claimable_amount)
+            if refused is not None:
+                raise AppError(refused.code, refused.message, field=refused.field)
             claim.approved_amount = amount
             claim.meeting_ref = meeting_ref.strip()
             claim.approved_on = today
@@ -312,7 +303,11 @@ def claim_transition(
                 claim,
                 EntryType.COMPENSATION_PAID,
                 claim.approved_amount,
-                f"代偿 {claim.reference}（{claim.filing.enterprise.name}）",
+                recorded(
+                    gettext_noop("代偿 %(reference)s（%(enterprise)s）"),
+                    reference=claim.reference,
+                    enterprise=claim.filing.enterprise.name,
+                ),
                 by=user,
                 on=today,
             )
@@ -324,17 +319,35 @@ def claim_transition(
             CLAIM_DECIDED.publish(claim=claim, transition=name)  # a row now; the e-mail after commit
         filing = LoanFiling.objects.select_for_update().get(pk=claim.filing_id)
         if name == "pay":
-            claim.start_recovery(by=user, description="代偿完成，转入追偿")
+            claim.start_recovery(by=user, description=recorded(gettext_noop("代偿完成，转入追偿")))
             before = book.contribution(filing)
-            filing.compensate(by=user, description=f"代偿 {claim.paid_amount:,.2f} 元（{claim.reference}）")
+            filing.compensate(
+                by=user,
+                description=recorded(
+                    gettext_noop("代偿 %(amount)s 元（%(reference)s）"),
+                    amount=f"{claim.paid_amount:,.2f}",
+                    reference=claim.reference,
+                ),
+            )
             filing.save()
             book.book_keep(filing, before)
         elif name == "reject":
-            filing.drop_claim(by=user, description=f"补偿申请 {claim.reference} 未获批准")
+            filing.drop_claim(
+                by=user,
+                description=recorded(
+                    gettext_noop("补偿申请 %(reference)s 未获批准"), reference=claim.reference
+                ),
+            )
             filing.save()
         elif name in ("close", "write_off"):
             filing.close_loan(
-                by=user, description=f"补偿申请 {claim.reference} {'结案' if name == 'close' else '核销'}"
+                by=user,
+                description=recorded(
+                    gettext_noop("补偿申请 %(reference)s 结案")
+                    if name == "close"
+                    else gettext_noop("补偿申请 %(reference)s 核销"),
+                    reference=claim.reference,
+                ),
             )
             filing.save()
 
@@ -359,19 +372,15 @@ def _returned_so_far(claim: Claim) -> Decimal:
 
 def recovery_report(*, principal: Principal, claim_id: int, data: dict[str, Any]) -> Recovery:
     """The bank reports money recovered after compensation; the fund's part is due back."""
-    require_institution(principal, "追偿回收由合作机构报告")
+    require_institution(principal, _("追偿回收由合作机构报告"))
     today = clock.today()
     received_on: dt.date = data["received_on"]
     gross: Decimal = data["gross_amount"]
     costs: Decimal = data.get("costs") or ZERO
-    if received_on > today:
-        raise AppError(
-            LoansError.INVALID_RECEIVED_ON, "回收日期不能晚于今天", field="received_on", status=400
-        )
-    if gross <= ZERO:
-        raise AppError(CommonError.INVALID_MONEY, "回收总额须大于零", field="gross_amount", status=400)
-    if costs > gross:
-        raise AppError(LoansError.COSTS_EXCEED_GROSS, "追偿费用不能超过回收总额", field="costs", status=400)
+    for bad in rules.check_recovery(
+        gross=gross, costs=costs, received_on=received_on, paid_on=None, today=today
+    ):
+        raise AppError(bad.code, bad.message, field=bad.field, status=400)
     with transaction.atomic(durable=True):
         claim = (
             Claim.objects.select_for_update(of=("self",))
@@ -382,14 +391,11 @@ def recovery_report(*, principal: Principal, claim_id: int, data: dict[str, Any]
         if claim is None or (principal.is_institution and claim.institution_id != principal.institution_id):
             raise NotFound()
         if claim.status != ClaimStatus.IN_RECOVERY:
-            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "只有追偿中的补偿申请可以报告回收")
-        if claim.paid_on and received_on < claim.paid_on:
-            raise AppError(
-                LoansError.RECEIVED_BEFORE_PAYMENT,
-                "代偿前的回收应在申请时扣除",
-                field="received_on",
-                status=400,
-            )
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, _("只有追偿中的补偿申请可以报告回收"))
+        for bad in rules.check_recovery(
+            gross=gross, costs=costs, received_on=received_on, paid_on=claim.paid_on, today=today
+        ):
+            raise AppError(bad.code, bad.message, field=bad.field, status=400)
         amount = rules.recovery_fund_amount(
             gross=gross,
             costs=costs,
@@ -411,7 +417,7 @@ def recovery_report(*, principal: Principal, claim_id: int, data: dict[str, Any]
             recovery,
             state=RecoveryStatus.RETURN_DUE,
             user=principal.user,
-            comment="报告追偿回收",
+            comment=recorded(gettext_noop("报告追偿回收")),
             transition_name="report",
         )
     return recovery
@@ -426,14 +432,19 @@ def recovery_confirm_returned(*, recovery_id: int, user, comment: str = "") -> R
         returned = LedgerEntry.objects.filter(claim=claim, entry_type=EntryType.RECOVERY_RETURNED).aggregate(
             total=Coalesce(Sum("amount"), ZERO)
         )["total"]
-        if returned + recovery.fund_amount > claim.paid_amount:
-            raise Conflict(LoansError.RETURNS_EXCEED_PAID, "返还总额不能超过已代偿金额")
+        refused = rules.check_returns(returned=returned + recovery.fund_amount, paid=claim.paid_amount)
+        if refused is not None:
+            raise Conflict(refused.code, refused.message)
         if recovery.fund_amount > ZERO:
             _claim_ledger_post(
                 claim,
                 EntryType.RECOVERY_RETURNED,
                 recovery.fund_amount,
-                f"追偿返还 {claim.reference}（{recovery.get_source_display()}）",
+                recorded(
+                    gettext_noop("追偿返还 %(reference)s（%(source)s）"),
+                    reference=claim.reference,
+                    source=Recovery.Source(recovery.source).label,
+                ),
                 by=user,
                 on=today,
             )
@@ -457,7 +468,7 @@ def recoveries_mark_overdue(*, today: dt.date | None = None) -> int:
                 pk=pk,
                 name="mark_overdue",
                 user=None,
-                comment="超过返还期限未返还",
+                comment=recorded(gettext_noop("超过返还期限未返还")),
                 system=True,
                 then=lambda recovery: RECOVERY_OVERDUE.publish(recovery=recovery),
             )

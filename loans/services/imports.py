@@ -5,9 +5,12 @@ A historical loan keeps what the books say it had: its acceptance date, the shar
 then (whatever the agreement says today), the policy version in force then, its state and its
 latest monthly report. It is judged by the same automatic checks as a filing (loans.rules),
 as of the day it was accepted and under the policy of that day, except the filing deadline,
-which old books could not have met here. Limits that depend on the whole book at a moment
-(the enterprise's exposure, the fund's capacity) are checked on the book as it stands after
-the import, since the balances between old monthly reports are not in the books.
+which old books could not have met here; a loan naming a filed product is judged by that
+product's terms as it stood then. Limits that depend on the whole book at a moment (the
+enterprise's exposure, the fund's capacity) are checked on the book as it stands after the
+import, since the balances between old monthly reports are not in the books. A claim's amount
+is the claim rules' computation with every cap, on its approval day; a recovery's part for the
+fund, the recovery rules' proportion (both loans.rules.claims, checked by the books import).
 
 Everything runs inside the importer's single transaction (no durable block of its own; the
 public services open theirs and cannot nest): all of the books, or nothing.
@@ -44,11 +47,10 @@ from ..models import (
     ReferenceCounter,
     StatusReport,
 )
-from ..rules import claims as claim_rules
 from ..rules import filings as rules
 from ..selectors.filings import live_filings
 from .book import book_resum
-from .servicing import month_end, target_loan_status
+from .servicing import target_loan_status
 
 # The states a historical loan may arrive in (accepted loans only: the others never were
 # covered). A loan in claim arrives with its paid claim, so compensated or closed.
@@ -69,6 +71,15 @@ SPARED_FOR_HISTORICAL = frozenset({LoansError.FILING_DEADLINE_PASSED})
 
 
 @dataclass(frozen=True, slots=True)
+class ProductTerms:
+    """The filed product a historical loan names, as it stood when the loan was judged."""
+
+    filed: bool  # filed (and not withdrawn) on the day the loan is judged
+    max_term_months: int | None
+    max_annual_rate: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
 class LoanTerms:
     principal: Decimal
     covered_principal: Decimal | None
@@ -86,6 +97,7 @@ def _facts(
     fund_active: bool,
     enterprise_admitted: bool,
     institution_violations: list[Violation],
+    product: ProductTerms | None = None,
     pledges: Sequence[rules.PledgeFacts] = (),
 ) -> rules.FilingFacts:
     return rules.FilingFacts(
@@ -93,9 +105,8 @@ def _facts(
         fund_active=fund_active,
         enterprise_admitted=enterprise_admitted,
         institution_violations=institution_violations,
-        # The workbook carries no products: a historical loan names none.
-        requires_product_filing=False,
-        product_filed=False,
+        requires_product_filing=policy.requires_product_filing,
+        product_filed=product is not None and product.filed,
         principal=terms.principal,
         covered_principal=terms.covered_principal,
         pledge_type=terms.pledge_type,
@@ -108,13 +119,16 @@ def _facts(
         max_term_months=policy.max_term_months,
         filing_deadline=workdays.add_working_days(terms.disbursed_on, policy.filing_deadline_working_days),
         deadline_working_days=policy.filing_deadline_working_days,
-        # Checked on the whole book after the import (book_limit_violations), not per loan.
+        # Checked on the whole book after the import (rules.check_enterprise_exposure and
+        # rules.check_fund_capacity, by the books import), not per loan.
         enterprise_live_exposure=ZERO,
         max_enterprise_exposure=None,
         fund_covered_outstanding=ZERO,
         fund_capacity=None,
         accepted_ip_kinds=policy.accepted_ip_kinds,
         pledges=list(pledges),
+        product_max_term_months=product.max_term_months if product else None,
+        product_max_annual_rate=product.max_annual_rate if product else None,
     )
 
 
@@ -135,6 +149,7 @@ def filing_checks(
     fund_active: bool,
     enterprise_admitted: bool,
     institution_violations: list[Violation],
+    product: ProductTerms | None = None,
 ) -> list[rules.Check]:
     """The filing's automatic checks that fail, as of `judged_on` (the acceptance date for a
     historical loan, today for one filed now) under `policy` (the version in force then)."""
@@ -146,6 +161,7 @@ def filing_checks(
             fund_active=fund_active,
             enterprise_admitted=enterprise_admitted,
             institution_violations=institution_violations,
+            product=product,
         )
     )
     return [c for c in checks if not c.passed and not (historical and c.code in SPARED_FOR_HISTORICAL)]
@@ -175,53 +191,6 @@ class ReportFacts:
     overdue_interest: Decimal
     days_overdue: int
     risk_class: str
-
-
-def report_violations(
-    *, report: ReportFacts, principal: Decimal, outstanding: Decimal, disbursed_on: dt.date, today: dt.date
-) -> list[Violation]:
-    """A monthly report's own checks (as `status_report_submit` makes them)."""
-    violations: list[Violation] = []
-    as_of = report.as_of
-    if as_of != month_end(as_of):
-        violations.append(
-            Violation(LoansError.AS_OF_NOT_MONTH_END, "报告日期须为月末日期，例如 2026-11-30", "as_of")
-        )
-    elif as_of >= today:
-        violations.append(
-            Violation(
-                LoansError.REPORT_PERIOD_NOT_ENDED, f"{as_of:%Y-%m} 尚未结束，不能报送该月报告", "as_of"
-            )
-        )
-    elif as_of < month_end(disbursed_on):
-        violations.append(
-            Violation(
-                LoansError.REPORT_BEFORE_DISBURSEMENT,
-                f"报告月份早于放款月份（放款日 {disbursed_on.isoformat()}）",
-                "as_of",
-            )
-        )
-    elif report.days_overdue > (as_of - disbursed_on).days:
-        violations.append(
-            Violation(
-                LoansError.DAYS_OVERDUE_IMPOSSIBLE,
-                f"逾期天数不能超过放款日至报告日的天数（{(as_of - disbursed_on).days}天）",
-                "days_overdue",
-            )
-        )
-    if outstanding > principal:
-        violations.append(
-            Violation(
-                LoansError.OUTSTANDING_EXCEEDS_PRINCIPAL,
-                f"贷款余额不能超过贷款本金 {principal} 元",
-                "outstanding_principal",
-            )
-        )
-    if report.overdue_principal > outstanding:
-        violations.append(
-            Violation(LoansError.OVERDUE_EXCEEDS_OUTSTANDING, "逾期本金不能超过贷款余额", "overdue_principal")
-        )
-    return violations
 
 
 def expected_loan_status(*, policy, report: ReportFacts | None) -> str:
@@ -265,62 +234,7 @@ def live_exposure_by_enterprise(
     return {r["enterprise_id"]: r["pending"] + r["accepted"] for r in rows}
 
 
-def exposure_violation(*, total: Decimal, limit: Decimal | None) -> Violation | None:
-    if limit is None or total <= limit:
-        return None
-    return Violation(
-        LoansError.ENTERPRISE_EXPOSURE_EXCEEDED,
-        f"单户企业在保贷款合计{total:,.2f}元，上限{limit:,.2f}元",
-        "principal",
-    )
-
-
-def capacity_violation(*, covered: Decimal, capacity: Decimal | None) -> Violation | None:
-    if capacity is None or covered <= capacity:
-        return None
-    return Violation(
-        LoansError.FUND_CAPACITY_EXCEEDED,
-        f"资金在保余额将达{covered:,.2f}元，容量（出资×放大倍数）{capacity:,.2f}元",
-        "covered_principal",
-    )
-
-
 # --- claims and recoveries ----------------------------------------------------------------------
-
-
-def claim_computation(
-    *,
-    principal: Decimal,
-    covered_principal: Decimal,
-    fund_share: Decimal,
-    policy,
-    outstanding: Decimal,
-    recovered_before: Decimal,
-) -> claim_rules.Computation:
-    """`compute_claim` for a claim paid in the old books: the loan's frozen share and the
-    per-loan caps of its policy. Caps that depend on other claims and on the balance at the
-    time (per enterprise, per year, per institution, the balance) are not reconstructed."""
-    return claim_rules.compute_claim(
-        principal=principal,
-        covered_principal=covered_principal,
-        outstanding_principal=outstanding,
-        recovered_before_claim=recovered_before,
-        fund_share=fund_share,
-        per_loan_principal_cap=policy.per_loan_principal_cap,
-        per_enterprise_principal_room=None,
-        per_loan_cap=policy.per_loan_comp_cap,
-        per_enterprise_room=None,
-        per_year_room=None,
-        institution_room=None,
-        available_balance=None,  # no room given: the cap is not applied (see _apply_caps)
-    )
-
-
-def claim_window_violation(*, trigger_date: dt.date, submitted_on: dt.date, policy) -> Violation | None:
-    window = policy.claim_window_days
-    if submitted_on > trigger_date + dt.timedelta(days=window):
-        return Violation(LoansError.CLAIM_WINDOW_CLOSED, f"已超过触发后{window}天的申请期限", "submitted_on")
-    return None
 
 
 def recovery_due_on(*, received_on: dt.date, policy) -> dt.date:
@@ -414,11 +328,8 @@ def claims_import_create(*, rows: Sequence[dict[str, Any]], by, comment: str) ->
 def recoveries_import_create(
     *, rows: Sequence[dict[str, Any]], by, comment: str, today: dt.date
 ) -> list[Recovery]:
-    recoveries = []
-    for row in rows:
-        recovery = Recovery(reported_on=today, **row)
-        recovery.save()  # few rows; each needs its id for the history
-        recoveries.append(recovery)
+    """Record recoveries (rows already checked, the fund's part as the rules compute it)."""
+    recoveries = bulk_insert([Recovery(reported_on=today, **row) for row in rows])
     log_imported(
         [ImportedState(r, r.status, r.returned_on or r.received_on) for r in recoveries],
         by=by,

@@ -18,6 +18,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from banks.models import CooperationAgreement, Institution
 from banks.selectors import agreement_in_force
@@ -28,6 +30,7 @@ from fundmgr.ground.accounts.workflow import check_transition, run_transition
 from fundmgr.ground.funds.models import Fund, PolicyVersion
 from fundmgr.ground.lib import clock, workdays
 from fundmgr.ground.lib.errors import AppError, CommonError, Conflict, NotFound, Violation
+from fundmgr.ground.lib.i18n import recorded
 from fundmgr.ground.lib.money import ZERO, quantize
 from loans.errors import LoansError
 
@@ -43,6 +46,7 @@ from ..models import (
     RiskClass,
     StatusReport,
 )
+from ..rules import servicing as report_rules
 from ..selectors.servicing import npl_ratio
 from . import book
 
@@ -116,20 +120,29 @@ def _policy_of(filing: LoanFiling) -> PolicyVersion:
         return filing.policy_version
     policy = filing.fund.policy_in_force(filing.accepted_on or clock.today())
     if policy is None:
-        raise Conflict(EnterprisesError.NO_POLICY_IN_FORCE, "该贷款没有适用的政策版本")
+        raise Conflict(EnterprisesError.NO_POLICY_IN_FORCE, _("该贷款没有适用的政策版本"))
     return policy
 
 
 def _describe(report: StatusReport) -> str:
-    """The transition comment, e.g. '2026-11 月报：逾期95天，次级'."""
+    """The transition comment, e.g. '2026-11 月报：逾期95天，次级' (recorded)."""
     if report.days_overdue:
-        overdue = f"逾期{report.days_overdue}天"
+        overdue = recorded(gettext_noop("逾期%(days)s天"), days=report.days_overdue)
     elif report.overdue_principal or report.overdue_interest:
-        overdue = f"逾期本金{report.overdue_principal}元、逾期利息{report.overdue_interest}元"
+        overdue = recorded(
+            gettext_noop("逾期本金%(principal)s元、逾期利息%(interest)s元"),
+            principal=report.overdue_principal,
+            interest=report.overdue_interest,
+        )
     else:
-        overdue = "未逾期"
-    label = "月报（更正）" if report.supersedes_id else "月报"
-    return f"{report.as_of:%Y-%m} {label}：{overdue}，{RiskClass(report.risk_class).label}"
+        overdue = recorded(gettext_noop("未逾期"))
+    return recorded(
+        gettext_noop("%(month)s %(label)s：%(overdue)s，%(risk)s"),
+        month=f"{report.as_of:%Y-%m}",
+        label=gettext_noop("月报（更正）") if report.supersedes_id else gettext_noop("月报"),
+        overdue=overdue,
+        risk=RiskClass(report.risk_class).label,
+    )
 
 
 def _bad_request(violations: list[Violation]) -> AppError:
@@ -139,54 +152,23 @@ def _bad_request(violations: list[Violation]) -> AppError:
 
 
 def _own_filing_locked(principal: Principal, filing_id: int) -> LoanFiling:
-    require_institution(principal, "仅放款的合作机构可以报送贷款情况")
+    require_institution(principal, _("仅放款的合作机构可以报送贷款情况"))
     filing = LoanFiling.objects.select_for_update().filter(pk=filing_id).first()
     if filing is None or filing.institution_id != principal.institution_id:
-        raise NotFound("贷款不存在或无权访问")
+        raise NotFound(_("贷款不存在或无权访问"))
     return filing
 
 
 def _validate_report(filing: LoanFiling, data: dict[str, Any], today: dt.date) -> None:
-    violations: list[Violation] = []
-    as_of: dt.date = data["as_of"]
-    if as_of != month_end(as_of):
-        violations.append(
-            Violation(LoansError.AS_OF_NOT_MONTH_END, "报告日期须为月末日期，例如 2026-11-30", "as_of")
-        )
-    elif as_of >= today:
-        violations.append(
-            Violation(
-                LoansError.REPORT_PERIOD_NOT_ENDED, f"{as_of:%Y-%m} 尚未结束，不能报送该月报告", "as_of"
-            )
-        )
-    elif as_of < month_end(filing.disbursed_on):
-        violations.append(
-            Violation(
-                LoansError.REPORT_BEFORE_DISBURSEMENT,
-                f"报告月份早于放款月份（放款日 {filing.disbursed_on.isoformat()}）",
-                "as_of",
-            )
-        )
-    elif data["days_overdue"] > (as_of - filing.disbursed_on).days:
-        violations.append(
-            Violation(
-                LoansError.DAYS_OVERDUE_IMPOSSIBLE,
-                f"逾期天数不能超过放款日至报告日的天数（{(as_of - filing.disbursed_on).days}天）",
-                "days_overdue",
-            )
-        )
-    if data["outstanding_principal"] > filing.principal:
-        violations.append(
-            Violation(
-                LoansError.OUTSTANDING_EXCEEDS_PRINCIPAL,
-                f"贷款余额不能超过贷款本金 {filing.principal} 元",
-                "outstanding_principal",
-            )
-        )
-    if data["overdue_principal"] > data["outstanding_principal"]:
-        violations.append(
-            Violation(LoansError.OVERDUE_EXCEEDS_OUTSTANDING, "逾期本金不能超过贷款余额", "overdue_principal")
-        )
+    violations = report_rules.check_report(
+        as_of=data["as_of"],
+        days_overdue=data["days_overdue"],
+        outstanding=data["outstanding_principal"],
+        overdue_principal=data["overdue_principal"],
+        principal=filing.principal,
+        disbursed_on=filing.disbursed_on,
+        today=today,
+    )
     if violations:
         raise _bad_request(violations)
 
@@ -203,13 +185,16 @@ def _superseded(filing: LoanFiling, data: dict[str, Any]) -> StatusReport | None
         if current is not None:
             raise Conflict(
                 LoansError.REPORT_EXISTS,
-                f"{data['as_of']:%Y-%m} 的月度报告已报送（id {current.pk}）；更正请填写 supersedes",
+                _("%(month)s 的月度报告已报送（id %(id)s）；更正请填写 supersedes")
+                % {"month": f"{data['as_of']:%Y-%m}", "id": current.pk},
                 field="as_of",
             )
         return None
     if current is None or current.pk != supersedes:
         raise Conflict(
-            LoansError.INVALID_SUPERSEDES, "supersedes 须为本笔贷款同一月份当前有效的报告", field="supersedes"
+            LoansError.INVALID_SUPERSEDES,
+            _("supersedes 须为本笔贷款同一月份当前有效的报告"),
+            field="supersedes",
         )
     return current
 
@@ -229,7 +214,7 @@ def status_report_submit(*, principal: Principal, filing_id: int, data: dict[str
         filing = _own_filing_locked(principal, filing_id)
         if filing.status != FilingStatus.ACCEPTED or filing.loan_status not in REPORTABLE_LOAN_STATUSES:
             raise Conflict(
-                CommonError.TRANSITION_NOT_ALLOWED, "只有在保贷款（正常、逾期、不良）可以报送月度报告"
+                CommonError.TRANSITION_NOT_ALLOWED, _("只有在保贷款（正常、逾期、不良）可以报送月度报告")
             )
         _validate_report(filing, data, today)
         before = book.contribution(filing)
@@ -284,24 +269,24 @@ def filing_settle(*, principal: Principal, filing_id: int, settled_on: dt.date) 
     settled_before_disbursement (400).
     """
     today = clock.today()
-    require_institution(principal, "仅放款的合作机构可以报告贷款结清")
+    require_institution(principal, _("仅放款的合作机构可以报告贷款结清"))
     if not LoanFiling.objects.filter(pk=filing_id, institution_id=principal.institution_id).exists():
-        raise NotFound("贷款不存在或无权访问")
+        raise NotFound(_("贷款不存在或无权访问"))
 
     before = []
 
     def prepare(filing: LoanFiling) -> None:
         before.append(book.contribution(filing))
         if filing.status != FilingStatus.ACCEPTED:
-            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "只有已受理入池的贷款可以结清")
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, _("只有已受理入池的贷款可以结清"))
         if settled_on > today:
             raise AppError(
-                LoansError.SETTLED_ON_IN_FUTURE, "结清日不能晚于今天", field="settled_on", status=400
+                LoansError.SETTLED_ON_IN_FUTURE, _("结清日不能晚于今天"), field="settled_on", status=400
             )
         if settled_on < filing.disbursed_on:
             raise AppError(
                 LoansError.SETTLED_BEFORE_DISBURSEMENT,
-                f"结清日不能早于放款日 {filing.disbursed_on.isoformat()}",
+                _("结清日不能早于放款日 %(date)s") % {"date": filing.disbursed_on.isoformat()},
                 field="settled_on",
                 status=400,
             )
@@ -315,7 +300,7 @@ def filing_settle(*, principal: Principal, filing_id: int, settled_on: dt.date) 
         pk=filing_id,
         name="settle",
         user=principal.user,
-        comment=f"贷款已全部结清，结清日 {settled_on.isoformat()}",
+        comment=recorded(gettext_noop("贷款已全部结清，结清日 %(date)s"), date=settled_on.isoformat()),
         prepare=prepare,
         then=lambda filing: _settled(filing, before[0]),
     )
@@ -357,9 +342,14 @@ def npl_suspension_check(*, institution_id: int, fund_id: int, today: dt.date | 
         total, npl, ratio = npl_ratio(institution_id=institution_id, fund_id=fund_id)
         if ratio is None or ratio <= policy.npl_suspend_threshold:
             return False
-        reason = (
-            f"在保贷款不良率 {ratio}%（不良余额 {npl:,.2f} 元 / 在保余额 {total:,.2f} 元）"
-            f"超过暂停阈值 {policy.npl_suspend_threshold}%"
+        reason = recorded(
+            gettext_noop(
+                "在保贷款不良率 %(ratio)s%%（不良余额 %(npl)s 元 / 在保余额 %(total)s 元）超过暂停阈值 %(threshold)s%%"
+            ),
+            ratio=ratio,
+            npl=f"{npl:,.2f}",
+            total=f"{total:,.2f}",
+            threshold=policy.npl_suspend_threshold,
         )
         suspended = agreement_suspend_filings(
             agreement_id=agreement.pk,
@@ -434,9 +424,12 @@ def _pledge_warnings(today: dt.date, raised: dict[str, int]) -> set[_Key]:
                     filing_id=filing.pk,
                     kind=EarlyWarning.Kind.IP_LAPSED,
                     subject=asset.number,
-                    message=(
-                        f"{filing.reference}：质押的{asset.get_kind_display()} {asset.number} "
-                        f"法律状态为“{asset.get_status_display()}”"
+                    message=recorded(
+                        gettext_noop("%(reference)s：质押的%(kind)s %(number)s 法律状态为“%(status)s”"),
+                        reference=filing.reference,
+                        kind=asset.Kind(asset.kind).label,
+                        number=asset.number,
+                        status=asset.Status(asset.status).label,
                     ),
                     today=today,
                     raised=raised,
@@ -448,9 +441,15 @@ def _pledge_warnings(today: dt.date, raised: dict[str, int]) -> set[_Key]:
                     filing_id=filing.pk,
                     kind=EarlyWarning.Kind.IP_EXPIRES_BEFORE_MATURITY,
                     subject=asset.number,
-                    message=(
-                        f"{filing.reference}：质押的{asset.get_kind_display()} {asset.number} "
-                        f"于 {asset.expires_on.isoformat()} 到期，早于贷款到期日 {filing.matures_on.isoformat()}"
+                    message=recorded(
+                        gettext_noop(
+                            "%(reference)s：质押的%(kind)s %(number)s 于 %(date)s 到期，早于贷款到期日 %(maturity)s"
+                        ),
+                        reference=filing.reference,
+                        kind=asset.Kind(asset.kind).label,
+                        number=asset.number,
+                        date=asset.expires_on.isoformat(),
+                        maturity=filing.matures_on.isoformat(),
                     ),
                     today=today,
                     raised=raised,
@@ -487,7 +486,11 @@ def _report_warnings(today: dt.date, raised: dict[str, int]) -> set[_Key]:
                 filing_id=filing_id,
                 kind=EarlyWarning.Kind.MONTHLY_REPORT_MISSING,
                 subject=subject,
-                message=f"{reference}：未报送 {subject} 月度贷后报告",
+                message=recorded(
+                    gettext_noop("%(reference)s：未报送 %(month)s 月度贷后报告"),
+                    reference=reference,
+                    month=subject,
+                ),
                 today=today,
                 raised=raised,
             )
@@ -513,17 +516,22 @@ def _due_diligence_warnings(today: dt.date, raised: dict[str, int]) -> set[_Key]
         status__in=_AWAITING_DECISION, due_diligence_due_on__isnull=False, due_diligence_due_on__lte=horizon
     ).values_list("pk", "reference", "due_diligence_due_on")
     for filing_id, reference, due in filings:
+        left = 0
         if due < today:
-            when = f"已超过尽调截止日 {due.isoformat()}"
+            when = gettext_noop("%(reference)s：已超过尽调截止日 %(date)s")
         else:
             left = workdays.working_days_between(today, due)
-            when = f"尽调截止日 {due.isoformat()}" + (f"（还剩{left}个工作日）" if left else "（今日到期）")
+            when = (
+                gettext_noop("%(reference)s：尽调截止日 %(date)s（还剩%(left)s个工作日）")
+                if left
+                else gettext_noop("%(reference)s：尽调截止日 %(date)s（今日到期）")
+            )
         active.add(
             _raise(
                 filing_id=filing_id,
                 kind=EarlyWarning.Kind.DUE_DILIGENCE_DEADLINE,
                 subject=due.isoformat(),
-                message=f"{reference}：{when}",
+                message=recorded(when, reference=reference, date=due.isoformat(), left=left),
                 today=today,
                 raised=raised,
             )

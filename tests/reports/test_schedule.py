@@ -20,6 +20,7 @@ EXPECTED = {
     # name: (task, minute, hour, day_of_month, month_of_year)
     "admissions-expire-daily": ("enterprises.enterprise_expire_due", "10", "0", "*", "*"),
     "idempotency-purge-daily": ("lib.idempotency_purge_expired", "30", "2", "*", "*"),
+    "books-uploads-purge-daily": ("books.import_runs_purge", "45", "2", "*", "*"),
     "recoveries-overdue-daily": ("loans.recoveries_mark_overdue", "0", "6", "*", "*"),
     "loans-warnings-daily": ("loans.warnings_scan", "30", "6", "*", "*"),
     "notifications-resend-stuck": ("notifications.email_resend_stuck", "*/10", "*", "*", "*"),

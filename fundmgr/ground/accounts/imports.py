@@ -30,7 +30,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django_fsm_log.models import StateLog
 
-from .models import TransitionDate
+from .models import Organization, TransitionDate
 
 IMPORTED = "imported"
 
@@ -138,3 +138,57 @@ def log_imported(entries: Sequence[ImportedState], *, by, comment: str) -> int:
         raise RuntimeError("log_imported needs the ids of the inserted log rows")
     bulk_insert([TransitionDate(log=log, on=e.on) for log, e in zip(logs, entries, strict=True)])
     return len(logs)
+
+
+def bulk_update_with_history(
+    changes: Sequence[tuple[models.Model, dict]], *, allowed: Sequence[str], by, reason: str
+) -> list[models.Model]:
+    """Apply each (record, {field: value}) of one model, write them with one UPDATE per batch
+    and one simple-history row per record: changed (~), by `by`, `reason`. A field outside
+    `allowed` is a programming error (the import's checks decide what may change)."""
+    if not changes:
+        return []
+    fields: set[str] = set()
+    objs = []
+    for obj, values in changes:
+        unknown = set(values) - set(allowed)
+        if unknown:
+            raise ValueError(f"not updatable by import: {sorted(unknown)}")
+        for key, value in values.items():
+            setattr(obj, key, value)
+        fields |= set(values)
+        objs.append(obj)
+    model = type(objs[0])
+    model.objects.bulk_update(objs, sorted(fields), batch_size=1000)
+    history = model.history.model
+    now = timezone.now()
+    bulk_insert(
+        [
+            history(
+                history_date=now,
+                history_user=by,
+                history_change_reason=reason[:100],
+                history_type="~",
+                **{f.attname: getattr(obj, f.attname) for f in history.tracked_fields},
+            )
+            for obj in objs
+        ]
+    )
+    return objs
+
+
+def institution_organizations_create(institutions: Sequence[models.Model]) -> None:
+    """The organisation record of each newly imported institution (as
+    `services.institution_organization` creates it for one), in one insert."""
+    bulk_insert(
+        [
+            Organization(
+                code=f"inst-{i.code}",
+                name=i.name,
+                kind=Organization.Kind.INSTITUTION,
+                region_code=i.region_code,
+                institution=i,
+            )
+            for i in institutions
+        ]
+    )

@@ -12,6 +12,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from fundmgr.ground.funds.errors import FundsError
 from fundmgr.ground.lib import clock
@@ -19,7 +20,7 @@ from fundmgr.ground.lib.errors import AppError, Conflict, RuleViolations
 from fundmgr.ground.lib.money import ZERO, quantize
 
 from . import ports, rules
-from .models import OUTFLOW_TYPES, EntryType, Fund, GovernmentLevel, LedgerEntry, PolicyVersion
+from .models import OUTFLOW_TYPES, EntryType, Fund, LedgerEntry, PolicyVersion
 from .selectors import fund_balance
 
 MANUAL_ENTRY_TYPES = (
@@ -59,22 +60,14 @@ def ledger_post(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger_post must run inside a transaction")
     amount = quantize(amount)
-    if entry_type not in EntryType.values:
-        raise AppError(
-            FundsError.INVALID_ENTRY_TYPE, f"未知的台账类型：{entry_type}", field="entry_type", status=400
-        )
+    for bad in rules.entry_violations(
+        entry_type=entry_type, amount=amount, government_level=government_level
+    ):
+        raise AppError(bad.code, bad.message, field=bad.field, status=400)
     if entry_type == EntryType.ADJUSTMENT:
-        if amount == ZERO:
-            raise AppError(FundsError.INVALID_AMOUNT, "调整金额不能为零", field="amount", status=400)
         signed = amount
     else:
-        if amount <= ZERO:
-            raise AppError(FundsError.INVALID_AMOUNT, "金额必须大于零", field="amount", status=400)
         signed = -amount if entry_type in OUTFLOW_TYPES else amount
-    if entry_type == EntryType.CONTRIBUTION and government_level not in GovernmentLevel.values:
-        raise AppError(
-            FundsError.GOVERNMENT_LEVEL_REQUIRED, "出资须注明出资层级", field="government_level", status=400
-        )
 
     if signed < 0:
         fund_lock(fund_id=fund.pk)
@@ -82,7 +75,8 @@ def ledger_post(
         if balance + signed < ZERO:
             raise Conflict(
                 FundsError.FUND_BALANCE_INSUFFICIENT,
-                f"资金可用余额 {balance:,.2f} 元不足以支付 {-signed:,.2f} 元",
+                _("资金可用余额 %(balance)s 元不足以支付 %(amount)s 元")
+                % {"balance": f"{balance:,.2f}", "amount": f"{-signed:,.2f}"},
             )
     return LedgerEntry.objects.create(
         fund=fund,
@@ -115,7 +109,7 @@ def ledger_entry_record(
     if entry_type not in MANUAL_ENTRY_TYPES:
         raise AppError(
             FundsError.ENTRY_TYPE_NOT_MANUAL,
-            "代偿支出和追偿返还只能由补偿、追偿流程记账",
+            _("代偿支出和追偿返还只能由补偿、追偿流程记账"),
             field="entry_type",
             status=400,
         )
@@ -141,12 +135,14 @@ def policy_version_create(*, fund: Fund, effective_from: dt.date, by=None, **val
         raise RuleViolations(violations)
     with transaction.atomic(durable=True):
         if PolicyVersion.objects.filter(fund=fund, effective_from=effective_from).exists():
-            raise Conflict(FundsError.POLICY_VERSION_EXISTS, "该生效日期已有政策版本", field="effective_from")
+            raise Conflict(
+                FundsError.POLICY_VERSION_EXISTS, _("该生效日期已有政策版本"), field="effective_from"
+            )
         if effective_from < clock.today():
             if ports.loan_book().filed_since(fund.pk, effective_from):
                 raise Conflict(
                     FundsError.POLICY_BACKDATED,
-                    "该日期之后已有贷款按原政策备案，新政策版本不能追溯生效",
+                    _("该日期之后已有贷款按原政策备案，新政策版本不能追溯生效"),
                     field="effective_from",
                 )
         return PolicyVersion.objects.create(fund=fund, effective_from=effective_from, created_by=by, **values)

@@ -17,6 +17,7 @@ from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -59,12 +60,13 @@ def fund_books_view(request, code: str, *, model_admin: admin.ModelAdmin):
     fund = get_object_or_404(Fund, code=code)
     handle = _spooled()
     services.books_export(fund=fund, out=handle)
-    return _xlsx_response(handle, f"{fund.code}-台账-{clock.today():%Y%m%d}.xlsx")
+    name = gettext("%(code)s-台账-%(date)s.xlsx") % {"code": fund.code, "date": f"{clock.today():%Y%m%d}"}
+    return _xlsx_response(handle, name)
 
 
 # The download is mounted on the fund admin, which cannot import this app.
 FundAdmin.fund_views.append(
-    FundView(route="books", url_name=EXPORT_URL_NAME, label="台账工作簿", view=fund_books_view)
+    FundView(route="books", url_name=EXPORT_URL_NAME, label=_("台账工作簿"), view=fund_books_view)
 )
 
 
@@ -149,7 +151,7 @@ class ImportRunAdmin(admin.ModelAdmin):
         self._require(request)
         handle = _spooled()
         services.books_template(out=handle)
-        return _xlsx_response(handle, "台账导入模板.xlsx")
+        return _xlsx_response(handle, gettext("台账导入模板.xlsx"))
 
     def run_view(self, request, pk: int):
         self._require(request)
@@ -172,7 +174,9 @@ class ImportRunAdmin(admin.ModelAdmin):
             if report and report.error_count > ERRORS_ON_PAGE
             else 0,
             summary=report.summary_rows() if report else [],
-            can_confirm=run.status == ImportRun.Status.VALIDATED,
+            can_confirm=run.status == ImportRun.Status.VALIDATED and bool(run.file),
+            purged=not run.file,
+            retention_days=services.retention_days(),
         )
         return TemplateResponse(request, "admin/books/run.html", context)
 
@@ -189,8 +193,11 @@ class ImportRunAdmin(admin.ModelAdmin):
         run = get_object_or_404(ImportRun, pk=pk)
         if not run.report:
             raise PermissionDenied
+        if not run.file:
+            messages.error(request, gettext("上传的工作簿已按保留期限删除，无法生成标注错误的工作簿"))
+            return HttpResponseRedirect(reverse("admin:books_importrun_run", args=[pk]))
         handle = _spooled()
         with run.file.open("rb") as source:
             services.books_annotate(file=source, report=BooksReport.from_dict(run.report), out=handle)
         stem = run.file_name.rsplit(".", 1)[0]
-        return _xlsx_response(handle, f"{stem}-错误标注.xlsx")
+        return _xlsx_response(handle, gettext("%(name)s-错误标注.xlsx") % {"name": stem})

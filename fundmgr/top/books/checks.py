@@ -3,22 +3,32 @@ owning apps' import services as well.
 
 One pass over the file, whether it is a dry run or an import: each sheet is read in chunks of
 rows; a chunk is typed (reader), matched with the records already in the system by its
-natural key (USCC, IP kind and number, institution code, institution and contract number,
-claim reference, the ledger entry's own fields), checked, and, when importing and nothing has
-failed so far, written. A check never depends on what the import has written: references
-between sheets resolve through an index of the workbook's own rows first, then the database
-as it was, so a dry run and an import of the same file find the same errors. Checks that
-need a later sheet (an enterprise's rights for its eligibility, a loan's pledges, a claim's
-ledger entries, the ledger's balance in date order, the book's limits) run once the sheet
-they need has been read. Any error makes the import raise at the end, inside its one
-transaction: nothing is kept.
+natural key (USCC, IP kind and number, institution code, product code and version,
+institution and contract number, claim reference, the ledger entry's own fields), checked,
+and, when importing and nothing has failed so far, written. A check never depends on what the
+import has written: references between sheets resolve through an index of the workbook's own
+rows first, then the database as it was, so a dry run and an import of the same file find the
+same errors.
+
+Every business check is the owning app's rule (enterprises.rules, banks.rules, loans.rules,
+funds.rules), the one its services apply; this module only gathers the facts from the rows,
+judges historical records as of the day they happened, and says where a refusal belongs in
+the workbook. Checks that need a later sheet (an enterprise's rights for its eligibility, a
+loan's pledges, a claim's computation with every cap, which needs the ledger's balance on the
+approval day and the other claims before it) run once that sheet has been read; then come the
+limits only the whole book shows (the fund's capacity, each enterprise's exposure, the ledger
+never below zero in date order), each blamed on the row that crosses them. Any error makes
+the import raise at the end, inside its one transaction: nothing is kept. Claims, recoveries
+and ledger entries are written last, once every check has passed.
 
 Memory: rows are read and dropped chunk by chunk; what stays is a compact index of keys and
-the few facts other sheets refer to.
+the few facts other sheets refer to (and the claims, recoveries and ledger entries to write,
+which are few).
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import sys
 from collections import Counter, defaultdict
@@ -27,16 +37,23 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from banks.imports import UPDATABLE_FIELDS as INSTITUTION_UPDATABLE
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 from banks.imports import (
-    agreement_violations,
+    IMPORTABLE_PRODUCT_STATUSES,
     agreements_import_create,
-    institution_import_update,
     institution_row_violations,
     institutions_import_create,
+    institutions_import_update,
+    product_filing_violations,
+    products_import_create,
 )
-from banks.models import CooperationAgreement, Institution
-from banks.rules import AgreementTerms
+from banks.imports import UPDATABLE_FIELDS as INSTITUTION_UPDATABLE
+from banks.models import CooperationAgreement, Institution, Product
+from banks.rules import AgreementTerms, check_agreement, check_product
 from enterprises.errors import EnterprisesError
 from enterprises.imports import (
     ADMITTED_ONCE,
@@ -44,35 +61,28 @@ from enterprises.imports import (
     IP_UPDATABLE_FIELDS,
     UPDATABLE_FIELDS,
     AdmissionFacts,
-    admission_until,
     admission_violations,
-    enterprise_import_update,
     enterprises_import_create,
-    ip_asset_import_update,
+    enterprises_import_update,
     ip_assets_import_create,
-    ip_expiry,
+    ip_assets_import_update,
     sme_classifier,
 )
 from enterprises.models import Enterprise, IPAsset
-from enterprises.rules import IPFacts
+from enterprises.rules import IPFacts, admission_until, ip_asset_expiry
 from fundmgr.ground.funds.errors import FundsError
-from fundmgr.ground.funds.imports import (
-    ImportedEntry,
-    Movement,
-    existing_movements,
-    first_negative,
-    ledger_import,
-)
+from fundmgr.ground.funds.imports import ImportedEntry, Movement, first_negative, ledger_import
 from fundmgr.ground.funds.models import (
     INFLOW_TYPES,
     OUTFLOW_TYPES,
     EntryType,
     Fund,
-    GovernmentLevel,
     LedgerEntry,
 )
+from fundmgr.ground.funds.rules import entry_violations
 from fundmgr.ground.funds.selectors import fund_balance, fund_figures_one
 from fundmgr.ground.lib.errors import AppError, FieldError, Violation
+from fundmgr.ground.lib.i18n import recorded
 from fundmgr.ground.lib.identifiers import (
     IdentifierError,
     validate_ip_number,
@@ -82,7 +92,8 @@ from fundmgr.ground.lib.identifiers import (
 from fundmgr.ground.lib.money import ZERO, quantize
 from loans.errors import LoansError
 from loans.models import (
-    LIVE_LOAN_STATUSES,
+    COMMITTED_CLAIM_STATUSES,
+    PAID_CLAIM_STATUSES,
     Claim,
     ClaimStatus,
     FilingStatus,
@@ -92,9 +103,12 @@ from loans.models import (
     Recovery,
     RecoveryStatus,
 )
-from loans.rules.filings import PledgeFacts
+from loans.rules import claims as claim_rules
+from loans.rules.filings import PledgeFacts, check_enterprise_exposure, check_fund_capacity, holds_pledges
+from loans.rules.servicing import check_report
+from loans.selectors.filings import pledged_elsewhere
 from loans.services import imports as loan_imports
-from loans.services.imports import LoanTerms, ReportFacts
+from loans.services.imports import LoanTerms, ProductTerms, ReportFacts
 
 from . import selectors
 from .errors import BooksError
@@ -109,6 +123,7 @@ from .layout import (
     LOANS,
     MAX_ROWS_PER_SHEET,
     PLEDGES,
+    PRODUCTS,
     RECOVERIES,
     SHEETS,
     Sheet,
@@ -140,12 +155,22 @@ def _norm_header(text: Any) -> str:
     return "".join(text.replace("（", "(").replace("）", ")").split())
 
 
+def _yuan(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
+
+
+def _agreement_violations(terms: AgreementTerms, policy) -> list[Violation]:
+    """`agreement_sign`'s rules against the policy in force on the terms' start (None: none)."""
+    return check_agreement(terms, max_fund_share=policy.max_fund_share if policy else None)
+
+
 @dataclass(slots=True)
 class Row:
     number: int
     values: dict[str, Any]
     bad: set[str] = field(default_factory=set)  # columns whose cell was refused
     failed: bool = False  # any error on the row
+    errored: set[str] = field(default_factory=set)  # columns already reported (one error each)
 
     def __getitem__(self, key: str) -> Any:
         return self.values.get(key)
@@ -191,6 +216,30 @@ class Inst:
 class Agreement:
     valid_from: dt.date
     valid_until: dt.date | None
+    reserve_deposit: Decimal | None = None
+
+
+@dataclass(slots=True)
+class Prod:
+    """A filed product, indexed by (institution code, product code, version)."""
+
+    pk: int | None
+    new: bool
+    bad: bool
+    status: str
+    filed_on: dt.date | None
+    withdrawn_on: dt.date | None
+    max_term_months: int | None
+    max_annual_rate: Decimal | None
+
+    def filed_on_day(self, day: dt.date) -> bool:
+        """Filed and not withdrawn on `day`."""
+        return (
+            self.status in (Product.Status.FILED, Product.Status.WITHDRAWN)
+            and self.filed_on is not None
+            and self.filed_on <= day
+            and (self.withdrawn_on is None or day < self.withdrawn_on)
+        )
 
 
 @dataclass(slots=True)
@@ -217,7 +266,7 @@ class Loan:
 
     @property
     def live(self) -> bool:
-        return self.status == FilingStatus.ACCEPTED and self.loan_status in LIVE_LOAN_STATUSES
+        return holds_pledges(status=self.status, loan_status=self.loan_status)
 
 
 @dataclass(slots=True)
@@ -235,6 +284,23 @@ class ClaimFacts:
     row: int | None = None
     returns_due: Decimal = ZERO  # fund amounts of every recovery (existing and new)
     returned: Decimal = ZERO  # fund amounts of the recoveries returned
+    values: dict[str, Any] | None = None  # a new claim's record, written once every check passed
+    loan_key: tuple[str, str] | None = None
+
+
+@dataclass(slots=True)
+class CapsClaim:
+    """A claim as the caps see it: when it was approved and paid, what it counted."""
+
+    order: tuple
+    reference: str
+    enterprise: Any
+    institution: Any
+    approved_on: dt.date
+    paid_on: dt.date | None
+    loss_base: Decimal
+    approved_amount: Decimal
+    paid_amount: Decimal
 
 
 class BooksCheck:
@@ -257,7 +323,13 @@ class BooksCheck:
         self.write = write
         self.progress = progress or (lambda _sheet, _n: None)
         self.report = BooksReport(file_name=file_name)
-        self.comment = f"导入台账：{file_name}" if file_name else "导入台账"
+        # Stored with the records (history, transition log): in the default language.
+        self.comment = (
+            recorded(gettext_noop("导入台账：%(file)s"), file=file_name)
+            if file_name
+            else recorded(gettext_noop("导入台账"))
+        )
+        self.sheet_names: dict[str, str] = {}  # sheet key → its name in this workbook
         self.columns: dict[str, dict[str, int]] = {}
         self.merges: dict[str, dict[int, list[tuple[int, str]]]] = defaultdict(lambda: defaultdict(list))
         self.skip: set[str] = set()
@@ -272,12 +344,16 @@ class BooksCheck:
         )  # new admitted: (kind, expiry)
         self.inst: dict[str, Inst] = {}
         self.agreements: dict[str, list[Agreement]] = defaultdict(list)
+        self.products: dict[tuple[str, str, int], Prod] = {}
         self.loans: dict[tuple[str, str], Loan] = {}
         self.references: set[str] = set()
         self.live_holder: dict[tuple[str, str], str] = {}  # IP key → reference of the live loan holding it
         self.claims: dict[str, ClaimFacts] = {}
+        self.new_recoveries: list[dict[str, Any]] = []
         self.ledger_claims: dict[str, list[Row]] = defaultdict(list)
         self.new_ledger: list[tuple[Row, ImportedEntry]] = []
+        self.movements: list[Movement] = []  # the ledger after the import: the system's, then the new rows
+        self.ledger_failed = False  # a ledger row was refused: the capital is not known
         self.earliest: dt.date | None = None
 
     # --- reporting ---------------------------------------------------------------------------
@@ -287,23 +363,32 @@ class BooksCheck:
         """Write this chunk? Only on import, and only while nothing has failed."""
         return self.write and self.report.error_count == 0
 
+    def sheet_name(self, spec: Sheet) -> str:
+        return self.sheet_names.get(spec.key) or str(spec.name)
+
     def error(self, spec: Sheet, row: Row | int | None, key: str | None, code: str, message: str) -> None:
         number = row.number if isinstance(row, Row) else row
         col = self.columns.get(spec.key, {}).get(key) if key else None
-        header = spec.col(key).header if key and any(c.key == key for c in spec.columns) else ""
+        header = str(spec.col(key).header) if key and any(c.key == key for c in spec.columns) else ""
         column = f"{letter(col)} {header}" if col else header
-        self.report.add(BookError(spec.name, number, col, column, str(code), message))
+        self.report.add(BookError(self.sheet_name(spec), number, col, column, str(code), str(message)))
         if isinstance(row, Row):
             row.failed = True
+            if key:
+                row.errored.add(key)
 
     def violations(
         self, spec: Sheet, row: Row, violations: list[Violation], fields: dict[str, str] | None = None
     ) -> None:
+        """Each violation at its column (`fields` maps a rule's field to a column; "*" is the
+        column for any other); a column already reported on this row is not reported again."""
         fields = fields or {}
         for v in violations:
             key = fields.get(v.field or "", v.field)
             if key not in self.columns.get(spec.key, {}):
                 key = fields.get("*") or spec.natural_key[0]
+            if key in row.errored or key in row.bad:
+                continue
             self.error(spec, row, key, v.code, v.message)
 
     # --- the run --------------------------------------------------------------------------------
@@ -315,13 +400,17 @@ class BooksCheck:
             self._admissions()
             self._institutions()
             self._agreements()
+            self._products()
             self._loans()
             self._pledges()
             self._claims()
             self._recoveries()
             self._ledger()
+            self._claim_money()
+            self._claim_caps()
             self._book_limits()
             if self.writing:
+                self._write_money()
                 self._finish()
         if self.write and not self.report.ok:
             raise ImportRefused(self.report)
@@ -329,14 +418,21 @@ class BooksCheck:
         return self.report
 
     def _layout(self) -> bool:
-        names = set(self.reader.sheet_names)
+        present = set(self.reader.sheet_names)
         for spec in SHEETS:
-            if spec.name not in names:
+            found = next((n for n in self.reader.sheet_names if n in spec.names), None)
+            if found is None:
                 self.error(
-                    spec, None, None, BooksError.MISSING_SHEET, f"缺少工作表“{spec.name}”（请使用导出的模板）"
+                    spec,
+                    None,
+                    None,
+                    BooksError.MISSING_SHEET,
+                    _("缺少工作表“%(sheet)s”（请使用导出的模板）") % {"sheet": spec.name},
                 )
                 continue
-            headers = self._headers(spec)
+            present.discard(found)
+            self.sheet_names[spec.key] = found
+            headers = self._headers(found)
             mapping: dict[str, int] = {}
             seen: dict[str, int] = {}
             for col_number, text in headers.items():
@@ -344,32 +440,33 @@ class BooksCheck:
                 if key in seen:
                     self.report.add(
                         BookError(
-                            spec.name,
+                            found,
                             1,
                             col_number,
                             letter(col_number),
                             BooksError.DUPLICATE_COLUMN,
-                            f"列“{text}”重复出现（{letter(seen[key])}列和{letter(col_number)}列）",
-                        )  # fmt: skip
+                            _("列“%(column)s”重复出现（%(first)s列和%(second)s列）")
+                            % {"column": text, "first": letter(seen[key]), "second": letter(col_number)},
+                        )
                     )
                 seen.setdefault(key, col_number)
             for col in spec.columns:
-                number = seen.get(_norm_header(col.header))
+                number = next((seen[h] for h in map(_norm_header, col.headers) if h in seen), None)
                 if number is not None:
                     mapping[col.key] = number
                 elif not col.readonly:
                     self.report.add(
                         BookError(
-                            spec.name,
+                            found,
                             1,
                             None,
-                            col.header,
+                            str(col.header),
                             BooksError.MISSING_COLUMN,
-                            f"工作表“{spec.name}”缺少列“{col.header}”",
-                        )  # fmt: skip
+                            _("工作表“%(sheet)s”缺少列“%(column)s”") % {"sheet": found, "column": col.header},
+                        )
                     )
             self.columns[spec.key] = mapping
-            rows, merges = self.reader.scan(spec.name)
+            rows, merges = self.reader.scan(found)
             rows -= 1
             # A merged range is reported on its first data row, as the rows are read.
             for ref in merges:
@@ -379,13 +476,17 @@ class BooksCheck:
             if rows > MAX_ROWS_PER_SHEET:
                 self.skip.add(spec.key)
                 self.error(
-                    spec, None, None, BooksError.TOO_MANY_ROWS,
-                    f"工作表“{spec.name}”有{rows:,}行数据，超过每表{MAX_ROWS_PER_SHEET:,}行的上限，请分批导入",
-                )  # fmt: skip
+                    spec,
+                    None,
+                    None,
+                    BooksError.TOO_MANY_ROWS,
+                    _("工作表“%(sheet)s”有%(rows)s行数据，超过每表%(limit)s行的上限，请分批导入")
+                    % {"sheet": found, "rows": f"{rows:,}", "limit": f"{MAX_ROWS_PER_SHEET:,}"},
+                )
         return self.report.ok
 
-    def _headers(self, spec: Sheet) -> dict[int, Any]:
-        rows = self.reader.rows(spec.name)
+    def _headers(self, name: str) -> dict[int, Any]:
+        rows = self.reader.rows(name)
         try:
             number, cells = next(rows, (None, {}))
         finally:
@@ -397,7 +498,7 @@ class BooksCheck:
     def _chunks(self, spec: Sheet) -> Iterator[list[Row]]:
         """The sheet's data rows, typed, in chunks. Cell problems and missing required values
         are reported here; a refused cell reads as empty and is marked bad."""
-        if spec.key in self.skip:
+        if spec.key in self.skip or spec.key not in self.sheet_names:
             return
         mapping = self.columns[spec.key]
         cols = [(spec.col(key), number) for key, number in mapping.items()]
@@ -405,7 +506,7 @@ class BooksCheck:
         chunk: list[Row] = []
         count = 0
         merges = self.merges[spec.key]
-        rows = self.reader.rows(spec.name)
+        rows = self.reader.rows(self.sheet_names[spec.key])
         try:
             for number, cells in rows:
                 if number == 1:
@@ -421,8 +522,8 @@ class BooksCheck:
                     value = typed(col, *raw)
                     if isinstance(value, Problem):
                         row.values[col.key] = None
-                        row.bad.add(col.key)
                         self.error(spec, row, col.key, value.code, value.message)
+                        row.bad.add(col.key)
                     else:
                         row.values[col.key] = value
                 for min_col, ref in merges.pop(number, ()):
@@ -431,27 +532,27 @@ class BooksCheck:
                 if not present:
                     continue  # nothing in the columns this import reads (read-only or unknown ones)
                 count += 1
-                if count > MAX_ROWS_PER_SHEET:
-                    self.error(
-                        spec, number, None, BooksError.TOO_MANY_ROWS,
-                        f"工作表“{spec.name}”超过每表{MAX_ROWS_PER_SHEET:,}行的上限，请分批导入",
-                    )  # fmt: skip
-                    break
                 for col in spec.input_columns:
                     if col.required and row.values.get(col.key) is None and col.key not in row.bad:
-                        self.error(spec, row, col.key, FieldError.REQUIRED, f"请填写“{col.header}”")
+                        self.error(
+                            spec,
+                            row,
+                            col.key,
+                            FieldError.REQUIRED,
+                            _("请填写“%(column)s”") % {"column": col.header},
+                        )
                 chunk.append(row)
                 if len(chunk) >= CHUNK_ROWS:
                     yield chunk
                     self._count(summary, chunk)
-                    self.progress(spec.name, count)
+                    self.progress(self.sheet_names[spec.key], count)
                     chunk = []
         finally:
             rows.close()
         if chunk:
             yield chunk
             self._count(summary, chunk)
-            self.progress(spec.name, count)
+            self.progress(self.sheet_names[spec.key], count)
         for number, ranges in sorted(merges.items()):  # on rows with nothing else in them
             for min_col, ref in ranges:
                 self._merged(spec, number, min_col, ref)
@@ -462,13 +563,13 @@ class BooksCheck:
         column = f"{letter(min_col)} {spec.col(key).header}" if key else letter(min_col)
         self.report.add(
             BookError(
-                spec.name,
+                self.sheet_name(spec),
                 number,
                 min_col,
                 column,
                 BooksError.MERGED_CELL,
-                f"{ref} 是合并单元格：每个单元格须单独填写数值，请取消合并",
-            )  # fmt: skip
+                _("%(range)s 是合并单元格：每个单元格须单独填写数值，请取消合并") % {"range": ref},
+            )
         )
         if isinstance(row, Row):
             row.failed = True
@@ -497,18 +598,26 @@ class BooksCheck:
                     row,
                     key,
                     BooksError.DATE_IN_FUTURE,
-                    f"“{spec.col(key).header}”不能晚于今天（{self.today}）",
+                    _("“%(column)s”不能晚于今天（%(today)s）")
+                    % {"column": spec.col(key).header, "today": self.today},
                 )
 
     def _order(self, spec: Sheet, row: Row, earlier: str, later: str, *, strict: bool = False) -> bool:
         a, b = row[earlier], row[later]
         if a is None or b is None or (a < b if strict else a <= b):
             return True
-        relation = "晚于" if strict else "不早于"
+        message = (
+            _("“%(later)s”（%(b)s）须晚于“%(earlier)s”（%(a)s）")
+            if strict
+            else _("“%(later)s”（%(b)s）须不早于“%(earlier)s”（%(a)s）")
+        )
         self.error(
-            spec, row, later, BooksError.DATE_ORDER,
-            f"“{spec.col(later).header}”（{b}）须{relation}“{spec.col(earlier).header}”（{a}）",
-        )  # fmt: skip
+            spec,
+            row,
+            later,
+            BooksError.DATE_ORDER,
+            message % {"later": spec.col(later).header, "b": b, "earlier": spec.col(earlier).header, "a": a},
+        )
         return False
 
     # --- policies ----------------------------------------------------------------------------
@@ -530,7 +639,7 @@ class BooksCheck:
                 None,
                 None,
                 BooksError.FUND_ROW_REQUIRED,
-                "“资金”表须有且只有一行：本工作簿所属资金的代码",
+                _("“%(sheet)s”表须有且只有一行：本工作簿所属资金的代码") % {"sheet": self.sheet_name(FUND)},
             )
             return False
         row = rows[0]
@@ -543,7 +652,7 @@ class BooksCheck:
                     row,
                     "code",
                     BooksError.FUND_NOT_FOUND,
-                    f"系统中没有代码为“{code}”的资金，请先设立资金和政策版本",
+                    _("系统中没有代码为“%(code)s”的资金，请先设立资金和政策版本") % {"code": code},
                 )
             return False
         self.report.fund_code, self.report.fund_name = self.fund.code, self.fund.name
@@ -552,7 +661,9 @@ class BooksCheck:
         # The book before the import (the limits are checked on it plus the new loans).
         self.before = fund_figures_one(fund=self.fund, on=self.today)
         for a in CooperationAgreement.objects.filter(fund=self.fund).select_related("institution"):
-            self.agreements[a.institution.code].append(Agreement(a.valid_from, a.valid_until))
+            self.agreements[a.institution.code].append(
+                Agreement(a.valid_from, a.valid_until, a.reserve_deposit)
+            )
         self._classify(FUND, row, "unchanged")
         return self.report.error_count == 0
 
@@ -576,7 +687,10 @@ class BooksCheck:
                 uscc = self._uscc(ENTERPRISES, row, "uscc")
                 if uscc is not None:
                     usccs[row.number] = uscc
-            existing = {e.uscc: e for e in Enterprise.objects.filter(uscc__in=list(usccs.values()))}
+            existing = {
+                e.uscc: e
+                for e in Enterprise.objects.filter(uscc__in=list(usccs.values())).select_related("fund")
+            }
             new_rows: list[dict[str, Any]] = []
             updates: list[tuple[Enterprise, dict[str, Any]]] = []
             for row in chunk:
@@ -589,7 +703,7 @@ class BooksCheck:
                         row,
                         "uscc",
                         BooksError.DUPLICATE_ROW,
-                        f"统一社会信用代码 {uscc} 在本表中重复",
+                        _("统一社会信用代码 %(uscc)s 在本表中重复") % {"uscc": uscc},
                     )
                     continue
                 e = existing.get(uscc)
@@ -617,8 +731,7 @@ class BooksCheck:
                 )
                 for e in created:
                     self.ent[e.uscc].pk = e.pk
-                for e, changes in updates:
-                    enterprise_import_update(enterprise=e, changes=changes, by=self.by, comment=self.comment)
+                enterprises_import_update(changes=updates, by=self.by, comment=self.comment)
 
     def _size(self, row: Row, classify, values: dict[str, Any]):
         try:
@@ -636,7 +749,12 @@ class BooksCheck:
         code = row[key]
         if code is not None and not (len(code) == 6 and code.isascii() and code.isdigit()):
             self.error(
-                spec, row, key, FieldError.INVALID, f"“{spec.col(key).header}”应为6位数字，而不是“{code}”"
+                spec,
+                row,
+                key,
+                FieldError.INVALID,
+                _("“%(column)s”应为6位数字，而不是“%(value)s”")
+                % {"column": spec.col(key).header, "value": code},
             )
 
     def _enterprise_existing(self, row: Row, e: Enterprise, classify) -> dict[str, Any]:
@@ -646,7 +764,7 @@ class BooksCheck:
                 row,
                 "uscc",
                 BooksError.IN_OTHER_FUND,
-                f"企业 {e.uscc} 已登记在其他资金（{e.fund}）",
+                _("企业 %(uscc)s 已登记在其他资金（%(fund)s）") % {"uscc": e.uscc, "fund": e.fund},
             )
             return {}
         current = selectors.enterprise_row(e)
@@ -655,11 +773,18 @@ class BooksCheck:
             if key == "admitted_until" and given is None:
                 continue
             if given != current[key] and key not in row.bad:
+                col = ENTERPRISES.col(key)
                 self.error(
-                    ENTERPRISES, row, key, BooksError.STATE_DIFFERS,
-                    f"系统中该企业的“{ENTERPRISES.col(key).header}”为{ENTERPRISES.col(key).label_of(current[key]) if key == 'status' else current[key]}；"
-                    "入库状态和日期只能通过审核流程改变",
-                )  # fmt: skip
+                    ENTERPRISES,
+                    row,
+                    key,
+                    BooksError.STATE_DIFFERS,
+                    _("系统中该企业的“%(column)s”为%(value)s；入库状态和日期只能通过审核流程改变")
+                    % {
+                        "column": col.header,
+                        "value": col.label_of(current[key]) if key == "status" else current[key],
+                    },
+                )
         changes = {
             key: _stored(Enterprise, key, row[key])
             for key in UPDATABLE_FIELDS
@@ -679,14 +804,20 @@ class BooksCheck:
         status = row["status"]
         if status is not None and status not in IMPORTABLE_STATUSES:
             self.error(
-                ENTERPRISES, row, "status", BooksError.STATUS_NOT_IMPORTABLE,
-                f"新企业不能以“{ENTERPRISES.col('status').label_of(status)}”状态导入（可为：已提交、已入库、已暂停、已过期、已出库）",
-            )  # fmt: skip
+                ENTERPRISES,
+                row,
+                "status",
+                BooksError.STATUS_NOT_IMPORTABLE,
+                _("新企业不能以“%(status)s”状态导入（可为：已提交、已入库、已暂停、已过期、已出库）")
+                % {"status": ENTERPRISES.col("status").label_of(status)},
+            )
         self._region(ENTERPRISES, row, "region_code")
         self._future(ENTERPRISES, row, "registered_on", "credit_report_date", "admitted_on")
         admitted_on, until = row["admitted_on"], row["admitted_until"]
         if status in ADMITTED_ONCE and admitted_on is None and "admitted_on" not in row.bad:
-            self.error(ENTERPRISES, row, "admitted_on", FieldError.REQUIRED, "已入库过的企业须填写“入库日期”")
+            self.error(
+                ENTERPRISES, row, "admitted_on", FieldError.REQUIRED, _("已入库过的企业须填写“入库日期”")
+            )
         self._order(ENTERPRISES, row, "registered_on", "admitted_on")
         self._order(ENTERPRISES, row, "admitted_on", "admitted_until", strict=True)
         if status not in ADMITTED_ONCE:
@@ -705,7 +836,7 @@ class BooksCheck:
                     row,
                     "admitted_on",
                     EnterprisesError.NO_POLICY_IN_FORCE,
-                    f"入库日期 {admitted_on} 本资金没有生效的政策版本",
+                    _("入库日期 %(date)s 本资金没有生效的政策版本") % {"date": admitted_on},
                 )
                 return None
             until = until or admission_until(admitted_on, policy.admission_valid_months)
@@ -752,16 +883,16 @@ class BooksCheck:
 
     def _admissions(self) -> None:
         """New enterprises admitted once: eligible on their admission date, rights included."""
-        for uscc, ent in self.ent.items():
+        for ent in self.ent.values():
             if ent.admission is None or ent.bad:
                 continue
-            policy = self.policy_on(ent.admission.admitted_on)
             found = admission_violations(
                 ent.admission,
                 fund_region_code=self.fund.region_code,
-                policy=policy,
+                policy=self.policy_on(ent.admission.admitted_on),
                 assets=[
-                    IPFacts(kind=k, status="valid", expires_on=e) for k, e in self.ip_of_new.get(uscc, ())
+                    IPFacts(kind=k, status="valid", expires_on=e)
+                    for k, e in self.ip_of_new.get(ent.admission.uscc, ())
                 ],
                 today=self.today,
             )
@@ -813,31 +944,38 @@ class BooksCheck:
                     continue
                 ent = self.ent.get(uscc)
                 if ent is None:
-                    self.error(IP_RIGHTS, row, "enterprise_uscc", BooksError.UNKNOWN_REFERENCE,
-                               f"企业 {uscc} 不在“企业”表中，也不是本资金已登记的企业")  # fmt: skip
+                    self.error(
+                        IP_RIGHTS,
+                        row,
+                        "enterprise_uscc",
+                        BooksError.UNKNOWN_REFERENCE,
+                        _("企业 %(uscc)s 不在“企业”表中，也不是本资金已登记的企业") % {"uscc": uscc},
+                    )
                 if key in self.ip:
                     self.error(
                         IP_RIGHTS,
                         row,
                         "number",
                         EnterprisesError.DUPLICATE_IP_ASSET,
-                        f"知识产权 {key[1]} 在本表中重复",
+                        _("知识产权 %(number)s 在本表中重复") % {"number": key[1]},
                     )
                     continue
                 asset = existing.get(key)
-                expires_on = ip_expiry(key[0], row["filed_on"], row["expires_on"])
-                if expires_on is None and "expires_on" not in row.bad:
-                    self.error(
-                        IP_RIGHTS,
-                        row,
-                        "expires_on",
-                        FieldError.REQUIRED,
-                        "请填写到期日（专利可改填申请日，系统按法定期限计算）",
-                    )
+                expires_on = self._check_ip_values(row, key)
                 if asset is not None:
                     if asset.enterprise.uscc != uscc:
-                        self.error(IP_RIGHTS, row, "number", EnterprisesError.IP_ALREADY_REGISTERED,
-                                   f"知识产权 {key[1]} 已登记在 {asset.enterprise.name}（{asset.enterprise.uscc}）名下")  # fmt: skip
+                        self.error(
+                            IP_RIGHTS,
+                            row,
+                            "number",
+                            EnterprisesError.IP_ALREADY_REGISTERED,
+                            _("知识产权 %(number)s 已登记在 %(name)s（%(uscc)s）名下")
+                            % {
+                                "number": key[1],
+                                "name": asset.enterprise.name,
+                                "uscc": asset.enterprise.uscc,
+                            },
+                        )
                     current = selectors.ip_row(asset, uscc=asset.enterprise.uscc)
                     given = {**row.values, "expires_on": expires_on}
                     if given["owner_name"] is None:
@@ -847,7 +985,6 @@ class BooksCheck:
                         for k in IP_UPDATABLE_FIELDS
                         if k not in row.bad and given[k] != current[k]
                     }
-                    self._check_ip_values(row, key)
                     self.ip[key] = IPRight(
                         asset.pk,
                         False,
@@ -860,7 +997,6 @@ class BooksCheck:
                         updates.append((asset, changes))
                     self._classify(IP_RIGHTS, row, "changed" if changes else "unchanged")
                     continue
-                self._check_ip_values(row, key)
                 self.ip[key] = IPRight(None, True, row.failed, uscc, row["status"] or "valid", expires_on)
                 if ent is not None and ent.admission is not None and expires_on is not None:
                     self.ip_of_new[uscc].append((key[0], expires_on))
@@ -880,24 +1016,33 @@ class BooksCheck:
                         }
                     )
                 self._classify(IP_RIGHTS, row, "new")
+            for r in new_rows:
+                uscc = r.pop("_uscc")
+                r["enterprise_id"] = self.ent[uscc].pk
             if self.writing:
-                for r in new_rows:
-                    uscc = r.pop("_uscc")
-                    r["enterprise_id"] = self.ent[uscc].pk
                 for a in ip_assets_import_create(rows=new_rows, by=self.by, comment=self.comment):
                     self.ip[(a.kind, a.number)].pk = a.pk
-                for asset, changes in updates:
-                    ip_asset_import_update(asset=asset, changes=changes, by=self.by, comment=self.comment)
-            else:
-                for r in new_rows:
-                    r.pop("_uscc", None)
+                ip_assets_import_update(changes=updates, by=self.by, comment=self.comment)
 
-    def _check_ip_values(self, row: Row, key: tuple[str, str]) -> None:
+    def _check_ip_values(self, row: Row, key: tuple[str, str]) -> dt.date | None:
+        """The right's registration rules (its expiry; a trademark's Nice class), and dates
+        that have happened; returns its expiry."""
         nice = row["nice_class"]
         if nice is not None and not 1 <= nice <= 45:
-            self.error(IP_RIGHTS, row, "nice_class", FieldError.MAX_VALUE, f"尼斯分类应为1至45，而不是{nice}")
-        self._order(IP_RIGHTS, row, "filed_on", "expires_on", strict=True)
+            self.error(
+                IP_RIGHTS,
+                row,
+                "nice_class",
+                FieldError.MAX_VALUE,
+                _("尼斯分类应为1至45，而不是%(value)s") % {"value": nice},
+            )
+        expires_on, found = ip_asset_expiry(
+            kind=key[0], filed_on=row["filed_on"], expires_on=row["expires_on"]
+        )
+        if "filed_on" not in row.bad:
+            self.violations(IP_RIGHTS, row, found)
         self._future(IP_RIGHTS, row, "filed_on")
+        return expires_on
 
     # --- 合作机构 ----------------------------------------------------------------------------------
 
@@ -912,19 +1057,27 @@ class BooksCheck:
                     continue
                 if code in self.inst:
                     self.error(
-                        INSTITUTIONS, row, "code", BooksError.DUPLICATE_ROW, f"机构代码 {code} 在本表中重复"
+                        INSTITUTIONS,
+                        row,
+                        "code",
+                        BooksError.DUPLICATE_ROW,
+                        _("机构代码 %(code)s 在本表中重复") % {"code": code},
                     )
                     continue
                 cleaned, found = institution_row_violations(row.values)
-                self.violations(INSTITUTIONS, row, [v for v in found if v.field not in row.bad])
+                self.violations(INSTITUTIONS, row, found)
                 institution = existing.get(code)
                 if institution is not None:
                     current = selectors.institution_row(institution)
                     if row["status"] is not None and row["status"] != current["status"]:
                         self.error(
-                            INSTITUTIONS, row, "status", BooksError.STATE_DIFFERS,
-                            f"系统中该机构的合作状态为“{institution.get_status_display()}”；合作状态只能通过审核流程改变",
-                        )  # fmt: skip
+                            INSTITUTIONS,
+                            row,
+                            "status",
+                            BooksError.STATE_DIFFERS,
+                            _("系统中该机构的合作状态为“%(status)s”；合作状态只能通过审核流程改变")
+                            % {"status": institution.get_status_display()},
+                        )
                     changes = {
                         k: cleaned[k] or ""
                         for k in INSTITUTION_UPDATABLE
@@ -956,15 +1109,23 @@ class BooksCheck:
                     rows=new_rows, by=self.by, comment=self.comment, today=self.today
                 ):
                     self.inst[i.code].pk = i.pk
-                for institution, changes in updates:
-                    institution_import_update(
-                        institution=institution, changes=changes, by=self.by, comment=self.comment
-                    )
+                institutions_import_update(changes=updates, by=self.by, comment=self.comment)
 
     def _institution_ref(self, codes: set[str]) -> None:
         missing = [c for c in codes if c not in self.inst]
+        if not missing:
+            return
         for i in Institution.objects.filter(code__in=missing):
             self.inst[i.code] = Inst(i.pk, False, False, i.status)
+
+    def _unknown_institution(self, spec: Sheet, row: Row, code: str) -> None:
+        self.error(
+            spec,
+            row,
+            "institution_code",
+            BooksError.UNKNOWN_REFERENCE,
+            _("机构 %(code)s 不在“合作机构”表中，也不在系统中") % {"code": code},
+        )
 
     # --- 合作协议 ----------------------------------------------------------------------------------
 
@@ -987,19 +1148,22 @@ class BooksCheck:
                         row,
                         "valid_from",
                         BooksError.DUPLICATE_ROW,
-                        f"机构 {code} 生效日期 {valid_from} 的协议在本表中重复",
+                        _("机构 %(code)s 生效日期 %(date)s 的协议在本表中重复")
+                        % {"code": code, "date": valid_from},
                     )
                     continue
                 seen.add((code, valid_from))
                 inst = self.inst.get(code)
                 if inst is None:
-                    self.error(AGREEMENTS, row, "institution_code", BooksError.UNKNOWN_REFERENCE,
-                               f"机构 {code} 不在“合作机构”表中，也不在系统中")  # fmt: skip
+                    self._unknown_institution(AGREEMENTS, row, code)
                     continue
                 agreement = existing.get((code, valid_from))
                 if agreement is not None:
                     self._same(
-                        AGREEMENTS, row, selectors.agreement_row(agreement, institution_code=code), "合作协议"
+                        AGREEMENTS,
+                        row,
+                        selectors.agreement_row(agreement, institution_code=code),
+                        _("合作协议"),
                     )
                     self._classify(AGREEMENTS, row, "unchanged")
                     continue
@@ -1015,11 +1179,13 @@ class BooksCheck:
                 )
                 if "fund_share" not in row.bad and row["fund_share"] is not None:
                     self.violations(
-                        AGREEMENTS, row, agreement_violations(terms, policy=self.policy_on(valid_from)),
+                        AGREEMENTS, row, _agreement_violations(terms, self.policy_on(valid_from)),
                         {"": "fund_share", "valid_from": "valid_from"},
                     )  # fmt: skip
                 self._future(AGREEMENTS, row, "signed_on")
-                self.agreements[code].append(Agreement(valid_from, row["valid_until"]))
+                self.agreements[code].append(
+                    Agreement(valid_from, row["valid_until"], row["reserve_deposit"])
+                )
                 if not row.failed:
                     new_rows.append(
                         {
@@ -1054,18 +1220,196 @@ class BooksCheck:
             if given is None and not col.required:
                 continue
             if given != current.get(col.key):
-                shown = col.label_of(current.get(col.key)) if col.choices else current.get(col.key)
+                value = current.get(col.key)
+                if col.choices and isinstance(value, list):
+                    shown = "、".join(col.label_of(v) for v in value)
+                else:
+                    shown = col.label_of(value) if col.choices else value
                 self.error(
-                    spec, row, col.key, BooksError.RECORD_DIFFERS,
-                    f"系统中已有该{what}，其“{col.header}”为“{'' if shown is None else shown}”；已有的{what}不能通过导入修改",
-                )  # fmt: skip
+                    spec,
+                    row,
+                    col.key,
+                    BooksError.RECORD_DIFFERS,
+                    _("系统中已有该%(what)s，其“%(column)s”为“%(value)s”；已有的%(what)s不能通过导入修改")
+                    % {"what": what, "column": col.header, "value": "" if shown is None else shown},
+                )
 
-    def _agreement_in_force(self, code: str, day: dt.date) -> bool:
+    def _agreement_on(self, code: str, day: dt.date) -> Agreement | None:
+        """The institution's agreement with the fund in force on `day` (the latest started)."""
         started = [a for a in self.agreements.get(code, []) if a.valid_from <= day]
         if not started:
-            return False
+            return None
         latest = max(started, key=lambda a: a.valid_from)
-        return latest.valid_until is None or latest.valid_until >= day
+        return latest if latest.valid_until is None or latest.valid_until >= day else None
+
+    # --- 备案产品 ----------------------------------------------------------------------------------
+
+    def _products(self) -> None:
+        existing = {
+            (p.institution.code, p.code, p.version): p
+            for p in Product.objects.filter(fund=self.fund).select_related("institution")
+        }
+        for (code, product_code, version), p in existing.items():
+            self.products[(code, product_code, version)] = self._prod_of(p)
+        seen: set[tuple[str, str, int]] = set()
+        for chunk in self._chunks(PRODUCTS):
+            self._institution_ref({row["institution_code"] for row in chunk if row["institution_code"]})
+            new_rows = []
+            for row in chunk:
+                key = (row["institution_code"], row["code"], row["version"])
+                if None in key:
+                    continue
+                if key in seen:
+                    self.error(
+                        PRODUCTS,
+                        row,
+                        "version",
+                        BooksError.DUPLICATE_ROW,
+                        _("机构 %(institution)s 的产品 %(code)s 第%(version)s版在本表中重复")
+                        % {"institution": key[0], "code": key[1], "version": key[2]},
+                    )
+                    continue
+                seen.add(key)
+                inst = self.inst.get(key[0])
+                if inst is None:
+                    self._unknown_institution(PRODUCTS, row, key[0])
+                    continue
+                product = existing.get(key)
+                if product is not None:
+                    self._same(
+                        PRODUCTS, row, selectors.product_row(product, institution_code=key[0]), _("产品")
+                    )
+                    self._classify(PRODUCTS, row, "unchanged")
+                    continue
+                values = self._product_new(row, key, inst)
+                if values is not None and not row.failed:
+                    new_rows.append(values)
+                self._classify(PRODUCTS, row, "new")
+            if self.writing and new_rows:
+                keys = [(r["_code"], r["code"], r["version"]) for r in new_rows]
+                for r in new_rows:
+                    r["institution_id"] = self.inst[r.pop("_code")].pk
+                created = products_import_create(
+                    fund=self.fund, rows=new_rows, by=self.by, comment=self.comment
+                )
+                for key, product in zip(keys, created, strict=True):
+                    self.products[key].pk = product.pk
+
+    @staticmethod
+    def _prod_of(p: Product) -> Prod:
+        return Prod(
+            p.pk, False, False, p.status, p.filed_on, p.withdrawn_on, p.max_term_months, p.max_annual_rate
+        )
+
+    def _product_new(self, row: Row, key: tuple[str, str, int], inst: Inst) -> dict[str, Any] | None:
+        status, filed_on, withdrawn_on = row["status"], row["filed_on"], row["withdrawn_on"]
+        kinds = row["accepted_ip_kinds"] or []
+        self.violations(
+            PRODUCTS, row, check_product(code=key[1], name=row["name"] or "", accepted_ip_kinds=kinds)
+        )
+        if row["version"] is not None and row["version"] < 1:
+            self.error(PRODUCTS, row, "version", FieldError.MIN_VALUE, _("版本从1开始"))
+        if status is not None and status not in IMPORTABLE_PRODUCT_STATUSES:
+            self.error(
+                PRODUCTS,
+                row,
+                "status",
+                BooksError.STATUS_NOT_IMPORTABLE,
+                _("产品不能以“%(status)s”状态导入") % {"status": PRODUCTS.col("status").label_of(status)},
+            )
+        if status == Product.Status.WITHDRAWN and withdrawn_on is None and "withdrawn_on" not in row.bad:
+            self.error(PRODUCTS, row, "withdrawn_on", FieldError.REQUIRED, _("已撤回的产品须填写撤回日期"))
+        if status == Product.Status.FILED and filed_on is None and "filed_on" not in row.bad:
+            self.error(PRODUCTS, row, "filed_on", FieldError.REQUIRED, _("已备案的产品须填写备案日期"))
+        if status != Product.Status.WITHDRAWN and withdrawn_on is not None:
+            self.error(
+                PRODUCTS,
+                row,
+                "withdrawn_on",
+                BooksError.LOAN_STATE_INCONSISTENT,
+                _("未撤回的产品不应有撤回日期"),
+            )
+        if status == Product.Status.SUBMITTED and filed_on is not None:
+            self.error(
+                PRODUCTS, row, "filed_on", BooksError.LOAN_STATE_INCONSISTENT, _("未备案的产品不应有备案日期")
+            )
+        self._order(PRODUCTS, row, "filed_on", "withdrawn_on")
+        self._future(PRODUCTS, row, "filed_on", "withdrawn_on")
+        if filed_on is not None and not row.failed and not inst.bad:
+            self.violations(
+                PRODUCTS,
+                row,
+                product_filing_violations(
+                    institution_status=inst.status,
+                    has_agreement_in_force=self._agreement_on(key[0], filed_on) is not None,
+                ),
+                {"*": "filed_on", "institution": "institution_code"},
+            )
+        prod = Prod(
+            None,
+            True,
+            row.failed,
+            status or "",
+            filed_on,
+            withdrawn_on,
+            row["max_term_months"],
+            row["max_annual_rate"],
+        )
+        self.products[key] = prod
+        if row.failed:
+            return None
+        return {
+            "_code": key[0],
+            "code": key[1],
+            "version": key[2],
+            "name": row["name"],
+            "status": status,
+            "accepted_ip_kinds": kinds,
+            "max_principal": row["max_principal"],
+            "max_term_months": row["max_term_months"],
+            "max_annual_rate": row["max_annual_rate"],
+            "max_pledge_rate": row["max_pledge_rate"],
+            "filed_on": filed_on,
+            "withdrawn_on": withdrawn_on,
+        }
+
+    def _product_of(
+        self, row: Row, inst_code: str, judged_on: dt.date | None
+    ) -> tuple[Prod | None, int | None]:
+        """The product a loan row names (its version, or the latest filed on the day it is
+        judged): (product, version), (None, None) when it names none; reported when unknown."""
+        code = row["product_code"]
+        if code is None:
+            if row["product_version"] is not None:
+                self.error(
+                    LOANS, row, "product_code", FieldError.REQUIRED, _("填写了产品版本，请同时填写“产品代码”")
+                )
+            return None, None
+        versions = {v: p for (i, c, v), p in self.products.items() if i == inst_code and c == code}
+        version = row["product_version"]
+        if version is None and versions:
+            filed = [v for v, p in versions.items() if judged_on is not None and p.filed_on_day(judged_on)]
+            version = max(filed or versions)
+        product = versions.get(version) if version is not None else None
+        if product is None:
+            self.error(
+                LOANS,
+                row,
+                "product_code",
+                BooksError.UNKNOWN_REFERENCE,
+                _(
+                    "机构 %(institution)s 的产品 %(code)s%(version)s 不在“备案产品”表中，也不是本资金已登记的产品"
+                )
+                % {
+                    "institution": inst_code,
+                    "code": code,
+                    "version": ""
+                    if row["product_version"] is None
+                    else _("第%(n)s版") % {"n": row["product_version"]},
+                },
+            )
+            return None, None
+        return product, version
 
     # --- 贷款 ------------------------------------------------------------------------------------
 
@@ -1096,7 +1440,8 @@ class BooksCheck:
                         row,
                         "contract_no",
                         BooksError.DUPLICATE_ROW,
-                        f"机构 {key[0]} 的借款合同号 {key[1]} 在本表中重复",
+                        _("机构 %(institution)s 的借款合同号 %(contract)s 在本表中重复")
+                        % {"institution": key[0], "contract": key[1]},
                     )
                     continue
                 filing = existing.get(key)
@@ -1112,6 +1457,8 @@ class BooksCheck:
                 for r in rows:
                     r["institution_id"] = self.inst[r.pop("_inst")].pk
                     r["enterprise_id"] = self.ent[r.pop("_uscc")].pk
+                    product = r.pop("_product")
+                    r["product_id"] = self.products[product].pk if product else None
                 created = loan_imports.filings_import_create(
                     fund=self.fund, rows=rows, by=self.by, comment=self.comment, today=self.today
                 )
@@ -1125,8 +1472,16 @@ class BooksCheck:
         contracts = {k[1] for k in keys}
         qs = selectors.loans_with_report(
             LoanFiling.objects.filter(contract_no__in=contracts, institution__code__in={k[0] for k in keys})
-        ).select_related("institution", "enterprise", "policy_version")
+        ).select_related("institution", "enterprise", "policy_version", "product")
         return {(f.institution.code, f.contract_no): f for f in qs}
+
+    def _loan_facts(self, filing: LoanFiling, key: tuple[str, str], row: int | None, bad: bool) -> Loan:
+        return Loan(
+            filing.pk, False, bad, filing.reference, key[0], filing.enterprise.uscc, filing.enterprise_id,
+            filing.status, filing.loan_status, self._terms_of(filing), filing.accepted_on, filing.settled_on,
+            filing.fund_share, filing.outstanding_principal, filing.covered_outstanding, filing.policy_version,
+            row=row,
+        )  # fmt: skip
 
     def _loan_existing(self, row: Row, key: tuple[str, str], filing: LoanFiling) -> None:
         if filing.fund_id != self.fund.pk:
@@ -1135,17 +1490,12 @@ class BooksCheck:
                 row,
                 "contract_no",
                 BooksError.IN_OTHER_FUND,
-                f"该贷款已在其他资金备案（{filing.reference}）",
+                _("该贷款已在其他资金备案（%(reference)s）") % {"reference": filing.reference},
             )
         current = selectors.loan_row(filing, institution_code=key[0], enterprise_uscc=filing.enterprise.uscc)
-        self._same(LOANS, row, current, "贷款", skip=("historical",))
+        self._same(LOANS, row, current, _("贷款"), skip=("historical",))
         self.references.add(filing.reference)
-        self.loans[key] = Loan(
-            filing.pk, False, row.failed, filing.reference, key[0], filing.enterprise.uscc, filing.enterprise_id,
-            filing.status, filing.loan_status, self._terms_of(filing), filing.accepted_on, filing.settled_on,
-            filing.fund_share, filing.outstanding_principal, filing.covered_outstanding, filing.policy_version,
-            row=row.number,
-        )  # fmt: skip
+        self.loans[key] = self._loan_facts(filing, key, row.number, row.failed)
         self._classify(LOANS, row, "unchanged")
 
     @staticmethod
@@ -1164,25 +1514,35 @@ class BooksCheck:
         uscc = sys.intern(row["enterprise_uscc"].strip().upper()) if row["enterprise_uscc"] else None
         inst, ent = self.inst.get(inst_code), self.ent.get(uscc) if uscc else None
         if inst is None:
+            self._unknown_institution(LOANS, row, inst_code)
+        if uscc and ent is None:
             self.error(
                 LOANS,
                 row,
-                "institution_code",
+                "enterprise_uscc",
                 BooksError.UNKNOWN_REFERENCE,
-                f"机构 {inst_code} 不在“合作机构”表中，也不在系统中",
+                _("企业 %(uscc)s 不在“企业”表中，也不是本资金已登记的企业") % {"uscc": uscc},
             )
-        if uscc and ent is None:
-            self.error(LOANS, row, "enterprise_uscc", BooksError.UNKNOWN_REFERENCE,
-                       f"企业 {uscc} 不在“企业”表中，也不是本资金已登记的企业")  # fmt: skip
         reference = row["reference"]
         if reference and (reference in taken_refs or reference in self.references):
-            self.error(LOANS, row, "reference", BooksError.DUPLICATE_ROW, f"备案编号 {reference} 已被使用")
+            self.error(
+                LOANS,
+                row,
+                "reference",
+                BooksError.DUPLICATE_ROW,
+                _("备案编号 %(reference)s 已被使用") % {"reference": reference},
+            )
         if reference:
             self.references.add(reference)
         status, loan_status = row["status"], row["loan_status"]
         if status is not None and status != FilingStatus.ACCEPTED:
-            self.error(LOANS, row, "status", BooksError.STATUS_NOT_IMPORTABLE,
-                       "新贷款须为“已受理入池”的贷款；其他备案请由合作机构通过接口提交")  # fmt: skip
+            self.error(
+                LOANS,
+                row,
+                "status",
+                BooksError.STATUS_NOT_IMPORTABLE,
+                _("新贷款须为“已受理入池”的贷款；其他备案请由合作机构通过接口提交"),
+            )
         for required in ("accepted_on", "loan_status", "fund_share", "outstanding_principal"):
             if row[required] is None and required not in row.bad:
                 self.error(
@@ -1190,16 +1550,20 @@ class BooksCheck:
                     row,
                     required,
                     FieldError.REQUIRED,
-                    f"已受理的贷款须填写“{LOANS.col(required).header}”",
+                    _("已受理的贷款须填写“%(column)s”") % {"column": LOANS.col(required).header},
                 )
         if loan_status is not None and loan_status not in loan_imports.IMPORTABLE_LOAN_STATUSES:
             self.error(
-                LOANS, row, "loan_status", BooksError.STATUS_NOT_IMPORTABLE,
-                f"新贷款不能以“{LOANS.col('loan_status').label_of(loan_status)}”状态导入（在补偿中的贷款请连同已付的补偿导入为已代偿）",
-            )  # fmt: skip
+                LOANS,
+                row,
+                "loan_status",
+                BooksError.STATUS_NOT_IMPORTABLE,
+                _("新贷款不能以“%(status)s”状态导入（在补偿中的贷款请连同已付的补偿导入为已代偿）")
+                % {"status": LOANS.col("loan_status").label_of(loan_status)},
+            )
         principal = row["principal"]
         if principal is not None and principal <= 0:
-            self.error(LOANS, row, "principal", FieldError.MIN_VALUE, "贷款本金须大于零")
+            self.error(LOANS, row, "principal", FieldError.MIN_VALUE, _("贷款本金须大于零"))
         covered = row["covered_principal"]
         if covered is None and row["pledge_type"] == LoanFiling.PledgeType.IP_ONLY:
             covered = principal
@@ -1208,7 +1572,9 @@ class BooksCheck:
             and covered is None
             and "covered_principal" not in row.bad
         ):
-            self.error(LOANS, row, "covered_principal", FieldError.REQUIRED, "组合质押须填写知识产权担保本金")
+            self.error(
+                LOANS, row, "covered_principal", FieldError.REQUIRED, _("组合质押须填写知识产权担保本金")
+            )
         if not self._order(LOANS, row, "disbursed_on", "matures_on", strict=True):
             row.failed = True
         self._order(LOANS, row, "disbursed_on", "accepted_on")
@@ -1222,30 +1588,38 @@ class BooksCheck:
                 row,
                 "accepted_on",
                 EnterprisesError.NO_POLICY_IN_FORCE,
-                f"受理日期 {accepted_on} 本资金没有生效的政策版本",
+                _("受理日期 %(date)s 本资金没有生效的政策版本") % {"date": accepted_on},
             )
         historical = bool(row["historical"])
+        judged_on = accepted_on if historical else self.today
+        product, version = self._product_of(row, inst_code, judged_on) if inst is not None else (None, None)
         outstanding = row["outstanding_principal"]
         if loan_status == LoanStatus.SETTLED:
             if row["settled_on"] is None and "settled_on" not in row.bad:
-                self.error(LOANS, row, "settled_on", FieldError.REQUIRED, "已结清的贷款须填写结清日期")
+                self.error(LOANS, row, "settled_on", FieldError.REQUIRED, _("已结清的贷款须填写结清日期"))
             if outstanding not in (None, ZERO):
                 self.error(
                     LOANS,
                     row,
                     "outstanding_principal",
                     BooksError.LOAN_STATE_INCONSISTENT,
-                    "已结清的贷款余额应为0",
+                    _("已结清的贷款余额应为0"),
                 )
         elif row["settled_on"] is not None and loan_status in loan_imports.REPORTED_LOAN_STATUSES:
-            self.error(LOANS, row, "settled_on", BooksError.LOAN_STATE_INCONSISTENT,
-                       f"“{LOANS.col('loan_status').label_of(loan_status)}”的贷款不应有结清日期")  # fmt: skip
+            self.error(
+                LOANS,
+                row,
+                "settled_on",
+                BooksError.LOAN_STATE_INCONSISTENT,
+                _("“%(status)s”的贷款不应有结清日期")
+                % {"status": LOANS.col("loan_status").label_of(loan_status)},
+            )
         report = self._report(row)
         # A borrower or bank whose own row failed is reported there; its loans are not judged.
         ready = (
             not row.failed
             and None not in (inst, ent, policy, principal, covered, outstanding)
-            and not (inst.bad or ent.bad)
+            and not (inst.bad or ent.bad or (product is not None and product.bad))
         )
         terms = None
         if ready:
@@ -1257,7 +1631,18 @@ class BooksCheck:
                 row["disbursed_on"],
                 row["matures_on"],
             )
-            self._loan_rules(row, inst_code, ent, inst, terms, policy, historical, outstanding, report)
+            product_terms = (
+                ProductTerms(
+                    filed=product.filed_on_day(judged_on),
+                    max_term_months=product.max_term_months,
+                    max_annual_rate=product.max_annual_rate,
+                )
+                if product is not None
+                else None
+            )
+            self._loan_rules(
+                row, inst_code, ent, inst, terms, policy, historical, outstanding, report, product_terms
+            )
         covered_outstanding = (
             loan_imports.covered_outstanding(
                 outstanding=outstanding, covered_principal=covered, principal=principal
@@ -1280,10 +1665,16 @@ class BooksCheck:
             since = report.as_of
         else:
             since = accepted_on
+        check_note = (
+            gettext_noop("历史贷款：按受理日期当时的政策校验，不检查备案期限")
+            if historical
+            else gettext_noop("按导入日的政策校验")
+        )
         return {
             "_key": key,
             "_inst": inst_code,
             "_uscc": uscc,
+            "_product": (inst_code, row["product_code"], version) if product is not None else None,
             "reference": reference or "",
             "contract_no": contract,
             "principal": principal,
@@ -1293,16 +1684,7 @@ class BooksCheck:
             "disbursed_on": row["disbursed_on"],
             "matures_on": row["matures_on"],
             "purpose": row["purpose"] or "",
-            "checks": [
-                {
-                    "code": "imported",
-                    "passed": True,
-                    "field": None,
-                    "message": "历史贷款：按受理日期当时的政策校验，不检查备案期限"
-                    if historical
-                    else "按导入日的政策校验",
-                }
-            ],  # fmt: skip
+            "checks": [{"code": "imported", "passed": True, "field": None, "message": recorded(check_note)}],
             "status": FilingStatus.ACCEPTED,
             "loan_status": loan_status,
             "policy_version": policy,
@@ -1328,14 +1710,18 @@ class BooksCheck:
                         row,
                         "report_as_of",
                         FieldError.REQUIRED,
-                        "填写了月报数据，请同时填写“最近月报月末”",
+                        _("填写了月报数据，请同时填写“最近月报月末”"),
                     )
                     break
             return None
         for key in ("days_overdue", "risk_class"):
             if row[key] is None and key not in row.bad:
                 self.error(
-                    LOANS, row, key, FieldError.REQUIRED, f"有月报的贷款须填写“{LOANS.col(key).header}”"
+                    LOANS,
+                    row,
+                    key,
+                    FieldError.REQUIRED,
+                    _("有月报的贷款须填写“%(column)s”") % {"column": LOANS.col(key).header},
                 )
         if row.failed:
             return None
@@ -1349,7 +1735,7 @@ class BooksCheck:
 
     def _loan_rules(
         self, row: Row, inst_code: str, ent: Ent, inst: Inst, terms: LoanTerms, policy, historical: bool,
-        outstanding: Decimal, report: ReportFacts | None,
+        outstanding: Decimal, report: ReportFacts | None, product: ProductTerms | None,
     ) -> None:  # fmt: skip
         accepted_on = row["accepted_on"]
         judged_on = accepted_on if historical else self.today
@@ -1372,15 +1758,29 @@ class BooksCheck:
             enterprise_admitted=admitted and not ent.bad,
             institution_violations=loan_imports.institution_violations(
                 status=inst.status,
-                has_agreement_in_force=self._agreement_in_force(inst_code, judged_on),
+                has_agreement_in_force=self._agreement_on(inst_code, judged_on) is not None,
                 historical=historical,
             ),
+            product=product,
         )
         self.violations(
-            LOANS, row,
-            [Violation(c.code, c.message, "accepted_on" if c.code == EnterprisesError.FUND_NOT_ACTIVE else c.field) for c in failed],
-            {"fund": "institution_code", "enterprise_uscc": "enterprise_uscc", "*": "contract_no"},
-        )  # fmt: skip
+            LOANS,
+            row,
+            [
+                Violation(
+                    c.code,
+                    c.message,
+                    "accepted_on" if c.code == EnterprisesError.FUND_NOT_ACTIVE else c.field,
+                )
+                for c in failed
+            ],
+            {
+                "fund": "institution_code",
+                "enterprise_uscc": "enterprise_uscc",
+                "product": "product_code",
+                "*": "contract_no",
+            },
+        )
         shares = AgreementTerms(
             fund_share=row["fund_share"],
             bank_share=row["bank_share"] or ZERO,
@@ -1388,12 +1788,13 @@ class BooksCheck:
             valuer_share=row["valuer_share"] or ZERO,
             valid_from=accepted_on,
         )
-        self.violations(LOANS, row, agreement_violations(shares, policy=policy), {"": "fund_share"})
+        self.violations(LOANS, row, _agreement_violations(shares, policy), {"": "fund_share"})
         if report is not None:
             self.violations(
                 LOANS, row,
-                loan_imports.report_violations(
-                    report=report, principal=terms.principal, outstanding=outstanding,
+                check_report(
+                    as_of=report.as_of, days_overdue=report.days_overdue, outstanding=outstanding,
+                    overdue_principal=report.overdue_principal, principal=terms.principal,
                     disbursed_on=terms.disbursed_on, today=self.today,
                 ),
                 {"as_of": "report_as_of"},
@@ -1404,29 +1805,28 @@ class BooksCheck:
                 row,
                 "outstanding_principal",
                 LoansError.OUTSTANDING_EXCEEDS_PRINCIPAL,
-                "贷款余额不能超过贷款本金",
+                _("贷款余额不能超过贷款本金"),
             )
         loan_status = row["loan_status"]
         if loan_status in loan_imports.REPORTED_LOAN_STATUSES and not row.failed:
             expected = loan_imports.expected_loan_status(policy=policy, report=report)
             if expected != loan_status:
                 self.error(
-                    LOANS, row, "loan_status", BooksError.LOAN_STATE_INCONSISTENT,
-                    f"按最近月报和受理时的政策，该贷款应为“{LOANS.col('loan_status').label_of(expected)}”",
-                )  # fmt: skip
+                    LOANS,
+                    row,
+                    "loan_status",
+                    BooksError.LOAN_STATE_INCONSISTENT,
+                    _("按最近月报和受理时的政策，该贷款应为“%(status)s”")
+                    % {"status": LOANS.col("loan_status").label_of(expected)},
+                )
 
     def _loan_ref(self, keys: set[tuple[str, str]]) -> None:
         missing = [k for k in keys if k not in self.loans]
         if not missing:
             return
         for key, filing in self._existing_loans(missing).items():
-            if filing.fund_id != self.fund.pk:
-                continue
-            self.loans[key] = Loan(
-                filing.pk, False, False, filing.reference, key[0], filing.enterprise.uscc, filing.enterprise_id,
-                filing.status, filing.loan_status, self._terms_of(filing), filing.accepted_on, filing.settled_on,
-                filing.fund_share, filing.outstanding_principal, filing.covered_outstanding, filing.policy_version,
-            )  # fmt: skip
+            if filing.fund_id == self.fund.pk:
+                self.loans[key] = self._loan_facts(filing, key, None, False)
 
     # --- 质押物 ------------------------------------------------------------------------------------
 
@@ -1446,10 +1846,9 @@ class BooksCheck:
                 if key is not None:
                     ip_keys[row.number] = key
             self._ip_ref(set(ip_keys.values()))
-            existing = self._existing_pledges(chunk, ip_keys)
-            held = self._held_in_system(
-                [self.ip[k].pk for k in ip_keys.values() if k in self.ip and self.ip[k].pk]
-            )
+            existing = self._existing_pledges(chunk)
+            asset_ids = [self.ip[k].pk for k in ip_keys.values() if k in self.ip and self.ip[k].pk]
+            held = pledged_elsewhere(asset_ids=asset_ids) if asset_ids else {}
             new_rows = []
             for row in chunk:
                 loan_key, ip_key = (row["institution_code"], row["contract_no"]), ip_keys.get(row.number)
@@ -1461,23 +1860,28 @@ class BooksCheck:
                         row,
                         "ip_number",
                         BooksError.DUPLICATE_ROW,
-                        f"同一贷款的质押物 {ip_key[1]} 在本表中重复",
+                        _("同一贷款的质押物 %(number)s 在本表中重复") % {"number": ip_key[1]},
                     )
                     continue
                 seen.add((loan_key, ip_key))
                 loan = self.loans.get(loan_key)
                 if loan is None:
-                    self.error(PLEDGES, row, "contract_no", BooksError.UNKNOWN_REFERENCE,
-                               f"贷款（{loan_key[0]}，{loan_key[1]}）不在“贷款”表中，也不是本资金已备案的贷款")  # fmt: skip
+                    self._unknown_loan(PLEDGES, row, loan_key)
                     continue
                 pledge = existing.get((loan_key, ip_key))
                 if pledge is not None:
-                    self._same(PLEDGES, row, pledge, "质押物")
+                    self._same(PLEDGES, row, pledge, _("质押物"))
                     self._classify(PLEDGES, row, "unchanged")
                     continue
                 if not loan.new:
-                    self.error(PLEDGES, row, "contract_no", BooksError.RECORD_DIFFERS,
-                               f"贷款 {loan.reference} 已在系统中，不能通过导入增加质押物")  # fmt: skip
+                    self.error(
+                        PLEDGES,
+                        row,
+                        "contract_no",
+                        BooksError.RECORD_DIFFERS,
+                        _("贷款 %(reference)s 已在系统中，不能通过导入增加质押物")
+                        % {"reference": loan.reference},
+                    )
                     continue
                 values = self._pledge_new(row, loan, ip_key, held)
                 if values is not None and not row.failed:
@@ -1492,8 +1896,23 @@ class BooksCheck:
                 loan_imports.pledges_import_create(rows=new_rows)
         for loan in self.loans.values():
             if loan.new and not loan.bad and loan.row is not None and loan.pledges == 0:
-                self.error(LOANS, loan.row, "contract_no", BooksError.LOAN_WITHOUT_PLEDGE,
-                           "贷款在“质押物”表中没有质押的知识产权")  # fmt: skip
+                self.error(
+                    LOANS,
+                    loan.row,
+                    "contract_no",
+                    BooksError.LOAN_WITHOUT_PLEDGE,
+                    _("贷款在“%(sheet)s”表中没有质押的知识产权") % {"sheet": self.sheet_name(PLEDGES)},
+                )
+
+    def _unknown_loan(self, spec: Sheet, row: Row, key: tuple[str, str]) -> None:
+        self.error(
+            spec,
+            row,
+            "contract_no",
+            BooksError.UNKNOWN_REFERENCE,
+            _("贷款（%(institution)s，%(contract)s）不在“贷款”表中，也不是本资金已备案的贷款")
+            % {"institution": key[0], "contract": key[1]},
+        )
 
     def _ip_ref(self, keys: set[tuple[str, str]]) -> None:
         missing = [k for k in keys if k not in self.ip]
@@ -1506,7 +1925,7 @@ class BooksCheck:
                     a.pk, False, False, sys.intern(a.enterprise.uscc), a.status, a.expires_on
                 )
 
-    def _existing_pledges(self, chunk: list[Row], ip_keys: dict[int, tuple[str, str]]) -> dict:
+    def _existing_pledges(self, chunk: list[Row]) -> dict:
         filing_ids = {
             self.loans[k].pk
             for k in {(r["institution_code"], r["contract_no"]) for r in chunk}
@@ -1523,14 +1942,6 @@ class BooksCheck:
                 p, institution_code=loan_key[0], contract_no=loan_key[1], kind=ip_key[0], number=ip_key[1]
             )
         return out
-
-    @staticmethod
-    def _held_in_system(asset_ids: list[int]) -> dict[int, str]:
-        if not asset_ids:
-            return {}
-        from loans.selectors.filings import pledged_elsewhere
-
-        return pledged_elsewhere(asset_ids=asset_ids)
 
     def _pledge_new(
         self, row: Row, loan: Loan, ip_key: tuple[str, str], held: dict[int, str]
@@ -1589,6 +2000,16 @@ class BooksCheck:
 
     # --- 补偿申请 ----------------------------------------------------------------------------------
 
+    @staticmethod
+    def _with_returns(qs):
+        """Claims with the fund amounts of their recoveries summed (all, and those returned)."""
+        return qs.annotate(
+            returns_due=Coalesce(Sum("recoveries__fund_amount"), ZERO),
+            returned=Coalesce(
+                Sum("recoveries__fund_amount", filter=Q(recoveries__status=RecoveryStatus.RETURNED)), ZERO
+            ),
+        )
+
     def _claims(self) -> None:
         open_claims = Counter(
             Claim.objects.filter(fund=self.fund)
@@ -1606,25 +2027,32 @@ class BooksCheck:
             refs = {row["reference"] for row in chunk if row["reference"]}
             existing = {
                 c.reference: c
-                for c in Claim.objects.filter(reference__in=refs).select_related(
+                for c in self._with_returns(Claim.objects.filter(reference__in=refs)).select_related(
                     "institution", "filing", "filing__policy_version"
                 )
             }
-            new_rows = []
             for row in chunk:
                 ref = row["reference"]
                 if ref is None:
                     continue
                 if ref in self.claims:
                     self.error(
-                        CLAIMS, row, "reference", BooksError.DUPLICATE_ROW, f"申请编号 {ref} 在本表中重复"
+                        CLAIMS,
+                        row,
+                        "reference",
+                        BooksError.DUPLICATE_ROW,
+                        _("申请编号 %(reference)s 在本表中重复") % {"reference": ref},
                     )
                     continue
                 claim = existing.get(ref)
                 if claim is not None:
                     if claim.fund_id != self.fund.pk:
                         self.error(
-                            CLAIMS, row, "reference", BooksError.IN_OTHER_FUND, f"申请编号 {ref} 属于其他资金"
+                            CLAIMS,
+                            row,
+                            "reference",
+                            BooksError.IN_OTHER_FUND,
+                            _("申请编号 %(reference)s 属于其他资金") % {"reference": ref},
                         )
                     self._same(
                         CLAIMS,
@@ -1634,40 +2062,37 @@ class BooksCheck:
                             institution_code=claim.institution.code,
                             contract_no=claim.filing.contract_no,
                         ),
-                        "补偿申请",
+                        _("补偿申请"),
                     )
                     self.claims[ref] = self._claim_facts(claim, row.number, bad=row.failed)
                     self._classify(CLAIMS, row, "unchanged")
                     continue
-                values = self._claim_new(row, open_claims)
-                if values is not None and not row.failed:
-                    new_rows.append(values)
+                self._claim_new(row, open_claims)
                 self._classify(CLAIMS, row, "new")
-            if self.writing and new_rows:
-                for r in new_rows:
-                    loan = self.loans[r.pop("_loan")]
-                    r["filing_id"] = loan.pk
-                    r["institution_id"] = self.inst[loan.institution_code].pk
-                for c in loan_imports.claims_import_create(rows=new_rows, by=self.by, comment=self.comment):
-                    self.claims[c.reference].pk = c.pk
 
-    def _claim_facts(self, claim: Claim, row: int | None, *, bad: bool) -> ClaimFacts:
-        returns = Recovery.objects.filter(claim=claim).values_list("fund_amount", "status")
+    @staticmethod
+    def _claim_facts(claim: Claim, row: int | None, *, bad: bool) -> ClaimFacts:
         return ClaimFacts(
             claim.pk, False, bad, claim.status, claim.paid_amount, claim.paid_on, claim.filing.policy_version,
             claim.outstanding_principal, claim.recovered_before_claim, claim.filing.principal, row,
-            returns_due=sum((a for a, _s in returns), ZERO),
-            returned=sum((a for a, s in returns if s == RecoveryStatus.RETURNED), ZERO),
+            returns_due=claim.returns_due, returned=claim.returned,
         )  # fmt: skip
 
-    def _claim_new(self, row: Row, open_claims: Counter) -> dict[str, Any] | None:
+    def _claim_new(self, row: Row, open_claims: Counter) -> None:
         key = (row["institution_code"], row["contract_no"])
         loan = self.loans.get(key) if None not in key else None
         status = row["status"]
         ref = row["reference"]
         if status is not None and status not in loan_imports.IMPORTABLE_CLAIM_STATUSES:
-            self.error(CLAIMS, row, "status", BooksError.STATUS_NOT_IMPORTABLE,
-                       "新补偿申请须为已代偿的申请（追偿中、已结案、已核销）；进行中的申请请由合作机构通过接口提交")  # fmt: skip
+            self.error(
+                CLAIMS,
+                row,
+                "status",
+                BooksError.STATUS_NOT_IMPORTABLE,
+                _(
+                    "新补偿申请须为已代偿的申请（追偿中、已结案、已核销）；进行中的申请请由合作机构通过接口提交"
+                ),
+            )
         for required in ("approved_amount", "approved_on", "paid_amount", "paid_on"):
             if row[required] is None and required not in row.bad:
                 self.error(
@@ -1675,11 +2100,11 @@ class BooksCheck:
                     row,
                     required,
                     FieldError.REQUIRED,
-                    f"已代偿的申请须填写“{CLAIMS.col(required).header}”",
+                    _("已代偿的申请须填写“%(column)s”") % {"column": CLAIMS.col(required).header},
                 )
-        if row["meeting_ref"] is None:
+        if row["meeting_ref"] is None and "meeting_ref" not in row.bad:
             self.error(
-                CLAIMS, row, "meeting_ref", LoansError.MEETING_REF_REQUIRED, "请填写决策委员会会议纪要编号"
+                CLAIMS, row, "meeting_ref", LoansError.MEETING_REF_REQUIRED, _("请填写决策委员会会议纪要编号")
             )
         for earlier, later in (
             ("trigger_date", "submitted_on"),
@@ -1687,32 +2112,45 @@ class BooksCheck:
             ("approved_on", "paid_on"),
         ):
             self._order(CLAIMS, row, earlier, later)
-        self._future(CLAIMS, row, "trigger_date", "submitted_on", "approved_on", "paid_on")
-        self.claims[ref] = ClaimFacts(
+        self._future(CLAIMS, row, "submitted_on", "approved_on", "paid_on")
+        facts = ClaimFacts(
             None, True, True, status or "", row["paid_amount"], row["paid_on"], None, row=row.number
         )
+        self.claims[ref] = facts
         if loan is None:
             if None not in key:
-                self.error(CLAIMS, row, "contract_no", BooksError.UNKNOWN_REFERENCE,
-                           f"贷款（{key[0]}，{key[1]}）不在“贷款”表中，也不是本资金已备案的贷款")  # fmt: skip
-            return None
+                self._unknown_loan(CLAIMS, row, key)
+            return
         expected = {
-            "in_recovery": LoanStatus.COMPENSATED,
-            "closed": LoanStatus.CLOSED,
-            "written_off": LoanStatus.CLOSED,
+            ClaimStatus.IN_RECOVERY: LoanStatus.COMPENSATED,
+            ClaimStatus.CLOSED: LoanStatus.CLOSED,
+            ClaimStatus.WRITTEN_OFF: LoanStatus.CLOSED,
         }
         if status in expected and loan.loan_status != expected[status]:
+            col = LOANS.col("loan_status")
             self.error(
-                CLAIMS, row, "status", BooksError.LOAN_STATE_INCONSISTENT,
-                f"贷款 {loan.reference or key[1]} 的状态为“{LOANS.col('loan_status').label_of(loan.loan_status)}”，"
-                f"与“{CLAIMS.col('status').label_of(status)}”的补偿申请不符（应为“{LOANS.col('loan_status').label_of(expected[status])}”）",
-            )  # fmt: skip
+                CLAIMS,
+                row,
+                "status",
+                BooksError.LOAN_STATE_INCONSISTENT,
+                _(
+                    "贷款 %(loan)s 的状态为“%(loan_status)s”，与“%(status)s”的补偿申请不符（应为“%(expected)s”）"
+                )
+                % {
+                    "loan": loan.reference or key[1],
+                    "loan_status": col.label_of(loan.loan_status),
+                    "status": CLAIMS.col("status").label_of(status),
+                    "expected": col.label_of(expected[status]),
+                },
+            )
         if status == ClaimStatus.IN_RECOVERY:
             open_claims[loan.pk or key] += 1
             if open_claims[loan.pk or key] > 1:
-                self.error(CLAIMS, row, "contract_no", LoansError.CLAIM_EXISTS, "该贷款已有进行中的补偿申请")
+                self.error(
+                    CLAIMS, row, "contract_no", LoansError.CLAIM_EXISTS, _("该贷款已有进行中的补偿申请")
+                )
         if loan.bad or loan.terms is None or row.failed:
-            return None
+            return
         terms, policy = loan.terms, loan.policy
         if row["trigger_date"] < terms.disbursed_on:
             self.error(
@@ -1720,72 +2158,63 @@ class BooksCheck:
                 row,
                 "trigger_date",
                 BooksError.DATE_ORDER,
-                f"触发日不能早于贷款放款日（{terms.disbursed_on}）",
+                _("触发日不能早于贷款放款日（%(date)s）") % {"date": terms.disbursed_on},
             )
         outstanding, recovered = row["outstanding_principal"], row["recovered_before_claim"] or ZERO
-        if outstanding > terms.principal:
-            self.error(
-                CLAIMS,
-                row,
-                "outstanding_principal",
-                LoansError.OUTSTANDING_EXCEEDS_PRINCIPAL,
-                "本金余额不能超过贷款本金",
-            )
-        if recovered > outstanding:
-            self.error(
-                CLAIMS,
-                row,
-                "recovered_before_claim",
-                LoansError.INVALID_RECOVERED,
-                "申请前回收不能超过本金余额",
-            )
-        window = loan_imports.claim_window_violation(
-            trigger_date=row["trigger_date"], submitted_on=row["submitted_on"], policy=policy
+        self.violations(
+            CLAIMS,
+            row,
+            claim_rules.check_claim_figures(
+                principal=terms.principal,
+                outstanding=outstanding,
+                recovered_before=recovered,
+                trigger_date=row["trigger_date"],
+                today=self.today,
+            ),
         )
-        if window:
-            self.violations(CLAIMS, row, [window])
-        computation = loan_imports.claim_computation(
-            principal=terms.principal,
-            covered_principal=terms.covered_principal,
-            fund_share=loan.fund_share,
-            policy=policy,
-            outstanding=outstanding,
-            recovered_before=recovered,
+        window = claim_rules.check_claim_window(
+            trigger_date=row["trigger_date"],
+            filed_on=row["submitted_on"],
+            window_days=policy.claim_window_days,
         )
+        if window is not None:
+            self.violations(CLAIMS, row, [window], {"trigger_date": "submitted_on"})
         approved, paid = row["approved_amount"], row["paid_amount"]
         if approved <= ZERO:
-            self.error(CLAIMS, row, "approved_amount", LoansError.NOTHING_TO_APPROVE, "批准金额须大于零")
-        elif approved > computation.claimable_amount:
+            # What the loan alone would allow (its per-loan caps) says why nothing can be approved.
+            alone = claim_rules.compute_claim(
+                principal=terms.principal,
+                covered_principal=terms.covered_principal,
+                outstanding_principal=outstanding,
+                recovered_before_claim=recovered,
+                fund_share=loan.fund_share,
+                **claim_rules.cap_rooms(policy=policy, used=claim_rules.CapsUsed(), reserve_deposit=None),
+            )
+            self.violations(
+                CLAIMS,
+                row,
+                [claim_rules.check_approved_amount(amount=approved, claimable=alone.claimable_amount)],
+            )
+        elif paid <= ZERO or paid > approved:
             self.error(
-                CLAIMS, row, "approved_amount", LoansError.APPROVED_AMOUNT_EXCEEDS_CLAIMABLE,
-                f"批准金额不能高于可补偿金额 {computation.claimable_amount:.2f} 元"
-                f"（损失基数 {computation.loss_base:.2f} 元 × 资金分担比例 {loan.fund_share}%，按政策上限）",
-            )  # fmt: skip
-        if paid <= ZERO or paid > approved:
-            self.error(CLAIMS, row, "paid_amount", FieldError.MAX_VALUE, "已付金额须大于零且不超过批准金额")
+                CLAIMS, row, "paid_amount", FieldError.MAX_VALUE, _("已付金额须大于零且不超过批准金额")
+            )
         if row.failed:
-            return None
-        facts = self.claims[ref]
-        facts.bad, facts.policy = False, policy
+            return
+        facts.bad, facts.policy, facts.loan_key = False, policy, key
         facts.outstanding, facts.recovered_before, facts.loan_principal = (
             outstanding,
             recovered,
             terms.principal,
         )
         self._note_date(row["paid_on"])
-        return {
-            "_loan": key,
+        facts.values = {
             "fund": self.fund,
             "reference": ref,
             "status": status,
             "trigger_date": row["trigger_date"],
             "outstanding_principal": outstanding,
             "recovered_before_claim": recovered,
-            "computation": computation.as_dict(),
-            "loss_base": computation.loss_base,
-            "fund_share": computation.fund_share,
-            "computed_amount": computation.computed_amount,
-            "claimable_amount": computation.claimable_amount,
             "approved_amount": approved,
             "approved_on": row["approved_on"],
             "meeting_ref": row["meeting_ref"],
@@ -1798,10 +2227,136 @@ class BooksCheck:
         missing = [r for r in refs if r not in self.claims]
         if not missing:
             return
-        for claim in Claim.objects.filter(reference__in=missing, fund=self.fund).select_related(
+        qs = self._with_returns(Claim.objects.filter(reference__in=missing, fund=self.fund)).select_related(
             "filing__policy_version"
-        ):
+        )
+        for claim in qs:
             self.claims[claim.reference] = self._claim_facts(claim, None, bad=False)
+
+    def _claim_caps(self) -> None:
+        """Each new claim's amount as the claim rules compute it on its approval day: the loss
+        base and the loan's frozen share under every cap of the loan's policy (per loan, per
+        enterprise, per year, the institution's reserve, the fund's balance then), counting the
+        claims approved before it, in the system and in the workbook. The computation is kept
+        with the claim, as the committee's approval keeps it."""
+        new = sorted(
+            (c for c in self.claims.values() if c.new and not c.bad and c.values is not None),
+            key=lambda c: (c.values["approved_on"], c.row),
+        )
+        if not new:
+            return
+        counted: list[CapsClaim] = [
+            CapsClaim(
+                (c["approved_on"], 0, c["id"]),
+                c["reference"],
+                c["filing__enterprise__uscc"],
+                c["institution__code"],
+                c["approved_on"],
+                c["paid_on"],
+                c["loss_base"],
+                c["approved_amount"] or ZERO,
+                c["paid_amount"] or ZERO,
+            )  # fmt: skip
+            for c in Claim.objects.filter(
+                fund=self.fund,
+                status__in=(*COMMITTED_CLAIM_STATUSES, *PAID_CLAIM_STATUSES),
+                approved_on__isnull=False,
+            ).values(
+                "id",
+                "reference",
+                "filing__enterprise__uscc",
+                "institution__code",
+                "approved_on",
+                "paid_on",
+                "loss_base",
+                "approved_amount",
+                "paid_amount",
+            )  # fmt: skip
+        ]
+        moves = sorted((m.value_date, m.amount) for m in self._ledger_after())
+        days = [d for d, _a in moves]
+        totals = [ZERO]
+        for _d, amount in moves:
+            totals.append(totals[-1] + amount)
+        payouts = sorted((m.value_date, -m.amount) for m in self._ledger_after() if self._is_payout(m))
+        payout_days = [d for d, _a in payouts]
+        payout_totals = [ZERO]
+        for _d, amount in payouts:
+            payout_totals.append(payout_totals[-1] + amount)
+
+        def before(day_list, sums, day):
+            return sums[bisect.bisect_left(day_list, day)]
+
+        for c in new:
+            loan = self.loans[c.loan_key]
+            values = c.values
+            day, approved = values["approved_on"], values["approved_amount"]
+            me = CapsClaim(
+                (day, 1, c.row), values["reference"], loan.enterprise_uscc, loan.institution_code, day,
+                values["paid_on"], ZERO, approved, values["paid_amount"],
+            )  # fmt: skip
+            earlier = [x for x in counted if x.order < me.order]
+            unpaid = sum((x.approved_amount for x in earlier if x.paid_on is None or x.paid_on >= day), ZERO)
+
+            def taken(x: CapsClaim, day: dt.date = day) -> Decimal:
+                """Paid before the day: what was paid; otherwise what was approved."""
+                return x.paid_amount if x.paid_on is not None and x.paid_on < day else x.approved_amount
+
+            same_ent = [x for x in earlier if x.enterprise == me.enterprise]
+            agreement = self._agreement_on(loan.institution_code, day)
+            year_start = day.replace(month=1, day=1)
+            used = claim_rules.CapsUsed(
+                enterprise_loss_base=sum((x.loss_base for x in same_ent), ZERO),
+                enterprise_amount=sum((taken(x) for x in same_ent), ZERO),
+                year_amount=before(payout_days, payout_totals, day)
+                - before(payout_days, payout_totals, year_start)
+                + unpaid,
+                institution_amount=sum((taken(x) for x in earlier if x.institution == me.institution), ZERO),
+                available_balance=before(days, totals, day) - unpaid,
+            )
+            computation = claim_rules.compute_claim(
+                principal=loan.terms.principal,
+                covered_principal=loan.terms.covered_principal,
+                outstanding_principal=values["outstanding_principal"],
+                recovered_before_claim=values["recovered_before_claim"],
+                fund_share=loan.fund_share,
+                **claim_rules.cap_rooms(
+                    policy=loan.policy,
+                    used=used,
+                    reserve_deposit=agreement.reserve_deposit if agreement else None,
+                ),
+            )
+            values.update(
+                computation=computation.as_dict(),
+                loss_base=computation.loss_base,
+                fund_share=computation.fund_share,
+                computed_amount=computation.computed_amount,
+                claimable_amount=computation.claimable_amount,
+            )
+            me.loss_base = computation.loss_base
+            counted.append(me)
+            refused = claim_rules.check_approved_amount(
+                amount=approved, claimable=computation.claimable_amount
+            )
+            if refused is not None:
+                caps = "、".join(str(cap.label) for cap in computation.caps_applied) or _("无")
+                self.error(
+                    CLAIMS,
+                    c.row,
+                    "approved_amount",
+                    refused.code,
+                    _(
+                        "%(message)s（%(date)s 批准时：损失基数 %(base)s 元 × 资金分担比例 %(share)s%%，适用上限：%(caps)s）"
+                    )
+                    % {
+                        "message": refused.message,
+                        "date": day,
+                        "base": _yuan(computation.loss_base),
+                        "share": computation.fund_share,
+                        "caps": caps,
+                    },
+                )
+                c.bad = True
 
     # --- 追偿回收 ----------------------------------------------------------------------------------
 
@@ -1818,7 +2373,6 @@ class BooksCheck:
                     "claim"
                 )
             }
-            new_rows = []
             for row in chunk:
                 ref = row["claim_reference"]
                 key = (ref, row["received_on"], row["gross_amount"], row["source"])
@@ -1830,32 +2384,34 @@ class BooksCheck:
                         row,
                         "received_on",
                         BooksError.DUPLICATE_ROW,
-                        "同一申请、回收日期、金额和来源的回收在本表中重复",
+                        _("同一申请、回收日期、金额和来源的回收在本表中重复"),
                     )
                     continue
                 seen.add(key)
                 claim = self.claims.get(ref)
                 if claim is None:
-                    self.error(RECOVERIES, row, "claim_reference", BooksError.UNKNOWN_REFERENCE,
-                               f"补偿申请 {ref} 不在“补偿申请”表中，也不是本资金的申请")  # fmt: skip
+                    self._unknown_claim(RECOVERIES, row, "claim_reference", ref)
                     continue
                 recovery = existing.get(key)
                 if recovery is not None:
                     self._same(
-                        RECOVERIES, row, selectors.recovery_row(recovery, claim_reference=ref), "追偿回收"
+                        RECOVERIES, row, selectors.recovery_row(recovery, claim_reference=ref), _("追偿回收")
                     )
                     self._classify(RECOVERIES, row, "unchanged")
                     continue
                 values = self._recovery_new(row, claim)
                 if values is not None and not row.failed:
-                    new_rows.append(values)
+                    self.new_recoveries.append(values)
                 self._classify(RECOVERIES, row, "new")
-            if self.writing and new_rows:
-                for r in new_rows:
-                    r["claim_id"] = self.claims[r.pop("_claim")].pk
-                loan_imports.recoveries_import_create(
-                    rows=new_rows, by=self.by, comment=self.comment, today=self.today
-                )
+
+    def _unknown_claim(self, spec: Sheet, row: Row, key: str, ref: str) -> None:
+        self.error(
+            spec,
+            row,
+            key,
+            BooksError.UNKNOWN_REFERENCE,
+            _("补偿申请 %(reference)s 不在“补偿申请”表中，也不是本资金的申请") % {"reference": ref},
+        )
 
     def _recovery_new(self, row: Row, claim: ClaimFacts) -> dict[str, Any] | None:
         status = row["status"]
@@ -1865,7 +2421,7 @@ class BooksCheck:
                 row,
                 "status",
                 BooksError.STATUS_NOT_IMPORTABLE,
-                "新回收记录可为“待返还”或“已返还”",
+                _("新回收记录可为“待返还”或“已返还”"),
             )
         if claim.status not in loan_imports.IMPORTABLE_CLAIM_STATUSES and not claim.bad:
             self.error(
@@ -1873,48 +2429,63 @@ class BooksCheck:
                 row,
                 "claim_reference",
                 BooksError.LOAN_STATE_INCONSISTENT,
-                "只有已代偿的补偿申请可以有追偿回收",
+                _("只有已代偿的补偿申请可以有追偿回收"),
             )
         if status == RecoveryStatus.RETURNED and row["returned_on"] is None and "returned_on" not in row.bad:
-            self.error(RECOVERIES, row, "returned_on", FieldError.REQUIRED, "已返还的回收须填写返还日期")
+            self.error(RECOVERIES, row, "returned_on", FieldError.REQUIRED, _("已返还的回收须填写返还日期"))
         if status == RecoveryStatus.RETURN_DUE and row["returned_on"] is not None:
             self.error(
                 RECOVERIES,
                 row,
                 "returned_on",
                 BooksError.LOAN_STATE_INCONSISTENT,
-                "待返还的回收不应有返还日期",
+                _("待返还的回收不应有返还日期"),
             )
         self._order(RECOVERIES, row, "received_on", "returned_on")
-        self._future(RECOVERIES, row, "received_on", "returned_on")
+        self._future(RECOVERIES, row, "returned_on")
         gross, costs, amount = row["gross_amount"], row["costs"] or ZERO, row["fund_amount"]
-        if gross is not None and gross <= ZERO:
-            self.error(RECOVERIES, row, "gross_amount", FieldError.MIN_VALUE, "回收总额须大于零")
-        if gross is not None and costs > gross:
-            self.error(RECOVERIES, row, "costs", LoansError.COSTS_EXCEED_GROSS, "追偿费用不能超过回收总额")
-        elif gross is not None and amount is not None and amount > gross - costs:
+        if gross is not None and row["received_on"] is not None:
+            self.violations(
+                RECOVERIES,
+                row,
+                claim_rules.check_recovery(
+                    gross=gross,
+                    costs=costs,
+                    received_on=row["received_on"],
+                    paid_on=claim.paid_on,
+                    today=self.today,
+                ),
+            )
+        if claim.bad or row.failed or amount is None:
+            return None
+        # The fund gets back in the proportion in which it bore the loss (domain-rules §9).
+        bank_loss = claim.outstanding - claim.recovered_before
+        expected = claim_rules.recovery_fund_amount(
+            gross=gross,
+            costs=costs,
+            paid_amount=claim.paid_amount,
+            bank_loss=bank_loss,
+            already_returned=claim.returns_due,
+        )
+        if amount != expected:
             self.error(
                 RECOVERIES,
                 row,
                 "fund_amount",
-                FieldError.MAX_VALUE,
-                f"应返还资金不能超过回收净额 {gross - costs:.2f} 元",
+                BooksError.RECOVERY_SHARE_MISMATCH,
+                _(
+                    "应返还资金应为 %(expected)s 元：回收净额 %(net)s 元 × 已代偿 %(paid)s 元 ÷ 银行损失 %(loss)s 元"
+                    "（资金按承担损失的比例分享回收，返还合计不超过已代偿金额）"
+                )
+                % {
+                    "expected": _yuan(expected),
+                    "net": _yuan(gross - costs),
+                    "paid": _yuan(claim.paid_amount),
+                    "loss": _yuan(bank_loss),
+                },
             )
-        if claim.paid_on and row["received_on"] and row["received_on"] < claim.paid_on:
-            self.error(
-                RECOVERIES,
-                row,
-                "received_on",
-                LoansError.RECEIVED_BEFORE_PAYMENT,
-                "代偿前的回收应在申请时扣除",
-            )
-        if claim.bad or row.failed or amount is None:
             return None
         claim.returns_due += amount
-        if claim.paid_amount is not None and claim.returns_due > claim.paid_amount:
-            self.error(RECOVERIES, row, "fund_amount", LoansError.RETURNS_EXCEED_PAID,
-                       f"申请 {row['claim_reference']} 的应返还合计 {claim.returns_due:.2f} 元超过已代偿金额 {claim.paid_amount:.2f} 元")  # fmt: skip
-            return None
         if status == RecoveryStatus.RETURNED:
             claim.returned += amount
         due_on = row["due_on"] or loan_imports.recovery_due_on(
@@ -1938,24 +2509,21 @@ class BooksCheck:
         def key_of(value_date, entry_type, level, amount, reference, claim_ref):
             return (value_date, entry_type, level or None, amount, reference or None, claim_ref or None)
 
-        in_system = Counter()
+        in_system: Counter = Counter()
         by_reference: Counter = Counter()
-        for e in LedgerEntry.objects.filter(fund=self.fund).select_related("claim"):
-            claim_ref = e.claim.reference if e.claim_id else None
-            in_system[
-                key_of(e.value_date, e.entry_type, e.government_level, e.amount, e.reference, claim_ref)
-            ] += 1
+        entries = LedgerEntry.objects.filter(fund=self.fund).values_list(
+            "value_date", "entry_type", "government_level", "amount", "reference", "claim__reference"
+        )
+        for value_date, entry_type, level, amount, reference, claim_ref in entries:
+            in_system[key_of(value_date, entry_type, level, amount, reference, claim_ref)] += 1
+            self.movements.append(Movement(value_date, amount, (entry_type, None)))
         unmatched_rows: list[tuple[Row, tuple]] = []
         for chunk in self._chunks(LEDGER):
             self._claim_ref({row["claim_reference"] for row in chunk if row["claim_reference"]})
             for row in chunk:
                 values = row.values
-                if (
-                    row.failed
-                    or values["value_date"] is None
-                    or values["entry_type"] is None
-                    or values["amount"] is None
-                ):
+                if row.failed or None in (values["value_date"], values["entry_type"], values["amount"]):
+                    self.ledger_failed = True
                     continue
                 key = key_of(values["value_date"], values["entry_type"], values["government_level"], values["amount"],
                              values["reference"], values["claim_reference"])  # fmt: skip
@@ -1972,21 +2540,19 @@ class BooksCheck:
         for row, key in unmatched_rows:
             if key[4] and by_reference[(key[0], key[1], key[4])] > 0:
                 by_reference[(key[0], key[1], key[4])] -= 1
-                self.error(LEDGER, row, "amount", BooksError.LEDGER_ENTRY_DIFFERS,
-                           f"业务编号 {key[4]} 的{LEDGER.col('entry_type').label_of(key[1])}分录与系统中的记录不一致；台账只能追加，不能修改")  # fmt: skip
+                self.error(
+                    LEDGER,
+                    row,
+                    "amount",
+                    BooksError.LEDGER_ENTRY_DIFFERS,
+                    _("业务编号 %(reference)s 的%(type)s分录与系统中的记录不一致；台账只能追加，不能修改")
+                    % {"reference": key[4], "type": LEDGER.col("entry_type").label_of(key[1])},
+                )
+                self.ledger_failed = True
                 continue
             self._ledger_new(row)
             self._classify(LEDGER, row, "new")
         self._ledger_balance()
-        self._claim_money()
-        if self.writing and self.new_ledger:
-            entries = []
-            for row, entry in self.new_ledger:
-                claim = None
-                if row["claim_reference"]:
-                    claim = Claim.objects.get(pk=self.claims[row["claim_reference"]].pk)
-                entries.append(replace(entry, claim=claim))
-            ledger_import(fund=self.fund, entries=entries, by=self.by)
 
     def _ledger_new(self, row: Row) -> None:
         entry_type, amount, level, claim_ref = (
@@ -1995,76 +2561,113 @@ class BooksCheck:
             row["government_level"],
             row["claim_reference"],
         )
-        if amount == ZERO:
-            self.error(LEDGER, row, "amount", FundsError.INVALID_AMOUNT, "金额不能为零")
-        elif entry_type in INFLOW_TYPES and amount < 0:
-            self.error(LEDGER, row, "amount", BooksError.LEDGER_SIGN_MISMATCH,
-                       f"{LEDGER.col('entry_type').label_of(entry_type)}是流入，金额应为正数")  # fmt: skip
-        elif entry_type in OUTFLOW_TYPES and amount > 0:
-            self.error(LEDGER, row, "amount", BooksError.LEDGER_SIGN_MISMATCH,
-                       f"{LEDGER.col('entry_type').label_of(entry_type)}是流出，金额应为负数")  # fmt: skip
-        if entry_type == EntryType.CONTRIBUTION and level not in GovernmentLevel.values:
+        label = LEDGER.col("entry_type").label_of(entry_type)
+        if entry_type in INFLOW_TYPES and amount < 0:
             self.error(
-                LEDGER, row, "government_level", FundsError.GOVERNMENT_LEVEL_REQUIRED, "出资须注明出资层级"
+                LEDGER,
+                row,
+                "amount",
+                BooksError.LEDGER_SIGN_MISMATCH,
+                _("%(type)s是流入，金额应为正数") % {"type": label},
             )
+        elif entry_type in OUTFLOW_TYPES and amount > 0:
+            self.error(
+                LEDGER,
+                row,
+                "amount",
+                BooksError.LEDGER_SIGN_MISMATCH,
+                _("%(type)s是流出，金额应为负数") % {"type": label},
+            )
+        magnitude = amount if entry_type == EntryType.ADJUSTMENT else abs(amount)
+        self.violations(
+            LEDGER,
+            row,
+            entry_violations(entry_type=entry_type, amount=magnitude, government_level=level or ""),
+        )
         self._future(LEDGER, row, "value_date")
-        claim_types = (EntryType.COMPENSATION_PAID, EntryType.RECOVERY_RETURNED)
-        if entry_type in claim_types:
+        if entry_type in (EntryType.COMPENSATION_PAID, EntryType.RECOVERY_RETURNED):
             if claim_ref is None:
                 self.error(
                     LEDGER,
                     row,
                     "claim_reference",
                     FieldError.REQUIRED,
-                    "代偿支出和追偿返还须填写补偿申请编号",
+                    _("代偿支出和追偿返还须填写补偿申请编号"),
                 )
             elif claim_ref not in self.claims:
-                self.error(LEDGER, row, "claim_reference", BooksError.UNKNOWN_REFERENCE,
-                           f"补偿申请 {claim_ref} 不在“补偿申请”表中，也不是本资金的申请")  # fmt: skip
+                self._unknown_claim(LEDGER, row, "claim_reference", claim_ref)
             else:
                 self.ledger_claims[claim_ref].append(row)
         elif claim_ref is not None:
             self.error(
-                LEDGER, row, "claim_reference", FieldError.INVALID, "只有代偿支出和追偿返还填写补偿申请编号"
+                LEDGER,
+                row,
+                "claim_reference",
+                FieldError.INVALID,
+                _("只有代偿支出和追偿返还填写补偿申请编号"),
             )
         self._note_date(row["value_date"])
-        if not row.failed:
-            self.new_ledger.append(
-                (
-                    row,
-                    ImportedEntry(
-                        entry_type=entry_type,
-                        amount=amount,
-                        value_date=row["value_date"],
-                        government_level=level or "",
-                        description=row["description"] or "",
-                        reference=row["reference"] or "",
-                    ),
-                )
+        if row.failed:
+            self.ledger_failed = True
+            return
+        self.new_ledger.append(
+            (
+                row,
+                ImportedEntry(
+                    entry_type=entry_type,
+                    amount=amount,
+                    value_date=row["value_date"],
+                    government_level=level or "",
+                    description=row["description"] or "",
+                    reference=row["reference"] or "",
+                ),
             )
+        )
+
+    def _ledger_after(self) -> list[Movement]:
+        """The ledger after the import: the system's entries, tagged (type, None), and the new
+        rows, tagged (type, row)."""
+        return self.movements + [
+            Movement(entry.value_date, entry.amount, (entry.entry_type, row))
+            for row, entry in self.new_ledger
+        ]
+
+    @staticmethod
+    def _is_payout(movement: Movement) -> bool:
+        return movement.tag[0] == EntryType.COMPENSATION_PAID
 
     def _ledger_balance(self) -> None:
         """The balance in date order never below zero; the stated balance met, to the fen."""
-        movements = existing_movements(fund=self.fund) + [
-            Movement(entry.value_date, entry.amount, row) for row, entry in self.new_ledger
-        ]
+        movements = self._ledger_after()
         negative = first_negative(movements)
         if negative is not None:
             moved, balance = negative
-            blame = moved.tag if isinstance(moved.tag, Row) else None
+            blame = moved.tag[1]
             if blame is None:  # an entry in the system: blame the last new outflow on or before its day
                 outflows = [
                     r for r, e in self.new_ledger if e.amount < 0 and e.value_date <= moved.value_date
                 ]
                 blame = outflows[-1] if outflows else None
             if blame is not None:
-                self.error(LEDGER, blame, "amount", FundsError.FUND_BALANCE_INSUFFICIENT,
-                           f"按记账日期顺序，{moved.value_date} 资金余额为 {balance:,.2f} 元，不能为负")  # fmt: skip
+                self.error(
+                    LEDGER,
+                    blame,
+                    "amount",
+                    FundsError.FUND_BALANCE_INSUFFICIENT,
+                    _("按记账日期顺序，%(date)s 资金余额为 %(balance)s 元，不能为负")
+                    % {"date": moved.value_date, "balance": _yuan(balance)},
+                )
         total = sum((m.amount for m in movements), ZERO)
         self.report.balance_after = f"{total:.2f}"
         if self.control_balance is not None and quantize(total) != self.control_balance:
-            self.error(FUND, self.control_row, "balance", BooksError.LEDGER_TOTAL_MISMATCH,
-                       f"导入后台账余额为 {total:,.2f} 元，与填写的台账余额 {self.control_balance:,.2f} 元不符")  # fmt: skip
+            self.error(
+                FUND,
+                self.control_row,
+                "balance",
+                BooksError.LEDGER_TOTAL_MISMATCH,
+                _("导入后台账余额为 %(total)s 元，与填写的台账余额 %(stated)s 元不符")
+                % {"total": _yuan(total), "stated": _yuan(self.control_balance)},
+            )
 
     def _claim_money(self) -> None:
         """A claim paid here has its payout in the ledger; its returned recoveries too."""
@@ -2081,64 +2684,76 @@ class BooksCheck:
             claim = self.claims[ref]
             if claim.bad:
                 continue
-            rows = self.ledger_claims.get(ref, [])
+            rows = [r for r in self.ledger_claims.get(ref, []) if not r.failed]
             paid = -posted[(claim.pk, EntryType.COMPENSATION_PAID)] if claim.pk else ZERO
-            paid -= sum(
-                (
-                    r["amount"]
-                    for r in rows
-                    if r["entry_type"] == EntryType.COMPENSATION_PAID and not r.failed
-                ),
-                ZERO,
-            )
+            paid -= sum((r["amount"] for r in rows if r["entry_type"] == EntryType.COMPENSATION_PAID), ZERO)
             returned = posted[(claim.pk, EntryType.RECOVERY_RETURNED)] if claim.pk else ZERO
             returned += sum(
-                (
-                    r["amount"]
-                    for r in rows
-                    if r["entry_type"] == EntryType.RECOVERY_RETURNED and not r.failed
-                ),
-                ZERO,
+                (r["amount"] for r in rows if r["entry_type"] == EntryType.RECOVERY_RETURNED), ZERO
             )
+            all_rows = self.ledger_claims.get(ref, [])
             where = (
                 (CLAIMS, claim.row, "paid_amount")
                 if claim.new and claim.row
-                else (LEDGER, rows[0] if rows else None, "amount")
+                else (LEDGER, all_rows[0] if all_rows else None, "amount")
             )
             if claim.paid_amount is not None and paid != claim.paid_amount:
-                self.error(where[0], where[1], where[2], BooksError.CLAIM_LEDGER_MISMATCH,
-                           f"申请 {ref} 的已付金额为 {claim.paid_amount:,.2f} 元，资金台账中的代偿支出合计为 {paid:,.2f} 元")  # fmt: skip
+                self.error(
+                    where[0],
+                    where[1],
+                    where[2],
+                    BooksError.CLAIM_LEDGER_MISMATCH,
+                    _("申请 %(reference)s 的已付金额为 %(paid)s 元，资金台账中的代偿支出合计为 %(posted)s 元")
+                    % {"reference": ref, "paid": _yuan(claim.paid_amount), "posted": _yuan(paid)},
+                )
             if returned != claim.returned:
-                spot = (LEDGER, rows[-1], "amount") if rows else where
-                self.error(spot[0], spot[1], spot[2], BooksError.RECOVERY_LEDGER_MISMATCH,
-                           f"申请 {ref} 已返还的回收合计 {claim.returned:,.2f} 元，资金台账中的追偿返还合计为 {returned:,.2f} 元")  # fmt: skip
+                spot = (LEDGER, all_rows[-1], "amount") if all_rows else where
+                self.error(
+                    spot[0],
+                    spot[1],
+                    spot[2],
+                    BooksError.RECOVERY_LEDGER_MISMATCH,
+                    _(
+                        "申请 %(reference)s 已返还的回收合计 %(returned)s 元，资金台账中的追偿返还合计为 %(posted)s 元"
+                    )
+                    % {"reference": ref, "returned": _yuan(claim.returned), "posted": _yuan(returned)},
+                )
 
     # --- the book as a whole, then the end ------------------------------------------------------------
 
     def _book_limits(self) -> None:
-        """The enterprise's exposure and the fund's capacity, on the book after the import."""
-        new_live = [
-            loan for loan in self.loans.values() if loan.new and not loan.bad and loan.live and loan.row
-        ]
-        if not new_live or self.report.error_count:
-            return
+        """What only the whole book shows, on the book after the import (the balances between
+        old monthly reports are not in the books): the fund's covered balance within its
+        capital × leverage, and each enterprise's live loans within the per-enterprise limit,
+        both under the policy in force today. The loan that crosses a limit, taking the new
+        loans in the order they were accepted, is blamed. (The ledger never below zero in date
+        order is checked with the ledger.)"""
         policy = self.policy_on(self.today)
-        if policy is None:
-            return
-        figures = self.before
-        new_capital = sum(
-            (
-                e.amount
-                for _r, e in self.new_ledger
-                if e.entry_type in (EntryType.CONTRIBUTION, EntryType.REFUND)
-            ),
-            ZERO,
+        new_live = sorted(
+            (loan for loan in self.loans.values() if loan.new and not loan.bad and loan.live and loan.row),
+            key=lambda loan: (loan.accepted_on, loan.row),
         )
-        capacity = quantize((figures.capital + new_capital) * policy.leverage)
-        covered = figures.covered_outstanding + sum((loan.covered_outstanding for loan in new_live), ZERO)
-        found = loan_imports.capacity_violation(covered=covered, capacity=capacity)
-        if found:
-            self.error(LOANS, new_live[-1].row, "covered_principal", found.code, found.message)
+        if policy is None or not new_live:
+            return
+        if not self.ledger_failed and LEDGER.key not in self.skip:
+            new_capital = sum(
+                (
+                    e.amount
+                    for _r, e in self.new_ledger
+                    if e.entry_type in (EntryType.CONTRIBUTION, EntryType.REFUND)
+                ),
+                ZERO,
+            )
+            capacity = quantize((self.before.capital + new_capital) * policy.leverage)
+            covered = self.before.covered_outstanding
+            for loan in new_live:
+                covered += loan.covered_outstanding
+                check = check_fund_capacity(total=covered, capacity=capacity)
+                if not check.passed:
+                    self.error(LOANS, loan.row, "covered_principal", check.code, check.message)
+                    break
+        if policy.max_enterprise_exposure is None:
+            return
         by_enterprise: dict[str, list[Loan]] = defaultdict(list)
         for loan in new_live:
             by_enterprise[loan.enterprise_uscc].append(loan)
@@ -2149,10 +2764,42 @@ class BooksCheck:
         for uscc, loans in by_enterprise.items():
             ent = self.ent.get(uscc)
             total = in_system.get(ent.pk, ZERO) if ent and ent.pk else ZERO
-            total += sum((loan.outstanding for loan in loans), ZERO)
-            found = loan_imports.exposure_violation(total=total, limit=policy.max_enterprise_exposure)
-            if found:
-                self.error(LOANS, loans[-1].row, "principal", found.code, f"企业 {uscc}：{found.message}")
+            for loan in loans:
+                total += loan.outstanding
+                check = check_enterprise_exposure(total=total, limit=policy.max_enterprise_exposure)
+                if not check.passed:
+                    self.error(
+                        LOANS,
+                        loan.row,
+                        "principal",
+                        check.code,
+                        _("企业 %(uscc)s：%(message)s") % {"uscc": uscc, "message": check.message},
+                    )
+                    break
+
+    def _write_money(self) -> None:
+        """Claims, their recoveries and the new ledger entries, once every check has passed."""
+        new_claims = [c for c in self.claims.values() if c.new and c.values is not None]
+        rows = []
+        for c in new_claims:
+            loan = self.loans[c.loan_key]
+            rows.append(
+                {**c.values, "filing_id": loan.pk, "institution_id": self.inst[loan.institution_code].pk}
+            )
+        for claim in loan_imports.claims_import_create(rows=rows, by=self.by, comment=self.comment):
+            self.claims[claim.reference].pk = claim.pk
+        for r in self.new_recoveries:
+            r["claim_id"] = self.claims[r.pop("_claim")].pk
+        loan_imports.recoveries_import_create(
+            rows=self.new_recoveries, by=self.by, comment=self.comment, today=self.today
+        )
+        entries = [
+            replace(
+                entry, claim_id=self.claims[row["claim_reference"]].pk if row["claim_reference"] else None
+            )
+            for row, entry in self.new_ledger
+        ]
+        ledger_import(fund=self.fund, entries=entries, by=self.by)
 
     def _finish(self) -> None:
         loans_added = any(loan.new for loan in self.loans.values())

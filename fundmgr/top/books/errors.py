@@ -37,6 +37,7 @@ class BooksError(ErrorCode):
     LOAN_WITHOUT_PLEDGE = "row_loan_without_pledge"
     CLAIM_LEDGER_MISMATCH = "row_claim_ledger_mismatch"
     RECOVERY_LEDGER_MISMATCH = "row_recovery_ledger_mismatch"
+    RECOVERY_SHARE_MISMATCH = "row_recovery_share_mismatch"
     LEDGER_SIGN_MISMATCH = "row_ledger_sign_mismatch"
     LEDGER_TOTAL_MISMATCH = "row_ledger_total_mismatch"
     LEDGER_ENTRY_DIFFERS = "row_ledger_entry_differs"

@@ -1,10 +1,12 @@
 """Reading an uploaded workbook strictly, row by row, in constant memory.
 
-openpyxl in read-only mode parses each sheet's XML as a stream; this module drives its sheet
-parser directly so that, besides the rows, it learns what read-only mode otherwise drops:
-which cells hold a formula (refused: a value belongs there) and which ranges are merged
-(refused where data belongs; the sheet's merge list comes after its rows, so merges are
-reported when the sheet has been read).
+openpyxl reads the package (its list of sheets, shared strings, styles, the date epoch) with
+its public reader classes; each sheet's XML is then streamed here, so that, besides the rows,
+this module learns what openpyxl's read-only mode otherwise drops: which cells hold a formula
+(refused: a value belongs there) and which ranges are merged (refused where data belongs; the
+sheet's merge list comes after its rows, so merges are reported when the sheet has been read).
+openpyxl's read-only worksheets are not used: each measures itself when created, and a sheet
+without a <dimension> element is then parsed whole once more.
 
 Values are typed by the column's declared kind and nothing is guessed: a date must be an Excel
 date, not text that looks like one; a number must be a number; money has at most two places.
@@ -24,10 +26,14 @@ from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 from xml.etree import ElementTree
 
+from django.utils.translation import gettext as _
 from openpyxl.reader.excel import ExcelReader
+from openpyxl.styles.stylesheet import Stylesheet
 from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.xml.constants import ARC_STYLE
+from openpyxl.xml.functions import fromstring
 
 from fundmgr.ground.lib.errors import FieldError
 
@@ -35,9 +41,11 @@ from .errors import BooksError
 from .layout import (
     BOOL,
     CHOICE,
+    CHOICES,
     DATE,
     DECIMAL_PLACES,
     INT,
+    LIST_SEPARATORS,
     MONEY,
     NO,
     PERCENT,
@@ -46,6 +54,7 @@ from .layout import (
     TEXT,
     YES,
     Col,
+    yes_no,
 )
 
 MAX_DIGITS = 18  # every amount column is DecimalField(max_digits=18)
@@ -70,17 +79,13 @@ class Problem:
     message: str
 
 
-class _Package(ExcelReader):
-    """openpyxl's reading of the package (shared strings, styles, the list of sheets) without
-    creating its sheet objects: a read-only sheet measures itself when created, and a sheet
-    that lacks a <dimension> element is then parsed whole, in memory. Sheets are streamed by
-    `WorkbookReader.rows` instead."""
-
-    def read_worksheets(self) -> None:
-        self.sheet_paths: dict[str, str] = {}
-        for sheet, rel in self.parser.find_sheets():
-            if rel.target in self.valid_files and "chartsheet" not in rel.Type:
-                self.sheet_paths[sheet.name] = rel.target
+def _date_styles(archive) -> set[int]:
+    """The cell styles whose number format is a date, read with openpyxl's Stylesheet."""
+    try:
+        source = archive.read(ARC_STYLE)
+    except KeyError:
+        return set()
+    return set(Stylesheet.from_tree(fromstring(source)).date_formats)
 
 
 class WorkbookReader:
@@ -91,31 +96,45 @@ class WorkbookReader:
         try:
             if isinstance(source, str):  # opened here: judged by its content, not its name's extension
                 source = self._own = open(source, "rb")  # closed by close()
-            self.package = _Package(source, read_only=True, keep_vba=False, data_only=False, keep_links=False)
+            package = ExcelReader(source, read_only=True, keep_vba=False, data_only=False, keep_links=False)
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # e.g. names defined on sheets not created here
-                self.package.read()
-            self.book = self.package.wb
+                warnings.simplefilter("ignore")  # e.g. an invalid sheet entry openpyxl drops
+                package.read_manifest()
+                package.read_strings()
+                package.read_workbook()
+                self.sheet_paths: dict[str, str] = {
+                    sheet.name: rel.target
+                    for sheet, rel in package.parser.find_sheets()
+                    if rel.target in package.valid_files and "chartsheet" not in rel.Type
+                }
+            self.archive = package.archive
+            self.shared_strings = package.shared_strings
+            self.epoch = package.wb.epoch
+            self.date_styles = _date_styles(self.archive)
         except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
             self._close_own()
             raise BadWorkbook(
                 BooksError.NOT_XLSX,
-                "文件不是可读取的 Excel 工作簿（.xlsx）。请用 Excel 或 WPS 另存为“Excel 工作簿(*.xlsx)”后再上传"
-                f"（{exc.__class__.__name__}）",
+                _(
+                    "文件不是可读取的 Excel 工作簿（.xlsx）。请用 Excel 或 WPS 另存为“Excel 工作簿(*.xlsx)”后再上传"
+                    "（%(reason)s）"
+                )
+                % {"reason": exc.__class__.__name__},
             ) from exc
         except Exception as exc:  # a damaged package inside a valid zip: never a 500
             self._close_own()
             raise BadWorkbook(
-                BooksError.NOT_XLSX, f"Excel 工作簿已损坏，无法读取（{exc.__class__.__name__}）"
+                BooksError.NOT_XLSX,
+                _("Excel 工作簿已损坏，无法读取（%(reason)s）") % {"reason": exc.__class__.__name__},
             ) from exc
         self.merged: dict[str, list[str]] = {}
 
     @property
     def sheet_names(self) -> list[str]:
-        return list(self.package.sheet_paths)
+        return list(self.sheet_paths)
 
     def _open(self, name: str) -> IO[bytes]:
-        return self.package.archive.open(self.package.sheet_paths[name])
+        return self.archive.open(self.sheet_paths[name])
 
     def rows(self, name: str) -> Iterator[tuple[int, dict[int, tuple[Any, str]]]]:
         """(row number, {column number: (value, data type)}) for each row with a cell in it;
@@ -127,7 +146,7 @@ class WorkbookReader:
         more per cell. What a cell means (shared strings, the styles that make a number a date,
         the epoch) is still openpyxl's reading of the workbook."""
         source = self._open(name)
-        target = _SheetTarget(self.package.shared_strings, self.book._date_formats, self.book.epoch)
+        target = _SheetTarget(self.shared_strings, self.date_styles, self.epoch)
         parser = ElementTree.XMLParser(target=target)
         try:
             while block := source.read(1 << 16):
@@ -138,7 +157,10 @@ class WorkbookReader:
             parser.close()
             yield from target.rows
         except ElementTree.ParseError as exc:
-            raise BadWorkbook(BooksError.NOT_XLSX, f"工作表“{name}”已损坏，无法读取（{exc}）") from exc
+            raise BadWorkbook(
+                BooksError.NOT_XLSX,
+                _("工作表“%(sheet)s”已损坏，无法读取（%(reason)s）") % {"sheet": name, "reason": exc},
+            ) from exc
         finally:
             source.close()
         self.merged[name] = target.merged
@@ -160,7 +182,7 @@ class WorkbookReader:
         return count, merges
 
     def close(self) -> None:
-        self.package.archive.close()
+        self.archive.close()
         self._close_own()
 
     def _close_own(self) -> None:
@@ -321,17 +343,95 @@ def _looks_numeric(text: str) -> bool:
         return False
 
 
+# What separates the parts of a date typed as text (2021-01-04, 2021/1/4, 2021.1.4, 2021年1月4日).
+DATE_SEPARATORS = "-/.年"
+
+
 def _looks_like_date(text: str) -> bool:
     digits = sum(ch.isdigit() for ch in text)
-    return digits >= 4 and any(sep in text for sep in "-/.年")
+    return digits >= 4 and any(sep in text for sep in DATE_SEPARATORS)
+
+
+def _text(value: Any) -> str:
+    """A text or choice cell as the user sees it: a number typed into it reads as its digits."""
+    if isinstance(value, bool):
+        return str(YES if value else NO)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()[:10]
+    return str(value).strip()
+
+
+def _choice(col: Col, text: str) -> str | Problem:
+    found = col.choice_lookup.get(text)
+    if found is not None:
+        return found
+    return Problem(
+        FieldError.INVALID_CHOICE,
+        _("“%(column)s”不能为“%(value)s”，可选值：%(allowed)s")
+        % {"column": col.header, "value": text, "allowed": "、".join(col.choice_labels())},
+    )
+
+
+def _typed_number(col: Col, value: Any) -> Any:
+    kind = col.kind
+    if isinstance(value, str):
+        if _looks_numeric(value):
+            return Problem(
+                BooksError.NUMBER_AS_TEXT,
+                _("“%(column)s”是文本“%(value)s”，须为数值单元格（不能以文本格式存储数字）")
+                % {"column": col.header, "value": value},
+            )
+        return Problem(
+            BooksError.NOT_A_NUMBER,
+            _("“%(column)s”须为数值，而不是“%(value)s”") % {"column": col.header, "value": value},
+        )
+    number = _decimal(value)
+    if number is None or not number.is_finite():
+        return Problem(BooksError.NOT_A_NUMBER, _("“%(column)s”须为数值") % {"column": col.header})
+    if kind == INT:
+        if number != number.to_integral_value():
+            return Problem(
+                BooksError.NOT_A_WHOLE_NUMBER,
+                _("“%(column)s”须为整数，而不是 %(value)s") % {"column": col.header, "value": number},
+            )
+        if number < 0:
+            return Problem(FieldError.MIN_VALUE, _("“%(column)s”不能为负数") % {"column": col.header})
+        return int(number)
+    places = DECIMAL_PLACES[kind]
+    exponent = number.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > places:
+        return Problem(
+            FieldError.MAX_DECIMAL_PLACES,
+            _("“%(column)s”最多%(places)s位小数，而不是 %(value)s")
+            % {"column": col.header, "places": places, "value": number},
+        )
+    if kind != SIGNED_MONEY and number < 0:
+        return Problem(FieldError.MIN_VALUE, _("“%(column)s”不能为负数") % {"column": col.header})
+    if kind == PERCENT and number > 100:
+        return Problem(
+            FieldError.MAX_VALUE,
+            _("“%(column)s”须在 0 至 100 之间，而不是 %(value)s") % {"column": col.header, "value": number},
+        )
+    number = number.quantize(Decimal(1).scaleb(-places))
+    if len(number.as_tuple().digits) > MAX_DIGITS:
+        return Problem(FieldError.MAX_DIGITS, _("“%(column)s”数值过大") % {"column": col.header})
+    return number
 
 
 def typed(col: Col, value: Any, data_type: str) -> Any | Problem:
     """The cell's value as `col` declares it, or the Problem that refuses it."""
     if data_type == "f":
-        return Problem(BooksError.FORMULA_NOT_ALLOWED, f"“{col.header}”须填写数值，不能是公式（{value}）")
+        return Problem(
+            BooksError.FORMULA_NOT_ALLOWED,
+            _("“%(column)s”须填写数值，不能是公式（%(formula)s）") % {"column": col.header, "formula": value},
+        )
     if data_type == "e":
-        return Problem(BooksError.ERROR_VALUE, f"“{col.header}”的单元格是错误值 {value}")
+        return Problem(
+            BooksError.ERROR_VALUE,
+            _("“%(column)s”的单元格是错误值 %(value)s") % {"column": col.header, "value": value},
+        )
     kind = col.kind
     if kind == DATE:
         if isinstance(value, dt.datetime):
@@ -342,71 +442,50 @@ def typed(col: Col, value: Any, data_type: str) -> Any | Problem:
             if _looks_like_date(value):
                 return Problem(
                     BooksError.DATE_AS_TEXT,
-                    f"“{col.header}”是文本“{value}”，须为 Excel 日期单元格（请将单元格设为日期格式后重新输入）",
+                    _(
+                        "“%(column)s”是文本“%(value)s”，须为 Excel 日期单元格（请将单元格设为日期格式后重新输入）"
+                    )
+                    % {"column": col.header, "value": value},
                 )
-            return Problem(BooksError.NOT_A_DATE, f"“{col.header}”须为日期，而不是“{value}”")
-        return Problem(BooksError.NOT_A_DATE, f"“{col.header}”须为日期单元格，而不是数值 {value}")
-    if kind in (MONEY, SIGNED_MONEY, PERCENT, RATE, INT):
-        if isinstance(value, str):
-            if _looks_numeric(value):
-                return Problem(
-                    BooksError.NUMBER_AS_TEXT,
-                    f"“{col.header}”是文本“{value}”，须为数值单元格（不能以文本格式存储数字）",
-                )
-            return Problem(BooksError.NOT_A_NUMBER, f"“{col.header}”须为数值，而不是“{value}”")
-        number = _decimal(value)
-        if number is None or not number.is_finite():
-            return Problem(BooksError.NOT_A_NUMBER, f"“{col.header}”须为数值")
-        if kind == INT:
-            if number != number.to_integral_value():
-                return Problem(BooksError.NOT_A_WHOLE_NUMBER, f"“{col.header}”须为整数，而不是 {number}")
-            if number < 0:
-                return Problem(FieldError.MIN_VALUE, f"“{col.header}”不能为负数")
-            return int(number)
-        places = DECIMAL_PLACES[kind]
-        exponent = number.normalize().as_tuple().exponent
-        if isinstance(exponent, int) and -exponent > places:
             return Problem(
-                FieldError.MAX_DECIMAL_PLACES, f"“{col.header}”最多{places}位小数，而不是 {number}"
+                BooksError.NOT_A_DATE,
+                _("“%(column)s”须为日期，而不是“%(value)s”") % {"column": col.header, "value": value},
             )
-        if kind != SIGNED_MONEY and number < 0:
-            return Problem(FieldError.MIN_VALUE, f"“{col.header}”不能为负数")
-        if kind == PERCENT and number > 100:
-            return Problem(FieldError.MAX_VALUE, f"“{col.header}”须在 0 至 100 之间，而不是 {number}")
-        quantum = Decimal(1).scaleb(-places)
-        number = number.quantize(quantum)
-        if len(number.as_tuple().digits) > MAX_DIGITS:
-            return Problem(FieldError.MAX_DIGITS, f"“{col.header}”数值过大")
-        return number
+        return Problem(
+            BooksError.NOT_A_DATE,
+            _("“%(column)s”须为日期单元格，而不是数值 %(value)s") % {"column": col.header, "value": value},
+        )
+    if kind in (MONEY, SIGNED_MONEY, PERCENT, RATE, INT):
+        return _typed_number(col, value)
     if kind == BOOL:
         if isinstance(value, bool):
             return value
-        text = str(value).strip()
-        if text in (YES, "Y", "y", "TRUE", "true", "True"):
-            return True
-        if text in (NO, "N", "n", "FALSE", "false", "False"):
-            return False
-        return Problem(BooksError.NOT_YES_NO, f"“{col.header}”须填“{YES}”或“{NO}”，而不是“{value}”")
-    # text and choices: a number typed into a text cell is read as the digits shown
-    if isinstance(value, bool):
-        text = YES if value else NO
-    elif isinstance(value, float) and value.is_integer():
-        text = str(int(value))
-    elif isinstance(value, (dt.date, dt.datetime)):
-        text = value.isoformat()[:10]
-    else:
-        text = str(value).strip()
-    if kind == CHOICE:
-        found = col.choice_lookup.get(text)
+        found = yes_no(str(value).strip())
         if found is not None:
             return found
         return Problem(
-            FieldError.INVALID_CHOICE,
-            f"“{col.header}”不能为“{text}”，可选值：{'、'.join(col.choice_labels())}",
+            BooksError.NOT_YES_NO,
+            _("“%(column)s”须填“%(yes)s”或“%(no)s”，而不是“%(value)s”")
+            % {"column": col.header, "yes": YES, "no": NO, "value": value},
         )
+    text = _text(value)
+    if kind == CHOICE:
+        return _choice(col, text)
+    if kind == CHOICES:
+        values = []
+        for part in (p.strip() for p in re.split(f"[{LIST_SEPARATORS}]", text)):
+            if part:
+                found = _choice(col, part)
+                if isinstance(found, Problem):
+                    return found
+                if found not in values:
+                    values.append(found)
+        return values
     assert kind == TEXT
     if col.max_length is not None and len(text) > col.max_length:
         return Problem(
-            FieldError.MAX_LENGTH, f"“{col.header}”不能超过{col.max_length}个字符（现为{len(text)}个）"
+            FieldError.MAX_LENGTH,
+            _("“%(column)s”不能超过%(max)s个字符（现为%(length)s个）")
+            % {"column": col.header, "max": col.max_length, "length": len(text)},
         )
     return text

@@ -87,4 +87,4 @@ class BooksReport:
 
     def summary_rows(self) -> list[tuple[str, SheetSummary]]:
         """(sheet name, counts) in the workbook's order, for pages and the command."""
-        return [(s.name, self.summary.get(s.key, SheetSummary())) for s in SHEETS]
+        return [(str(s.name), self.summary.get(s.key, SheetSummary())) for s in SHEETS]

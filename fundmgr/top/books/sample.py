@@ -26,6 +26,7 @@ FIRST_LOAN = dt.date(2021, 1, 4)
 BANKS = 5
 PRINCIPALS = (Decimal("800000.00"), Decimal("1000000.00"), Decimal("1500000.00"), Decimal("1200000.00"))
 TERMS = (12, 24, 36)
+PRODUCT_CODE = "ipl"
 
 
 def uscc(first17: str) -> str:
@@ -91,10 +92,12 @@ def sample_books(
     bank_prefix: str | None = None,
     loan_fund_share: Decimal = Decimal("50.00"),
     agreement_fund_share: Decimal = Decimal("50.00"),
+    products: bool = True,
 ) -> dict[str, Any]:
     """The rows of each sheet (lazy where large). Loans go to enterprises in turn, one patent
     each; `loan_fund_share` is what the loans froze at acceptance, `agreement_fund_share`
-    what the banks' agreements say today (they may differ: the loans keep theirs)."""
+    what the banks' agreements say today (they may differ: the loans keep theirs). With
+    `products`, each bank has one filed product, which its loans name."""
     banks = [f"{bank_prefix or fund_code}-bank-{i}" for i in range(1, BANKS + 1)]
     district = region_code[:4] + "02"
     serial0 = sum(ord(c) for c in fund_code) * 100_000 % 9_000_000
@@ -156,6 +159,22 @@ def sample_books(
         for code in banks
     ]
 
+    product_rows = [
+        {
+            "institution_code": code,
+            "code": PRODUCT_CODE,
+            "version": 1,
+            "name": f"知识产权质押贷{n}",
+            "status": "filed",
+            "accepted_ip_kinds": ["invention_patent", "utility_model"],
+            "max_principal": Decimal("5000000.00"),
+            "max_term_months": 36,
+            "max_annual_rate": Decimal("6.0000"),
+            "filed_on": dt.date(2020, 6, 1),
+        }
+        for n, code in enumerate(banks, start=1)
+    ]
+
     claim_every = min(100, max(3, loans // 4))  # every n-th loan went bad and was compensated
     plan = []
     for k in range(loans):
@@ -199,6 +218,7 @@ def sample_books(
                 "accepted_on": accepted,
                 "fund_share": loan_fund_share,
                 "bank_share": Decimal("100.00") - loan_fund_share,
+                "product_code": PRODUCT_CODE if products else None,
             }
             if bad:
                 row.update(loan_status="compensated", outstanding_principal=principal * Decimal("0.60"))
@@ -293,6 +313,7 @@ def sample_books(
         "ip": ip_rows(),
         "institutions": institution_rows,
         "agreements": agreement_rows,
+        "products": product_rows if products else [],
         "loans": loan_rows(),
         "pledges": pledge_rows(),
         "claims": claims,

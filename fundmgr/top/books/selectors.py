@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
-from banks.models import CooperationAgreement, Institution
+from banks.models import CooperationAgreement, Institution, Product
 from enterprises.models import Enterprise, IPAsset
 from fundmgr.ground.funds.models import Fund, LedgerEntry
 from fundmgr.ground.funds.selectors import fund_balance
@@ -100,6 +100,23 @@ def agreement_row(a: CooperationAgreement, *, institution_code: str) -> dict[str
     }
 
 
+def product_row(p: Product, *, institution_code: str) -> dict[str, Any]:
+    return {
+        "institution_code": institution_code,
+        "code": p.code,
+        "version": p.version,
+        "name": p.name,
+        "status": p.status,
+        "accepted_ip_kinds": list(p.accepted_ip_kinds or []),
+        "max_principal": p.max_principal,
+        "max_term_months": p.max_term_months,
+        "max_annual_rate": p.max_annual_rate,
+        "max_pledge_rate": p.max_pledge_rate,
+        "filed_on": p.filed_on,
+        "withdrawn_on": p.withdrawn_on,
+    }
+
+
 def _latest_report():
     return StatusReport.objects.filter(filing=OuterRef("pk"), is_current=True).order_by("-as_of", "-id")
 
@@ -147,6 +164,8 @@ def loan_row(f: LoanFiling, *, institution_code: str, enterprise_uscc: str) -> d
         "overdue_interest": getattr(f, "report_overdue_interest", None),
         "days_overdue": getattr(f, "report_days_overdue", None),
         "risk_class": getattr(f, "report_risk_class", None),
+        "product_code": f.product.code if f.product_id else None,
+        "product_version": f.product.version if f.product_id else None,
     }
 
 
@@ -264,10 +283,17 @@ def books_rows(fund: Fund, *, today: dt.date) -> dict[str, Iterable[dict[str, An
         for a in qs.order_by("institution__code", "valid_from").iterator(CHUNK):
             yield agreement_row(a, institution_code=a.institution.code)
 
+    def products() -> Iterator[dict[str, Any]]:
+        qs = Product.objects.filter(fund=fund).annotate(inst_code=F("institution__code"))
+        for p in qs.order_by("institution__code", "code", "version").iterator(CHUNK):
+            yield product_row(p, institution_code=p.inst_code)
+
     def loans() -> Iterator[dict[str, Any]]:
         imported = imported_filing_ids(fund)
-        qs = loans_with_report(LoanFiling.objects.filter(fund=fund)).annotate(
-            inst_code=F("institution__code"), uscc=F("enterprise__uscc")
+        qs = (
+            loans_with_report(LoanFiling.objects.filter(fund=fund))
+            .annotate(inst_code=F("institution__code"), uscc=F("enterprise__uscc"))
+            .select_related("product")
         )
         for f in qs.order_by("institution__code", "contract_no").iterator(CHUNK):
             f.was_imported = f.pk in imported
@@ -318,6 +344,7 @@ def books_rows(fund: Fund, *, today: dt.date) -> dict[str, Iterable[dict[str, An
         "ip": ip(),
         "institutions": institutions(),
         "agreements": agreements(),
+        "products": products(),
         "loans": loans(),
         "pledges": pledges(),
         "claims": claims(),

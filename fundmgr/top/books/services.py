@@ -8,14 +8,17 @@ large file can be checked and imported by a Celery worker while the page shows p
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import IO
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fundmgr.ground.funds.models import Fund
 from fundmgr.ground.lib import clock
@@ -48,7 +51,7 @@ def can_import(user) -> bool:
 
 def _require_import_permission(user) -> None:
     if not can_import(user):
-        raise Forbidden(BooksError.IMPORT_PERMISSION_REQUIRED, "导入台账须有“导入台账”权限")
+        raise Forbidden(BooksError.IMPORT_PERMISSION_REQUIRED, _("导入台账须有“导入台账”权限"))
 
 
 # --- export ------------------------------------------------------------------------------------
@@ -182,7 +185,7 @@ def import_run_validate(*, run_id: int) -> ImportRun | None:
         log.exception("dry run of import %s failed", run_id)
         report = BooksReport(file_name=run.file_name)
         report.add(
-            BookError("", None, None, "", BooksError.NOT_XLSX, "读取工作簿时出错，请检查文件后重新上传")
+            BookError("", None, None, "", BooksError.NOT_XLSX, _("读取工作簿时出错，请检查文件后重新上传"))
         )
     _store(run, report, ImportRun.Status.VALIDATED if report.ok else ImportRun.Status.INVALID)
     return run
@@ -190,13 +193,16 @@ def import_run_validate(*, run_id: int) -> ImportRun | None:
 
 def import_run_confirm(*, run_id: int, by) -> ImportRun:
     """“确认导入”: a clean dry run is queued for import. Refusals: import_permission_required
-    (403), not_found (404), import_not_validated (409: not a clean dry run, or already done)."""
+    (403), not_found (404), import_not_validated (409: not a clean dry run, already done, or
+    its file deleted after the retention period)."""
     _require_import_permission(by)
     if not ImportRun.objects.filter(pk=run_id).exists():
-        raise NotFound("导入记录不存在")
+        raise NotFound(_("导入记录不存在"))
     with transaction.atomic(durable=True):
+        if ImportRun.objects.filter(pk=run_id, file="").exists():
+            raise Conflict(BooksError.NOT_VALIDATED, _("上传的工作簿已按保留期限删除，请重新上传"))
         if not _claim(run_id, source=(ImportRun.Status.VALIDATED,), target=ImportRun.Status.IMPORTING):
-            raise Conflict(BooksError.NOT_VALIDATED, "只有校验通过、尚未导入的工作簿可以确认导入")
+            raise Conflict(BooksError.NOT_VALIDATED, _("只有校验通过、尚未导入的工作簿可以确认导入"))
         ImportRun.objects.filter(pk=run_id).update(imported_by=by)
         _enqueue("books.import_run_execute", run_id)
     return ImportRun.objects.get(pk=run_id)
@@ -225,7 +231,7 @@ def import_run_execute(*, run_id: int) -> ImportRun | None:
                 None,
                 "",
                 BooksError.IMPORT_FAILED,
-                "导入时发生系统错误，未写入任何数据，请联系系统管理员",
+                _("导入时发生系统错误，未写入任何数据，请联系系统管理员"),
             )
         )
     if report.imported:
@@ -234,6 +240,32 @@ def import_run_execute(*, run_id: int) -> ImportRun | None:
     else:
         _store(run, report, ImportRun.Status.FAILED)
     return run
+
+
+def retention_days() -> int:
+    """How many days an uploaded workbook is kept (setting BOOKS_UPLOAD_RETENTION_DAYS, 30)."""
+    return settings.BOOKS_UPLOAD_RETENTION_DAYS
+
+
+def import_runs_purge(*, days: int | None = None, now: dt.datetime | None = None) -> int:
+    """Delete the workbooks uploaded more than `days` ago (default: the retention setting);
+    the runs stay, with their reports (who uploaded and imported what, and what was found),
+    and can no longer be confirmed. Runs still being checked or imported keep their file.
+    Returns how many files were deleted. Scheduled daily; also `purge_book_uploads`."""
+    days = retention_days() if days is None else days
+    if days < 0:
+        raise ValueError(f"the retention must not be negative: {days}")
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    busy = (ImportRun.Status.VALIDATING, ImportRun.Status.IMPORTING)
+    purged = 0
+    for run in ImportRun.objects.filter(uploaded_at__lt=cutoff).exclude(file="").exclude(status__in=busy):
+        name = run.file.name
+        # The row first: a file left behind by a failed delete is harmless, a row pointing
+        # at a missing file is not.
+        if ImportRun.objects.filter(pk=run.pk, file=name).exclude(status__in=busy).update(file=""):
+            run.file.storage.delete(name)
+            purged += 1
+    return purged
 
 
 def _store(run: ImportRun, report: BooksReport, status: str, extra: list[str] | None = None) -> None:

@@ -16,10 +16,13 @@ from decimal import Decimal
 from typing import IO, Any
 
 import xlsxwriter
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .layout import (
     BOOL,
     CHOICE,
+    CHOICES,
     DATE,
     HELP_HEADERS,
     HELP_SHEET_NAME,
@@ -39,7 +42,7 @@ from .layout import (
 from .reader import WorkbookReader
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ERRORS_SHEET_NAME = "错误清单"
+ERRORS_SHEET_NAME = gettext_lazy("错误清单")
 # Drop-downs cover this many rows below the data, so rows typed into the template get them too.
 VALIDATION_ROWS = 5000
 # Excel limits an inline list's source to 255 characters.
@@ -54,6 +57,7 @@ NUMBER_FORMATS = {
     DATE: "yyyy-mm-dd",
     TEXT: "@",
     CHOICE: "@",
+    CHOICES: "@",
     BOOL: "@",
 }
 
@@ -80,8 +84,10 @@ def _cell_value(col: Col, value: Any) -> Any:
         return None
     if col.kind == CHOICE:
         return col.label_of(value)
+    if col.kind == CHOICES:
+        return "、".join(col.label_of(v) for v in value) or None
     if col.kind == BOOL:
-        return YES if value else NO
+        return str(YES if value else NO)
     return value
 
 
@@ -101,10 +107,10 @@ def _write(sheet, row: int, column: int, col: Col, value: Any, formats: _Formats
 
 
 def _write_help(book: xlsxwriter.Workbook, formats: _Formats) -> None:
-    sheet = book.add_worksheet(HELP_SHEET_NAME)
+    sheet = book.add_worksheet(str(HELP_SHEET_NAME))
     for column, (header, width) in enumerate(zip(HELP_HEADERS, (12, 24, 6, 30, 40, 70), strict=True)):
         sheet.set_column(column, column, width)
-        sheet.write_string(0, column, header, formats.header)
+        sheet.write_string(0, column, str(header), formats.header)
     sheet.freeze_panes(1, 0)
     for row, values in enumerate(help_rows(), start=1):
         for column, value in enumerate(values):
@@ -113,14 +119,16 @@ def _write_help(book: xlsxwriter.Workbook, formats: _Formats) -> None:
 
 
 def _start_sheet(book: xlsxwriter.Workbook, spec: Sheet, formats: _Formats):
-    sheet = book.add_worksheet(spec.name)
+    sheet = book.add_worksheet(str(spec.name))
     for column, col in enumerate(spec.columns):
         sheet.set_column(column, column, col.width, formats.kind[col.kind])
         header_format = formats.readonly_header if col.readonly else formats.header
-        sheet.write_string(0, column, col.header, header_format)
+        sheet.write_string(0, column, str(col.header), header_format)
         if col.note:
-            sheet.write_comment(0, column, col.note, {"x_scale": 2, "y_scale": 1.5})
-        options = col.choice_labels() if col.kind == CHOICE else ([YES, NO] if col.kind == BOOL else [])
+            sheet.write_comment(0, column, str(col.note), {"x_scale": 2, "y_scale": 1.5})
+        options = (
+            col.choice_labels() if col.kind == CHOICE else ([str(YES), str(NO)] if col.kind == BOOL else [])
+        )
         if options and not col.readonly and len(",".join(options)) <= _LIST_LIMIT:
             sheet.data_validation(
                 1,
@@ -183,10 +191,9 @@ def write_annotated(
     )
     formats = _Formats(book)
     try:
-        listing = book.add_worksheet(ERRORS_SHEET_NAME)
-        for column, (header, width) in enumerate(
-            zip(("工作表", "行", "列", "代码", "说明"), (12, 8, 22, 30, 80), strict=True)
-        ):
+        listing = book.add_worksheet(str(ERRORS_SHEET_NAME))
+        headers = (_("工作表"), _("行"), _("列"), _("代码"), _("说明"))
+        for column, (header, width) in enumerate(zip(headers, (12, 8, 22, 30, 80), strict=True)):
             listing.set_column(column, column, width)
             listing.write_string(0, column, header, formats.header)
         for n, e in enumerate(errors, start=1):
@@ -197,7 +204,7 @@ def write_annotated(
             listing.write_string(n, 3, e["code"])
             listing.write_string(n, 4, e["message"])
         for name in reader.sheet_names:
-            if name == ERRORS_SHEET_NAME:
+            if name == str(ERRORS_SHEET_NAME):
                 continue
             sheet = book.add_worksheet(name[:31])
             for row_number, cells in reader.rows(name):

@@ -9,13 +9,15 @@ from fundmgr.top.books.services import books_export, books_template
 
 
 class Command(BaseCommand):
-    help = "Write a fund's books (enterprises, IP rights, institutions, agreements, loans, pledges, claims, recoveries, ledger) to an .xlsx workbook; --template writes the empty layout."
+    help = "Write a fund's books (enterprises, IP rights, institutions, agreements, filed products, loans, pledges, claims, recoveries, ledger) to an .xlsx workbook; --template writes the empty layout."
 
     def add_arguments(self, parser):
         parser.add_argument("--fund", help="the fund's code, e.g. zhaoqing")
         parser.add_argument("--out", required=True, help="the .xlsx file to write")
         parser.add_argument(
-            "--template", action="store_true", help="write the empty template (headers and 说明 only)"
+            "--template",
+            action="store_true",
+            help="write the empty template (the help sheet and the headers only)",
         )
 
     def handle(self, *args, fund=None, out, template=False, **options):

@@ -28,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("file", help="the .xlsx workbook (see export_workbook for the layout)")
         parser.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
         parser.add_argument(
-            "--by", help="username of the staff member importing (needs the 导入台账 permission)"
+            "--by", help="username of the staff member importing (needs the books.import_workbook permission)"
         )
 
     def handle(self, *args, file, dry_run=False, by=None, **options):
@@ -43,7 +43,9 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"no user {by!r}")
             if not can_import(user):
-                raise CommandError(f"{by} does not hold the 导入台账 permission (books.import_workbook)")
+                raise CommandError(
+                    f"{by} does not hold the permission to import books (books.import_workbook)"
+                )
         started, last = time.monotonic(), [0.0]
 
         def progress(sheet: str, rows: int) -> None:
