@@ -3,7 +3,16 @@ documents, servicing (monthly reports, early warnings), claims (with recoveries)
 here because Django looks for an app's models in `<app>.models`."""
 
 from .book import BookCell, FundBook
-from .claims import CLOSED_CLAIM_STATUSES, Claim, ClaimStatus, LegalActionKind, Recovery, RecoveryStatus
+from .claims import (
+    CLOSED_CLAIM_STATUSES,
+    COMMITTED_CLAIM_STATUSES,
+    PAID_CLAIM_STATUSES,
+    Claim,
+    ClaimStatus,
+    LegalActionKind,
+    Recovery,
+    RecoveryStatus,
+)
 from .documents import (
     DocumentKind,
     FilingDocument,
@@ -26,6 +35,8 @@ from .servicing import RISK_ORDER, EarlyWarning, RiskClass, StatusReport
 
 __all__ = [
     "CLOSED_CLAIM_STATUSES",
+    "COMMITTED_CLAIM_STATUSES",
+    "PAID_CLAIM_STATUSES",
     "LIVE_FILING_STATUSES",
     "LIVE_LOAN_STATUSES",
     "MONEY",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField
 
@@ -39,6 +40,10 @@ class ClaimStatus(models.TextChoices):
 
 # A loan has at most one claim that is not finished (database constraint below).
 CLOSED_CLAIM_STATUSES = (ClaimStatus.REJECTED, ClaimStatus.CLOSED, ClaimStatus.WRITTEN_OFF)
+# Claims whose amount is committed (approved, not yet paid), and claims paid (whatever followed):
+# what the caps' rooms count.
+COMMITTED_CLAIM_STATUSES = (ClaimStatus.APPROVED,)
+PAID_CLAIM_STATUSES = (ClaimStatus.PAID, ClaimStatus.IN_RECOVERY, ClaimStatus.CLOSED, ClaimStatus.WRITTEN_OFF)
 
 
 class Claim(ConcurrentTransitionMixin, models.Model):
@@ -272,7 +277,7 @@ class Recovery(ConcurrentTransitionMixin, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.claim} 回收 {self.received_on}"
+        return gettext("%(claim)s 回收 %(date)s") % {"claim": self.claim, "date": self.received_on}
 
     @step(
         field=status,

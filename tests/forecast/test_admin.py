@@ -9,7 +9,9 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from fundmgr.ground.funds.models import Fund
+from fundmgr.top.forecast import services
 from fundmgr.top.forecast.models import StressScenario
+from loans.models import LoanFiling
 
 pytestmark = pytest.mark.django_db
 PAGE = "/admin/funds/fund/forecast/{}/"
@@ -122,3 +124,45 @@ def test_the_page_in_english_speaks_english(client, personas, some_loans):
     title = f"{Fund.objects.get(code='zhaoqing').name} · Fund adequacy forecast"  # the fund's name is data
     assert sorted({t for t in parser.texts if CJK.search(t) and t != title}) == []
     assert title in parser.texts and "Month by month" in page
+
+
+def test_the_fund_dashboard_links_to_the_forecast_page(client, personas, some_loans):
+    page = login(client, personas, "regulator_x").get(
+        reverse("admin:funds_fund_dashboard", args=["zhaoqing"])
+    )
+    assert page.status_code == 200
+    assert f'href="{PAGE.format("zhaoqing")}" id="forecast-link"' in page.content.decode()
+
+
+def test_the_fan_chart_shows_the_three_percentiles_and_the_zero_line(client, personas, some_loans):
+    page = login(client, personas, "officer").get(
+        PAGE.format("zhaoqing") + "?paths=200&default_rate=100&default_within=1"
+    )
+    chart = page.content.decode().split('id="fan-chart"')[1].split("</svg>")[0]
+    assert all(f'data-series="{p}"' in chart for p in ("P50", "P95", "P99"))
+    assert 'class="zero-line"' in chart and 'class="fan-band"' in chart
+
+
+def test_the_demo_leaves_stress_scenarios_on_every_fund(client, personas, some_loans):
+    """What seed_demo's history does at its end (fundmgr.top.demo.history): the officer saves
+    the demo's stresses on every fund through the service — and again, nothing more."""
+    from fundmgr.top.demo.history import save_stress_scenarios
+
+    officer = personas.user("officer")
+    saved = save_stress_scenarios(officer)
+    funds = list(Fund.objects.all())
+    assert saved == 2 * len(funds) + 1 and save_stress_scenarios(officer) == 0
+    for fund in funds:
+        assert StressScenario.objects.filter(fund=fund, name="经济下行", created_by=officer).exists()
+    bank = StressScenario.objects.get(fund__code="zhaoqing", institution__isnull=False)
+    assert bank.institution.code == "zqrcb"
+    # the forecast page offers them, and runs one
+    page = login(client, personas, "regulator_x").get(PAGE.format("zhaoqing") + "?paths=200")
+    assert page.content.decode().count("经济下行") >= 1
+    stressed = client.get(PAGE.format("zhaoqing") + f"?paths=200&scenario={bank.pk}").content.decode()
+    assert '<strong id="scenario-label">合作机构整体违约</strong>' in stressed
+    # and it stresses what it says: every loan of that bank in the fund defaults now
+    some_loans.loan(institution=bank.institution)
+    of_the_bank = LoanFiling.objects.filter(fund=bank.fund, institution=bank.institution).count()
+    scenario = services.scenario_build(fund=bank.fund, saved=str(bank.pk))
+    assert services.forecast_run(fund=bank.fund, paths=100, scenario=scenario).book["forced"] == of_the_bank

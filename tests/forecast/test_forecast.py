@@ -4,7 +4,6 @@ cases through the real claim rule, the claim window, open claims, stress scenari
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from decimal import Decimal
 
 import numpy as np
@@ -17,7 +16,7 @@ from fundmgr.ground.lib.money import ZERO
 from fundmgr.top.forecast import selectors, services
 from fundmgr.top.forecast.models import StressScenario
 from fundmgr.top.forecast.rules import rollrates
-from loans.rules.claims import compute_claim
+from loans.models import LoanFiling
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -70,53 +69,57 @@ def test_roll_rates_from_a_hand_built_history_match_a_hand_count(book):
     assert any("“正常”行本资金观测不足 30 次" in note for note in result.notes)
 
 
-def _caps_that_bite(fund: Fund) -> PolicyVersion:
+def _caps_that_bite(fund: Fund, **caps) -> PolicyVersion:
     policy = fund.policy_in_force(TODAY)
     PolicyVersion.objects.filter(pk=policy.pk).update(
-        per_loan_principal_cap=D("3000000.00"),
-        per_loan_comp_cap=D("1200000.00"),
-        per_enterprise_comp_cap=D("1500000.00"),
-        annual_comp_cap=D("3000000.00"),
+        **{
+            "per_loan_principal_cap": D("3000000.00"),
+            "per_loan_comp_cap": D("1200000.00"),
+            "per_enterprise_comp_cap": D("1500000.00"),
+            "annual_comp_cap": D("3000000.00"),
+            **caps,
+        }
     )
     policy.refresh_from_db()
     return policy
 
 
-def _claims_one_by_one(loans, policy: PolicyVersion) -> Decimal:
-    """compute_claim for each loan in turn, each with the rooms the ones before it left."""
-    used: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    year = ZERO
-    total = ZERO
-    for loan in sorted(loans, key=lambda x: x.pk):
-        c = compute_claim(
-            principal=loan.principal,
-            covered_principal=loan.covered_principal,
-            outstanding_principal=loan.outstanding_principal,
-            recovered_before_claim=ZERO,
-            fund_share=loan.fund_share,
-            per_loan_principal_cap=policy.per_loan_principal_cap,
-            per_loan_cap=policy.per_loan_comp_cap,
-            per_enterprise_room=policy.per_enterprise_comp_cap - used[loan.enterprise_id],
-            per_year_room=policy.annual_comp_cap - year,
-            institution_room=None,
-            available_balance=loan.outstanding_principal,
-        )
-        used[loan.enterprise_id] += c.claimable_amount
-        year += c.claimable_amount
-        total += c.claimable_amount
-    return total
+def _what_the_loans_app_pays(loans) -> tuple[Decimal, set[str]]:
+    """The loans app's own claim computation (`compute_for`: the loan's frozen policy, every
+    cap's room gathered from the claims on record), loan after loan in id order, each claim
+    approved at what it computes so that the next one sees the room it took — then all of it
+    rolled back. Returns the total and the caps that bit."""
+    from loans.models import Claim, ClaimStatus
+    from loans.services.claims import compute_for
+
+    total, bitten = ZERO, set()
+    with transaction.atomic():
+        for n, loan in enumerate(sorted(loans, key=lambda x: x.pk)):
+            c = compute_for(
+                filing=loan, outstanding=loan.outstanding_principal, recovered_before=ZERO, today=TODAY
+            )
+            bitten |= {cap.code for cap in c.caps_applied}
+            if c.claimable_amount > ZERO:
+                Claim.objects.create(
+                    filing=loan, fund=loan.fund, institution=loan.institution, reference=f"ORACLE-{n}",
+                    status=ClaimStatus.APPROVED, trigger_date=TODAY, outstanding_principal=c.outstanding_principal,
+                    recovered_before_claim=ZERO, loss_base=c.loss_base, fund_share=c.fund_share,
+                    computed_amount=c.computed_amount, claimable_amount=c.claimable_amount,
+                    approved_amount=c.claimable_amount,
+                )  # fmt: skip
+            total += c.claimable_amount
+        transaction.set_rollback(True)
+    assert not bitten & {"fund_balance", "institution"}  # the two caps the forecast leaves out
+    return total, bitten
 
 
 @pytest.mark.parametrize("annual_cap_bites", [False, True])
 def test_every_performing_loan_defaulting_at_once_costs_the_sum_of_each_capped_share(book, annual_cap_bites):
     """Closed form: with every loan below the trigger defaulting in month one, every path pays,
-    two months later (the claim lag), exactly what the claim rule pays loan by loan — to the
-    fen — and that is the exact figure the forecast reports as well."""
+    two months later (the claim lag), exactly what the loans app's claim computation pays
+    loan by loan — to the fen — and that is the exact figure the forecast reports as well."""
     fund = book.funds["zhaoqing"]
-    policy = _caps_that_bite(fund)
-    if not annual_cap_bites:
-        PolicyVersion.objects.filter(pk=policy.pk).update(annual_comp_cap=D("99000000.00"))
-        policy.refresh_from_db()
+    policy = _caps_that_bite(fund, **({} if annual_cap_bites else {"annual_comp_cap": D("99000000.00")}))
     e1, e2, e3 = book.enterprises("zhaoqing")[:3]
     loans = [
         book.loan(principal="5000000.00", enterprise=e1),  # principal cap 3,000,000 → 1,500,000 → loan cap
@@ -126,12 +129,15 @@ def test_every_performing_loan_defaulting_at_once_costs_the_sum_of_each_capped_s
         book.loan(principal="2400000.00", enterprise=e3),
         book.loan(principal="1800000.00", outstanding="1799999.99", enterprise=e3, fund_share="49.99"),
     ]
-    expected = _claims_one_by_one(loans, policy)
+    LoanFiling.objects.filter(pk__in=[x.pk for x in loans]).update(
+        policy_version=policy
+    )  # frozen at acceptance
     result = services.forecast_run(
         fund=fund,
         paths=300,
         scenario=services.Scenario(default_rate=D("100"), default_within=1),
     )
+    expected, bitten = _what_the_loans_app_pays([LoanFiling.objects.get(pk=x.pk) for x in loans])
     lag = result.assumptions["claim_lag_months"]
     assert lag == 2  # no paid claims anywhere yet: the stated default (75 days)
     paid = result.rows[lag]
@@ -139,13 +145,54 @@ def test_every_performing_loan_defaulting_at_once_costs_the_sum_of_each_capped_s
     assert result.claims_total["P50"] == result.claims_total["P99"] == expected
     assert sum(r.mean_claims for r in result.rows) == expected
     assert result.book["simulated"] == 6
+    assert {"per_loan_principal", "per_loan", "per_enterprise"} <= bitten
     if annual_cap_bites:
-        assert expected == D("3000000.00")
+        assert expected == D("3000000.00") and "per_year" in bitten
     else:
         # 1,200,000.00 (loan cap) + 300,000.00 (what the enterprise has left)
         # + 2,000,000.01 × 1/3 = 666,666.67 × 50 % = 333,333.34 + 333,333.33 × 33.33 % = 111,100.00
         # + 1,200,000.00 + 1,799,999.99 × 49.99 % = 899,820.00, held to the 300,000.00 left
         assert expected == D("3444433.34")
+
+
+def test_a_loan_s_claim_meets_its_enterprise_s_principal_cap_and_the_paid_claims(book):
+    """One loan per enterprise: each claim alone meets the caps the rule gives it — the
+    enterprise's principal room (counted before the fund share) and its payment room as the
+    claims already paid left them — as the loans app computes it."""
+    fund = book.funds["zhaoqing"]
+    policy = _caps_that_bite(
+        fund,
+        per_loan_principal_cap=None,
+        per_loan_comp_cap=None,
+        per_enterprise_principal_cap=D("2500000.00"),
+        per_enterprise_comp_cap=D("1000000.00"),
+        annual_comp_cap=None,
+    )
+    e1, e2, e3 = book.enterprises("zhaoqing")[:3]
+    earlier = book.loan(principal="800000.00", enterprise=e3, status="in_claim")
+    from loans.models import Claim, ClaimStatus
+
+    Claim.objects.create(
+        filing=earlier, fund=fund, institution=earlier.institution, reference="PAID-1", status=ClaimStatus.PAID,
+        trigger_date=dt.date(2026, 3, 31), outstanding_principal=D("800000.00"), recovered_before_claim=ZERO,
+        loss_base=D("800000.00"), fund_share=D("50.00"), computed_amount=D("400000.00"),
+        claimable_amount=D("400000.00"), approved_amount=D("400000.00"), paid_amount=D("400000.00"),
+        paid_on=dt.date(2026, 5, 20),
+    )  # fmt: skip
+    LoanFiling.objects.filter(pk=earlier.pk).update(loan_status="compensated")  # out of the live book
+    loans = [
+        book.loan(principal="4000000.00", enterprise=e1),  # principal room 2,500,000 → 1,250,000 → 1,000,000
+        book.loan(principal="2400000.00", enterprise=e2),  # 1,200,000 → the payment room 1,000,000
+        book.loan(principal="3000000.00", enterprise=e3),  # rooms left: 1,700,000 → 850,000; 600,000
+    ]
+    LoanFiling.objects.filter(pk__in=[x.pk for x in loans]).update(policy_version=policy)
+    result = services.forecast_run(
+        fund=fund, paths=100, scenario=services.Scenario(default_rate=D("100"), default_within=1)
+    )
+    expected, bitten = _what_the_loans_app_pays([LoanFiling.objects.get(pk=x.pk) for x in loans])
+    assert {"per_enterprise_principal", "per_enterprise"} <= bitten
+    assert expected == D("2600000.00")
+    assert result.claims_total["P50"] == result.claims_total["P99"] == expected == result.all_default_now
 
 
 def test_zero_roll_rates_give_no_claims(book):
@@ -317,3 +364,41 @@ def test_the_monthly_report_carries_the_p95_figures(book, business_date):
     sheet = load_workbook(io.BytesIO(bytes(fund_report.xlsx)))["月报"]
     labels = [sheet.cell(row=r, column=1).value for r in range(1, sheet.max_row + 1)]
     assert "预测期内补偿 P95(元)" in labels and "P95 需补充资金(元)" in labels
+
+
+def test_the_monthly_report_api_and_its_document_carry_the_forecast(book, personas, business_date):
+    """The stored fund report's forecast section is served by GET reports/monthly/ and
+    documented in the OpenAPI document (MonthlyReport.forecast), the answer matching it."""
+    import jsonschema
+    from drf_spectacular.generators import SchemaGenerator
+
+    from fundmgr.top.reports.services import monthly_report_generate
+
+    for _ in range(10):
+        book.loan(principal="900000.00")
+    business_date("2026-12-01")
+    monthly_report_generate(fund=book.funds["zhaoqing"], year=2026, month=11)
+    url = "/api/v1/reports/monthly/?fund=zhaoqing&year=2026&month=11"
+    body = personas.client("regulator_x").get(url).json()
+    forecast = body["forecast"]
+    assert forecast["as_of"] == "2026-12-01" and forecast["months"] == services.DEFAULT_MONTHS
+    assert forecast["below_zero_p95"] is None or len(forecast["below_zero_p95"]) == 7  # YYYY-MM
+
+    schemas = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    documented = schemas["MonthlyReport"]["properties"]["forecast"]
+    ref = (documented.get("allOf") or [documented])[0]["$ref"].rsplit("/", 1)[1]
+    section = schemas[ref]
+    assert set(section["properties"]) == set(forecast)
+    # OpenAPI 3.0's `nullable` as JSON Schema says it
+    section = {
+        **section,
+        "properties": {
+            key: {**field, "type": [field["type"], "null"]} if field.get("nullable") else field
+            for key, field in section["properties"].items()
+        },
+    }
+    assert "forecast" not in schemas["MonthlyReport"].get("required", [])  # statements have none
+    jsonschema.validate(forecast, section)
+    bad = {**forecast, "claims_p95": 12.5}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, section)

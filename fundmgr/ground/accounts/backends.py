@@ -12,7 +12,18 @@ from django.contrib.auth.backends import ModelBackend
 from .models import STAFF_ROLES, Role
 
 PROJECT_APPS = frozenset(
-    {"accounts", "funds", "lib", "enterprises", "banks", "matching", "loans", "notifications", "reports"}
+    {
+        "accounts",
+        "funds",
+        "lib",
+        "enterprises",
+        "banks",
+        "matching",
+        "loans",
+        "notifications",
+        "reports",
+        "forecast",
+    }
 )
 # Financing needs and outreach events (投融对接、政策宣传): what officers and approvers record.
 _MATCHING = frozenset(
@@ -26,6 +37,11 @@ _MATCHING = frozenset(
         "matching.change_outreachevent",
         "matching.add_eventsigning",
     }
+)
+# Named stress scenarios of a fund's forecast: the manager's business staff save, change and
+# delete them; every staff role reads them (and a city's regulators their city's, read-only).
+_SCENARIOS = frozenset(
+    {"forecast.add_stressscenario", "forecast.change_stressscenario", "forecast.delete_stressscenario"}
 )
 
 # "app_label.codename" prefixes a role may use beyond viewing. `view_*` on project apps is
@@ -46,7 +62,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "loans.change_claim",
         }
     )
-    | _MATCHING,
+    | _MATCHING
+    | _SCENARIOS,
     Role.APPROVER: frozenset(
         {
             "enterprises.change_enterprise",
@@ -58,7 +75,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "matching.change_priorityclass",
         }
     )
-    | _MATCHING,
+    | _MATCHING
+    | _SCENARIOS,
     # Changing a claim or recovery in the admin means pressing its transition buttons (every
     # field is read-only); which button a role sees still comes from the transition itself.
     Role.COMMITTEE: frozenset({"loans.change_claim"}),

@@ -19,25 +19,25 @@ from django.utils.translation import gettext_lazy as _
 
 from banks.models import Institution
 from fundmgr.ground.accounts.admin import RegulatorReadableMixin
-from fundmgr.ground.accounts.models import Role
 from fundmgr.ground.accounts.principals import principal_for
 from fundmgr.ground.funds.admin import FundAdmin, FundView
 from fundmgr.ground.funds.models import Fund
 from fundmgr.ground.lib.errors import AppError
 from fundmgr.ground.lib.money import format_yuan, to_wan_yuan
-from fundmgr.top.reports.dashboard import bar_chart
+from fundmgr.top.reports.dashboard import bar_chart, fan_chart
 from fundmgr.top.reports.exporters import XLSX_CONTENT_TYPE
 
-from . import charts, exporters, services
+from . import exporters, services
 from .models import MAX_DEFAULT_WITHIN_MONTHS, MAX_LARGEST_ENTERPRISES, MAX_ROLL_MULTIPLIER, StressScenario
+from .rules import rollrates
 
 URL_NAME = "funds_fund_forecast"
-# Labels the page shows (marked here for the catalogue; the exports keep their Chinese headers).
-CONCENTRATION_NAMES = {"enterprises": _("企业"), "institutions": _("合作机构"), "districts": _("区县")}
-ROLL_COLUMNS = (_("正常"), _("关注"), _("次级"), _("可疑"), _("损失"), _("结清"))
-# Who may save, change and delete scenarios: the manager's business staff (and the system
-# administrator); everyone on the staff reads them, and a city's regulators their city's.
-SCENARIO_EDITORS = (Role.OFFICER, Role.APPROVER, Role.ADMIN)
+# The balance fan: (result row field, name, colour, dash pattern); the band is P50 to P99.
+FAN_SERIES = (
+    ("balance_p50", "P50", "#2f6fb0", ""),
+    ("balance_p95", "P95", "#d68910", "6 3"),
+    ("balance_p99", "P99", "#922b21", "2 3"),
+)
 _STRESS = ("default_rate", "default_within", "roll_multiplier", "largest_enterprises")
 
 
@@ -159,7 +159,7 @@ def _page(result: services.ForecastResult, request, fund: Fund) -> dict:
     if values["all_default_now"] is not None:
         cards.append((gettext("未触发贷款全部立即违约时应付(元)"), format_yuan(values["all_default_now"])))
     save = None
-    if principal_for(request.user).role in SCENARIO_EDITORS and not result.scenario.is_baseline:
+    if services.may_edit_scenarios(principal_for(request.user)) and not result.scenario.is_baseline:
         s = result.scenario
         initial = {
             "fund": fund.pk,
@@ -176,16 +176,29 @@ def _page(result: services.ForecastResult, request, fund: Fund) -> dict:
         )
     return {
         "cards": cards,
-        "fan_chart": charts.fan_chart(
-            title=gettext("月末资金余额（万元）：P50 / P95 / P99"), start=result.balance, rows=result.rows
+        "fan_chart": fan_chart(
+            title=gettext("月末资金余额（万元）：P50 / P95 / P99"),
+            labels=[gettext("当前")] + result.month_labels,
+            series=[
+                (
+                    name,
+                    color,
+                    dash,
+                    [to_wan_yuan(result.balance)] + [to_wan_yuan(getattr(r, key)) for r in result.rows],
+                )
+                for key, name, color, dash in FAN_SERIES
+            ],
+            band=(0, 2),
         ),
         "claims_chart": bar_chart(
             title=gettext("逐月预期补偿支出（万元）"),
             labels=result.month_labels,
             values=[to_wan_yuan(r.expected_claims) for r in result.rows],
         ),
-        "concentration": [(CONCENTRATION_NAMES[key], rows) for key, rows in result.concentration.items()],
-        "roll_columns": ROLL_COLUMNS,
+        "concentration": [
+            (exporters.CONCENTRATION_NAMES[key], rows) for key, rows in result.concentration.items()
+        ],
+        "roll_columns": rollrates.STATE_LABELS,
         "roll_tables": [
             (gettext("本资金（预测采用）"), result.roll_rates, "roll-rates"),
             (gettext("全省"), result.province_roll_rates, "province-roll-rates"),
@@ -249,7 +262,7 @@ class StressScenarioAdmin(RegulatorReadableMixin, admin.ModelAdmin):
 
     @admin.display(description=_("压力条件"))
     def describe(self, obj: StressScenario) -> str:
-        return "；".join(
+        return gettext("；").join(
             services.Scenario(
                 default_rate=obj.default_rate,
                 default_within=obj.default_within,
@@ -266,28 +279,18 @@ class StressScenarioAdmin(RegulatorReadableMixin, admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', url, _("按此情景预测"))
 
     def save_model(self, request, obj, form, change) -> None:
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        services.scenario_save(principal=principal_for(request.user), scenario=obj)
 
-    # Permissions by role (see SCENARIO_EDITORS); regulators read through the mixin.
-    def _staff_role(self, request) -> str | None:
-        principal = principal_for(request.user)
-        return principal.role if principal.is_staff_member else None
+    def delete_model(self, request, obj) -> None:
+        services.scenario_delete(principal=principal_for(request.user), scenario=obj)
 
+    def delete_queryset(self, request, queryset) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    # Who may add, change and delete: the role's permissions (accounts.backends, which the
+    # services check too); a city's regulators read their city's through the mixin.
     def has_module_permission(self, request) -> bool:
         # Not an app of its own in the index and side menu: scenarios belong to a fund's
         # forecast page, which links to them (and the fund list links to the page).
         return False
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return self._staff_role(request) is not None or super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request) -> bool:
-        return self._staff_role(request) in SCENARIO_EDITORS
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return self._staff_role(request) in SCENARIO_EDITORS
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return self._staff_role(request) in SCENARIO_EDITORS

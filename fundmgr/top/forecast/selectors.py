@@ -26,9 +26,10 @@ from fundmgr.ground.funds.models import EntryType, Fund, LedgerEntry, PolicyVers
 from fundmgr.ground.lib.money import ZERO
 from loans.models import (
     CLOSED_CLAIM_STATUSES,
+    COMMITTED_CLAIM_STATUSES,
     LIVE_LOAN_STATUSES,
+    PAID_CLAIM_STATUSES,
     Claim,
-    ClaimStatus,
     FilingStatus,
     LoanFiling,
     LoanStatus,
@@ -216,10 +217,6 @@ def trigger_dates(*, filing_ids: list[int], today: dt.date) -> dict[int, dt.date
     return runs
 
 
-_COMMITTED = (ClaimStatus.APPROVED,)
-_PAID = (ClaimStatus.PAID, ClaimStatus.IN_RECOVERY, ClaimStatus.CLOSED, ClaimStatus.WRITTEN_OFF)
-
-
 @dataclass(frozen=True)
 class ClaimRow:
     id: int
@@ -268,16 +265,16 @@ def claims(*, fund_ids: list[int] | None) -> list[ClaimRow]:
 
 
 def is_open(row: ClaimRow) -> bool:
-    return row.status not in CLOSED_CLAIM_STATUSES and row.status not in _PAID
+    return row.status not in CLOSED_CLAIM_STATUSES and row.status not in PAID_CLAIM_STATUSES
 
 
 def counts_against_rooms(row: ClaimRow) -> bool:
     """Approved or paid: what `compute_for` counts against the per-enterprise rooms."""
-    return row.status in _COMMITTED or row.status in _PAID
+    return row.status in COMMITTED_CLAIM_STATUSES or row.status in PAID_CLAIM_STATUSES
 
 
 def was_paid(row: ClaimRow) -> bool:
-    return row.status in _PAID and row.paid is not None
+    return row.status in PAID_CLAIM_STATUSES and row.paid is not None
 
 
 @dataclass(frozen=True)

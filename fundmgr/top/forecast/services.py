@@ -2,10 +2,11 @@
 and the P95 figures every monthly fund report carries (`forecast_monthly_sections`).
 
 The forecast reads the fund's live book (selectors), estimates its roll rates (rules.rollrates:
-the fund's own history, rows with too little borrowed from the province), pushes every loan
-through the claim rule (rules.claims, the vectorised `compute_claim`), and runs the Monte Carlo
-and the analytical expectation (rules.simulation). Months are calendar months: month 1 is the
-current one (its payouts are still to come), its balance the ledger's today.
+the fund's own history, rows with too little borrowed from the province), computes each loan's
+claim with the claim rule itself (rules.claims: `loans.rules.claims.compute_claim`, once per
+loan), and runs the Monte Carlo and the analytical expectation (rules.simulation). Months are
+calendar months: month 1 is the current one (its payouts are still to come), its balance the
+ledger's today.
 
 What it assumes, each said in the result's notes when it applies:
 - a loan below the trigger moves by the roll rates and is repaid at maturity (bullet
@@ -18,7 +19,13 @@ What it assumes, each said in the result's notes when it applies:
 - the fund gets back `rate` of each payout `delay` months later (its own recoveries, else the
   province's, else DEFAULT_RECOVERY_RATE after DEFAULT_RECOVERY_DELAY_MONTHS);
 - every cap of the rule applies except the fund balance (the question is how far below zero it
-  would go) and banks' reserve-deposit limits (not modelled).
+  would go) and banks' reserve-deposit limits (not modelled). Each loan's own claim is exact
+  (the rule, with its enterprise's rooms as the paid claims left them); where several claims
+  share a room the Monte Carlo holds their monthly sum to it: exact for payment rooms (a
+  cumulative cap on a sum is the sum of the claims capped one after the other), approximate
+  for an enterprise's principal room, which is turned into a payment room at the highest
+  share among its loans; the annual cap is held per calendar year of payment. The analytical
+  expectation applies no cumulative cap.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
+from django.db import transaction
+from django.utils.translation import gettext as _
 
 from banks.models import Institution
 from enterprises.models import Enterprise
@@ -39,11 +48,10 @@ from fundmgr.ground.accounts.principals import Principal
 from fundmgr.ground.funds.models import Fund, PolicyVersion
 from fundmgr.ground.funds.selectors import fund_get
 from fundmgr.ground.lib import clock
-from fundmgr.ground.lib.errors import AppError, Forbidden
+from fundmgr.ground.lib.errors import AppError, CommonError, Forbidden
 from fundmgr.ground.lib.money import HUNDRED, ZERO, quantize
 from fundmgr.ground.lib.regions import region_name
-from loans.models import LoanStatus
-from loans.rules.claims import compute_claim
+from loans.models import ClaimStatus, LoanStatus
 
 from . import selectors
 from .errors import ForecastError
@@ -86,24 +94,32 @@ class Scenario:
 
     @property
     def is_baseline(self) -> bool:
-        return not self.lines()
+        stresses = (self.default_rate, self.roll_multiplier, self.largest_enterprises, self.institution_id)
+        return all(value is None for value in stresses)
 
     def lines(self) -> list[str]:
+        """Each stress in words, in the active language."""
         out = []
         if self.default_rate is not None:
-            out.append(f"{_plain(self.default_rate)}% 的未触发贷款在 {self.default_within} 个月内违约")
+            out.append(
+                _("%(rate)s%% 的未触发贷款在 %(months)s 个月内违约")
+                % {"rate": _plain(self.default_rate), "months": self.default_within}
+            )
         if self.roll_multiplier is not None:
-            out.append(f"向更差分类的迁徙率 × {_plain(self.roll_multiplier)}")
+            out.append(_("向更差分类的迁徙率 × %(k)s") % {"k": _plain(self.roll_multiplier)})
         if self.largest_enterprises is not None:
-            out.append(f"在保余额最大的 {self.largest_enterprises} 户企业立即违约")
+            out.append(_("在保余额最大的 %(n)s 户企业立即违约") % {"n": self.largest_enterprises})
         if self.institution_id is not None:
-            out.append(f"{self.institution_name or '所选机构'}在本资金的全部在保贷款立即违约")
+            out.append(
+                _("%(institution)s在本资金的全部在保贷款立即违约")
+                % {"institution": self.institution_name or _("所选机构")}
+            )
         return out
 
     def label(self) -> str:
         if self.is_baseline:
-            return "基准预测（按历史迁徙率）"
-        return self.name or "；".join(self.lines())
+            return _("基准预测（按历史迁徙率）")
+        return self.name or _("；").join(self.lines())
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -127,7 +143,7 @@ def _plain(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-def _invalid(message: str, field: str) -> AppError:
+def _invalid(message: str, field: str | None) -> AppError:
     return AppError(ForecastError.SCENARIO_INVALID, message, field=field, status=400)
 
 
@@ -143,23 +159,33 @@ def scenario_check(
     """The rules of a stress, for the admin form and the API alike (400 scenario_invalid)."""
     if (default_rate is None) != (default_within is None):
         raise _invalid(
-            "集中违约比例与期限须同时填写", "default_within" if default_within is None else "default_rate"
+            _("集中违约比例与期限须同时填写"), "default_within" if default_within is None else "default_rate"
         )
     if default_rate is not None and not (Decimal("0") < default_rate <= HUNDRED):
-        raise _invalid("集中违约比例应大于 0 且不超过 100", "default_rate")
+        raise _invalid(_("集中违约比例应大于 0 且不超过 100"), "default_rate")
     if default_within is not None and not 1 <= default_within <= MAX_DEFAULT_WITHIN_MONTHS:
-        raise _invalid(f"集中违约期限应为 1 至 {MAX_DEFAULT_WITHIN_MONTHS} 个月", "default_within")
-    if roll_multiplier is not None and not (Decimal("0") < roll_multiplier <= MAX_ROLL_MULTIPLIER):
-        raise _invalid(f"迁徙率倍数应大于 0 且不超过 {MAX_ROLL_MULTIPLIER}", "roll_multiplier")
-    if largest_enterprises is not None and not 1 <= largest_enterprises <= MAX_LARGEST_ENTERPRISES:
-        raise _invalid(f"最大企业户数应为 1 至 {MAX_LARGEST_ENTERPRISES}", "largest_enterprises")
-    if institution_id is not None and not selectors.cooperating(fund=fund, institution_id=institution_id):
-        raise AppError(
-            ForecastError.SCENARIO_INSTITUTION_NOT_IN_FUND,
-            "该机构与本资金没有合作协议",
-            field="institution",
-            status=400,
+        raise _invalid(
+            _("集中违约期限应为 1 至 %(max)s 个月") % {"max": MAX_DEFAULT_WITHIN_MONTHS}, "default_within"
         )
+    if roll_multiplier is not None and not (Decimal("0") < roll_multiplier <= MAX_ROLL_MULTIPLIER):
+        raise _invalid(
+            _("迁徙率倍数应大于 0 且不超过 %(max)s") % {"max": MAX_ROLL_MULTIPLIER}, "roll_multiplier"
+        )
+    if largest_enterprises is not None and not 1 <= largest_enterprises <= MAX_LARGEST_ENTERPRISES:
+        raise _invalid(
+            _("最大企业户数应为 1 至 %(max)s") % {"max": MAX_LARGEST_ENTERPRISES}, "largest_enterprises"
+        )
+    if institution_id is not None and not selectors.cooperating(fund=fund, institution_id=institution_id):
+        raise _not_in_fund()
+
+
+def _not_in_fund() -> AppError:
+    return AppError(
+        ForecastError.SCENARIO_INSTITUTION_NOT_IN_FUND,
+        _("该机构与本资金没有合作协议"),
+        field="institution",
+        status=400,
+    )
 
 
 def scenario_build(
@@ -181,18 +207,13 @@ def scenario_build(
         ).first()
         if base is None:
             raise AppError(
-                ForecastError.SCENARIO_NOT_FOUND, "本资金没有该压力情景", field="scenario", status=400
+                ForecastError.SCENARIO_NOT_FOUND, _("本资金没有该压力情景"), field="scenario", status=400
             )
     institution = base.institution if base else None
     if institution_code:
         institution = Institution.objects.filter(code=institution_code).first()
         if institution is None:
-            raise AppError(
-                ForecastError.SCENARIO_INSTITUTION_NOT_IN_FUND,
-                "该机构与本资金没有合作协议",
-                field="institution",
-                status=400,
-            )
+            raise _not_in_fund()
 
     def pick(value, attr):
         return value if value is not None else (getattr(base, attr) if base else None)
@@ -211,6 +232,54 @@ def scenario_build(
         institution_name=institution.name if institution else "",
         **values,
     )
+
+
+# Who may save, change and delete a fund's named scenarios: the role's permissions, declared
+# with every other role's in fundmgr.ground.accounts.backends (the admin asks the same).
+SCENARIO_PERMISSIONS = (
+    "forecast.add_stressscenario",
+    "forecast.change_stressscenario",
+    "forecast.delete_stressscenario",
+)
+
+
+def may_edit_scenarios(principal: Principal) -> bool:
+    """The manager's staff whose role may; never a regulator or a bank."""
+    return principal.is_staff_member and principal.user.has_perms(SCENARIO_PERMISSIONS)
+
+
+def _require_scenario_editor(principal: Principal) -> None:
+    if not may_edit_scenarios(principal):
+        raise Forbidden(CommonError.PERMISSION_DENIED, _("无权保存、修改或删除压力情景"))
+
+
+def scenario_save(*, principal: Principal, scenario: StressScenario) -> StressScenario:
+    """Save a fund's named stress scenario, new or changed: staff whose role may (else 403
+    permission_denied), a stress that says something and keeps the rules of a stress (else 400
+    scenario_invalid, scenario_institution_not_in_fund). A new one records who made it."""
+    _require_scenario_editor(principal)
+    stress = {
+        "default_rate": scenario.default_rate,
+        "default_within": scenario.default_within,
+        "roll_multiplier": scenario.roll_multiplier,
+        "largest_enterprises": scenario.largest_enterprises,
+        "institution_id": scenario.institution_id,
+    }
+    if all(value is None for value in stress.values()):
+        raise _invalid(_("请至少设置一项压力条件"), None)
+    scenario_check(fund=scenario.fund, **stress)
+    if scenario.pk is None:
+        scenario.created_by = principal.user
+    with transaction.atomic():
+        scenario.save()
+    return scenario
+
+
+def scenario_delete(*, principal: Principal, scenario: StressScenario) -> None:
+    """Delete a fund's named stress scenario: staff whose role may (else 403)."""
+    _require_scenario_editor(principal)
+    with transaction.atomic():
+        scenario.delete()
 
 
 # --- the result ---------------------------------------------------------------------------------
@@ -385,6 +454,8 @@ def recovery_terms(claims: list[selectors.ClaimRow], fund_id: int) -> tuple[Esti
 # --- one fund's model ----------------------------------------------------------------------------
 
 BELOW, PAST_TRIGGER, LAPSED, IN_CLAIM, FORCED = range(5)
+# Paid claims on which recoveries may still come back to the fund.
+RECOVERING = (ClaimStatus.PAID, ClaimStatus.IN_RECOVERY)
 
 
 @dataclass
@@ -434,20 +505,11 @@ def _model(fund: Fund, inputs: Inputs, scenario: Scenario, months: int) -> _Mode
     today = inputs.today
     policy = selectors.in_force(inputs.versions, fund.pk, today)
     if policy is None:
-        raise AppError(ForecastError.FORECAST_NO_POLICY, "该资金没有生效的政策版本，无法预测", status=409)
+        raise AppError(ForecastError.FORECAST_NO_POLICY, _("该资金没有生效的政策版本，无法预测"), status=409)
     book = inputs.loans.take(inputs.loans.fund_id == fund.pk)
     n, h = len(book), months
     notes: list[str] = []
     per_policy, caps_of = _policy_arrays(book, inputs.versions, policy)
-    per = claim_rules.per_loan(
-        principal=book.principal,
-        covered_principal=book.covered_principal,
-        outstanding=book.outstanding,
-        share_bp=book.share_bp,
-        principal_cap=caps_of("per_loan_principal_cap"),
-        payment_cap=caps_of("per_loan_comp_cap"),
-    )
-    amount = np.asarray(per.amount, dtype=np.int64)
 
     # Roll rates, lag, recoveries, run-off.
     roll = rollrates.estimate(inputs.counts.get(fund.pk, np.zeros((6, 6), np.int64)), inputs.province_counts)
@@ -504,6 +566,30 @@ def _model(fund: Fund, inputs: Inputs, scenario: Scenario, months: int) -> _Mode
     pay_month[forced] = lag_months
     below = kind == BELOW
 
+    # Each loan's claim if it met the trigger: the claim rule itself (rules.claims), with the
+    # rooms the claims already paid left its enterprise (open claims pass through the caps
+    # as payments below). Loans past the window or in a claim need none.
+    used_lb: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    used_pay: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for row in inputs.claims:
+        if selectors.was_paid(row):
+            used_lb[row.enterprise_id] += row.loss_base
+            used_pay[row.enterprise_id] += row.paid
+    ent_pay_cap = caps_of("per_enterprise_comp_cap")
+    ent_lb_cap = caps_of("per_enterprise_principal_cap")
+    claimable = np.flatnonzero((kind != LAPSED) & (kind != IN_CLAIM))
+    amount = np.zeros(n, dtype=np.int64)
+    amount[claimable] = claim_rules.claims_at_default(
+        principal=book.principal[claimable],
+        covered_principal=book.covered_principal[claimable],
+        outstanding=book.outstanding[claimable],
+        share_bp=book.share_bp[claimable],
+        principal_cap=caps_of("per_loan_principal_cap")[claimable],
+        payment_cap=caps_of("per_loan_comp_cap")[claimable],
+        enterprise_principal_room=_rooms_left(ent_lb_cap, book.enterprise_id, used_lb)[claimable],
+        enterprise_payment_room=_rooms_left(ent_pay_cap, book.enterprise_id, used_pay)[claimable],
+    )
+
     # Open claims: paid next, at their approved (else claimable) amount.
     open_amount = {}
     for row in inputs.claims:
@@ -517,35 +603,34 @@ def _model(fund: Fund, inputs: Inputs, scenario: Scenario, months: int) -> _Mode
         fixed_amount[i] = open_amount.get(int(book.id[i]), 0)
         pay_month[i] = 0
 
-    # Rooms: per enterprise (paid claims; open ones pass through the caps as payments), per year.
-    used_lb: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    used_pay: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for row in inputs.claims:
-        if selectors.was_paid(row):
-            used_lb[row.enterprise_id] += row.loss_base
-            used_pay[row.enterprise_id] += row.paid
-    ent_pay_cap = caps_of("per_enterprise_comp_cap")
-    ent_lb_cap = caps_of("per_enterprise_principal_cap")
-    potential = np.where(kind == LAPSED, 0, np.where(kind == IN_CLAIM, fixed_amount, amount))
+    # An enterprise's rooms shared by several claims: its claims' sum held to them, path by
+    # path, where that sum could pass them.
+    potential = np.where(kind == IN_CLAIM, fixed_amount, amount)
     group = np.zeros(n, dtype=np.int64)
     rooms: list[float] = []
     capped_enterprises = np.flatnonzero(
         (ent_pay_cap != claim_rules.NO_CAP) | (ent_lb_cap != claim_rules.NO_CAP)
     )
     if len(capped_enterprises):
+        enterprises, where = np.unique(book.enterprise_id, return_inverse=True)
+        where = where.reshape(-1)
+        at_stake = np.bincount(where, weights=potential, minlength=len(enterprises))
         by_ent: dict[int, list[int]] = defaultdict(list)
         for i in capped_enterprises:
-            by_ent[int(book.enterprise_id[i])].append(int(i))
-        for e, rows in sorted(by_ent.items()):
+            by_ent[int(where[i])].append(int(i))
+        for k, rows in sorted(by_ent.items()):
+            e = int(enterprises[k])
             room = _enterprise_room(e, rows, ent_pay_cap, ent_lb_cap, book.share_bp, used_lb, used_pay)
-            mine = book.enterprise_id == e
-            if potential[mine].sum() > room:  # the cap can bite: tracked path by path
+            if at_stake[k] > room:  # the cap can bite: tracked path by path
                 rooms.append(float(room))
-                group[mine] = len(rooms)
+                group[where == k] = len(rooms)
         if rooms:
             notes.append(
-                f"{len(rooms)} 户企业的累计补偿上限可能生效：蒙特卡洛按月对其补偿合计适用上限"
-                "（计入本金上限按该企业贷款的最高分担比例折算为补偿额）；解析期望不含累计上限。"
+                _(
+                    "%(n)s 户企业的累计补偿上限可能生效：蒙特卡洛按月对其补偿合计适用上限"
+                    "（计入本金上限按该企业贷款的最高分担比例折算为补偿额）；解析期望不含累计上限。"
+                )
+                % {"n": len(rooms)}
             )
     annual_cap = policy.annual_comp_cap
     year_rooms: dict[int, float] = {}
@@ -589,7 +674,7 @@ def _model(fund: Fund, inputs: Inputs, scenario: Scenario, months: int) -> _Mode
     rate = rate_est.value
     fixed_recoveries = np.zeros(h)
     for row in inputs.claims:
-        if row.fund_id == fund.pk and row.status in ("paid", "in_recovery") and row.paid and row.paid_on:
+        if row.fund_id == fund.pk and row.status in RECOVERING and row.paid and row.paid_on:
             remaining = max(0.0, rate * float(row.paid) - float(row.recovered)) * 100
             since = start - selectors.month_index(row.paid_on)
             at = max(0, delay - since)
@@ -643,14 +728,18 @@ def _model(fund: Fund, inputs: Inputs, scenario: Scenario, months: int) -> _Mode
     for row, source in enumerate(roll.sources[: rollrates.trigger_rank(policy.risk_class_trigger)]):
         if source != rollrates.FUND:
             notes.append(
-                f"“{rollrates.STATE_LABELS[row]}”行本资金观测不足 {rollrates.MIN_ROW_OBSERVATIONS} 次，"
-                f"采用{rollrates.SOURCE_LABELS[source]}。"
+                _("“%(state)s”行本资金观测不足 %(n)s 次，采用%(source)s。")
+                % {
+                    "state": rollrates.STATE_LABELS[row],
+                    "n": rollrates.MIN_ROW_OBSERVATIONS,
+                    "source": rollrates.SOURCE_LABELS[source],
+                }
             )
     lapsed = int((kind == LAPSED).sum())
     if lapsed:
-        notes.append(f"{lapsed} 笔不良贷款已超过补偿申请期限，不再计入补偿。")
+        notes.append(_("%(n)s 笔不良贷款已超过补偿申请期限，不再计入补偿。") % {"n": lapsed})
     if cut < h:
-        notes.append(f"资金清算过渡期至 {run_off_end}，其后不再支付补偿。")
+        notes.append(_("资金清算过渡期至 %(date)s，其后不再支付补偿。") % {"date": run_off_end})
     return _Model(
         months=h,
         loans=loans,
@@ -675,6 +764,13 @@ def _model(fund: Fund, inputs: Inputs, scenario: Scenario, months: int) -> _Mode
         notes=notes,
         groups=g_count,
     )
+
+
+def _rooms_left(caps: np.ndarray, enterprise_id: np.ndarray, used: dict[int, Decimal]) -> np.ndarray:
+    """Per loan, fen left under its enterprise cap (`caps`, per loan, NO_CAP: none) after `used`."""
+    spent = np.array([claim_rules.fen(used[e]) if e in used else 0 for e in enterprise_id.tolist()])
+    left = np.maximum(caps - spent.astype(np.int64), 0) if len(caps) else caps
+    return np.where(caps == claim_rules.NO_CAP, claim_rules.NO_CAP, left)
 
 
 def _enterprise_room(e, rows, pay_cap, lb_cap, share_bp, used_lb, used_pay) -> int:
@@ -711,20 +807,18 @@ def forecast_run(
     `exact=False` leaves out what reads more (the exact all-default figure, the concentration
     table and its names), so that many funds' forecasts take a fixed number of queries."""
     started = time.perf_counter()
-    if not MIN_MONTHS <= months <= MAX_MONTHS:
-        raise AppError(
-            ForecastError.FORECAST_PARAMETER_INVALID,
-            f"预测月数应为 {MIN_MONTHS} 至 {MAX_MONTHS}",
-            field="months",
-            status=400,
-        )
-    if not MIN_PATHS <= paths <= MAX_PATHS:
-        raise AppError(
-            ForecastError.FORECAST_PARAMETER_INVALID,
-            f"模拟路径数应为 {MIN_PATHS} 至 {MAX_PATHS}",
-            field="paths",
-            status=400,
-        )
+    bounds = (
+        ("months", months, MIN_MONTHS, MAX_MONTHS, _("预测月数应为 %(low)s 至 %(high)s")),
+        ("paths", paths, MIN_PATHS, MAX_PATHS, _("模拟路径数应为 %(low)s 至 %(high)s")),
+    )
+    for name, value, low, high, message in bounds:
+        if not low <= value <= high:
+            raise AppError(
+                ForecastError.FORECAST_PARAMETER_INVALID,
+                message % {"low": low, "high": high},
+                field=name,
+                status=400,
+            )
     today = today or clock.today()
     inputs = inputs or forecast_inputs(funds=[fund], today=today)
     model = _model(fund, inputs, scenario, months)
@@ -750,13 +844,6 @@ def forecast_run(
     )
 
 
-def _expected_recoveries(model: _Model, claims: np.ndarray) -> np.ndarray:
-    out = np.zeros_like(claims)
-    if model.delay < len(claims):
-        out[model.delay :] = model.rate * claims[: len(claims) - model.delay]
-    return out + model.fixed.recoveries
-
-
 def _result(
     *, fund, model: _Model, expected, paid, summary, scenario, paths, seed, today, inputs, exact, started
 ):
@@ -764,7 +851,9 @@ def _result(
     book = model.book
     ledger = inputs.ledgers[fund.pk]
     capital = ledger.capital
-    exp_recoveries = _expected_recoveries(model, expected.claims)
+    exp_recoveries = sim.recoveries(
+        expected.claims[None], rate=model.rate, delay=model.delay, fixed=model.fixed
+    )[0]
     exp_balance = model.balance_fen - np.cumsum(expected.claims - exp_recoveries)
     rows = []
     for t in range(h):
@@ -828,8 +917,11 @@ def _result(
         concentration=_concentration(model, expected) if exact else {},
         notes=model.notes
         + [
-            "P95/P99 为蒙特卡洛各路径按月的分位数（只含贷款层面的随机性，不含宏观共同冲击；系统性风险请用压力情景）。",
-            "解析期望按迁徙矩阵幂次计算，不含企业累计上限和年度上限；蒙特卡洛均值已适用这些上限。",
+            _(
+                "P95/P99 为蒙特卡洛各路径按月的分位数（只含贷款层面的随机性，不含宏观共同冲击；"
+                "系统性风险请用压力情景）。"
+            ),
+            _("解析期望按迁徙矩阵幂次计算，不含企业累计上限和年度上限；蒙特卡洛均值已适用这些上限。"),
         ],
         seconds=0.0,
     )
@@ -841,13 +933,14 @@ def _assumptions(model: _Model) -> dict[str, Any]:
     policy = model.policy
     trigger = rollrates.trigger_rank(policy.risk_class_trigger)
     return {
-        "trigger": f"风险分类为{rollrates.STATE_LABELS[trigger]}及以下（或逾期{policy.trigger_days_overdue}天）",
+        "trigger": _("风险分类为%(state)s及以下（或逾期%(days)s天）")
+        % {"state": rollrates.STATE_LABELS[trigger], "days": policy.trigger_days_overdue},
         "claim_window_days": policy.claim_window_days,
         "claim_lag_months": int(round(model.lag.value)),
-        "claim_lag_source": rollrates.SOURCE_LABELS[model.lag.source],
+        "claim_lag_source": str(rollrates.SOURCE_LABELS[model.lag.source]),
         "recovery_rate": Decimal(repr(model.rate * 100)).quantize(Decimal("0.01"), ROUND_HALF_UP),
         "recovery_delay_months": model.delay,
-        "recovery_source": rollrates.SOURCE_LABELS[model.rate_est.source],
+        "recovery_source": str(rollrates.SOURCE_LABELS[model.rate_est.source]),
         "run_off_end": model.run_off_end,
         "annual_cap": policy.annual_comp_cap,
         "enterprise_groups_capped": model.groups,
@@ -867,7 +960,7 @@ def _roll_rows(roll: rollrates.RollRates) -> list[RollRow]:
         out.append(
             RollRow(
                 state=rollrates.STATES[row],
-                label=rollrates.STATE_LABELS[row],
+                label=str(rollrates.STATE_LABELS[row]),
                 rates=[
                     Decimal(repr(float(v) * 100)).quantize(Decimal("0.01"), ROUND_HALF_UP)
                     for v in roll.matrix[row]
@@ -875,7 +968,7 @@ def _roll_rows(roll: rollrates.RollRates) -> list[RollRow]:
                 counts=[int(c) for c in roll.counts[row]],
                 observations=int(roll.counts[row].sum()),
                 source=roll.sources[row],
-                source_label=rollrates.SOURCE_LABELS[roll.sources[row]],
+                source_label=str(rollrates.SOURCE_LABELS[roll.sources[row]]),
             )
         )
     return out
@@ -926,6 +1019,10 @@ def _concentration(model: _Model, expected: sim.Expected) -> dict[str, list[Conc
     return out
 
 
+def _left(cap: Decimal | None, used: Decimal) -> Decimal | None:
+    return None if cap is None else cap - used
+
+
 def _all_default_now(fund: Fund, model: _Model, inputs: Inputs) -> Decimal:
     """Exact, through the rule itself: every loan below the trigger claimed today, one after
     the other in loan order, each with the rooms the ones before it left (the fund-balance cap
@@ -945,24 +1042,16 @@ def _all_default_now(fund: Fund, model: _Model, inputs: Inputs) -> Decimal:
     for i in np.flatnonzero((model.kind == BELOW) | (model.kind == FORCED)):
         policy = inputs.versions.get(int(book.policy_id[i])) or model.policy
         e = int(book.enterprise_id[i])
-        outstanding = Decimal(int(book.outstanding[i])) / 100
-        c = compute_claim(
-            principal=Decimal(int(book.principal[i])) / 100,
-            covered_principal=Decimal(int(book.covered_principal[i])) / 100,
-            outstanding_principal=outstanding,
-            recovered_before_claim=ZERO,
-            fund_share=Decimal(int(book.share_bp[i])) / 100,
+        c = claim_rules.claim_if_defaulted(
+            principal=claim_rules.yuan(book.principal[i]),
+            covered_principal=claim_rules.yuan(book.covered_principal[i]),
+            outstanding=claim_rules.yuan(book.outstanding[i]),
+            fund_share=claim_rules.yuan(book.share_bp[i]),
             per_loan_principal_cap=policy.per_loan_principal_cap,
-            per_enterprise_principal_room=None
-            if policy.per_enterprise_principal_cap is None
-            else policy.per_enterprise_principal_cap - used_lb[e],
             per_loan_cap=policy.per_loan_comp_cap,
-            per_enterprise_room=None
-            if policy.per_enterprise_comp_cap is None
-            else policy.per_enterprise_comp_cap - used_pay[e],
-            per_year_room=None if policy.annual_comp_cap is None else policy.annual_comp_cap - year_used,
-            institution_room=None,
-            available_balance=outstanding,  # never bites: a claim is at most the loan's outstanding
+            enterprise_principal_room=_left(policy.per_enterprise_principal_cap, used_lb[e]),
+            enterprise_room=_left(policy.per_enterprise_comp_cap, used_pay[e]),
+            year_room=_left(policy.annual_comp_cap, year_used),
         )
         if c.claimable_amount > ZERO:
             used_lb[e] += c.loss_base
@@ -978,7 +1067,7 @@ def _all_default_now(fund: Fund, model: _Model, inputs: Inputs) -> Decimal:
 def require_reader(principal: Principal) -> None:
     """Forecasts are for the manager's staff and the city's regulators; banks are refused."""
     if not (principal.is_staff_member or principal.is_regulator):
-        raise Forbidden(ForecastError.FORECAST_READERS_ONLY, "资金预测仅供资金管理人和本市监管部门查看")
+        raise Forbidden(ForecastError.FORECAST_READERS_ONLY, _("资金预测仅供资金管理人和本市监管部门查看"))
 
 
 def forecast_for(

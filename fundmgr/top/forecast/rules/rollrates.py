@@ -16,9 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from django.utils.translation import gettext_lazy as _
 
-STATES = ("normal", "special_mention", "substandard", "doubtful", "loss", "settled")
-STATE_LABELS = ("正常", "关注", "次级", "可疑", "损失", "结清")
+from loans.models import RISK_ORDER, LoanStatus
+
+STATES = (*(c.value for c in RISK_ORDER), LoanStatus.SETTLED.value)
+STATE_LABELS = (*(c.label for c in RISK_ORDER), LoanStatus.SETTLED.label)  # lazy: str() them to show
 NORMAL, SPECIAL_MENTION, SUBSTANDARD, DOUBTFUL, LOSS, SETTLED = range(6)
 N_STATES = len(STATES)
 STATE_INDEX = {name: i for i, name in enumerate(STATES)}
@@ -42,7 +45,7 @@ PRIOR_ROWS = np.array(
 )
 
 FUND, PROVINCE, PRIOR = "fund", "province", "prior"
-SOURCE_LABELS = {FUND: "本资金历史", PROVINCE: "全省历史", PRIOR: "默认假设（历史不足）"}
+SOURCE_LABELS = {FUND: _("本资金历史"), PROVINCE: _("全省历史"), PRIOR: _("默认假设（历史不足）")}
 
 
 @dataclass(frozen=True)

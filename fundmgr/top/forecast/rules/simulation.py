@@ -14,7 +14,7 @@ of default + the claim lag) when the whole bin falls in one month — 4 KiB a co
 look-ups stay in the processor's cache; the few bins that straddle a month boundary (well
 under 1 % of draws) are resolved exactly from u and a second, 53-bit uniform inside it.
 
-A loan that defaults is paid its claim — the per-loan part of `compute_claim` (claims.py) —
+A loan that defaults is paid its claim — what `compute_claim` pays for it alone (claims.py) —
 `lag` months later, if that is inside the horizon and the fund's run-off. The caps that
 depend on earlier claims are applied to each path's monthly totals: per-enterprise payment
 rooms (only enterprises whose loans could exceed them are tracked) and the fund's annual cap
@@ -54,7 +54,7 @@ class Cohort:
 class Loans:
     """The loans the simulation draws for (below the trigger at the start), one row each."""
 
-    amount: np.ndarray  # float64 fen: the loan's claim under its own caps (claims.per_loan)
+    amount: np.ndarray  # float64 fen: the loan's claim on its own (claims.claims_at_default)
     covered: np.ndarray  # float64 fen: covered outstanding
     exposure: np.ndarray  # float64 fen: covered outstanding × fund share
     cohort: np.ndarray  # int
