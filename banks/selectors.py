@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from fundmgr.ground.accounts.models import Role, User
 from fundmgr.ground.accounts.principals import Principal, by_fund_and_institution, scoped
 from fundmgr.ground.accounts.workflow import ROLE_LABELS, history, last_actor_id
-from fundmgr.ground.accounts.workqueues import QueueSummary, summary_by_age, waiting_for
+from fundmgr.ground.accounts.workqueues import QueueSummary, Waiting, WorkQueue, summary_by_age, waiting_for
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.errors import NotFound
 from fundmgr.ground.lib.regions import region_name
@@ -38,7 +40,7 @@ def institution_get(*, principal: Principal, code: str) -> Institution:
     qs = with_visible_agreements(institutions_visible_to(principal), principal)
     institution = qs.filter(code=(code or "").strip()).first()
     if institution is None:
-        raise NotFound("合作机构不存在或无权访问")
+        raise NotFound(_("合作机构不存在或无权访问"))
     return institution
 
 
@@ -74,6 +76,21 @@ def agreement_in_force(*, institution: Institution, fund, on: dt.date) -> Cooper
     return latest
 
 
+def agreements_in_force(*, institution: Institution, on: dt.date) -> dict[int, CooperationAgreement]:
+    """`agreement_in_force` in every fund the institution has an agreement in, in one query:
+    fund id → the agreement governing it on `on` (funds where none is in force are left out)."""
+    latest: dict[int, CooperationAgreement] = {}
+    for agreement in CooperationAgreement.objects.filter(
+        institution=institution, valid_from__lte=on
+    ).order_by("fund_id", "-valid_from"):
+        latest.setdefault(agreement.fund_id, agreement)
+    return {
+        fund_id: agreement
+        for fund_id, agreement in latest.items()
+        if agreement.valid_until is None or agreement.valid_until >= on
+    }
+
+
 # --- filing suspensions -------------------------------------------------------------------
 
 
@@ -100,7 +117,7 @@ class StepRecord:
     @property
     def who(self) -> str:
         if not self.username:
-            return "系统"
+            return _("系统")
         return f"{self.username}（{ROLE_LABELS.get(self.role, self.role or '')}）"
 
 
@@ -257,28 +274,53 @@ def step_roles(model, name: str) -> list[str]:
 QUEUE_ITEMS = 5
 
 
+def institutions_review_waiting(user) -> Waiting:
+    """机构入库待审核: institutions that applied, to start the review."""
+    return waiting_for(Institution.objects.all(), ["start_review"], user=user)
+
+
 def institutions_awaiting_review(
     *, user, today: dt.date | None = None, limit: int = QUEUE_ITEMS
 ) -> QueueSummary:
-    """机构入库待审核: institutions that applied, to start the review."""
-    waiting = waiting_for(Institution.objects.all(), ["start_review"], user=user)
-    return summary_by_age(waiting, today=today or clock.today(), limit=limit)
+    """机构入库待审核 (`institutions_review_waiting`), the oldest first."""
+    return summary_by_age(institutions_review_waiting(user), today=today or clock.today(), limit=limit)
+
+
+def institutions_activation_waiting(user) -> Waiting:
+    """机构入库待复核: institutions under review, to admit to cooperation (by someone other than
+    who started the review)."""
+    return waiting_for(Institution.objects.all(), ["activate"], user=user)
 
 
 def institutions_awaiting_activation(
     *, user, today: dt.date | None = None, limit: int = QUEUE_ITEMS
 ) -> QueueSummary:
-    """机构入库待复核: institutions under review, to admit to cooperation (by someone other than
-    who started the review)."""
-    waiting = waiting_for(Institution.objects.all(), ["activate"], user=user)
-    return summary_by_age(waiting, today=today or clock.today(), limit=limit)
+    """机构入库待复核 (`institutions_activation_waiting`), the oldest first."""
+    return summary_by_age(institutions_activation_waiting(user), today=today or clock.today(), limit=limit)
+
+
+def agreements_reinstatement_waiting(user) -> Waiting:
+    """恢复备案待审批: suspended agreements whose reinstatement was requested, to approve or
+    refuse (by someone other than who requested it)."""
+    queryset = CooperationAgreement.objects.select_related("institution", "fund")
+    return waiting_for(queryset, ["approve_reinstatement", "refuse_reinstatement"], user=user)
 
 
 def agreements_awaiting_reinstatement(
     *, user, today: dt.date | None = None, limit: int = QUEUE_ITEMS
 ) -> QueueSummary:
-    """恢复备案待审批: suspended agreements whose reinstatement was requested, to approve or
-    refuse (by someone other than who requested it)."""
-    queryset = CooperationAgreement.objects.select_related("institution", "fund")
-    waiting = waiting_for(queryset, ["approve_reinstatement", "refuse_reinstatement"], user=user)
+    """恢复备案待审批 (`agreements_reinstatement_waiting`), the oldest first."""
+    waiting = agreements_reinstatement_waiting(user)
     return summary_by_age(waiting, today=today or clock.today(), limit=limit, field="filings_status")
+
+
+# The queues by name: the start page's cards, the admin lists' 工作台 filter.
+INSTITUTION_QUEUES = (
+    WorkQueue("institutions_review", gettext_lazy("机构入库待审核"), institutions_review_waiting),
+    WorkQueue("institutions_activation", gettext_lazy("机构入库待复核"), institutions_activation_waiting),
+)
+AGREEMENT_QUEUES = (
+    WorkQueue(
+        "agreements_reinstatement", gettext_lazy("恢复备案申请待审批"), agreements_reinstatement_waiting
+    ),
+)

@@ -4,11 +4,12 @@ filed products. Each public function is one business command in one durable tran
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from banks.errors import BanksError
 from fundmgr.ground.accounts.errors import AccountsError
@@ -16,7 +17,6 @@ from fundmgr.ground.accounts.models import STAFF_ROLES
 from fundmgr.ground.accounts.principals import principal_for
 from fundmgr.ground.accounts.services import api_key_issue
 from fundmgr.ground.accounts.workflow import ROLE_LABELS, require_public, run_transition, transition_label
-from fundmgr.ground.funds.errors import FundsError
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.errors import (
     AppError,
@@ -28,26 +28,20 @@ from fundmgr.ground.lib.errors import (
     RuleViolations,
     Violation,
 )
-from fundmgr.ground.lib.identifiers import IP_KINDS, IdentifierError, validate_uscc
+from fundmgr.ground.lib.i18n import recorded
+from fundmgr.ground.lib.identifiers import validate_uscc
 
 from . import rules, selectors
 from .events import AGREEMENT_FILINGS_CHANGED, INSTITUTION_CHANGED
 from .models import CooperationAgreement, FilingsStatus, Institution, Product
-from .selectors import agreement_in_force
-
-_CODE_RE = re.compile(r"^[-a-zA-Z0-9_]{2,64}$")
-_REGION_RE = re.compile(r"^\d{6}$")
-
-# Transitions whose reason is part of the record: a bank told it is suspended or terminated
-# must be able to read why, and lifting a suspension says on what grounds.
-_COMMENT_REQUIRED = frozenset({"suspend", "reinstate", "terminate"})
+from .selectors import agreement_in_force, agreements_in_force
 
 
 def _require_staff(user, action: str) -> None:
     """Master-data writes (registering institutions, agreements, products) are for officers
     and approvers (admin counts as both); the admin and any future API call alike."""
     if not principal_for(user).has_role("officer", "approver"):
-        raise Forbidden(CommonError.PERMISSION_DENIED, f"您的角色无权{action}")
+        raise Forbidden(CommonError.PERMISSION_DENIED, _("您的角色无权%(action)s") % {"action": action})
 
 
 def _person(user) -> str:
@@ -62,23 +56,35 @@ def _explained(exc: Forbidden, *, model, pk, name: str, user) -> Forbidden:
     took the step four-eyes sets apart, minus themselves); anyone else (a bank's system user)
     is only told it may not, so no staff names leave the house."""
     label = transition_label(model, name)
-    roles = "或".join(str(ROLE_LABELS[r]) for r in selectors.step_roles(model, name)) or "工作人员"
+    roles = _("或").join(str(ROLE_LABELS[r]) for r in selectors.step_roles(model, name)) or _("工作人员")
     if getattr(user, "role", None) not in STAFF_ROLES:
-        return Forbidden(exc.code, f"您无权执行“{label}”")
+        return Forbidden(exc.code, _("您无权执行“%(step)s”") % {"step": label})
     instance = model.objects.filter(pk=pk).first()
     signers = selectors.eligible_signers(instance, name, excluding_user_id=user.pk) if instance else []
     instead = (
-        f"可由{'、'.join(_person(u) for u in signers)}办理。"
+        _("可由%(people)s办理。") % {"people": "、".join(_person(u) for u in signers)}
         if signers
-        else f"目前没有其他可办理的{roles}，请联系系统管理员。"
+        else _("目前没有其他可办理的%(roles)s，请联系系统管理员。") % {"roles": roles}
     )
     if exc.code == AccountsError.FOUR_EYES_REQUIRED:
         policy = selectors.step_policy(model, name)
         previous = transition_label(model, policy.differs_from[0]) if policy and policy.differs_from else ""
-        message = f"四眼原则：“{previous}”由您本人办理，“{label}”须由另一位{roles}办理。{instead}"
+        message = _(
+            "四眼原则：“%(previous)s”由您本人办理，“%(step)s”须由另一位%(roles)s办理。%(instead)s"
+        ) % {
+            "previous": previous,
+            "step": label,
+            "roles": roles,
+            "instead": instead,
+        }
     else:
-        own = ROLE_LABELS.get(getattr(user, "role", None), "未知角色")
-        message = f"“{label}”须由{roles}办理，您的角色（{own}）无权办理。{instead}"
+        own = ROLE_LABELS.get(getattr(user, "role", None), _("未知角色"))
+        message = _("“%(step)s”须由%(roles)s办理，您的角色（%(own)s）无权办理。%(instead)s") % {
+            "step": label,
+            "roles": roles,
+            "own": own,
+            "instead": instead,
+        }
     return Forbidden(exc.code, message)
 
 
@@ -96,12 +102,12 @@ def _decimal(data: dict[str, Any], key: str, *, required: bool = False) -> Decim
     value = data.get(key)
     if value is None or value == "":
         if required:
-            raise AppError(FieldError.REQUIRED, "请填写此项", field=key, status=400)
+            raise AppError(FieldError.REQUIRED, _("请填写此项"), field=key, status=400)
         return None
     try:
         return Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
-        raise AppError(BanksError.INVALID_NUMBER, "数值格式错误", field=key, status=400) from exc
+        raise AppError(BanksError.INVALID_NUMBER, _("数值格式错误"), field=key, status=400) from exc
 
 
 def _date(data: dict[str, Any], key: str) -> dt.date | None:
@@ -113,7 +119,7 @@ def _date(data: dict[str, Any], key: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError as exc:
-        raise AppError(BanksError.INVALID_DATE, "日期格式应为 YYYY-MM-DD", field=key, status=400) from exc
+        raise AppError(BanksError.INVALID_DATE, _("日期格式应为 YYYY-MM-DD"), field=key, status=400) from exc
 
 
 # --- institutions -------------------------------------------------------------------------
@@ -125,39 +131,22 @@ def institution_create(*, data: dict[str, Any], by) -> Institution:
     Refusals: permission_denied (403), invalid_code / invalid_uscc / invalid_region_code /
     required (400), institution_exists (409).
     """
-    _require_staff(by, "登记合作机构")
+    _require_staff(by, _("登记合作机构"))
     code = (data.get("code") or "").strip()
-    if not _CODE_RE.match(code):
-        raise AppError(
-            BanksError.INVALID_CODE,
-            "机构代码只能包含字母、数字、连字符和下划线（2–64位）",
-            field="code",
-            status=400,
-        )
     name = (data.get("name") or "").strip()
-    if not name:
-        raise AppError(FieldError.REQUIRED, "请填写机构名称", field="name", status=400)
     kind = data.get("kind") or Institution.Kind.BANK
-    if kind not in Institution.Kind.values:
-        raise AppError(BanksError.INVALID_KIND, "未知的机构类型", field="kind", status=400)
     region_code = (data.get("region_code") or "").strip()
-    if region_code and not _REGION_RE.match(region_code):
-        raise AppError(
-            BanksError.INVALID_REGION_CODE, "行政区划代码应为6位数字", field="region_code", status=400
-        )
     uscc = (data.get("uscc") or "").strip()
-    if uscc:
-        try:
-            uscc = validate_uscc(uscc)
-        except IdentifierError as exc:
-            raise AppError(exc.code, exc.message, field="uscc", status=400) from exc
+    for bad in rules.check_institution(code=code, name=name, kind=kind, region_code=region_code, uscc=uscc):
+        raise AppError(bad.code, bad.message, field=bad.field, status=400)
+    uscc = validate_uscc(uscc) if uscc else ""
 
     from fundmgr.ground.accounts.services import institution_organization
 
     try:
         with transaction.atomic(durable=True):
             if Institution.objects.filter(code=code).exists():
-                raise Conflict(BanksError.INSTITUTION_EXISTS, "该机构代码已被使用", field="code")
+                raise Conflict(BanksError.INSTITUTION_EXISTS, _("该机构代码已被使用"), field="code")
             institution = Institution(
                 code=code,
                 name=name,
@@ -172,7 +161,7 @@ def institution_create(*, data: dict[str, Any], by) -> Institution:
             institution.save()
             institution_organization(institution=institution)
     except IntegrityError as exc:  # the same code registered concurrently
-        raise Conflict(BanksError.INSTITUTION_EXISTS, "该机构代码已被使用", field="code") from exc
+        raise Conflict(BanksError.INSTITUTION_EXISTS, _("该机构代码已被使用"), field="code") from exc
     return institution
 
 
@@ -190,8 +179,8 @@ def institution_transition(*, institution_id: int, name: str, user, comment: str
     reason = (comment or "").strip()
 
     def prepare(institution: Institution) -> None:
-        if name in _COMMENT_REQUIRED and not reason:
-            raise AppError(CommonError.COMMENT_REQUIRED, "请填写原因", field="comment", status=400)
+        if name in rules.INSTITUTION_COMMENT_REQUIRED and not reason:
+            raise AppError(CommonError.COMMENT_REQUIRED, _("请填写原因"), field="comment", status=400)
         if name == "suspend":
             institution.suspension_reason = reason[:300]
         elif name == "reinstate":
@@ -218,13 +207,25 @@ def institution_can_file(*, institution: Institution, fund, on: dt.date) -> list
     Codes: institution_not_active (applied, under review, terminated), institution_suspended,
     no_agreement_in_force.
     """
-    agreement = agreement_in_force(institution=institution, fund=fund, on=on)
+    return _filing_violations(institution, agreement_in_force(institution=institution, fund=fund, on=on))
+
+
+def funds_open_for_filing(*, institution: Institution, on: dt.date) -> frozenset[int]:
+    """The funds where `institution` may file loans on `on` (`institution_can_file` says
+    nothing against it), in one query whatever the number of funds."""
+    in_force = agreements_in_force(institution=institution, on=on)
+    return frozenset(fund_id for fund_id, a in in_force.items() if not _filing_violations(institution, a))
+
+
+def _filing_violations(institution: Institution, agreement: CooperationAgreement | None) -> list[Violation]:
+    """The rule of `institution_can_file`, given the agreement in force (None: none is)."""
     violations = rules.check_can_file(status=institution.status, has_agreement_in_force=agreement is not None)
     if not violations and agreement.filings_suspended:
         violations.append(
             Violation(
                 BanksError.INSTITUTION_SUSPENDED,
-                f"贵机构在该资金的新增备案已暂停：{agreement.filings_suspension_reason}",
+                _("贵机构在该资金的新增备案已暂停：%(reason)s")
+                % {"reason": agreement.filings_suspension_reason},
                 "fund",
             )
         )
@@ -277,15 +278,19 @@ def agreement_filings_transition(
     reason = (comment or "").strip()
 
     def prepare(agreement: CooperationAgreement) -> None:
-        if not reason:
+        if name in rules.AGREEMENT_COMMENT_REQUIRED and not reason:
             raise AppError(
                 CommonError.COMMENT_REQUIRED,
-                "请填写意见（恢复备案的每一步都须说明理由）",
+                _("请填写意见（恢复备案的每一步都须说明理由）"),
                 field="comment",
                 status=400,
             )
         agreement._history_user = user
-        agreement._change_reason = f"{transition_label(CooperationAgreement, name)}：{reason}"[:100]
+        agreement._change_reason = recorded(
+            gettext_noop("%(step)s：%(reason)s"),
+            step=transition_label(CooperationAgreement, name),
+            reason=reason,
+        )[:100]
         if name == "approve_reinstatement":
             agreement.filings_suspended_on = None
             agreement.filings_suspension_reason = ""
@@ -314,7 +319,7 @@ def agreement_terms(data: dict[str, Any]) -> rules.AgreementTerms:
     signed_on = _date(data, "signed_on")
     valid_from = _date(data, "valid_from") or signed_on
     if valid_from is None:
-        raise AppError(FieldError.REQUIRED, "请填写生效日期", field="valid_from", status=400)
+        raise AppError(FieldError.REQUIRED, _("请填写生效日期"), field="valid_from", status=400)
     return rules.AgreementTerms(
         fund_share=_decimal(data, "fund_share", required=True),
         bank_share=_decimal(data, "bank_share") or Decimal("0.00"),
@@ -342,7 +347,7 @@ def agreement_sign(*, institution: Institution, fund, data: dict[str, Any], by) 
     invalid_agreement_term, invalid_quota, invalid_reserve_deposit), institution_terminated
     and agreement_exists (409).
     """
-    _require_staff(by, "签订合作协议")
+    _require_staff(by, _("签订合作协议"))
     terms = agreement_terms(data)
     violations = agreement_check(fund=fund, terms=terms)
     if violations:
@@ -353,12 +358,12 @@ def agreement_sign(*, institution: Institution, fund, data: dict[str, Any], by) 
             # Lock the institution: an agreement must not slip in beside a termination.
             locked = Institution.objects.select_for_update().get(pk=institution.pk)
             if locked.status == Institution.Status.TERMINATED:
-                raise Conflict(BanksError.INSTITUTION_TERMINATED, "合作机构已终止合作，不能签订协议")
+                raise Conflict(BanksError.INSTITUTION_TERMINATED, _("合作机构已终止合作，不能签订协议"))
             if CooperationAgreement.objects.filter(
                 institution=locked, fund=fund, valid_from=terms.valid_from
             ).exists():
                 raise Conflict(
-                    BanksError.AGREEMENT_EXISTS, "同一生效日期的合作协议已存在", field="valid_from"
+                    BanksError.AGREEMENT_EXISTS, _("同一生效日期的合作协议已存在"), field="valid_from"
                 )
             agreement = CooperationAgreement(
                 institution=locked,
@@ -378,7 +383,7 @@ def agreement_sign(*, institution: Institution, fund, data: dict[str, Any], by) 
             agreement.save()
     except IntegrityError as exc:  # signed concurrently with the same start date
         raise Conflict(
-            BanksError.AGREEMENT_EXISTS, "同一生效日期的合作协议已存在", field="valid_from"
+            BanksError.AGREEMENT_EXISTS, _("同一生效日期的合作协议已存在"), field="valid_from"
         ) from exc
     return agreement
 
@@ -392,27 +397,12 @@ def product_submit(*, institution: Institution, fund, data: dict[str, Any], by) 
     Without `version` the next version of that product code is used. Refusals:
     permission_denied (403), required / invalid_ip_kind (400), product_exists (409).
     """
-    _require_staff(by, "登记备案产品")
+    _require_staff(by, _("登记备案产品"))
     code = (data.get("code") or "").strip()
-    if not _CODE_RE.match(code):
-        raise AppError(
-            BanksError.INVALID_CODE,
-            "产品代码只能包含字母、数字、连字符和下划线（2–64位）",
-            field="code",
-            status=400,
-        )
     name = (data.get("name") or "").strip()
-    if not name:
-        raise AppError(FieldError.REQUIRED, "请填写产品名称", field="name", status=400)
     kinds = list(data.get("accepted_ip_kinds") or [])
-    unknown = [k for k in kinds if k not in IP_KINDS]
-    if unknown:
-        raise AppError(
-            FundsError.INVALID_IP_KIND,
-            f"未知的知识产权类型：{', '.join(unknown)}",
-            field="accepted_ip_kinds",
-            status=400,
-        )
+    for bad in rules.check_product(code=code, name=name, accepted_ip_kinds=kinds):
+        raise AppError(bad.code, bad.message, field=bad.field, status=400)
     try:
         with transaction.atomic(durable=True):
             version = data.get("version")
@@ -427,7 +417,7 @@ def product_submit(*, institution: Institution, fund, data: dict[str, Any], by) 
             elif Product.objects.filter(
                 institution=institution, fund=fund, code=code, version=version
             ).exists():
-                raise Conflict(BanksError.PRODUCT_EXISTS, "该产品的此版本已存在", field="version")
+                raise Conflict(BanksError.PRODUCT_EXISTS, _("该产品的此版本已存在"), field="version")
             product = Product(
                 institution=institution,
                 fund=fund,
@@ -443,7 +433,7 @@ def product_submit(*, institution: Institution, fund, data: dict[str, Any], by) 
             product._history_user = by
             product.save()
     except IntegrityError as exc:
-        raise Conflict(BanksError.PRODUCT_EXISTS, "该产品的此版本已存在", field="version") from exc
+        raise Conflict(BanksError.PRODUCT_EXISTS, _("该产品的此版本已存在"), field="version") from exc
     return product
 
 
@@ -455,12 +445,12 @@ def product_file(*, product_id: int, by, filed_on: dt.date | None = None) -> Pro
     Refusals: permission_denied (403), transition_not_allowed (409),
     institution_not_active / no_agreement_in_force (422).
     """
-    _require_staff(by, "办理产品备案")
+    _require_staff(by, _("办理产品备案"))
     filed_on = filed_on or clock.today()
     with transaction.atomic(durable=True):
         product = Product.objects.select_for_update().select_related("institution", "fund").get(pk=product_id)
         if product.status != Product.Status.SUBMITTED:
-            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "只有已提交的产品可以备案")
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, _("只有已提交的产品可以备案"))
         violations = [
             v
             for v in institution_can_file(institution=product.institution, fund=product.fund, on=filed_on)
@@ -471,7 +461,7 @@ def product_file(*, product_id: int, by, filed_on: dt.date | None = None) -> Pro
         product.status = Product.Status.FILED
         product.filed_on = filed_on
         product._history_user = by
-        product._change_reason = "产品备案"
+        product._change_reason = recorded(gettext_noop("产品备案"))
         product.save(update_fields=["status", "filed_on"])
     return product
 
@@ -481,15 +471,19 @@ def product_withdraw(*, product_id: int, by, comment: str = "") -> Product:
 
     Refusals: permission_denied (403), transition_not_allowed (409).
     """
-    _require_staff(by, "撤回备案产品")
+    _require_staff(by, _("撤回备案产品"))
     with transaction.atomic(durable=True):
         product = Product.objects.select_for_update().get(pk=product_id)
         if product.status not in (Product.Status.SUBMITTED, Product.Status.FILED):
-            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "该产品已撤回")
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, _("该产品已撤回"))
         product.status = Product.Status.WITHDRAWN
         product.withdrawn_on = clock.today()
         product._history_user = by
-        product._change_reason = (f"撤回：{comment.strip()}" if comment.strip() else "撤回")[:100]
+        product._change_reason = (
+            recorded(gettext_noop("撤回：%(reason)s"), reason=comment.strip())
+            if comment.strip()
+            else recorded(gettext_noop("撤回"))
+        )[:100]
         product.save(update_fields=["status", "withdrawn_on"])
     return product
 
@@ -498,5 +492,7 @@ def institution_api_key_issue(*, institution_code: str, name: str = ""):
     """Issue an API key for the institution with this code (see accounts.services.api_key_issue)."""
     institution = Institution.objects.filter(code=institution_code).first()
     if institution is None:
-        raise NotFound(f"合作机构 {institution_code} 不存在", code=BanksError.INSTITUTION_NOT_FOUND)
+        raise NotFound(
+            _("合作机构 %(code)s 不存在") % {"code": institution_code}, code=BanksError.INSTITUTION_NOT_FOUND
+        )
     return api_key_issue(institution=institution, name=name)

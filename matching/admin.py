@@ -8,11 +8,10 @@ signings made there, each traced to the filing that realises it. Every write goe
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django import forms
 from django.contrib import admin
 from django.db.models import Count, Q, Sum
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
@@ -54,11 +53,16 @@ from .models import (
 )
 
 STEP_LABELS = {"register": _("登记需求")}
-# The queue of needs about to expire looks this many days ahead (a display choice).
-EXPIRING_WITHIN_DAYS = 10
+# The queues the 工作台 links to (fundmgr.top.workbench): the same selectors count them.
+UNTOUCHED_QUEUE, INTEREST_QUEUE = "untouched", "interest"
 
 
 # --- financing needs -------------------------------------------------------------------------
+
+
+def _filing_url(filing) -> str:
+    """A loan filing's page (the loans app's admin; reached by URL name, never imported)."""
+    return reverse("admin:loans_loanfiling_change", args=[filing.pk])
 
 
 class NeedQueueFilter(CountedQueueFilter):
@@ -68,13 +72,9 @@ class NeedQueueFilter(CountedQueueFilter):
             "open": (_("待对接"), Q(status=NeedStatus.OPEN)),
             "in_talks": (_("对接中"), Q(status=NeedStatus.IN_TALKS)),
             "filed": (_("已报送备案"), Q(status=NeedStatus.FILED)),
-            "expiring": (
-                _("即将过期"),
-                Q(
-                    status__in=SEEKING_STATUSES,
-                    expires_on__lte=today + dt.timedelta(days=EXPIRING_WITHIN_DAYS),
-                ),
-            ),
+            "expiring": (_("即将过期"), selectors.expiring_q(today=today)),
+            UNTOUCHED_QUEUE: (_("长期无进展"), selectors.untouched_q(today=today)),
+            INTEREST_QUEUE: (_("银行有意向待跟进"), selectors.interest_follow_up_q()),
         }
 
 
@@ -294,8 +294,12 @@ class FinancingNeedAdmin(
         return False  # a need ends by a step (closed, withdrawn, expired), which keeps its history
 
     def save_model(self, request, obj, form, change):
-        if change:
-            super().save_model(request, obj, form, change)  # the consent and purpose; history kept
+        if change:  # the purpose and the consent; logged in the need's history
+            services.need_update(
+                need_id=obj.pk,
+                user=request.user,
+                data={key: form.cleaned_data.get(key) for key in ("purpose", "consent_on", "consent_scope")},
+            )
             return
         data = form.cleaned_data
         need = services.need_register(
@@ -313,6 +317,11 @@ class FinancingNeedAdmin(
         )
         obj.pk = need.pk
         obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        # The rights offered were stored by need_register with the need: no form.save_m2m().
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not NeedMeeting:  # read-only lists: nothing to save
@@ -361,9 +370,18 @@ class FinancingNeedAdmin(
             return "—"
         return format_html_join(
             "<br>",
-            "{}（{}，{} 元，{}）",
+            '<a href="{}">{}</a>{}',
             (
-                (f.reference, f.institution.short_name, format_yuan(f.principal), f.get_status_display())
+                (
+                    _filing_url(f),
+                    f.reference,
+                    _("（%(bank)s，%(amount)s 元，%(status)s）")
+                    % {
+                        "bank": f.institution.short_name,
+                        "amount": format_yuan(f.principal),
+                        "status": f.get_status_display(),
+                    },
+                )
                 for f in filings
             ),
         )
@@ -411,6 +429,9 @@ class EnterpriseHonourAdmin(WorkListMixin, ChangePageMixin, ServiceErrorsMixin, 
     def valid_now(self, obj) -> bool:
         return obj.valid_on(clock.today())
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # an honour ends by its validity; a wrong one is corrected (the needs follow)
+
     def save_model(self, request, obj, form, change):
         services.honour_save(honour=obj, by=request.user)
 
@@ -450,19 +471,46 @@ class PriorityClassAdmin(ServiceErrorsMixin, admin.ModelAdmin):
 
 
 @admin.register(MatchingPolicy)
-class MatchingPolicyAdmin(admin.ModelAdmin):
+class MatchingPolicyAdmin(ServiceErrorsMixin, admin.ModelAdmin):
+    """A row in force is read-only (history is never rewritten): change the numbers by adding a
+    row that starts today or later (`services.matching_policy_save`)."""
+
     list_display = [
         "fund_or_default",
         "effective_from",
         "need_valid_working_days",
         "untouched_alert_working_days",
+        "expiry_warning_working_days",
+        "signing_need_term_months",
     ]
     list_filter = ["fund"]
     list_select_related = ["fund"]
+    fields = [
+        "fund",
+        "effective_from",
+        "need_valid_working_days",
+        "untouched_alert_working_days",
+        "expiry_warning_working_days",
+        "signing_need_term_months",
+        "document_ref",
+        "created_by",
+        "created_at",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.effective_from <= clock.today():
+            return self.fields
+        return ["created_by", "created_at"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
     @admin.display(description=_("适用资金"), ordering="fund")
     def fund_or_default(self, obj) -> str:
         return str(obj.fund) if obj.fund_id else str(_("默认（未单独设置的资金）"))
+
+    def save_model(self, request, obj, form, change):
+        services.matching_policy_save(policy=obj, by=request.user)
 
 
 # --- outreach events -----------------------------------------------------------------------------
@@ -507,8 +555,16 @@ class SigningInline(admin.TabularInline):
             return "—"
         return format_html_join(
             "<br>",
-            "{}（{}，{} 元）",
-            ((f.reference, f.get_status_display(), format_yuan(f.principal)) for f in filings),
+            '<a href="{}">{}</a>{}',
+            (
+                (
+                    _filing_url(f),
+                    f.reference,
+                    _("（%(status)s，%(amount)s 元）")
+                    % {"status": f.get_status_display(), "amount": format_yuan(f.principal)},
+                )
+                for f in filings
+            ),
         )
 
 
@@ -581,8 +637,8 @@ class OutreachEventAdmin(WorkListMixin, ChangePageMixin, ServiceErrorsMixin, Sim
     @admin.display(description=_("地点"))
     def where(self, obj) -> str:
         if obj.online and obj.place:
-            return f"{obj.place}（线上同步）"
-        return obj.place or f"线上（{obj.online_platform or '网络直播'}）"
+            return _("%(place)s（线上同步）") % {"place": obj.place}
+        return obj.place or _("线上（%(platform)s）") % {"platform": obj.online_platform or _("网络直播")}
 
     @admin.display(description=_("签约(笔)"), ordering="signings_n")
     def signing_count(self, obj) -> int:
@@ -593,11 +649,24 @@ class OutreachEventAdmin(WorkListMixin, ChangePageMixin, ServiceErrorsMixin, Sim
         value = getattr(obj, "signed", None)
         return "—" if value is None else format_yuan(value)
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the outreach record: its signings trace the loans they brought
+
     def save_model(self, request, obj, form, change):
-        services.event_save(event=obj, by=request.user)
+        services.event_save(
+            event=obj,
+            by=request.user,
+            enterprises=form.cleaned_data.get("enterprises"),
+            institutions=form.cleaned_data.get("institutions"),
+        )
+
+    def save_related(self, request, form, formsets, change):
+        # The participants were saved by event_save with the event: no form.save_m2m().
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def save_formset(self, request, form, formset, change):
-        if formset.model is not EventSigning:
+        if formset.model is not EventSigning:  # pragma: no cover - the only inline
             super().save_formset(request, form, formset, change)
             return
         new = [f for f in formset.extra_forms if f.has_changed() and f.cleaned_data]
@@ -617,5 +686,7 @@ class OutreachEventAdmin(WorkListMixin, ChangePageMixin, ServiceErrorsMixin, Sim
                     )
                 )
             except AppError as exc:
-                self.message_user(request, f"签约未保存：{exc.message}", level="error")
+                self.message_user(
+                    request, _("签约未保存：%(reason)s") % {"reason": exc.message}, level="error"
+                )
         formset.new_objects, formset.changed_objects, formset.deleted_objects = created, [], []

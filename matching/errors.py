@@ -15,6 +15,7 @@ class MatchingError(ErrorCode):
     NEED_NOT_OPEN = "need_not_open"
     OFFERED_IP_NOT_OWNED = "offered_ip_not_owned"
     OFFERED_IP_NOT_VALID = "offered_ip_not_valid"
+    POLICY_IN_FORCE = "matching_policy_in_force"
     PRIORITY_PARAMETERS_INVALID = "priority_parameters_invalid"
     SIGNING_ENTERPRISE_OUTSIDE_FUND = "signing_enterprise_outside_fund"
     SIGNING_INSTITUTION_NOT_IN_FUND = "signing_institution_not_in_fund"

@@ -37,12 +37,14 @@ MONEY = {"max_digits": 18, "decimal_places": 2}
 
 
 class MatchingPolicy(models.Model):
-    """How long a need stays open and when an untouched one is flagged, effective from a date.
+    """The numbers of this chapter, effective from a date.
 
     A row without a fund is the default for every fund that has no row of its own. The field
     defaults are the documented prototype defaults [D] (no city measure fixes them): a need
-    is listed for 60 working days (about three months) and staff are told of a need nobody
-    has touched (no interest, meeting or step) for 10 working days.
+    is listed for 60 working days (about three months); staff are told of a need nobody
+    has touched (no interest, meeting or step) for 10 working days; the admin's 即将过期 queue
+    holds the needs whose validity ends within 10 working days; a need made from an event
+    signing (when the enterprise had none) is for 12 months, the usual term of these loans.
     """
 
     fund = models.ForeignKey(
@@ -63,7 +65,26 @@ class MatchingPolicy(models.Model):
         default=10,
         help_text=_("需求连续该工作日数无银行意向、对接记录或状态变化时提醒工作人员"),
     )
+    expiry_warning_working_days = models.PositiveSmallIntegerField(
+        _("即将过期提示(工作日)"),
+        default=10,
+        help_text=_("有效期在该工作日数内届满的需求列入“即将过期”队列"),
+    )
+    signing_need_term_months = models.PositiveSmallIntegerField(
+        _("签约生成需求的期限(月)"),
+        default=12,
+        help_text=_("现场签约的企业尚无在办需求时，系统据签约新建的融资需求的期限"),
+    )
     document_ref = models.CharField(_("依据"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("录入人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True, null=True)
 
     class Meta:
         verbose_name = _("对接政策参数")
@@ -79,6 +100,10 @@ class MatchingPolicy(models.Model):
             models.CheckConstraint(
                 name="matching_policy_days_positive",
                 condition=Q(need_valid_working_days__gt=0, untouched_alert_working_days__gt=0),
+            ),
+            models.CheckConstraint(
+                name="matching_policy_signing_term_positive",
+                condition=Q(signing_need_term_months__gt=0),
             ),
         ]
 
@@ -306,7 +331,10 @@ class FinancingNeed(ConcurrentTransitionMixin, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.enterprise.name} · {self.amount:,.2f} 元"
+        return _("%(enterprise)s · %(amount)s 元") % {
+            "enterprise": self.enterprise.name,
+            "amount": f"{self.amount:,.2f}",
+        }
 
     # Lifecycle. The system's steps (`public=False`) are taken as part of another command: a
     # bank's interest or a meeting starts the talks, a filing naming the need moves it.
@@ -624,4 +652,8 @@ class EventSigning(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.institution} × {self.enterprise}：{self.intended_amount:,.2f} 元"
+        return _("%(bank)s × %(enterprise)s：%(amount)s 元") % {
+            "bank": self.institution,
+            "enterprise": self.enterprise,
+            "amount": f"{self.intended_amount:,.2f}",
+        }

@@ -1,6 +1,10 @@
 """Matching rules as pure functions: which priority classes an enterprise falls in (and why),
 whether a class's parameters make sense, whether a need fits a bank's products, and what a
-bank may read of a need under the enterprise's consent."""
+bank may read of a need under the enterprise's consent.
+
+A class's reason is stored with the need (`NeedPriority.reason`), so it is written in the
+default language whatever the request's (`fundmgr.ground.lib.i18n.recorded`); what is wrong
+with a class's parameters is answered to the person editing it, in theirs."""
 
 from __future__ import annotations
 
@@ -10,7 +14,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from dateutil.relativedelta import relativedelta
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from fundmgr.ground.lib.i18n import recorded
 from fundmgr.ground.lib.identifiers import IP_KINDS, PATENT_KINDS
 from fundmgr.ground.lib.money import to_wan_yuan
 
@@ -69,27 +76,29 @@ class PriorityMatch:
     reason: str
 
 
-# Chinese names of honour kinds and IP kinds, for reasons (models' labels without importing them).
+# Names of honour kinds and IP kinds for the stored reasons, in the default language (the
+# models' labels, without importing them).
 HONOUR_LABELS = {
-    "ip_demonstration": "知识产权示范企业",
-    "ip_advantage": "知识产权优势企业",
-    "key_ip_protection": "重点知识产权保护名录",
-    "well_known_trademark": "驰名商标",
-    "high_tech": "高新技术企业",
-    "high_tech_pool": "高新技术企业培育库",
-    "tech_sme": "科技型中小企业",
-    "specialised": "专精特新企业",
-    "other": "其他",
+    "ip_demonstration": gettext_noop("知识产权示范企业"),
+    "ip_advantage": gettext_noop("知识产权优势企业"),
+    "key_ip_protection": gettext_noop("重点知识产权保护名录"),
+    "well_known_trademark": gettext_noop("驰名商标"),
+    "high_tech": gettext_noop("高新技术企业"),
+    "high_tech_pool": gettext_noop("高新技术企业培育库"),
+    "tech_sme": gettext_noop("科技型中小企业"),
+    "specialised": gettext_noop("专精特新企业"),
+    "other": gettext_noop("其他"),
 }
 IP_LABELS = {
-    "invention_patent": "发明专利",
-    "utility_model": "实用新型专利",
-    "design_patent": "外观设计专利",
-    "trademark": "商标",
-    "copyright": "著作权",
-    "software_copyright": "软件著作权",
-    "geographical_indication": "地理标志",
+    "invention_patent": gettext_noop("发明专利"),
+    "utility_model": gettext_noop("实用新型专利"),
+    "design_patent": gettext_noop("外观设计专利"),
+    "trademark": gettext_noop("商标"),
+    "copyright": gettext_noop("著作权"),
+    "software_copyright": gettext_noop("软件著作权"),
+    "geographical_indication": gettext_noop("地理标志"),
 }
+LIST_SEPARATOR, PART_SEPARATOR = "、", "；"  # Chinese enumeration comma and semicolon
 RULES = ("honour", "ip_portfolio", "industry")
 
 # --- the three kinds of rule ---------------------------------------------------------------------
@@ -105,11 +114,21 @@ def _honour(params: dict, facts: EnterpriseFacts, today: dt.date) -> str | None:
         return None
     parts = []
     for h in held:
-        until = f"有效期至{h.valid_until.isoformat()}" if h.valid_until else "长期有效"
-        parts.append(
-            f"{HONOUR_LABELS.get(h.kind, h.kind)}：{h.title}（{h.granted_on.isoformat()}认定，{until}）"
+        until = (
+            recorded(gettext_noop("有效期至%(date)s"), date=h.valid_until.isoformat())
+            if h.valid_until
+            else recorded(gettext_noop("长期有效"))
         )
-    return "；".join(parts)
+        parts.append(
+            recorded(
+                gettext_noop("%(kind)s：%(title)s（%(granted)s认定，%(until)s）"),
+                kind=HONOUR_LABELS.get(h.kind, h.kind),
+                title=h.title,
+                granted=h.granted_on.isoformat(),
+                until=until,
+            )
+        )
+    return PART_SEPARATOR.join(parts)
 
 
 def _ip_portfolio(params: dict, facts: EnterpriseFacts, today: dt.date) -> str | None:
@@ -125,9 +144,22 @@ def _ip_portfolio(params: dict, facts: EnterpriseFacts, today: dt.date) -> str |
         wanted = int(option.get("min", 1))
         found = sorted(a.number for a in recent if a.kind in kinds)
         if len(found) >= wanted:
-            names = "、".join(IP_LABELS.get(k, k) for k in sorted(kinds))
-            shown = "、".join(found[:5]) + ("等" if len(found) > 5 else "")
-            return f"近{years}年（{since.isoformat()}以来申请）取得有效{names}{len(found)}件（{shown}），满足“{names}不少于{wanted}件”"
+            names = LIST_SEPARATOR.join(IP_LABELS.get(k, k) for k in sorted(kinds))
+            shown = LIST_SEPARATOR.join(found[:5])
+            if len(found) > 5:
+                shown = recorded(gettext_noop("%(numbers)s等"), numbers=shown)
+            return recorded(
+                gettext_noop(
+                    "近%(years)s年（%(since)s以来申请）取得有效%(names)s%(count)s件（%(shown)s），"
+                    "满足“%(names)s不少于%(wanted)s件”"
+                ),
+                years=years,
+                since=since.isoformat(),
+                names=names,
+                count=len(found),
+                shown=shown,
+                wanted=wanted,
+            )
     return None
 
 
@@ -160,19 +192,31 @@ def _industry(params: dict, facts: EnterpriseFacts, today: dt.date) -> str | Non
     prefix = industry_fits(facts.industry_code, params.get("industry_prefixes") or [])
     if prefix is None:
         return None
-    parts = [f"行业代码{facts.industry_code}属本市重点产业（{prefix}）"]
+    parts = [
+        recorded(
+            gettext_noop("行业代码%(code)s属本市重点产业（%(prefix)s）"),
+            code=facts.industry_code,
+            prefix=prefix,
+        )
+    ]
     if params.get("requires_patent", True):
         patents = [a for a in facts.ip if a.kind in PATENT_KINDS and a.valid_on(today)]
         if not patents:
             return None
-        parts.append(f"拥有有效专利{len(patents)}件")
+        parts.append(recorded(gettext_noop("拥有有效专利%(count)s件"), count=len(patents)))
     minimum = params.get("min_annual_revenue")
     if minimum not in (None, ""):
         floor = Decimal(str(minimum))
         if facts.annual_revenue is None or facts.annual_revenue < floor:
             return None
-        parts.append(f"营业收入{to_wan_yuan(facts.annual_revenue)}万元，不低于{to_wan_yuan(floor)}万元")
-    return "；".join(parts)
+        parts.append(
+            recorded(
+                gettext_noop("营业收入%(revenue)s万元，不低于%(floor)s万元"),
+                revenue=to_wan_yuan(facts.annual_revenue),
+                floor=to_wan_yuan(floor),
+            )
+        )
+    return PART_SEPARATOR.join(parts)
 
 
 _DECIDE = {"honour": _honour, "ip_portfolio": _ip_portfolio, "industry": _industry}
@@ -200,32 +244,32 @@ def priority_classes(
 def parameter_errors(rule: str, params: object, *, honour_kinds: Iterable[str]) -> list[str]:
     """What is wrong with a class's parameters (empty: nothing), in Chinese, for the admin."""
     if rule not in RULES:
-        return ["未知的判断方式"]
+        return [_("未知的判断方式")]
     if not isinstance(params, dict):
-        return ["参数应为 JSON 对象"]
+        return [_("参数应为 JSON 对象")]
     errors: list[str] = []
     if rule == "honour":
         kinds = params.get("kinds")
         known = set(honour_kinds)
         if not isinstance(kinds, list) or not kinds:
-            errors.append('kinds 应为非空列表，例如 ["high_tech"]')
+            errors.append(_('kinds 应为非空列表，例如 ["high_tech"]'))
         elif unknown := [k for k in kinds if k not in known]:
-            errors.append(f"未知的荣誉类别：{'、'.join(map(str, unknown))}")
+            errors.append(_("未知的荣誉类别：%(kinds)s") % {"kinds": LIST_SEPARATOR.join(map(str, unknown))})
     elif rule == "ip_portfolio":
         years = params.get("years", 5)
         if not isinstance(years, int) or isinstance(years, bool) or not 1 <= years <= 30:
-            errors.append("years 应为 1–30 的整数")
+            errors.append(_("years 应为 1–30 的整数"))
         options = params.get("any_of")
         if not isinstance(options, list) or not options:
-            errors.append('any_of 应为非空列表，例如 [{"kinds": ["invention_patent"], "min": 1}]')
+            errors.append(_('any_of 应为非空列表，例如 [{"kinds": ["invention_patent"], "min": 1}]'))
         else:
             for i, option in enumerate(options):
                 kinds = option.get("kinds") if isinstance(option, dict) else None
                 wanted = option.get("min", 1) if isinstance(option, dict) else None
                 if not isinstance(kinds, list) or not kinds or any(k not in IP_KINDS for k in kinds):
-                    errors.append(f"any_of[{i}].kinds 应为知识产权类型列表")
+                    errors.append(_("any_of[%(i)s].kinds 应为知识产权类型列表") % {"i": i})
                 if not isinstance(wanted, int) or isinstance(wanted, bool) or wanted < 1:
-                    errors.append(f"any_of[{i}].min 应为正整数")
+                    errors.append(_("any_of[%(i)s].min 应为正整数") % {"i": i})
     elif rule == "industry":
         prefixes = params.get("industry_prefixes")
         if (
@@ -233,16 +277,16 @@ def parameter_errors(rule: str, params: object, *, honour_kinds: Iterable[str]) 
             or not prefixes
             or not all(isinstance(p, str) and p for p in prefixes)
         ):
-            errors.append('industry_prefixes 应为行业代码前缀列表，例如 ["C38", "C39"]')
+            errors.append(_('industry_prefixes 应为行业代码前缀列表，例如 ["C38", "C39"]'))
         minimum = params.get("min_annual_revenue")
         if minimum not in (None, ""):
             try:
                 if Decimal(str(minimum)) < 0:
                     raise InvalidOperation
             except (InvalidOperation, ValueError):
-                errors.append('min_annual_revenue 应为不小于零的金额字符串，例如 "5000000.00"')
+                errors.append(_('min_annual_revenue 应为不小于零的金额字符串，例如 "5000000.00"'))
         if not isinstance(params.get("requires_patent", True), bool):
-            errors.append("requires_patent 应为 true 或 false")
+            errors.append(_("requires_patent 应为 true 或 false"))
     return errors
 
 

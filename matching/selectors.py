@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils.translation import gettext as _
 
-from banks.models import CooperationAgreement, FilingsStatus, Institution, Product
+from banks.models import Institution, Product
+from banks.services import funds_open_for_filing
 from enterprises.models import Enterprise
 from fundmgr.ground.accounts.principals import Principal, scoped
+from fundmgr.ground.accounts.workqueues import QueueItem, QueueSummary
 from fundmgr.ground.lib import clock, workdays
 from fundmgr.ground.lib.errors import NotFound
 
@@ -22,6 +25,7 @@ from .models import (
     FinancingNeed,
     MatchingPolicy,
     NeedInterest,
+    NeedMeeting,
     NeedPriority,
     PriorityClass,
 )
@@ -99,24 +103,15 @@ def enterprise_priorities(enterprise: Enterprise, *, on: dt.date | None = None) 
 
 
 def funds_open_to(*, institution_id: int | None, on: dt.date) -> frozenset[int]:
-    """The funds where the institution has an active agreement on `on`: the institution is
-    active and the agreement in force (the latest started, not ended) lets it file (not
-    suspended). A bank sees needs there and only there."""
+    """The funds where the institution may lend on `on`, by the banks app's own rule for
+    filing (`banks.services.funds_open_for_filing`: the institution active, an agreement in
+    force, its new filings there not suspended). A bank sees needs there and only there."""
     if institution_id is None:
         return frozenset()
-    status = Institution.objects.filter(pk=institution_id).values_list("status", flat=True).first()
-    if status != Institution.Status.ACTIVE:
+    institution = Institution.objects.filter(pk=institution_id).first()
+    if institution is None:
         return frozenset()
-    latest: dict[int, CooperationAgreement] = {}
-    for agreement in CooperationAgreement.objects.filter(
-        institution_id=institution_id, valid_from__lte=on
-    ).order_by("fund_id", "-valid_from"):
-        latest.setdefault(agreement.fund_id, agreement)
-    return frozenset(
-        fund_id
-        for fund_id, a in latest.items()
-        if (a.valid_until is None or a.valid_until >= on) and a.filings_status == FilingsStatus.OPEN
-    )
+    return funds_open_for_filing(institution=institution, on=on)
 
 
 # --- needs -----------------------------------------------------------------------------------------
@@ -173,7 +168,7 @@ def for_reading(qs: QuerySet[FinancingNeed], principal: Principal) -> QuerySet[F
 def need_get(*, principal: Principal, pk) -> FinancingNeed:
     need = for_reading(needs_visible_to(principal), principal).filter(pk=pk).first()
     if need is None:
-        raise NotFound("融资需求不存在或无权访问")
+        raise NotFound(_("融资需求不存在或无权访问"))
     return need
 
 
@@ -242,21 +237,133 @@ def new_needs_for_bank(*, institution_id: int, after: dt.date, until: dt.date) -
     ]
 
 
+def _working_day_back(today: dt.date, n: int) -> dt.date:
+    """The n-th working day counting back from `today` (today itself first, when it is one):
+    a date `d` is at least n working days ago (`working_days_between(d, today) >= n`) exactly
+    when `d` is before it."""
+    day, seen = today, 0
+    while True:
+        if workdays.is_working_day(day):
+            seen += 1
+            if seen >= n:
+                return day
+        day -= dt.timedelta(days=1)
+
+
+def _by_policy(*, on: dt.date, number: str, condition: Callable[[int], Q]) -> Q:
+    """A condition on needs that reads one policy number, as one Q over every fund: the funds
+    with a policy row of their own in force get their number, all others the default's.
+    One query."""
+    own: dict[int, MatchingPolicy] = {}
+    default: MatchingPolicy | None = None
+    for row in MatchingPolicy.objects.filter(effective_from__lte=on).order_by("-effective_from"):
+        if row.fund_id is None:
+            default = default or row
+        else:
+            own.setdefault(row.fund_id, row)
+    funds_by_value: dict[int, list[int]] = defaultdict(list)
+    for fund_id, row in own.items():
+        funds_by_value[getattr(row, number)].append(fund_id)
+    result = ~Q(fund_id__in=list(own)) & condition(getattr(default or MatchingPolicy(), number))
+    for value, fund_ids in funds_by_value.items():
+        result |= Q(fund_id__in=fund_ids) & condition(value)
+    return result
+
+
+def untouched_q(*, today: dt.date) -> Q:
+    """Needs still looking for a bank that nobody has touched (no interest, meeting or step)
+    for the fund's `untouched_alert_working_days`: the staff's notice, their 工作台 queue and
+    the admin list's queue all read this."""
+    return Q(status__in=SEEKING_STATUSES) & _by_policy(
+        on=today,
+        number="untouched_alert_working_days",
+        condition=lambda n: Q(last_activity_on__lt=_working_day_back(today, n)),
+    )
+
+
+def expiring_q(*, today: dt.date) -> Q:
+    """Needs still looking for a bank whose validity ends within the fund's
+    `expiry_warning_working_days` (or has ended, before tonight's expiry job)."""
+    return Q(status__in=SEEKING_STATUSES) & _by_policy(
+        on=today,
+        number="expiry_warning_working_days",
+        condition=lambda n: Q(expires_on__lte=workdays.add_working_days(today, n)),
+    )
+
+
+def _pending_interests() -> QuerySet[NeedInterest]:
+    """Interests that no meeting with that bank about that need, held on or after the day the
+    bank said so, has answered yet."""
+    answered = NeedMeeting.objects.filter(
+        need_id=OuterRef("need_id"),
+        institution_id=OuterRef("institution_id"),
+        held_on__gte=OuterRef("expressed_on"),
+    )
+    return NeedInterest.objects.filter(~Exists(answered))
+
+
+def interest_follow_up_q() -> Q:
+    """Needs still looking for a bank where a bank has said it is interested (through the API,
+    at an event, by a filing that did not go through) and staff have not yet recorded a
+    meeting with that bank since: the staff's queue to follow up. (A subquery on the needs'
+    ids, never a reference to the outer row: the admin counts it inside an aggregate.)"""
+    return Q(status__in=SEEKING_STATUSES, pk__in=_pending_interests().values("need_id"))
+
+
 def needs_untouched(*, today: dt.date) -> list[tuple[FinancingNeed, int]]:
     """Open needs nobody has touched (no interest, meeting or step) for the policy's number of
-    working days: (need, working days untouched), oldest first."""
-    candidates = list(
-        FinancingNeed.objects.filter(status__in=SEEKING_STATUSES, last_activity_on__lt=today)
+    working days (`untouched_q`): (need, working days untouched), oldest first."""
+    needs = (
+        FinancingNeed.objects.filter(untouched_q(today=today))
         .select_related("enterprise", "fund")
         .order_by("last_activity_on", "id")
     )
-    policies = policies_for(fund_ids={n.fund_id for n in candidates}, on=today)
-    out = []
-    for need in candidates:
-        idle = workdays.working_days_between(need.last_activity_on, today)
-        if idle >= policies[need.fund_id].untouched_alert_working_days:
-            out.append((need, idle))
-    return out
+    return [(need, workdays.working_days_between(need.last_activity_on, today)) for need in needs]
+
+
+# --- the staff's 工作台 queues ------------------------------------------------------------------------
+
+
+def _queue(qs: QuerySet[FinancingNeed], *, since: str, today: dt.date, limit: int) -> QueueSummary:
+    """A queue of needs without a deadline: how many, and the `limit` waiting longest (since
+    the date `since`), with their working days waiting. Two queries."""
+    count = qs.count()
+    items: tuple[QueueItem, ...] = ()
+    if count and limit:
+        rows = qs.select_related("enterprise", "fund").order_by(F(since).asc(nulls_last=True), "id")[:limit]
+        items = tuple(
+            QueueItem(
+                need,
+                since=getattr(need, since),
+                waiting_days=workdays.working_days_between(getattr(need, since), today),
+            )
+            for need in rows
+        )
+    return QueueSummary(count=count, late=0, soon=0, blocked=0, items=items, has_deadline=False)
+
+
+def needs_untouched_queue(*, user=None, today: dt.date, limit: int) -> QueueSummary:
+    """The staff's queue of needs untouched for the policy's working days (every officer's:
+    needs are not assigned), the quietest first."""
+    return _queue(
+        FinancingNeed.objects.filter(untouched_q(today=today)),
+        since="last_activity_on",
+        today=today,
+        limit=limit,
+    )
+
+
+def needs_interest_queue(*, user=None, today: dt.date, limit: int) -> QueueSummary:
+    """The staff's queue of needs with a bank's interest to follow up, the longest waiting
+    first (since the earliest interest not yet answered by a meeting)."""
+    first_pending = Subquery(
+        _pending_interests()
+        .filter(need_id=OuterRef("pk"))
+        .order_by("expressed_on")
+        .values("expressed_on")[:1]
+    )
+    qs = FinancingNeed.objects.filter(interest_follow_up_q()).annotate(interest_since=first_pending)
+    return _queue(qs, since="interest_since", today=today, limit=limit)
 
 
 # --- signings and the filings that realise them ----------------------------------------------------

@@ -12,11 +12,13 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
 
+from fundmgr.ground.accounts.admin import WorkflowTransitionsMixin, work_queue_filter
 from fundmgr.ground.accounts.workflow import history_html
 from fundmgr.ground.lib import clock, workdays
 from fundmgr.ground.lib.adminkit import (
@@ -24,9 +26,9 @@ from fundmgr.ground.lib.adminkit import (
     ChangePageMixin,
     CountedQueueFilter,
     ExactFirstSearchMixin,
+    Figure,
     ServiceErrorsMixin,
     ShortNameFilter,
-    TransitionButtonsMixin,
     WorkListMixin,
     date_display,
     region_filter,
@@ -41,7 +43,9 @@ from ..models import (
     LoanFiling,
     LoanStatus,
 )
-from ..rules.filings import check_label
+from ..rules.filings import COMMENT_REQUIRED_STEPS, check_label
+from ..selectors.filings import due_diligence_progress, filing_fund_share
+from ..selectors.queues import FILING_QUEUES
 from ..services import filings as services
 from .display import date_text, fund_short, html_table, institution_short, money_display, yuan_text
 
@@ -73,7 +77,7 @@ class FilingQueueFilter(CountedQueueFilter):
 
 
 EnterpriseDistrictFilter = region_filter("enterprise__region_code", _("借款企业所在区县"))
-CHECKLIST_CHOICES = {True: "✔ 是", False: "✘ 否", None: "？ 待核实"}
+CHECKLIST_CHOICES = {True: _("✔ 是"), False: _("✘ 否"), None: _("？ 待核实")}
 
 
 class ChecklistSelect(forms.NullBooleanSelect):
@@ -162,12 +166,13 @@ class LoanFilingAdmin(
     WorkListMixin,
     ChangePageMixin,
     ExactFirstSearchMixin,
-    TransitionButtonsMixin,
+    WorkflowTransitionsMixin,
     ServiceErrorsMixin,
     FSMAdminMixin,
     admin.ModelAdmin,
 ):
     fsm_fields = ["status"]  # loan_status moves through servicing and claims, not buttons
+    comment_required_steps = COMMENT_REQUIRED_STEPS
     # Key columns first (reference, borrower, amount, status, deadline), short names, so that
     # the list fits 1280 px beside the navigation (tests/browser/test_layout.py measures it).
     list_display = [
@@ -186,6 +191,7 @@ class LoanFilingAdmin(
     list_wrap = ("enterprise_name",)
     list_filter = [
         FilingQueueFilter,
+        work_queue_filter(FILING_QUEUES),  # the start page's cards link here
         ("fund", ShortNameFilter),
         ("institution", ShortNameFilter),
         "status",
@@ -212,7 +218,7 @@ class LoanFilingAdmin(
 
     # Every field and panel the page can show (each is read-only).
     fieldsets = [
-        (None, {"fields": KEY_FACTS}),
+        (None, {"fields": [*KEY_FACTS, "financing_need_link"]}),
         (_("贷款条件"), {"fields": LOAN_TERMS}),
         (_("自动校验"), {"fields": ["checks_panel"]}),
         (_("质押物与备案材料"), {"fields": ["pledges_panel", "documents_panel"]}),
@@ -233,7 +239,8 @@ class LoanFilingAdmin(
             else _("自动校验（%(n)s 项全部通过）") % {"n": len(checks)}
         )
         fieldsets = [
-            (None, {"fields": KEY_FACTS}),
+            # The financing need the filing answers (投融对接), when the bank named one.
+            (None, {"fields": [*KEY_FACTS, "financing_need_link"] if obj.financing_need_id else KEY_FACTS}),
             (_("贷款条件"), {"fields": LOAN_TERMS}),
             (checks_title, {"fields": ["checks_panel"], "classes": [] if failed else ["collapse"]}),
             (_("质押物与备案材料"), {"fields": ["pledges_panel", "documents_panel"]}),
@@ -305,7 +312,61 @@ class LoanFilingAdmin(
     def run_transition(self, request, obj, name: str, comment: str, data: dict):
         services.filing_transition(filing_id=obj.pk, name=name, user=request.user, comment=comment)
 
+    def transition_figures(self, request, obj, name: str) -> list[Figure]:
+        """Who borrows from whom, how much, the fund's share of it, and the checklist."""
+        share = filing_fund_share(obj, on=clock.today())
+        figures = [
+            Figure(_("借款企业"), obj.enterprise.name, obj.enterprise.uscc),
+            Figure(_("合作机构"), obj.institution.name),
+            Figure(_("资金"), obj.fund.name),
+            Figure(_("贷款本金(元)"), format_yuan(obj.principal)),
+            Figure(_("知识产权担保本金(元)"), format_yuan(obj.covered_principal)),
+            Figure(
+                _("资金分担比例"),
+                "—" if share.percent is None else f"{share.percent}%",
+                _("受理时已确定") if share.frozen else _("按现行合作协议，受理时确定"),
+                warning=share.percent is None,
+            ),
+            Figure(
+                _("资金承担的担保本金(元)"),
+                "—" if share.amount is None else format_yuan(share.amount),
+                _("知识产权担保本金 × 资金分担比例"),
+            ),
+        ]
+        if obj.status in (FilingStatus.UNDER_REVIEW, FilingStatus.ACCEPTED) or name == "accept":
+            figures.append(self._checklist_figure(obj, name))
+        return figures
+
+    @staticmethod
+    def _checklist_figure(obj, name: str) -> Figure:
+        progress = due_diligence_progress(obj)
+        done = _("已确认 %(done)s/%(all)s 项") % {"done": progress.confirmed, "all": progress.total}
+        if not progress.missing:
+            return Figure(_("尽调清单"), done)
+        value = format_html(
+            "{}<br>{}",
+            done,
+            _("待确认：%(items)s") % {"items": "、".join(progress.missing)},
+        )
+        blocks = name == "accept"  # acceptance refuses an incomplete checklist
+        return Figure(_("尽调清单"), value, _("全部确认后才能受理入池") if blocks else "", warning=blocks)
+
     # --- panels ---------------------------------------------------------------------------
+
+    @admin.display(description=_("对应融资需求"))
+    def financing_need_link(self, obj) -> str:
+        need = obj.financing_need if obj.financing_need_id else None
+        if need is None:
+            return "—"
+        text = _("需求 %(id)s：%(amount)s 元，%(term)s 个月，%(status)s") % {
+            "id": need.pk,
+            "amount": format_yuan(need.amount),
+            "term": need.term_months,
+            "status": need.get_status_display(),
+        }
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:matching_financingneed_change", args=[need.pk]), text
+        )
 
     @admin.display(description=_("自动校验结果"))
     def checks_panel(self, obj) -> str:
@@ -318,7 +379,7 @@ class LoanFilingAdmin(
                 (
                     check_label(check.get("code", "")),
                     "fm-passed" if check.get("passed") else "fm-failed",
-                    "✔ 通过" if check.get("passed") else "✘ 未通过",
+                    _("✔ 通过") if check.get("passed") else _("✘ 未通过"),
                     check.get("message", ""),
                 )
                 for check in checks
@@ -360,7 +421,9 @@ class LoanFilingAdmin(
                     date_text(p.registered_on),
                     yuan_text(p.appraised_value),
                     date_text(p.ip_asset.expires_on),
-                    f"已解除（{p.released_on.isoformat()}）" if p.released_on else "未解除",
+                    _("已解除（%(date)s）") % {"date": p.released_on.isoformat()}
+                    if p.released_on
+                    else _("未解除"),
                 )
                 for p in pledges
             ),
@@ -415,7 +478,7 @@ class LoanFilingAdmin(
                     r.days_overdue,
                     r.get_risk_class_display(),
                     r.get_loan_status_after_display(),
-                    "" if r.is_current else "已被更正（不再有效）",
+                    "" if r.is_current else _("已被更正（不再有效）"),
                 )
                 for r in reports
             ),
@@ -433,7 +496,7 @@ class LoanFilingAdmin(
                     w.get_kind_display(),
                     w.subject,
                     w.message,
-                    date_text(w.resolved_on) if w.resolved_on else "未解除",
+                    date_text(w.resolved_on) if w.resolved_on else _("未解除"),
                 )
                 for w in warnings
             ),

@@ -4,6 +4,7 @@ fields are left out of its answers, so the document marks them optional."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from fundmgr.ground.accounts.api import HistoryEntrySerializer
@@ -19,27 +20,30 @@ class NeedInputSerializer(serializers.Serializer):
     """融资需求登记（合作机构代企业提交）。"""
 
     enterprise_uscc = serializers.CharField(
-        max_length=32, help_text="企业统一社会信用代码（须已在该资金入库）"
+        max_length=32, help_text=gettext_lazy("企业统一社会信用代码（须已在该资金入库）")
     )
-    fund = serializers.SlugField(help_text="资金代码，如 zhaoqing")
-    amount = MoneyField(positive=True, help_text="融资金额（元）")
-    term_months = IntegerField(min_value=1, max_value=360, help_text="期限（月）")
+    fund = serializers.SlugField(help_text=gettext_lazy("资金代码，如 zhaoqing"))
+    amount = MoneyField(positive=True, help_text=gettext_lazy("融资金额（元）"))
+    term_months = IntegerField(min_value=1, max_value=360, help_text=gettext_lazy("期限（月）"))
     purpose = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     offered_ip = serializers.ListField(
         child=serializers.CharField(max_length=64),
         required=False,
         default=list,
         max_length=50,
-        help_text="拟质押的知识产权号码（须为该企业名下的有效权利）",
+        help_text=gettext_lazy("拟质押的知识产权号码（须为该企业名下的有效权利）"),
     )
     consent_on = DateField(
         required=False,
         allow_null=True,
         default=None,
-        help_text="企业同意向合作银行共享信息的日期；不填表示未同意",
+        help_text=gettext_lazy("企业同意向合作银行共享信息的日期；不填表示未同意"),
     )
     consent_scope = serializers.ChoiceField(
-        choices=ConsentScope.choices, required=False, default=ConsentScope.BASIC, help_text="共享范围"
+        choices=ConsentScope.choices,
+        required=False,
+        default=ConsentScope.BASIC,
+        help_text=gettext_lazy("共享范围"),
     )
 
 
@@ -50,8 +54,8 @@ class InterestInputSerializer(serializers.Serializer):
 class PrioritySerializer(serializers.Serializer):
     code = serializers.CharField(source="priority_class.code")
     label = serializers.CharField(source="priority_class.label")
-    order = IntegerField(source="priority_class.order", help_text="优先顺序，1 为最优先")
-    reason = serializers.CharField(help_text="依据")
+    order = IntegerField(source="priority_class.order", help_text=gettext_lazy("优先顺序，1 为最优先"))
+    reason = serializers.CharField(help_text=gettext_lazy("依据"))
 
 
 class OfferedIPSerializer(serializers.Serializer):
@@ -75,37 +79,42 @@ class NeedSerializer(serializers.Serializer):
     fund = serializers.CharField(source="fund.code")
     enterprise_uscc = serializers.CharField(source="enterprise.uscc")
     enterprise_name = serializers.CharField(source="enterprise.name")
-    region_code = serializers.CharField(source="enterprise.region_code", help_text="企业所在区县代码")
-    district = serializers.SerializerMethodField(help_text="企业所在区县")
+    region_code = serializers.CharField(
+        source="enterprise.region_code", help_text=gettext_lazy("企业所在区县代码")
+    )
+    district = serializers.SerializerMethodField(help_text=gettext_lazy("企业所在区县"))
     industry_code = serializers.CharField(source="enterprise.industry_code")
-    amount = MoneyField(help_text="融资金额（元）")
+    amount = MoneyField(help_text=gettext_lazy("融资金额（元）"))
     term_months = IntegerField()
     purpose = serializers.CharField(allow_blank=True)
     status = serializers.ChoiceField(choices=NeedStatus.choices)
     registered_on = DateField()
     expires_on = DateField()
     priority_rank = IntegerField(
-        allow_null=True, help_text="所属优先分类中最优先者的顺序；不属于任何分类为 null"
+        allow_null=True, help_text=gettext_lazy("所属优先分类中最优先者的顺序；不属于任何分类为 null")
     )
     priority_classes = PrioritySerializer(
-        source="priorities.all", many=True, help_text="所属优先对接分类及依据"
+        source="priorities.all", many=True, help_text=gettext_lazy("所属优先对接分类及依据")
     )
-    interested = serializers.BooleanField(help_text="调用机构是否已表达对接意向")
-    interest_count = IntegerField(help_text="已表达意向的机构数")
+    interested = serializers.BooleanField(help_text=gettext_lazy("调用机构是否已表达对接意向"))
+    interest_count = IntegerField(help_text=gettext_lazy("已表达意向的机构数"))
     # Only what the consent covers (rules.hidden_fields): optional in the document.
     size_class = serializers.CharField(source="enterprise.size_class", required=False)
     employees = IntegerField(source="enterprise.employees", required=False, allow_null=True)
     annual_revenue = MoneyField(source="enterprise.annual_revenue", required=False, allow_null=True)
     total_assets = MoneyField(source="enterprise.total_assets", required=False, allow_null=True)
-    offered_ip = OfferedIPSerializer(many=True, required=False, help_text="拟质押知识产权")
+    offered_ip = OfferedIPSerializer(many=True, required=False, help_text=gettext_lazy("拟质押知识产权"))
     contact_name = serializers.CharField(source="enterprise.contact_name", required=False)
     contact_phone = serializers.CharField(source="enterprise.contact_phone", required=False)
     # The registering bank and staff only.
     consent_on = DateField(required=False, allow_null=True)
     consent_scope = serializers.ChoiceField(choices=ConsentScope.choices, required=False)
-    source = serializers.CharField(required=False, help_text="staff、institution 或 event")
+    source = serializers.CharField(required=False, help_text=gettext_lazy("staff、institution 或 event"))
     submitted_by = serializers.CharField(
-        source="submitted_by.code", required=False, allow_null=True, help_text="代为登记的合作机构代码"
+        source="submitted_by.code",
+        required=False,
+        allow_null=True,
+        help_text=gettext_lazy("代为登记的合作机构代码"),
     )
 
     def get_district(self, obj) -> str:

@@ -347,3 +347,87 @@ def test_the_admin_pages_render_the_history(story, client):
     text = client.get("/admin/funds/fund/dashboard/zhaoqing/").content.decode()
     assert Claim.objects.get(status="approved").approved_amount.to_integral() > 0
     assert "肇庆" in text
+
+
+# --- 投融对接与政策宣传 -------------------------------------------------------------------------------
+
+
+def test_financing_needs_in_every_status_with_their_priority_classes(story):
+    from matching.models import EnterpriseHonour, FinancingNeed, NeedPriority, NeedSource, NeedStatus
+
+    assert "9 financing needs, 3 outreach events" in story
+    needs = FinancingNeed.objects.all()
+    assert by(needs, "status") == Counter(
+        {
+            NeedStatus.OPEN: 2,
+            NeedStatus.IN_TALKS: 3,
+            NeedStatus.FILED: 1,
+            NeedStatus.CLOSED: 1,
+            NeedStatus.WITHDRAWN: 1,
+            NeedStatus.EXPIRED: 1,
+        }
+    )
+    assert by(needs, "source") == Counter(
+        {NeedSource.INSTITUTION: 5, NeedSource.EVENT: 3, NeedSource.STAFF: 1}
+    )
+    # a bank's interest (or a signing) moved the needs in talks; the filed one names a pending
+    # filing, the closed one an accepted loan
+    for need in needs.filter(status=NeedStatus.IN_TALKS):
+        assert need.interests.exists(), need
+    (filed,) = needs.get(status=NeedStatus.FILED).filings.all()
+    assert filed.status == FilingStatus.SUBMITTED
+    (financed,) = needs.get(status=NeedStatus.CLOSED).filings.all()
+    assert financed.status == FilingStatus.ACCEPTED
+    assert needs.get(status=NeedStatus.WITHDRAWN).consent_on is not None
+    # the honours staff recorded put needs in priority classes, shown with their reasons
+    assert EnterpriseHonour.objects.count() == 5
+    classes = set(NeedPriority.objects.values_list("priority_class__code", flat=True))
+    assert {"ip_demonstration", "well_known_trademark", "high_tech", "tech_sme", "city_industry"} <= classes
+    assert all(p.reason for p in NeedPriority.objects.all())
+
+
+def test_an_event_of_each_kind_with_participants_and_a_signing_realised_by_a_loan(story):
+    from matching import selectors
+    from matching.models import EventKind, EventSigning, OutreachEvent
+
+    events = OutreachEvent.objects.all()
+    assert by(events, "kind") == Counter({kind: 1 for kind in EventKind.values})
+    for event in events:
+        assert event.enterprises.exists() and event.institutions.exists(), event
+        assert event.signings.exists(), event
+        # the parties of each signing are among the participants
+        for signing in event.signings.all():
+            assert event.enterprises.filter(pk=signing.enterprise_id).exists()
+            assert event.institutions.filter(pk=signing.institution_id).exists()
+    realised = [
+        s for s in EventSigning.objects.all() if selectors.signing_filings(s).filter(status="accepted")
+    ]
+    assert len(realised) == 1 and realised[0].event.kind == EventKind.MATCHMAKING
+    assert EventSigning.objects.count() == 4
+
+
+def test_the_quarters_funnel_and_the_staffs_queues_hold_the_story(story, client):
+    from fundmgr.ground.accounts.models import User
+    from fundmgr.ground.accounts.principals import principal_for
+    from fundmgr.top.reports.services import outreach_report
+    from matching import selectors
+
+    officer = User.objects.get(username="officer")
+    report = outreach_report(principal=principal_for(officer), fund_code="zhaoqing", year=2026, quarter=4)
+    (zhaoqing,) = report["funnel"]
+    assert zhaoqing["needs"] >= 4 and zhaoqing["needs_filed"] == 2 and zhaoqing["needs_accepted"] == 1
+    assert report["events_total"]["events"] == 2 and report["events_total"]["realised_signings"] == 1
+    client.force_login(User.objects.get(username="regulator-zhaoqing"))
+    html = client.get("/admin/funds/fund/dashboard/zhaoqing/").content.decode()
+    assert '<tr class="funnel-step"><td>受理入池</td><td class="num">1</td>' in html
+    # the officer's 工作台: a bank's interest to follow up, needs nobody touched
+    interest = selectors.needs_interest_queue(today=END, limit=10)
+    untouched = selectors.needs_untouched_queue(today=END, limit=10)
+    assert interest.count == 1 and untouched.count >= 1
+    client.force_login(officer)
+    for queue, summary in (("interest", interest), ("untouched", untouched)):
+        listing = client.get(f"/admin/matching/financingneed/?queue={queue}")
+        assert listing.context["cl"].result_count == summary.count, queue
+    out = StringIO()
+    call_command("demo_banner", stdout=out)
+    assert "/admin/matching/financingneed/?queue=interest" in out.getvalue()

@@ -44,8 +44,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.test.utils import override_settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from fundmgr.ground.lib import workdays
+from fundmgr.ground.lib.i18n import recorded
 from fundmgr.ground.lib.money import quantize
 from fundmgr.top.demo.scale import add_months, patent_with_check, uscc_with_check
 from loans.services.servicing import month_end
@@ -211,8 +214,91 @@ PENDING_AT_END = (
     ("icbc-foshan", "2600000", "submitted", 2),
 )
 
+# --- 投融对接与政策宣传: financing needs, honours and outreach events ---------------------------
+
+# Honours staff record for the demo file's enterprises, which put them (and their needs) in
+# priority classes: (USCC, kind, level, title, months before the end it was granted, years
+# valid or None: long-term).
+HONOURS: tuple[tuple, ...] = (
+    ("9144120252133505XP", "high_tech", "national", "国家高新技术企业", 20, 3),
+    ("91441202951617540K", "tech_sme", "national", "国家科技型中小企业（入库）", 8, 1),
+    ("914412048288873773", "ip_advantage", "provincial", "广东省知识产权优势企业", 14, 3),
+    ("91440605453878334M", "ip_demonstration", "provincial", "广东省知识产权示范企业", 16, 3),
+    ("91440606283685942D", "well_known_trademark", "national", "驰名商标", 30, None),
+)  # fmt: skip
+# Needs registered by a bank on the enterprise's behalf, or by staff ("officer"): key → (who,
+# fund, amount, term in months, purpose). The enterprise is the fund's first admitted one
+# without a need in play.
+NEEDS: dict[str, tuple] = {
+    "expired": ("zqrcb", "zhaoqing", "1800000.00", 12, "采购原材料"),
+    "withdrawn": ("nanhai-rcb", "foshan", "2500000.00", 24, "新建自动化生产线"),
+    "untouched": ("sgrcb", "shaoguan", "800000.00", 12, "流动资金周转"),
+    "talks": ("officer", "zhaoqing", "1500000.00", 18, "购置检测设备"),
+    "open": ("shunde-rcb", "foshan", "1200000.00", 12, "研发投入"),
+}
+NEED_FILED_PURPOSE = "研发投入和流动资金周转"
+NEED_WITHDRAWN_REASON = "企业已通过股东借款解决资金需求，撤回融资需求"
+# Meetings staff record: need key → (bank, outcome, notes).
+MEETINGS: dict[str, tuple[str, str, str]] = {
+    "fair_more": ("zqrcb", "continuing", "对接会后走访企业，银行正在评估质押专利价值"),
+    "talks": ("zqrcb", "agreed_to_file", "大讲堂现场签约后面谈，银行同意授信，待放款后报送备案"),
+}
+# Events (政策宣传), one of each kind: key → what the event form holds.
+OUTREACH_EVENTS: dict[str, dict[str, Any]] = {
+    "fair": {
+        "fund": "zhaoqing",
+        "kind": "matchmaking",
+        "title": "知识产权质押融资银企对接会（肇庆专场）",
+        "place": "肇庆市行政服务中心",
+        "online": True,
+        "online_platform": "肇庆发布视频号",
+        "organisers": "肇庆市市场监督管理局（知识产权局）",
+        "co_organisers": "广东股权交易中心；肇庆市金融工作局",
+        "attendance": 150,
+        "online_viewers": 3200,
+    },
+    "briefing": {
+        "fund": "foshan",
+        "kind": "briefing",
+        "title": "佛山市知识产权质押融资风险补偿政策宣讲会",
+        "place": "佛山市南海区知识产权保护中心",
+        "organisers": "佛山市市场监督管理局（知识产权局）",
+        "co_organisers": "广东股权交易中心",
+        "attendance": 80,
+    },
+    "training": {
+        "fund": "zhaoqing",
+        "kind": "training",
+        "title": "知识产权质押融资大讲堂（肇庆站）",
+        "place": "肇庆高新区科技创新中心",
+        "online": True,
+        "online_platform": "广东股权交易中心直播间",
+        "organisers": "广东股权交易中心",
+        "co_organisers": "肇庆市市场监督管理局（知识产权局）",
+        "attendance": 90,
+        "online_viewers": 31000,
+    },
+}
+SIGNING_NOTE = "现场签约"
+
 STAFF = ("officer", "officer2", "approver", "committee", "finance")
 PAST = {"pay": "paid", "reject": "rejected", "close": "closed"}
+# The stresses the officer keeps for every fund at the end, so each fund's forecast page offers
+# some out of the box: (name, description, stress); and in Zhaoqing, where CCB's loans went
+# bad, the other bank's whole book going the same way.
+STRESS_SCENARIOS = (
+    (
+        gettext_noop("经济下行"),
+        gettext_noop("向更差分类的迁徙率翻倍，且 10% 的未触发贷款在 12 个月内违约"),
+        {"roll_multiplier": Decimal("2"), "default_rate": Decimal("10"), "default_within": 12},
+    ),
+    (
+        gettext_noop("最大三户违约"),
+        gettext_noop("在保余额最大的 3 户企业立即违约"),
+        {"largest_enterprises": 3},
+    ),
+)
+BANK_STRESS = ("zhaoqing", "zqrcb", gettext_noop("合作机构整体违约"))
 
 
 # --- small helpers -------------------------------------------------------------------------------
@@ -327,6 +413,8 @@ class Loan:
     hiccup: dt.date | None = None  # the month end of the one missed payment
     overdue_since: dt.date | None = None  # payments stopped (the loan goes bad)
     trouble: Trouble | None = None
+    borrower: str = ""  # the USCC of the enterprise lent to, when chosen in advance (a need, a signing)
+    need_key: str = ""  # the financing need the filing names (_Story.needs)
     filing_id: int | None = None
     reference: str = ""
     claim_id: int | None = None
@@ -381,7 +469,8 @@ class HistoryReport:
         return (
             f"history to {self.end.isoformat()}: {c['filed']} filings ({c['accepted']} accepted), "
             f"{c['reports']} monthly loan reports, {c['settled']} loans settled, {c['claim_steps']} claim steps, "
-            f"{c['warnings']} early warnings, {c['stored_reports']} stored reports in {self.seconds:.1f} s"
+            f"{c['warnings']} early warnings, {c['stored_reports']} stored reports, "
+            f"{c['needs']} financing needs, {c['events']} outreach events in {self.seconds:.1f} s"
         )
 
 
@@ -410,6 +499,8 @@ class _Story:
             for i in Institution.objects.filter(code__in=[f.bank for f in FLOWS])
         }
         self.loans: dict[int, Loan] = {}  # filing id → loan
+        self.needs: dict[str, int] = {}  # key → financing need id
+        self.need_loans: dict[str, Loan] = {}  # need key → the loan whose filing names it
         self.rotation: Counter = Counter()
         self.pledge_seq = itertools.count(1)
         self.suspended = 0
@@ -450,6 +541,9 @@ class _Story:
                 ("stored_reports", "stored reports"),
                 ("refused", "refused"),
                 ("no_borrower", "no borrower"),
+                ("needs", "financing needs"),
+                ("events", "outreach events"),
+                ("needs_expired", "needs expired"),
             )
             if m[key]
         ]
@@ -472,7 +566,9 @@ class _Story:
         self._plan_troubles()
         self._plan_behind_at_end()
         self._plan_pending_at_end()
+        self._plan_outreach()
         self.at(end, 99, self.scans)
+        self.at(end, 99, save_stress_scenarios, self.user("officer"))
 
     def _plan_month(self, first: dt.date) -> None:
         previous_end = first - dt.timedelta(days=1)
@@ -591,7 +687,7 @@ class _Story:
         day); '13m+5' → 5 working days after that."""
         if when.endswith("wd"):
             return working_days_before(self.end, int(when[:-2]))
-        months, _, extra = when.partition("+")
+        months, _plus, extra = when.partition("+")
         day = workdays.add_working_days(add_months(self.end, -int(months[:-1])), 0)
         return workdays.add_working_days(day, int(extra or 0))
 
@@ -642,6 +738,7 @@ class _Story:
                 bank=bank,
                 fund=flow.fund,
                 contract_no=f"{flow.prefix}-{disbursed.year}-P{n + 1:02d}",
+                need_key="filed" if (bank, path) == ("zqrcb", "submitted") else "",
                 principal=Decimal(principal),
                 covered=None,
                 rate=Decimal("3.4500"),
@@ -649,13 +746,17 @@ class _Story:
                 term=24,
                 path=path,
             )
+            if loan.need_key:  # its borrower's need is registered first (_plan_outreach)
+                self.need_loans[loan.need_key] = loan
             self.at(filed, 40, self.file, loan)
 
     # -- loans: filing and review
 
-    def _borrower(self, loan: Loan, today: dt.date):
+    def _borrower(self, loan: Loan, today: dt.date, *, rotate: bool = True):
         """The first admitted enterprise of the fund (taken in turn) with room under the
-        exposure cap and a free right that outlives the loan: (enterprise, [assets])."""
+        exposure cap and a free right that outlives the loan: (enterprise, [assets]). The one
+        chosen in advance when the loan has one (`loan.borrower`); `rotate=False` looks
+        without taking a turn (choosing a borrower ahead of the filing)."""
         from enterprises.models import Enterprise, IPAsset
         from loans.selectors.filings import enterprise_live_exposure, pledged_elsewhere
 
@@ -669,10 +770,12 @@ class _Story:
                 admitted_until__gte=today,
             ).order_by("pk")
         )
+        if loan.borrower:
+            candidates = [c for c in candidates if c.uscc == loan.borrower]
         if not candidates:
             return None
         turn = self.rotation[loan.fund]
-        self.rotation[loan.fund] += 1
+        self.rotation[loan.fund] += int(rotate)
         for enterprise in candidates[turn % len(candidates) :] + candidates[: turn % len(candidates)]:
             exposure = enterprise_live_exposure(enterprise_id=enterprise.pk)
             if exposure + loan.principal > policy.max_enterprise_exposure:
@@ -731,6 +834,8 @@ class _Story:
                 for a in assets
             ],
         }
+        if loan.need_key in self.needs:  # the financing need the loan answers (投融对接)
+            data["financing_need"] = self.needs[loan.need_key]
         try:
             filing = filing_submit(principal=self.banks[loan.bank], data=data)
         except AppError as exc:
@@ -988,6 +1093,213 @@ class _Story:
         if step in ("pay", "reject", "close"):
             self.month_notes.append(f"claim {loan.claim_reference} {PAST[step]}")
 
+    # -- financing needs and outreach events (投融对接、政策宣传)
+
+    def _plan_outreach(self) -> None:
+        """Honours that put enterprises in priority classes; needs in every state; an event of
+        each kind with its participants and signings, one signing realised by a loan accepted
+        days later. Anchored to the end, the recent needs in its quarter (once it has begun),
+        so the quarter's funnel on the dashboard and in the outreach report has rows."""
+        end, wd = self.end, workdays.add_working_days
+        for n, (uscc, kind, level, title, months, years) in enumerate(HONOURS):
+            granted = add_months(end, -months)
+            recorded = max(wd(granted, 0), wd(HISTORY_START, 20))
+            self.at(recorded, 35, self.honour_record, n, uscc, kind, level, title, granted, years)
+        # A need nobody took up expires after the policy's working days; a bank withdraws one.
+        self.at(self._end_date("6m"), 35, self.need_for, "expired")
+        self.at(self._end_date("4m"), 35, self.need_for, "withdrawn")
+        self.at(self._end_date("4m+12"), 35, self.need_withdraw, "withdrawn")
+        # The fair: the bank signs with two firms; it lends to the first days later, and the
+        # filing naming the signing's need realises it; staff follow the second up.
+        fair = working_days_before(end, 35)
+        loan = Loan(
+            bank="zqrcb",
+            fund="zhaoqing",
+            contract_no=f"ZQRCB-{fair.year}-M01",
+            principal=Decimal("2000000"),
+            covered=None,
+            rate=Decimal("3.8500"),
+            disbursed=wd(fair, 3),
+            term=12,
+            need_key="fair",
+        )
+        self.need_loans["fair"] = loan
+        signings = (("zqrcb", "2000000.00", loan, ""), ("zqrcb", "1000000.00", None, "fair_more"))
+        self.at(fair, 35, self.event_hold, "fair", signings)
+        self.at(wd(loan.disbursed, 2), 40, self.file, loan)
+        self.at(wd(fair, 10), 35, self.meeting, "fair_more")
+        # The briefing in Foshan: a bank signs with a firm; staff have yet to follow it up.
+        briefing = working_days_before(end, 25)
+        self.at(briefing, 35, self.event_hold, "briefing", (("icbc-foshan", "3000000.00", None, "briefing"),))
+        # Recent needs: one the bank files a loan for (the last pending filing names it), one
+        # staff register that the bank signs for at the training day, one open, one untouched.
+        first = end.replace(month=3 * ((end.month - 1) // 3) + 1, day=1)
+        recent = max(wd(first, 0), working_days_before(end, 8))
+        filed = self.need_loans.get("filed")
+        if filed is not None:
+            recent = min(recent, wd(filed.disbursed, 2))
+            self.at(recent, 35, self.need_for_loan, "filed", filed)
+        self.at(recent, 35, self.need_for, "talks")
+        self.at(min(wd(recent, 1), end), 35, self.need_for, "open")
+        self.at(working_days_before(end, 12), 35, self.need_for, "untouched")
+        training = max(recent, working_days_before(end, 4))
+        self.at(training, 36, self.event_hold, "training", (("zqrcb", "1500000.00", None, "talks"),))
+        self.at(min(wd(training, 1), end), 36, self.meeting, "talks")
+
+    def honour_record(self, n: int, uscc: str, kind: str, level: str, title: str, granted, years) -> None:
+        from enterprises.models import Enterprise
+        from matching.models import EnterpriseHonour
+        from matching.services import honour_save
+
+        enterprise = Enterprise.objects.filter(uscc=uscc).first()
+        if enterprise is None:  # pragma: no cover - the demo file holds it
+            return
+        honour = EnterpriseHonour(
+            enterprise=enterprise,
+            kind=kind,
+            level=level,
+            title=title,
+            certificate_no=f"GR{granted.year}44{n + 1:06d}",
+            granted_on=granted,
+            valid_until=add_months(granted, 12 * years) - dt.timedelta(days=1) if years else None,
+        )
+        honour_save(honour=honour, by=self.user("officer"))
+
+    def _need_enterprise(self, fund: str):
+        """The fund's first admitted enterprise without a need in play, not a borrower chosen
+        for another need of the story."""
+        from enterprises.models import Enterprise
+        from matching.models import FILEABLE_STATUSES, FinancingNeed
+
+        in_play = FinancingNeed.objects.filter(status__in=FILEABLE_STATUSES).values("enterprise_id")
+        chosen = [loan.borrower for loan in self.need_loans.values() if loan.borrower]
+        return (
+            Enterprise.objects.filter(
+                fund__code=fund, status=Enterprise.Status.ADMITTED, admitted_until__gte=_today()
+            )
+            .exclude(pk__in=in_play)
+            .exclude(uscc__in=chosen)
+            .order_by("pk")
+            .first()
+        )
+
+    def _register_need(self, key: str, principal, enterprise, data: dict[str, Any]) -> None:
+        from matching.services import need_register
+
+        today = _today()
+        need = need_register(
+            principal=principal,
+            data={
+                **data,
+                "enterprise_uscc": enterprise.uscc,
+                "consent_on": today,
+                "consent_scope": "full",
+            },
+        )
+        self.needs[key] = need.pk
+        self.month["needs"] += 1
+
+    def need_for(self, key: str) -> None:
+        """A need registered by a bank on the enterprise's behalf, or by staff."""
+        from fundmgr.ground.accounts.principals import principal_for
+
+        who, fund, amount, term, purpose = NEEDS[key]
+        enterprise = self._need_enterprise(fund)
+        if enterprise is None:
+            self.month_notes.append(f"no enterprise for the {key} need")
+            return
+        principal = principal_for(self.user(who)) if who in self.staff else self.banks[who]
+        data = {"fund": fund, "amount": Decimal(amount), "term_months": term, "purpose": purpose}
+        self._register_need(key, principal, enterprise, data)
+
+    def need_for_loan(self, key: str, loan: Loan) -> None:
+        """The bank registers the need of the borrower it means to lend to (chosen now, its
+        free rights offered); the loan's filing will name it."""
+        found = self._borrower(loan, _today(), rotate=False)
+        if found is None:
+            self.month_notes.append(f"no borrower for the {key} need")
+            return
+        enterprise, assets = found
+        loan.borrower = enterprise.uscc
+        data = {
+            "fund": loan.fund,
+            "amount": loan.principal,
+            "term_months": loan.term,
+            "purpose": NEED_FILED_PURPOSE,
+            "offered_ip": [a.number for a in assets],
+        }
+        self._register_need(key, self.banks[loan.bank], enterprise, data)
+
+    def need_withdraw(self, key: str) -> None:
+        from matching.services import need_transition
+
+        who = NEEDS[key][0]
+        need_transition(
+            need_id=self.needs[key], name="withdraw", user=self.banks[who].user, comment=NEED_WITHDRAWN_REASON
+        )
+
+    def meeting(self, key: str) -> None:
+        from banks.models import Institution
+        from matching.services import need_meeting_record
+
+        if key not in self.needs:
+            return
+        bank, outcome, notes = MEETINGS[key]
+        need_meeting_record(
+            need_id=self.needs[key],
+            user=self.user("officer"),
+            data={"institution": Institution.objects.get(code=bank), "outcome": outcome, "notes": notes},
+        )
+
+    def event_hold(self, key: str, signings: tuple) -> None:
+        """Staff record the event with its participants, then each signing made there:
+        (bank, intended amount, the loan it leads to or None, need key). A signing for a loan
+        is with the borrower chosen for it; one for a need already registered joins it; any
+        other is with a firm without a need, which the signing makes."""
+        from banks.models import Institution
+        from enterprises.models import Enterprise
+        from matching.models import FinancingNeed, OutreachEvent
+        from matching.services import event_save, signing_record
+
+        values = dict(OUTREACH_EVENTS[key])
+        fund = self.funds[values.pop("fund")]
+        officer = self.user("officer")
+        admitted = Enterprise.objects.filter(fund=fund, status=Enterprise.Status.ADMITTED).order_by("pk")
+        event = event_save(
+            event=OutreachEvent(fund=fund, held_on=_today(), **values),
+            by=officer,
+            enterprises=list(admitted[:5]),
+            institutions=list(
+                Institution.objects.filter(agreements__fund=fund, status=Institution.Status.ACTIVE).distinct()
+            ),
+        )
+        for bank, amount, loan, need_key in signings:
+            if loan is not None:
+                found = self._borrower(loan, _today(), rotate=False)
+                enterprise = found[0] if found else None
+            elif need_key in self.needs:
+                enterprise = FinancingNeed.objects.get(pk=self.needs[need_key]).enterprise
+            else:
+                enterprise = self._need_enterprise(fund.code)
+            if enterprise is None:
+                self.month_notes.append(f"no enterprise to sign with at the {key}")
+                continue
+            signing = signing_record(
+                event=event,
+                institution=Institution.objects.get(code=bank),
+                enterprise=enterprise,
+                intended_amount=Decimal(amount),
+                by=officer,
+                notes=SIGNING_NOTE,
+            )
+            self.month["needs"] += signing.financing_need_id not in self.needs.values()  # made by it
+            if loan is not None:
+                loan.borrower = enterprise.uscc
+                self.needs[loan.need_key] = signing.financing_need_id
+            else:
+                self.needs[need_key] = signing.financing_need_id
+        self.month["events"] += 1
+
     # -- scheduled jobs
 
     def monthly_jobs(self, previous_end: dt.date) -> None:
@@ -1006,14 +1318,21 @@ class _Story:
     def scans(self) -> None:
         from enterprises.services import enterprise_expire_due
         from fundmgr.top.notifications.deadlines import deadline_scan
+        from fundmgr.top.notifications.needs import needs_digest, needs_untouched_scan
         from loans.services.claims import recoveries_mark_overdue
         from loans.services.servicing import warnings_scan
+        from matching.services import need_priorities_refresh, needs_expire_due
 
         self._renew_admissions()
         enterprise_expire_due()
         recoveries_mark_overdue()
         self.month["warnings"] += sum(warnings_scan().values())
         deadline_scan()
+        # 投融对接: needs past their validity expire, classes computed again, banks and staff told
+        self.month["needs_expired"] += needs_expire_due()
+        need_priorities_refresh()
+        needs_digest()
+        needs_untouched_scan()
 
     def _renew_admissions(self) -> None:
         """Staff renew admissions about to end for enterprises the banks still lend to."""
@@ -1073,6 +1392,39 @@ def _today() -> dt.date:
     return clock.today()
 
 
+def save_stress_scenarios(by) -> int:
+    """`by` saves the demo's stress scenarios on every fund (one already there by its name is
+    left alone), through the forecast's service; how many were saved."""
+    from banks.models import Institution
+    from fundmgr.ground.accounts.principals import principal_for
+    from fundmgr.ground.funds.models import Fund
+    from fundmgr.top.forecast.models import StressScenario
+    from fundmgr.top.forecast.services import scenario_save
+
+    principal = principal_for(by)
+    wanted = [
+        (fund, name, description, stress)
+        for fund in Fund.objects.order_by("code")
+        for name, description, stress in STRESS_SCENARIOS
+    ]
+    code, bank_code, name = BANK_STRESS
+    bank = Institution.objects.filter(code=bank_code, agreements__fund__code=code).first()
+    if bank is not None:
+        description = recorded(
+            gettext_noop("%(institution)s在本资金的全部在保贷款立即违约"), institution=bank.name
+        )
+        wanted.append((Fund.objects.get(code=code), name, description, {"institution": bank}))
+    saved = 0
+    for fund, name, description, stress in wanted:
+        if not StressScenario.objects.filter(fund=fund, name=recorded(name)).exists():
+            scenario = StressScenario(
+                fund=fund, name=recorded(name), description=recorded(description), **stress
+            )
+            scenario_save(principal=principal, scenario=scenario)
+            saved += 1
+    return saved
+
+
 # --- entry points ------------------------------------------------------------------------------------
 
 
@@ -1121,6 +1473,7 @@ def highlights() -> list[tuple[str, str, str]]:
     references, read back from the records (empty without a history)."""
     from banks.models import CooperationAgreement
     from loans.models import Claim, ClaimStatus, FilingStatus, LoanFiling, Recovery, RecoveryStatus
+    from matching import selectors as needs
 
     def first(qs):
         return qs.order_by("pk").first()
@@ -1131,7 +1484,7 @@ def highlights() -> list[tuple[str, str, str]]:
         out.append(
             (
                 "officer",
-                f"备案 {submitted.reference}：开始尽调（待尽调）",
+                _("备案 %(filing)s：开始尽调（待尽调）") % {"filing": submitted.reference},
                 "/admin/loans/loanfiling/?queue=submitted",
             )
         )
@@ -1140,7 +1493,8 @@ def highlights() -> list[tuple[str, str, str]]:
         out.append(
             (
                 "approver",
-                f"备案 {reviewing.reference}：补全尽调清单后受理入池（四眼原则：不是开始尽调的人）",
+                _("备案 %(filing)s：补全尽调清单后受理入池（四眼原则：不是开始尽调的人）")
+                % {"filing": reviewing.reference},
                 "/admin/loans/loanfiling/?queue=under_review",
             )
         )
@@ -1149,7 +1503,7 @@ def highlights() -> list[tuple[str, str, str]]:
         out.append(
             (
                 "committee",
-                f"补偿申请 {committee.reference}：填写会议纪要编号并批准",
+                _("补偿申请 %(claim)s：填写会议纪要编号并批准") % {"claim": committee.reference},
                 "/admin/loans/claim/?queue=committee",
             )
         )
@@ -1158,7 +1512,8 @@ def highlights() -> list[tuple[str, str, str]]:
         out.append(
             (
                 "finance",
-                f"补偿申请 {approved.reference}：付款 {approved.approved_amount:,.2f} 元（台账同步记账）",
+                _("补偿申请 %(claim)s：付款 %(amount)s 元（台账同步记账）")
+                % {"claim": approved.reference, "amount": f"{approved.approved_amount:,.2f}"},
                 "/admin/loans/claim/?queue=approved",
             )
         )
@@ -1167,8 +1522,19 @@ def highlights() -> list[tuple[str, str, str]]:
         out.append(
             (
                 "finance",
-                f"追偿回收 {due.claim.reference}：确认返还 {due.fund_amount:,.2f} 元",
+                _("追偿回收 %(claim)s：确认返还 %(amount)s 元")
+                % {"claim": due.claim.reference, "amount": f"{due.fund_amount:,.2f}"},
                 "/admin/loans/recovery/?queue=return_due",
+            )
+        )
+    interest = needs.needs_interest_queue(today=_today(), limit=1)
+    if interest.count:
+        out.append(
+            (
+                "officer",
+                _("融资需求 %(need)s：%(enterprise)s，银行已表达意向，联系并记录对接情况")
+                % {"need": interest.items[0].obj.pk, "enterprise": interest.items[0].obj.enterprise.name},
+                "/admin/matching/financingneed/?queue=interest",
             )
         )
     suspended = first(
@@ -1180,8 +1546,12 @@ def highlights() -> list[tuple[str, str, str]]:
         out.append(
             (
                 "approver",
-                f"{suspended.institution.name}在{suspended.fund.name}的新增备案自 "
-                f"{suspended.filings_suspended_on.isoformat()} 起自动暂停（不良率超阈值）",
+                _("%(institution)s在%(fund)s的新增备案自 %(since)s 起自动暂停（不良率超阈值）")
+                % {
+                    "institution": suspended.institution.name,
+                    "fund": suspended.fund.name,
+                    "since": suspended.filings_suspended_on.isoformat(),
+                },
                 f"/admin/banks/cooperationagreement/{suspended.pk}/change/",
             )
         )
@@ -1189,11 +1559,15 @@ def highlights() -> list[tuple[str, str, str]]:
         out.append(
             (
                 "regulator-zhaoqing",
-                "肇庆资金看板：余额、在保、杠杆、不良、补偿进度",
+                _("肇庆资金看板：余额、在保、杠杆、不良、补偿进度"),
                 "/admin/funds/fund/dashboard/zhaoqing/",
             )
         )
         out.append(
-            ("regulator-zhaoqing", "月度报告、对账单和季度报表（2024 年起）", "/admin/reports/storedreport/")
+            (
+                "regulator-zhaoqing",
+                _("月度报告、对账单和季度报表（2024 年起）"),
+                "/admin/reports/storedreport/",
+            )
         )
     return out

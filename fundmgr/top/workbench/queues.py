@@ -20,13 +20,15 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from banks import selectors as bank_queues
-from banks.models import CooperationAgreement, FilingsStatus, Institution
+from banks.models import CooperationAgreement, Institution
 from enterprises import selectors as enterprise_queues
 from enterprises.models import Enterprise
 from fundmgr.ground.accounts.models import Role
 from fundmgr.ground.accounts.workqueues import QueueSummary
-from loans.models import Claim, ClaimStatus, FilingStatus, LoanFiling, Recovery, RecoveryStatus
+from loans.models import Claim, LoanFiling, Recovery
 from loans.selectors import queues as loan_queues
+from matching import selectors as need_queues
+from matching.models import FinancingNeed
 
 
 @dataclass(frozen=True)
@@ -45,11 +47,14 @@ class QueueSpec:
     roles: frozenset[str]  # whose start page shows the queue (the system administrator: all)
     select: Callable[..., QueueSummary]  # (user=, today=, limit=) → summary; user None: overview
     model: type[models.Model]
-    filters: dict[str, str]  # the changelist's query for the queue's states
+    # The changelist's query: for the apps' queues, the 工作台 filter of the same selector
+    # (accounts.admin.WorkQueueFilter), so the list shows exactly the records counted.
+    filters: dict[str, str]
     row: Callable[[object], Row]
     party_label: str = _("当事方")
     amount_label: str | None = None  # no amount column when None
     hint: str = ""  # what the user does with an item
+    since_label: str = ""  # queues without a deadline: what their date is (default: entering the state)
 
 
 def _filing_row(filing: LoanFiling) -> Row:
@@ -81,6 +86,10 @@ def _agreement_row(agreement: CooperationAgreement) -> Row:
     return Row(agreement.institution.name, agreement.fund.name)
 
 
+def _need_row(need: FinancingNeed) -> Row:
+    return Row(need.enterprise.name, need.fund.short_label, need.amount)
+
+
 OFFICER, APPROVER, COMMITTEE, FINANCE = (
     frozenset({Role.OFFICER}),
     frozenset({Role.APPROVER}),
@@ -95,7 +104,7 @@ QUEUES: list[QueueSpec] = [
         roles=OFFICER,
         select=loan_queues.filings_awaiting_due_diligence,
         model=LoanFiling,
-        filters={"status__in": f"{FilingStatus.SUBMITTED},{FilingStatus.UNDER_REVIEW}"},
+        filters={"workqueue": "filings_due_diligence"},
         row=_filing_row,
         party_label=_("借款企业"),
         amount_label=_("贷款本金(元)"),
@@ -107,7 +116,7 @@ QUEUES: list[QueueSpec] = [
         roles=OFFICER,
         select=enterprise_queues.enterprises_awaiting_review,
         model=Enterprise,
-        filters={"status__exact": Enterprise.Status.SUBMITTED},
+        filters={"workqueue": "enterprises_review"},
         row=_enterprise_row,
         party_label=_("申请方"),
         hint=_("开始审核"),
@@ -118,7 +127,7 @@ QUEUES: list[QueueSpec] = [
         roles=OFFICER,
         select=bank_queues.institutions_awaiting_review,
         model=Institution,
-        filters={"status__exact": Institution.Status.APPLIED},
+        filters={"workqueue": "institutions_review"},
         row=_institution_row,
         party_label=_("机构类型"),
         hint=_("开始审核"),
@@ -129,11 +138,37 @@ QUEUES: list[QueueSpec] = [
         roles=OFFICER,
         select=loan_queues.claims_awaiting_review,
         model=Claim,
-        filters={"status__exact": ClaimStatus.SUBMITTED},
+        filters={"workqueue": "claims_review"},
         row=_claim_row,
         party_label=_("申请机构"),
         amount_label=_("可补偿金额(元)"),
         hint=_("开始初审"),
+    ),
+    QueueSpec(
+        key="needs_interest",
+        label=_("融资需求：银行有意向待跟进"),
+        roles=OFFICER,
+        select=need_queues.needs_interest_queue,
+        model=FinancingNeed,
+        filters={"queue": "interest"},
+        row=_need_row,
+        party_label=_("资金"),
+        amount_label=_("融资金额(元)"),
+        hint=_("联系表达意向的银行和企业，在需求页记录对接情况"),
+        since_label=_("银行表达意向"),
+    ),
+    QueueSpec(
+        key="needs_untouched",
+        label=_("融资需求：长期无进展"),
+        roles=OFFICER,
+        select=need_queues.needs_untouched_queue,
+        model=FinancingNeed,
+        filters={"queue": "untouched"},
+        row=_need_row,
+        party_label=_("资金"),
+        amount_label=_("融资金额(元)"),
+        hint=_("联系企业和合作银行推进对接，或撤回已不需要的需求"),
+        since_label=_("最近进展"),
     ),
     QueueSpec(
         key="filings_acceptance",
@@ -141,7 +176,7 @@ QUEUES: list[QueueSpec] = [
         roles=APPROVER,
         select=loan_queues.filings_awaiting_acceptance,
         model=LoanFiling,
-        filters={"status__exact": FilingStatus.UNDER_REVIEW},
+        filters={"workqueue": "filings_acceptance"},
         row=_filing_row,
         party_label=_("借款企业"),
         amount_label=_("贷款本金(元)"),
@@ -153,7 +188,7 @@ QUEUES: list[QueueSpec] = [
         roles=APPROVER,
         select=loan_queues.claims_awaiting_recommendation,
         model=Claim,
-        filters={"status__exact": ClaimStatus.INITIAL_REVIEW},
+        filters={"workqueue": "claims_recommendation"},
         row=_claim_row,
         party_label=_("申请机构"),
         amount_label=_("可补偿金额(元)"),
@@ -165,7 +200,7 @@ QUEUES: list[QueueSpec] = [
         roles=APPROVER,
         select=enterprise_queues.enterprises_awaiting_admission,
         model=Enterprise,
-        filters={"status__exact": Enterprise.Status.UNDER_REVIEW},
+        filters={"workqueue": "enterprises_admission"},
         row=_enterprise_row,
         party_label=_("申请方"),
         hint=_("同意入库、退回补正或不予入库"),
@@ -176,7 +211,7 @@ QUEUES: list[QueueSpec] = [
         roles=APPROVER,
         select=bank_queues.institutions_awaiting_activation,
         model=Institution,
-        filters={"status__exact": Institution.Status.UNDER_REVIEW},
+        filters={"workqueue": "institutions_activation"},
         row=_institution_row,
         party_label=_("机构类型"),
         hint=_("准予合作"),
@@ -187,7 +222,7 @@ QUEUES: list[QueueSpec] = [
         roles=APPROVER,
         select=bank_queues.agreements_awaiting_reinstatement,
         model=CooperationAgreement,
-        filters={"filings_status__exact": FilingsStatus.REINSTATEMENT_REQUESTED},
+        filters={"workqueue": "agreements_reinstatement"},
         row=_agreement_row,
         party_label=_("资金"),
         hint=_("批准恢复备案或驳回申请"),
@@ -198,7 +233,7 @@ QUEUES: list[QueueSpec] = [
         roles=COMMITTEE,
         select=loan_queues.claims_awaiting_committee,
         model=Claim,
-        filters={"status__in": f"{ClaimStatus.RECOMMENDED},{ClaimStatus.COMMITTEE_REVIEW}"},
+        filters={"workqueue": "claims_committee"},
         row=_claim_row,
         party_label=_("申请机构"),
         amount_label=_("可补偿金额(元)"),
@@ -210,7 +245,7 @@ QUEUES: list[QueueSpec] = [
         roles=FINANCE,
         select=loan_queues.claims_awaiting_payment,
         model=Claim,
-        filters={"status__exact": ClaimStatus.APPROVED},
+        filters={"workqueue": "claims_payment"},
         row=_approved_claim_row,
         party_label=_("收款机构"),
         amount_label=_("批准金额(元)"),
@@ -222,7 +257,7 @@ QUEUES: list[QueueSpec] = [
         roles=FINANCE,
         select=loan_queues.recoveries_awaiting_return,
         model=Recovery,
-        filters={"status__in": f"{RecoveryStatus.RETURN_DUE},{RecoveryStatus.OVERDUE}"},
+        filters={"workqueue": "recoveries_return"},
         row=_recovery_row,
         party_label=_("返还机构"),
         amount_label=_("应返还资金(元)"),
