@@ -12,19 +12,21 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from enterprises.models import IPAsset
-from fundmgr.ground.accounts.admin import StateAgeMixin
+from fundmgr.ground.accounts.admin import StateAgeMixin, WorkflowTransitionsMixin, work_queue_filter
 from fundmgr.ground.accounts.workflow import history_html, state_entered_on, transition_label
 from fundmgr.ground.funds.models import Fund
-from fundmgr.ground.lib.adminkit import ReadOnlyAdminMixin, ServiceErrorsMixin, TransitionButtonsMixin
+from fundmgr.ground.lib.adminkit import Figure, ReadOnlyAdminMixin, ServiceErrorsMixin
 from fundmgr.ground.lib.errors import AppError
 from fundmgr.ground.lib.money import format_yuan
+from fundmgr.ground.lib.regions import region_name
 
-from . import selectors, services
+from . import rules, selectors, services
 from .models import CooperationAgreement, FilingsStatus, Institution, Product
 
 # Institution and agreement pages show any filing suspension in force in a box at the top.
@@ -240,15 +242,21 @@ def suspension_context(agreements) -> dict:
 
 @admin.register(Institution)
 class InstitutionAdmin(
-    StateAgeMixin, TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMixin, ReadOnlyHistoryAdmin
+    StateAgeMixin, WorkflowTransitionsMixin, ServiceErrorsMixin, FSMAdminMixin, ReadOnlyHistoryAdmin
 ):
     fsm_fields = ["status"]
+    comment_required_steps = rules.INSTITUTION_COMMENT_REQUIRED
     change_form_template = SUSPENSION_CHANGE_FORM
     # Narrow enough for 1280 px beside the navigation and the filters: short names (the full
     # name is on the page and in the tooltip), the code searchable.
     list_display = ["display_name", "code", "kind", "status", "suspended_funds"]
     list_display_links = ["display_name"]
-    list_filter = ["status", SuspendedFilingsFilter, "kind"]
+    list_filter = [
+        work_queue_filter(selectors.INSTITUTION_QUEUES),  # the start page's cards link here
+        "status",
+        SuspendedFilingsFilter,
+        "kind",
+    ]
     search_fields = ["code", "name"]
     readonly_fields = ["suspension_reason", "in_state_since", "created_at", "transition_history"]
     inlines = [AgreementInline, ProductInline]
@@ -342,6 +350,28 @@ class InstitutionAdmin(
             institution_id=obj.pk, name=name, user=request.user, comment=comment
         )
 
+    def transition_figures(self, request, obj, name: str) -> list[Figure]:
+        """Who the institution is, where its partnership stands, and its agreements."""
+        figures = [
+            Figure(_("机构代码"), obj.code),
+            Figure(_("机构类型"), obj.get_kind_display()),
+            Figure(_("所在地区"), region_name(obj.region_code) if obj.region_code else "—"),
+            Figure(_("合作状态"), obj.get_status_display(), obj.suspension_reason),
+        ]
+        agreements = obj.agreements.select_related("fund").order_by("fund__code", "valid_from")
+        if agreements:
+            figures.append(
+                Figure(
+                    _("合作协议"),
+                    "；".join(
+                        f"{selectors.fund_label(a.fund)} {selectors.percent_text(a.fund_share)}"
+                        for a in agreements
+                    ),
+                    _("资金分担比例"),
+                )
+            )
+        return figures
+
     @admin.display(description=_("状态变更记录"))
     def transition_history(self, obj) -> str:
         return history_html(obj)
@@ -381,13 +411,14 @@ class FundFilter(admin.SimpleListFilter):
 
 @admin.register(CooperationAgreement)
 class CooperationAgreementAdmin(
-    TransitionButtonsMixin, ServiceErrorsMixin, FSMAdminMixin, ReadOnlyHistoryAdmin
+    WorkflowTransitionsMixin, ServiceErrorsMixin, FSMAdminMixin, ReadOnlyHistoryAdmin
 ):
     """A cooperation agreement's page: its terms (signed on the institution's page, never
     edited), and its filing suspension, lifted four-eyes with the buttons: request
     (officer or approver), then approve or refuse (another person, an approver)."""
 
     fsm_fields = ["filings_status"]
+    comment_required_steps = rules.AGREEMENT_COMMENT_REQUIRED
     change_form_template = SUSPENSION_CHANGE_FORM
     # Narrow enough for 1280 px beside the navigation and the filters: short names (the full
     # ones in the tooltips), short headers, nothing that wraps mid-word.
@@ -400,7 +431,11 @@ class CooperationAgreementAdmin(
         "filings_state",
     ]
     list_display_links = ["institution_name"]
-    list_filter = [FilingsStatusFilter, FundFilter]
+    list_filter = [
+        work_queue_filter(selectors.AGREEMENT_QUEUES),  # the start page's cards link here
+        FilingsStatusFilter,
+        FundFilter,
+    ]
     list_select_related = ["institution", "fund"]
     search_fields = ["institution__code", "institution__name", "document_ref"]
     fieldsets = [
@@ -462,6 +497,38 @@ class CooperationAgreementAdmin(
             agreement_id=obj.pk, name=name, user=request.user, comment=comment
         )
 
+    def transition_figures(self, request, obj, name: str) -> list[Figure]:
+        """The partnership and its terms, and the suspension being lifted: since when, the
+        bank's covered NPL ratio against the policy threshold, why, and any request."""
+        figures = [
+            Figure(_("合作机构"), obj.institution.name),
+            Figure(_("资金"), obj.fund.name),
+            Figure(_("资金分担比例"), selectors.percent_text(obj.fund_share)),
+            Figure(_("额度(元)"), "—" if obj.quota is None else format_yuan(obj.quota)),
+            Figure(_("备案状态"), obj.get_filings_status_display()),
+        ]
+        suspension = selectors.filing_suspension(obj)
+        if suspension is not None:
+            figures += [
+                Figure(_("暂停日期"), suspension.since.isoformat() if suspension.since else "—"),
+                Figure(
+                    _("暂停时在保贷款不良率"),
+                    suspension.npl_ratio_text,
+                    _("暂停阈值 %(threshold)s") % {"threshold": suspension.threshold_text},
+                ),
+                Figure(_("暂停原因"), suspension.reason or "—"),
+            ]
+            if suspension.request is not None:
+                figures.append(
+                    Figure(
+                        _("恢复备案申请"),
+                        suspension.request.comment or "—",
+                        _("%(who)s于 %(on)s 提出")
+                        % {"who": suspension.request.who, "on": suspension.request.on.isoformat()},
+                    )
+                )
+        return figures
+
     @admin.display(description=_("合作机构"), ordering="institution__name")
     def institution_name(self, obj) -> str:
         return format_html('<span title="{}">{}</span>', obj.institution.name, obj.institution.short_name)
@@ -518,12 +585,12 @@ class ProductAdmin(ReadOnlyAdminMixin, ReadOnlyHistoryAdmin):
             except AppError as exc:
                 messages.error(request, f"{product}：{exc.message}")
         if count:
-            messages.success(request, done.format(count=count))
+            messages.success(request, done % {"count": count})
 
     @admin.action(description=_("备案所选产品"), permissions=["file"])
     def file_products(self, request, queryset):
-        self._each(request, queryset, services.product_file, "已备案 {count} 个产品。")
+        self._each(request, queryset, services.product_file, gettext("已备案 %(count)s 个产品。"))
 
     @admin.action(description=_("撤回所选产品"), permissions=["file"])
     def withdraw_products(self, request, queryset):
-        self._each(request, queryset, services.product_withdraw, "已撤回 {count} 个产品。")
+        self._each(request, queryset, services.product_withdraw, gettext("已撤回 %(count)s 个产品。"))

@@ -13,14 +13,14 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
-from fundmgr.ground.accounts.admin import StateAgeMixin
+from fundmgr.ground.accounts.admin import StateAgeMixin, WorkflowTransitionsMixin, work_queue_filter
 from fundmgr.ground.accounts.workflow import history_html
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.adminkit import (
     ChangePageMixin,
     CountedQueueFilter,
+    Figure,
     ShortNameFilter,
-    TransitionButtonsMixin,
     WorkListMixin,
     date_display,
     in_final_state,
@@ -34,8 +34,16 @@ from fundmgr.ground.lib.regions import CITIES, DISTRICTS, region_name
 
 from . import services
 from .models import Enterprise, IPAsset, SMEThreshold
-from .rules import FAILED, OPEN, PASSED, STATUS_LABELS, finding_label
-from .selectors import enterprise_eligibility
+from .rules import (
+    COMMENT_REQUIRED_STEPS,
+    ELIGIBILITY_CHECKED_AT_STEPS,
+    FAILED,
+    OPEN,
+    PASSED,
+    STATUS_LABELS,
+    finding_label,
+)
+from .selectors import ENTERPRISE_QUEUES, enterprise_eligibility
 
 # The admin queue of admissions expiring soon looks this many days ahead (a display choice).
 EXPIRING_WITHIN_DAYS = 60
@@ -157,10 +165,11 @@ class IPAssetInline(admin.TabularInline):
 
 @admin.register(Enterprise)
 class EnterpriseAdmin(
-    WorkListMixin, ChangePageMixin, StateAgeMixin, TransitionButtonsMixin, FSMAdminMixin, SimpleHistoryAdmin
+    WorkListMixin, ChangePageMixin, StateAgeMixin, WorkflowTransitionsMixin, FSMAdminMixin, SimpleHistoryAdmin
 ):
     form = EnterpriseForm
     fsm_fields = ["status"]
+    comment_required_steps = COMMENT_REQUIRED_STEPS
     # The USCC is on hover over the name (and in exports): the list fits 1280 px.
     list_display = [
         "enterprise_name",
@@ -190,6 +199,7 @@ class EnterpriseAdmin(
     ]
     list_filter = [
         QueueFilter,
+        work_queue_filter(ENTERPRISE_QUEUES),  # the start page's cards link here
         "status",
         ("fund", ShortNameFilter),
         "size_class",
@@ -261,6 +271,34 @@ class EnterpriseAdmin(
 
     def run_transition(self, request, obj, name, comment, data):
         services.enterprise_transition(enterprise_id=obj.pk, name=name, user=request.user, comment=comment)
+
+    def transition_figures(self, request, obj, name: str) -> list[Figure]:
+        """Who the enterprise is, its size, what the eligibility review found, its admission."""
+        figures = [
+            Figure(_("统一社会信用代码"), obj.uscc),
+            Figure(_("资金"), obj.fund.name),
+            Figure(_("所在区县"), region_name(obj.region_code) if obj.region_code else "—"),
+            Figure(_("企业规模"), obj.get_size_class_display() or "—"),
+        ]
+        try:
+            eligibility = enterprise_eligibility(obj)
+        except AppError as exc:
+            figures.append(Figure(_("入库条件审查"), exc.message, warning=True))
+        else:
+            failed, open_ = eligibility.failed, eligibility.open
+            if failed or open_:
+                text = "；".join(
+                    f"{finding_label(f.code)}：{STATUS_LABELS[f.status]}" for f in [*failed, *open_]
+                )
+            else:
+                text = _("全部通过")
+            blocks = bool(failed) and name in ELIGIBILITY_CHECKED_AT_STEPS
+            figures.append(
+                Figure(_("入库条件审查"), text, _("未通过的条件须先解决") if blocks else "", warning=blocks)
+            )
+        if obj.admitted_until:
+            figures.append(Figure(_("入库有效期至"), obj.admitted_until.isoformat()))
+        return figures
 
     @admin.display(description=_("条件审查结果"))
     def eligibility_panel(self, obj):

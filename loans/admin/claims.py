@@ -14,19 +14,21 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
 
-from fundmgr.ground.accounts.admin import StateAgeMixin
+from fundmgr.ground.accounts.admin import StateAgeMixin, WorkflowTransitionsMixin, work_queue_filter
 from fundmgr.ground.accounts.workflow import history_html
+from fundmgr.ground.funds.selectors import fund_balance
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.adminkit import (
     ChangePageMixin,
     CountedQueueFilter,
     ExactFirstSearchMixin,
+    Figure,
     ServiceErrorsMixin,
     ShortNameFilter,
-    TransitionButtonsMixin,
     WorkListMixin,
     date_display,
     short_name_display,
@@ -40,7 +42,9 @@ from ..models import (
     LegalActionKind,
     Recovery,
 )
+from ..rules.claims import CAP_LABELS, COMMENT_REQUIRED_STEPS, RECOMPUTED_AT_STEPS
 from ..selectors.claims import recoveries_overdue_q, recoveries_return_due_q
+from ..selectors.queues import CLAIM_QUEUES, RECOVERY_QUEUES
 from ..services import claims
 from .display import date_text, fund_short, html_table, institution_short, money_display
 from .filings import LoanFilingAdmin
@@ -77,7 +81,7 @@ class WorkflowRecordAdmin(
     WorkListMixin,
     ChangePageMixin,
     StateAgeMixin,
-    TransitionButtonsMixin,
+    WorkflowTransitionsMixin,
     ServiceErrorsMixin,
     FSMAdminMixin,
     admin.ModelAdmin,
@@ -108,7 +112,7 @@ class WorkflowRecordAdmin(
         if not self.is_fsm_transition_visible(
             self._get_fsm_transition_by_name(obj=obj, transition_name=name)
         ):
-            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "此操作不能在管理后台执行")
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, gettext("此操作不能在管理后台执行"))
 
     @admin.display(description=_("状态变更记录"))
     def transition_history(self, obj) -> str:
@@ -117,6 +121,66 @@ class WorkflowRecordAdmin(
 
 def _money_text(value) -> str:
     return "—" if value in (None, "") else format_yuan(value)
+
+
+def computation_table(c: dict) -> str:
+    """A claim's computation (`rules.claims.Computation.as_dict()`, as stored on the claim) as
+    staff read it: every step, each cap with its remaining room and whether it bit."""
+    if not c:
+        return "—"
+    ratio = (Decimal(c["covered_ratio"]) * 100).quantize(Decimal("0.01"))
+
+    def cap_rows(stage: str) -> list:
+        rows = []
+        for cap in c.get("caps", []):
+            if cap.get("stage", "payment") != stage:
+                continue
+            label = CAP_LABELS.get(cap.get("cap"), cap["label"])  # in the reader's language
+            if cap.get("limit") is None:
+                rows.append((_("上限：%(label)s") % {"label": label}, _("未设置"), _("不适用")))
+            else:
+                effect = _("起作用：金额降至此额度") if cap.get("applied") else _("未起作用")
+                rows.append(
+                    (
+                        _("上限：%(label)s（剩余额度）") % {"label": label},
+                        _money_text(cap["limit"]),
+                        effect,
+                    )
+                )
+        return rows
+
+    rows = [
+        (_("触发时贷款本金余额(元)"), _money_text(c["outstanding_principal"]), _("银行申报")),
+        (_("申请前已回收(元)"), _money_text(c["recovered_before_claim"]), _("银行申报")),
+        (_("担保覆盖比例"), f"{ratio}%", _("知识产权担保本金 ÷ 贷款本金")),
+    ]
+    if "covered_loss" in c:  # computations stored before the principal caps existed have none
+        rows.append(
+            (
+                _("担保部分损失(元)"),
+                _money_text(c["covered_loss"]),
+                _("（本金余额 − 申请前已回收）× 担保覆盖比例"),
+            )
+        )
+    rows += cap_rows("loss_base")
+    rows += [
+        (_("损失基数(元)"), _money_text(c["loss_base"]), _("担保部分损失，经计入本金上限后")),
+        (_("资金分担比例"), f"{c['fund_share']}%", _("受理入池时确定")),
+        (_("按比例计算金额(元)"), _money_text(c["computed_amount"]), _("损失基数 × 资金分担比例")),
+    ]
+    rows += cap_rows("payment")
+    rows.append(
+        (
+            format_html("<strong>{}</strong>", _("可补偿金额(元)")),
+            format_html("<strong>{}</strong>", _money_text(c["claimable_amount"])),
+            _("按比例计算金额依次经各项上限后的结果"),
+        )
+    )
+    return html_table(
+        [_("步骤"), _("金额/比例"), _("说明")],
+        "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+        rows,
+    )
 
 
 @admin.register(Claim)
@@ -133,7 +197,14 @@ class ClaimAdmin(ExactFirstSearchMixin, WorkflowRecordAdmin):
         "days_in_state",
     ]
     list_wrap = ("enterprise",)
-    list_filter = [ClaimQueueFilter, ("fund", ShortNameFilter), ("institution", ShortNameFilter), "status"]
+    list_filter = [
+        ClaimQueueFilter,
+        work_queue_filter(CLAIM_QUEUES),  # the start page's cards link here
+        ("fund", ShortNameFilter),
+        ("institution", ShortNameFilter),
+        "status",
+    ]
+    comment_required_steps = COMMENT_REQUIRED_STEPS
     search_fields = ["reference", "filing__reference", "filing__enterprise__name", "filing__enterprise__uscc"]
     exact_search_fields = (
         "reference",
@@ -213,6 +284,52 @@ class ClaimAdmin(ExactFirstSearchMixin, WorkflowRecordAdmin):
             approved_amount=data.get("approved_amount"),
         )
 
+    def transition_figures(self, request, obj, name: str) -> list[Figure]:
+        """The loan and the bank, the claimable amount with its computation (computed again,
+        as the service will, at the steps that recompute it), the decision and the payment."""
+        today = clock.today()
+        figures = [
+            Figure(_("借款企业"), obj.filing.enterprise.name, obj.filing.reference),
+            Figure(_("合作机构"), obj.institution.name),
+            Figure(_("资金"), obj.fund.name),
+        ]
+        if name in RECOMPUTED_AT_STEPS:
+            computation = claims.claim_recomputed(obj, today=today).as_dict()
+            note = _("按今天（%(date)s）的余额和各项上限重新计算，“%(step)s”时按此记录") % {
+                "date": today.isoformat(),
+                "step": self.get_fsm_label(self._get_fsm_transition_by_name(obj=obj, transition_name=name)),
+            }
+            if Decimal(computation["claimable_amount"]) != obj.claimable_amount:
+                note += _("（上次计算为 %(amount)s 元）") % {"amount": format_yuan(obj.claimable_amount)}
+        else:
+            computation, note = obj.computation or {}, ""
+        claimable = computation.get("claimable_amount", obj.claimable_amount)
+        figures += [
+            Figure(_("可补偿金额(元)"), format_html("<strong>{}</strong>", _money_text(claimable)), note),
+            Figure(_("计算过程"), computation_table(computation), wide=True),
+        ]
+        if obj.approved_amount is not None:
+            figures.append(
+                Figure(
+                    _("批准金额(元)"),
+                    format_html("<strong>{}</strong>", format_yuan(obj.approved_amount)),
+                    _("会议纪要 %(ref)s，%(date)s 批准")
+                    % {"ref": obj.meeting_ref or "—", "date": date_text(obj.approved_on)},
+                )
+            )
+        if name == "pay":
+            figures.append(
+                Figure(
+                    _("资金台账余额(元)"),
+                    format_yuan(fund_balance(fund=obj.fund)),
+                    _("付款记入资金台账（代偿支出 %(amount)s 元）")
+                    % {"amount": _money_text(obj.approved_amount)},
+                )
+            )
+        if obj.paid_amount is not None:
+            figures.append(Figure(_("已付金额(元)"), format_yuan(obj.paid_amount), date_text(obj.paid_on)))
+        return figures
+
     # --- panels ---------------------------------------------------------------------------
 
     @admin.display(description=_("法律行动"))
@@ -221,69 +338,15 @@ class ClaimAdmin(ExactFirstSearchMixin, WorkflowRecordAdmin):
         if not action:
             return "—"
         return format_html(
-            "{}，案号 {}，立案日期 {}",
-            LEGAL_ACTION_KINDS.get(action.get("kind"), action.get("kind") or "—"),
-            action.get("case_no") or "—",
-            action.get("filed_on") or "—",
+            gettext("{kind}，案号 {case_no}，立案日期 {filed_on}"),
+            kind=LEGAL_ACTION_KINDS.get(action.get("kind"), action.get("kind") or "—"),
+            case_no=action.get("case_no") or "—",
+            filed_on=action.get("filed_on") or "—",
         )
 
     @admin.display(description=_("计算过程"))
     def computation_panel(self, obj) -> str:
-        c = obj.computation or {}
-        if not c:
-            return "—"
-        ratio = (Decimal(c["covered_ratio"]) * 100).quantize(Decimal("0.01"))
-
-        def cap_rows(stage: str) -> list:
-            rows = []
-            for cap in c.get("caps", []):
-                if cap.get("stage", "payment") != stage:
-                    continue
-                if cap.get("limit") is None:
-                    rows.append((_("上限：%(label)s") % {"label": cap["label"]}, _("未设置"), _("不适用")))
-                else:
-                    effect = _("起作用：金额降至此额度") if cap.get("applied") else _("未起作用")
-                    rows.append(
-                        (
-                            _("上限：%(label)s（剩余额度）") % {"label": cap["label"]},
-                            _money_text(cap["limit"]),
-                            effect,
-                        )
-                    )
-            return rows
-
-        rows = [
-            (_("触发时贷款本金余额(元)"), _money_text(c["outstanding_principal"]), _("银行申报")),
-            (_("申请前已回收(元)"), _money_text(c["recovered_before_claim"]), _("银行申报")),
-            (_("担保覆盖比例"), f"{ratio}%", _("知识产权担保本金 ÷ 贷款本金")),
-        ]
-        if "covered_loss" in c:  # computations stored before the principal caps existed have none
-            rows.append(
-                (
-                    _("担保部分损失(元)"),
-                    _money_text(c["covered_loss"]),
-                    _("（本金余额 − 申请前已回收）× 担保覆盖比例"),
-                )
-            )
-        rows += cap_rows("loss_base")
-        rows += [
-            (_("损失基数(元)"), _money_text(c["loss_base"]), _("担保部分损失，经计入本金上限后")),
-            (_("资金分担比例"), f"{c['fund_share']}%", _("受理入池时确定")),
-            (_("按比例计算金额(元)"), _money_text(c["computed_amount"]), _("损失基数 × 资金分担比例")),
-        ]
-        rows += cap_rows("payment")
-        rows.append(
-            (
-                format_html("<strong>{}</strong>", _("可补偿金额(元)")),
-                format_html("<strong>{}</strong>", _money_text(c["claimable_amount"])),
-                _("按比例计算金额依次经各项上限后的结果"),
-            )
-        )
-        return html_table(
-            [_("步骤"), _("金额/比例"), _("说明")],
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            rows,
-        )
+        return computation_table(obj.computation or {})
 
     @admin.display(description=_("资金台账分录"))
     def ledger_panel(self, obj) -> str:
@@ -354,7 +417,13 @@ class RecoveryAdmin(WorkflowRecordAdmin):
         "days_in_state",
     ]
     list_wrap = ("enterprise",)
-    list_filter = [RecoveryQueueFilter, "status", ("claim__fund", ShortNameFilter), "source"]
+    list_filter = [
+        RecoveryQueueFilter,
+        work_queue_filter(RECOVERY_QUEUES),  # the start page's cards link here
+        "status",
+        ("claim__fund", ShortNameFilter),
+        "source",
+    ]
     search_fields = ["claim__reference", "claim__filing__reference", "claim__filing__enterprise__name"]
     list_select_related = ["claim__filing__enterprise"]
 
@@ -398,5 +467,24 @@ class RecoveryAdmin(WorkflowRecordAdmin):
 
     def run_transition(self, request, obj, name: str, comment: str, data: dict):
         if name != "confirm_returned":  # the only step staff take on a recovery
-            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "此操作不能在管理后台执行")
+            raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, gettext("此操作不能在管理后台执行"))
         claims.recovery_confirm_returned(recovery_id=obj.pk, user=request.user, comment=comment)
+
+    def transition_figures(self, request, obj, name: str) -> list[Figure]:
+        """What the bank recovered, its costs, and the fund's part it owes, by when."""
+        claim = obj.claim
+        late = obj.due_on is not None and obj.due_on < clock.today()
+        return [
+            Figure(
+                _("补偿申请"),
+                claim.reference,
+                _("已付 %(amount)s 元") % {"amount": _money_text(claim.paid_amount)},
+            ),
+            Figure(_("借款企业"), claim.filing.enterprise.name),
+            Figure(_("合作机构"), claim.institution.name),
+            Figure(_("回收日期"), date_text(obj.received_on), obj.get_source_display()),
+            Figure(_("回收总额(元)"), format_yuan(obj.gross_amount)),
+            Figure(_("追偿费用(元)"), format_yuan(obj.costs)),
+            Figure(_("应返还资金(元)"), format_html("<strong>{}</strong>", format_yuan(obj.fund_amount))),
+            Figure(_("返还截止日"), date_text(obj.due_on), _("已逾期") if late else "", warning=late),
+        ]

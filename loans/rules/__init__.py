@@ -1,2 +1,2 @@
 """Pure rules of the loans app, one module per subject: filings (automatic checks), claims
-(the compensation computation and recovery shares)."""
+(the compensation computation and recovery shares), servicing (monthly reports)."""

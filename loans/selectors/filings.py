@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
+from banks.selectors import agreement_in_force
 from fundmgr.ground.accounts.principals import Principal, by_fund_and_institution
 from fundmgr.ground.lib.errors import NotFound
-from fundmgr.ground.lib.money import HUNDRED, ZERO, quantize
+from fundmgr.ground.lib.money import HUNDRED, ZERO, percent_of, quantize
 
 from ..models import (
     LIVE_FILING_STATUSES,
     LIVE_LOAN_STATUSES,
     BookCell,
+    DueDiligence,
     FilingStatus,
     FundBook,
     LoanFiling,
@@ -36,7 +40,7 @@ def filing_get(*, principal: Principal, pk) -> LoanFiling:
     except (TypeError, ValueError):
         filing = None
     if filing is None:
-        raise NotFound("备案不存在或无权访问")
+        raise NotFound(_("备案不存在或无权访问"))
     return filing
 
 
@@ -216,3 +220,47 @@ def covered_totals_by_institution(*, fund_id: int, institution_id: int) -> tuple
 def fund_filed_since(fund_id: int, on: dt.date) -> bool:
     """Has any loan been filed in the fund on or after business date `on`?"""
     return LoanFiling.objects.filter(fund_id=fund_id, submitted_on__gte=on).exists()
+
+
+# --- what a staff step on one filing is about (the admin's transition forms) ---------------------
+
+
+@dataclass(frozen=True)
+class FundShare:
+    """The fund's part of a loan's covered principal: `percent` frozen on the loan at acceptance
+    (`frozen`), or before it the share of the bank's agreement in force, which acceptance would
+    freeze; `amount` is the most the fund bears on the loan (covered principal × share)."""
+
+    percent: Decimal | None
+    amount: Decimal | None
+    frozen: bool
+
+
+def filing_fund_share(filing: LoanFiling, *, on: dt.date) -> FundShare:
+    if filing.fund_share is not None:
+        percent, frozen = filing.fund_share, True
+    else:
+        agreement = agreement_in_force(institution=filing.institution, fund=filing.fund, on=on)
+        percent, frozen = (agreement.fund_share if agreement is not None else None), False
+    amount = None if percent is None else percent_of(filing.covered_principal, percent)
+    return FundShare(percent=percent, amount=amount, frozen=frozen)
+
+
+@dataclass(frozen=True)
+class ChecklistProgress:
+    """The due-diligence checklist of a filing: how many required items are confirmed (是), of
+    how many, and the labels of those still missing, in checklist order (what acceptance checks)."""
+
+    started: bool
+    confirmed: int
+    total: int
+    missing: list[str]
+
+
+def due_diligence_progress(filing: LoanFiling) -> ChecklistProgress:
+    record = DueDiligence.objects.filter(filing=filing).first()
+    missing = (record or DueDiligence(filing=filing)).missing_items
+    total = len(DueDiligence.REQUIRED_ITEMS)
+    return ChecklistProgress(
+        started=record is not None, confirmed=total - len(missing), total=total, missing=missing
+    )

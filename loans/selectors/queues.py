@@ -5,6 +5,9 @@ and by when (the due-diligence deadline on the filing, a claim step's deadline f
 it is judged under, a recovery's return date), in working days.
 
 `user=None` is the overview (the system administrator): everything in the queue's states.
+
+Each queue's records for a user come from one `*_waiting(user)` function: its summary (the
+start page's card) counts them, and its `WorkQueue` (the admin list's 工作台 filter) lists them.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from typing import Any
 
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from fundmgr.ground.accounts.workflow import state_entered_on_expression
 from fundmgr.ground.accounts.workqueues import (
     QueueSummary,
     Waiting,
+    WorkQueue,
     acted_by,
     alias_last_actor,
     may_take,
@@ -47,10 +52,9 @@ def _filings() -> QuerySet[LoanFiling]:
     return LoanFiling.objects.select_related("enterprise", "institution", "fund")
 
 
-def filings_awaiting_due_diligence(*, user, today: dt.date | None = None, limit: int = ITEMS) -> QueueSummary:
+def filings_due_diligence_waiting(user) -> Waiting:
     """待尽调: filings to start due diligence on (submitted), and those under due diligence
-    whose checklist is not complete yet — for a user, the ones they started themselves. By the
-    filing's due-diligence deadline."""
+    whose checklist is not complete yet — for a user, the ones they started themselves."""
     started = ("start_due_diligence",)
     queryset = alias_last_actor(_filings(), started)
     in_progress = Q(status=FilingStatus.UNDER_REVIEW) & ~due_diligence_complete_q()
@@ -58,15 +62,24 @@ def filings_awaiting_due_diligence(*, user, today: dt.date | None = None, limit:
         in_progress &= acted_by(started, user)
     if not may_take(LoanFiling, "start_due_diligence", user):
         queryset = queryset.none()
-    waiting = Waiting(queryset.filter(Q(status=FilingStatus.SUBMITTED) | in_progress), Q(pk__isnull=False))
+    return Waiting(queryset.filter(Q(status=FilingStatus.SUBMITTED) | in_progress), Q(pk__isnull=False))
+
+
+def filings_awaiting_due_diligence(*, user, today: dt.date | None = None, limit: int = ITEMS) -> QueueSummary:
+    """待尽调 (`filings_due_diligence_waiting`), by the filing's due-diligence deadline."""
+    waiting = filings_due_diligence_waiting(user)
     return summary_by_due_date(waiting, due="due_diligence_due_on", today=today or clock.today(), limit=limit)
 
 
-def filings_awaiting_acceptance(*, user, today: dt.date | None = None, limit: int = ITEMS) -> QueueSummary:
+def filings_acceptance_waiting(user) -> Waiting:
     """待受理: filings under due diligence with a complete checklist, waiting for the decision
-    (accept, by someone other than who started the due diligence). By the filing's
-    due-diligence deadline."""
-    waiting = waiting_for(_filings(), ["accept"], user=user).narrowed(due_diligence_complete_q())
+    (accept, by someone other than who started the due diligence)."""
+    return waiting_for(_filings(), ["accept"], user=user).narrowed(due_diligence_complete_q())
+
+
+def filings_awaiting_acceptance(*, user, today: dt.date | None = None, limit: int = ITEMS) -> QueueSummary:
+    """待受理 (`filings_acceptance_waiting`), by the filing's due-diligence deadline."""
+    waiting = filings_acceptance_waiting(user)
     return summary_by_due_date(waiting, due="due_diligence_due_on", today=today or clock.today(), limit=limit)
 
 
@@ -124,38 +137,75 @@ def _claim_summary(waiting: Waiting, status: str, *, today: dt.date | None, limi
     )
 
 
+def claims_review_waiting(user) -> Waiting:
+    """待初审: submitted claims, to start the initial review."""
+    return waiting_for(_claims(), ["start_review"], user=user)
+
+
 def claims_awaiting_review(*, user, today: dt.date | None = None, limit: int = ITEMS) -> QueueSummary:
-    """待初审: submitted claims, to start the initial review. By the review deadline."""
-    waiting = waiting_for(_claims(), ["start_review"], user=user)
-    return _claim_summary(waiting, ClaimStatus.SUBMITTED, today=today, limit=limit)
+    """待初审 (`claims_review_waiting`), by the review deadline."""
+    return _claim_summary(claims_review_waiting(user), ClaimStatus.SUBMITTED, today=today, limit=limit)
+
+
+def claims_recommendation_waiting(user) -> Waiting:
+    """待复核推荐: claims in initial review, to recommend (by someone other than who started
+    the review)."""
+    return waiting_for(_claims(), ["recommend"], user=user)
 
 
 def claims_awaiting_recommendation(*, user, today: dt.date | None = None, limit: int = ITEMS) -> QueueSummary:
-    """待复核推荐: claims in initial review, to recommend (by someone other than who started
-    the review). By the review deadline."""
-    waiting = waiting_for(_claims(), ["recommend"], user=user)
+    """待复核推荐 (`claims_recommendation_waiting`), by the review deadline."""
+    waiting = claims_recommendation_waiting(user)
     return _claim_summary(waiting, ClaimStatus.INITIAL_REVIEW, today=today, limit=limit)
 
 
-def claims_awaiting_committee(*, user, today: dt.date | None = None, limit: int = ITEMS) -> QueueSummary:
+def claims_committee_waiting(user) -> Waiting:
     """待决委会: recommended claims to put to the committee, and claims before it to decide
-    (approve: by someone other than who recommended). By the committee deadline."""
-    waiting = waiting_for(_claims(), ["start_committee_review", "approve"], user=user)
-    return _claim_summary(waiting, ClaimStatus.RECOMMENDED, today=today, limit=limit)
+    (approve: by someone other than who recommended)."""
+    return waiting_for(_claims(), ["start_committee_review", "approve"], user=user)
+
+
+def claims_awaiting_committee(*, user, today: dt.date | None = None, limit: int = ITEMS) -> QueueSummary:
+    """待决委会 (`claims_committee_waiting`), by the committee deadline."""
+    return _claim_summary(claims_committee_waiting(user), ClaimStatus.RECOMMENDED, today=today, limit=limit)
+
+
+def claims_payment_waiting(user) -> Waiting:
+    """待付款: approved claims to pay."""
+    return waiting_for(_claims(), ["pay"], user=user)
 
 
 def claims_awaiting_payment(*, user, today: dt.date | None = None, limit: int = ITEMS) -> QueueSummary:
-    """待付款: approved claims to pay. By the payment deadline."""
-    waiting = waiting_for(_claims(), ["pay"], user=user)
-    return _claim_summary(waiting, ClaimStatus.APPROVED, today=today, limit=limit)
+    """待付款 (`claims_payment_waiting`), by the payment deadline."""
+    return _claim_summary(claims_payment_waiting(user), ClaimStatus.APPROVED, today=today, limit=limit)
 
 
 # --- recoveries ---------------------------------------------------------------------------------
 
 
-def recoveries_awaiting_return(*, user, today: dt.date | None = None, limit: int = ITEMS) -> QueueSummary:
+def recoveries_return_waiting(user) -> Waiting:
     """待确认返还: recoveries whose fund part the bank owes, for finance to confirm when it
-    arrives. By the return date."""
+    arrives."""
     queryset = Recovery.objects.select_related("claim__institution", "claim__filing__enterprise")
-    waiting = waiting_for(queryset, ["confirm_returned"], user=user)
+    return waiting_for(queryset, ["confirm_returned"], user=user)
+
+
+def recoveries_awaiting_return(*, user, today: dt.date | None = None, limit: int = ITEMS) -> QueueSummary:
+    """待确认返还 (`recoveries_return_waiting`), by the return date."""
+    waiting = recoveries_return_waiting(user)
     return summary_by_due_date(waiting, due="due_on", today=today or clock.today(), limit=limit)
+
+
+# --- the queues by name: the start page's cards, the admin lists' 工作台 filter -------------------
+
+FILING_QUEUES = (
+    WorkQueue("filings_due_diligence", _("贷款备案待尽调"), filings_due_diligence_waiting),
+    WorkQueue("filings_acceptance", _("贷款备案待受理"), filings_acceptance_waiting),
+)
+CLAIM_QUEUES = (
+    WorkQueue("claims_review", _("补偿申请待初审"), claims_review_waiting),
+    WorkQueue("claims_recommendation", _("补偿申请待复核推荐"), claims_recommendation_waiting),
+    WorkQueue("claims_committee", _("补偿申请待决委会审议"), claims_committee_waiting),
+    WorkQueue("claims_payment", _("补偿待付款"), claims_payment_waiting),
+)
+RECOVERY_QUEUES = (WorkQueue("recoveries_return", _("追偿款待确认返还"), recoveries_return_waiting),)

@@ -35,8 +35,9 @@ def test_fund_list_shows_live_balance_in_chinese(login):
     response = login("officer").get(reverse("admin:funds_fund_changelist"))
     text = response.content.decode()
     assert response.status_code == 200
-    assert "余额(元)" in text and "放大倍数" in text
-    assert "60,000,000.00" in text  # Foshan
+    assert "余额(万元)" in text and "放大倍数" in text
+    # Foshan's 60,000,000.00 in 万元 (an overview reads faster), the exact yuan on hover.
+    assert '<span title="60,000,000.00 元">6,000.00</span>' in text
 
 
 def test_fund_page_shows_policy_ledger_and_figures(login):

@@ -330,7 +330,10 @@ def test_finance_confirms_a_recovery_in_the_admin(client, personas, claim, busin
     assert buttons(page(client, "finance", recovery)) == ["确认已返还"]
     assert "逾期未返还" in page(client, "officer", claim)  # the claim's recoveries panel
     refused = client.post(transition_url(recovery, "confirm_returned"), {"comment": "x"}, follow=True)
-    assert "当前不能执行操作" in refused.content.decode()  # the officer may not confirm
+    # The officer may not confirm: the refusal names the role that may, and who that is.
+    assert "“确认已返还”须由财务办理，您的角色（业务专员）无权办理。可由" in refused.content.decode()
+    recovery.refresh_from_db()
+    assert recovery.status == "overdue"
     client.force_login(user("finance"))
     response = client.post(transition_url(recovery, "confirm_returned"), {"comment": "已到账"}, follow=True)
     text = response.content.decode()

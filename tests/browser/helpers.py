@@ -24,3 +24,13 @@ def field_text(page, name: str) -> str:
 def transition_buttons(page) -> list[str]:
     """The labels of the transition buttons offered on a change page."""
     return [text.strip() for text in page.locator("button[name=_fsm_transition_to]").all_inner_texts()]
+
+
+def read_in(page, language: str) -> None:
+    """Switch the admin's language as a person would: the header's 中文 / English button (the
+    choice is remembered for the session). `language` is "en" or "zh-hans"."""
+    name = {"en": "English", "zh-hans": "中文"}[language]
+    button = page.locator("#language-switch").get_by_role("button", name=name)
+    if button.count():  # already in that language otherwise
+        click_and_wait(page, button)
+    assert page.locator("html").get_attribute("lang") == language

@@ -1,5 +1,6 @@
 """Pages at 1280 × 900: the key columns of every queue are on screen without scrolling
-sideways, and the filing page is short enough to read.
+sideways, in Chinese and in English (whose headers and labels are longer), and the filing page
+is short enough to read.
 
 Measured, not eyeballed: the bounding box of each key column's header cell (and of the
 first row's cell) against what the user can see of it, i.e. the viewport and the changelist's
@@ -12,12 +13,19 @@ var/browser-failures/ (tests/browser/conftest.py).
 from __future__ import annotations
 
 import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.admin.utils import label_for_field
+from django.utils import translation
 
 from loans.models import LoanFiling
 from tests.admin.queues import queue_rows
 from tests.factories import filing_body
 
 from .conftest import FAILURES_DIR, VIEWPORT
+from .helpers import read_in
+
+LANGUAGES = ["zh-hans", "en"]
 
 # column (list_display name) -> a word its header must contain: what the user looks for
 FILING_KEY_COLUMNS = {
@@ -102,6 +110,19 @@ QUEUES = {
 FILING_PAGE_MAX_HEIGHT = 1800
 
 
+def in_language(url: str, columns: dict[str, str], language: str) -> dict[str, str]:
+    """The key columns of the list at `url` with the words their headers must contain in
+    `language`: the Chinese words above, or in English each column's own label, translated."""
+    if language == "zh-hans":
+        return columns
+    app_label, model_name = url.strip("/").split("/")[1:3]
+    model = apps.get_model(app_label, model_name)
+    model_admin = admin.site._registry[model]
+    named = {getattr(f, "__name__", f): f for f in model_admin.list_display}
+    with translation.override(language):
+        return {name: str(label_for_field(named.get(name, name), model, model_admin)) for name in columns}
+
+
 def clipped_columns(page, columns: dict[str, str]) -> dict[str, str]:
     """{column: what is wrong} for each key column not fully visible on the list page."""
     box = page.locator("#changelist-form .results").bounding_box()
@@ -112,8 +133,9 @@ def clipped_columns(page, columns: dict[str, str]) -> dict[str, str]:
         # A renamed or removed column is a plain failure: update the map.
         header = page.locator(f"#result_list thead th.column-{name}")
         assert header.count() == 1, f"the list has no column {name!r} ({label})"
-        assert label in header.inner_text(), f"column {name} is headed {header.inner_text()!r}"
-        label = header.inner_text().strip()
+        shown = " ".join(header.inner_text().split())
+        assert label.lower() in shown.lower(), f"column {name} is headed {shown!r}, not {label!r}"
+        label = shown
         cells = [
             header.bounding_box(),
             page.locator(f"#result_list tbody tr .field-{name}").first.bounding_box(),
@@ -136,22 +158,25 @@ def list_overflow(page) -> int:
     )
 
 
-def test_filings_list_shows_key_columns_at_1280(as_persona, personas, business_date):
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_filings_list_shows_key_columns_at_1280(as_persona, personas, business_date, language):
     business_date("2026-11-21")
     response = personas.client("bank_a").post("/api/v1/filings/", filing_body(), format="json")
     assert response.status_code == 201, response.json()
     filing = LoanFiling.objects.get(pk=response.json()["id"])
 
     officer = as_persona("officer")
+    read_in(officer, language)
+    columns = in_language("/admin/loans/loanfiling/", FILING_KEY_COLUMNS, language)
     # The measurement itself first: on a screen wide enough, nothing is clipped.
     officer.set_viewport_size({"width": 2560, "height": VIEWPORT["height"]})
     officer.goto("/admin/loans/loanfiling/")
     assert officer.locator("#result_list").get_by_role("link", name=filing.reference).is_visible()
-    assert clipped_columns(officer, FILING_KEY_COLUMNS) == {}
+    assert clipped_columns(officer, columns) == {}
 
     officer.set_viewport_size(VIEWPORT)
     officer.reload()
-    assert clipped_columns(officer, FILING_KEY_COLUMNS) == {}
+    assert clipped_columns(officer, columns) == {}
     assert list_overflow(officer) == 0
     # The reference reads on one line (issue 13 saw `ZQ-/2026-/000001`).
     cell = officer.locator("#result_list tbody tr .field-reference").first
@@ -165,27 +190,32 @@ def rows(personas, business_date):
     return queue_rows(personas, business_date)
 
 
-def test_every_queue_shows_its_key_columns_at_1280(as_persona, rows):
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_queue_shows_its_key_columns_at_1280(as_persona, rows, language):
     officer = as_persona("officer")
+    read_in(officer, language)
     problems = {}
     for queue, (url, columns) in QUEUES.items():
         officer.goto(url)
         assert officer.locator("#result_list tbody tr").count() >= 1, f"{queue}: the list is empty"
-        clipped = clipped_columns(officer, columns)
+        clipped = clipped_columns(officer, in_language(url, columns, language))
         overflow = list_overflow(officer)
         if clipped or overflow:
             FAILURES_DIR.mkdir(parents=True, exist_ok=True)
-            officer.screenshot(path=str(FAILURES_DIR / f"layout-{queue}.png"))  # the list as it was
+            # the list as it was
+            officer.screenshot(path=str(FAILURES_DIR / f"layout-{language}-{queue}.png"))
             problems[queue] = {"clipped": clipped, "hidden to the right (px)": overflow}
-    assert problems == {}, f"at {VIEWPORT['width']} px: {problems}"
+    assert problems == {}, f"at {VIEWPORT['width']} px, in {language}: {problems}"
 
 
-def test_a_regulators_lists_fit_at_1280(as_persona, rows):
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_regulators_lists_fit_at_1280(as_persona, rows, language):
     regulator = as_persona("regulator-zhaoqing")
+    read_in(regulator, language)
     for queue in ("ledger", "funds", "stored_reports"):
         url, columns = QUEUES[queue]
         regulator.goto(url)
-        assert clipped_columns(regulator, columns) == {}, queue
+        assert clipped_columns(regulator, in_language(url, columns, language)) == {}, queue
         assert list_overflow(regulator) == 0, queue
 
 

@@ -38,12 +38,14 @@ def test_approver_goes_from_the_queue_to_the_list_and_the_filing(as_persona, per
         assert approver.locator(absent).count() == 0
     assert approver.get_by_role("link", name="查看站点").count() == 0
 
-    # The queue's title opens the list, filtered to the queue's state.
+    # The queue's title opens the list of exactly the filings it counts (its 工作台 filter, shown
+    # as a removable chip).
     click_and_wait(approver, card.locator("h2 a"))
-    assert "/admin/loans/loanfiling/" in approver.url and "status__exact=under_review" in approver.url
+    assert "/admin/loans/loanfiling/" in approver.url and "workqueue=filings_acceptance" in approver.url
     results = approver.locator("#result_list tbody tr")
     assert results.count() == 1
     assert filing.reference in results.first.inner_text()
+    assert "工作台待办：贷款备案待受理" in approver.locator(".fm-chips").inner_text()
 
     # Back on the start page, the item opens the filing with the decision to take.
     approver.goto("/admin/")

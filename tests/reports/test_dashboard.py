@@ -36,20 +36,22 @@ def test_dashboard_shows_the_funds_figures_pipeline_and_trends(personas, busines
     html = response.content.decode()
     assert "佛山市知识产权质押融资风险补偿资金 · 资金看板" in html
     shown = cards(html)
-    assert shown["台账余额(元)"] == "59,050,000.00"  # 60,000,000 − 1,000,000 + 50,000
-    assert shown["在保余额(元)"] == "12,350.00"  # L5 only; L4 was compensated
-    assert shown["风险敞口(元)"] == "7,410.00"  # × 60 %
+    # Amounts in 万元 (half-up, two places), the exact yuan on hover.
+    assert shown["台账余额(万元)"] == "5,905.00"  # 60,000,000 − 1,000,000 + 50,000
+    assert 'title="59,050,000.00 元"' in html
+    assert shown["在保余额(万元)"] == "1.24"  # 12,350.00: L5 only; L4 was compensated
+    assert shown["风险敞口(万元)"] == "0.74"  # 7,410.00: × 60 %
     assert (shown["实际放大倍数"], shown["放大倍数上限"]) == ("0.00", "10.00")
     assert shown["不良率(%)"] == "0.00"
-    assert shown["累计代偿(元)"] == "1,000,000.00" and shown["累计追偿返还(元)"] == "50,000.00"
+    assert shown["累计代偿(万元)"] == "100.00" and shown["累计追偿返还(万元)"] == "5.00"
 
     pipeline = dict(
         (label, (count, amount))
         for label, count, amount in re.findall(
-            r'<tr><td>([^<]+)</td><td class="num">(\d+)</td><td class="num">([^<]+)</td></tr>', html
+            r'<tr><td>([^<]+)</td><td class="num">(\d+)</td><td class="num"[^>]*>([^<]+)</td></tr>', html
         )
     )
-    assert pipeline["追偿中"] == ("1", "1,000,000.00")
+    assert pipeline["追偿中"] == ("1", "100.00")  # 万元
     assert pipeline["已提交"] == ("0", "0.00")
 
     # Three charts, inline, and the data behind them embedded as JSON.
@@ -74,8 +76,8 @@ def test_zhaoqing_dashboard_npl_and_leverage_gauge(personas, business_date, staf
     build_dataset(personas, business_date, until="2026-12-20")
     html = staff("approver").get(reverse("admin:funds_fund_dashboard", args=["zhaoqing"])).content.decode()
     shown = cards(html)
-    assert shown["在保余额(元)"] == "2,112,250.00"
-    assert (shown["不良率(%)"], shown["不良余额(元)"]) == ("28.99", "612,250.00")
+    assert shown["在保余额(万元)"] == "211.23"  # 2,112,250.00
+    assert (shown["不良率(%)"], shown["不良余额(万元)"]) == ("28.99", "61.23")  # 612,250.00
     assert shown["实际放大倍数"] == "0.42"
     # 0.42 of a limit of 10: 4.2 % of the policy's room is used.
     assert "已使用政策上限的 4.2%" in html

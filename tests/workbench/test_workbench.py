@@ -32,7 +32,14 @@ ROOT = Path(__file__).resolve().parents[2]
 BORROWER_NAME = "肇庆市星河新材料科技有限公司"
 BANK_A = "广东肇庆农村商业银行股份有限公司"
 STAFF_QUEUES = {
-    "officer": ["filings_due_diligence", "enterprises_review", "institutions_review", "claims_review"],
+    "officer": [
+        "filings_due_diligence",
+        "enterprises_review",
+        "institutions_review",
+        "claims_review",
+        "needs_interest",
+        "needs_untouched",
+    ],
     "approver": [
         "filings_acceptance",
         "claims_recommendation",
@@ -112,14 +119,17 @@ def test_officer_sees_due_diligence_admissions_and_claims_to_review(world, login
 def test_the_queue_links_to_its_filtered_list(world, login):
     client = login("officer")
     card = page.card(page.index(client), "filings_due_diligence")
-    assert card.href == "/admin/loans/loanfiling/?status__in=submitted%2Cunder_review"
+    assert card.href == "/admin/loans/loanfiling/?workqueue=filings_due_diligence"
     listing = client.get(card.href)
     assert listing.status_code == 200
     text = listing.content.decode()
     for filing in (world.to_start, world.mine, world.later):
         assert filing.reference in text
-    accepted = LoanFiling.objects.filter(status="accepted").first()
-    assert accepted.reference not in text
+    # Not another officer's filing under due diligence, nor one waiting for the decision.
+    for filing in (world.checked, world.own_check, LoanFiling.objects.filter(status="accepted").first()):
+        assert filing.reference not in text
+    # The filter in force reads as the card's title.
+    assert "工作台待办" in text and "贷款备案待尽调" in text
 
 
 def test_a_filing_another_officer_works_on_is_not_in_my_queue(world, login):
@@ -140,7 +150,10 @@ def test_approver_decides_on_checked_filings_but_not_on_their_own(world, login):
     assert acceptance.count == 1
     assert acceptance.rows[0].countdown == "剩余 4 个工作日"
     assert "另有 1 件由您经手，须由他人办理（四眼原则）" in acceptance.text
-    assert acceptance.href == "/admin/loans/loanfiling/?status__exact=under_review"
+    assert acceptance.href == "/admin/loans/loanfiling/?workqueue=filings_acceptance"
+    # The list it opens holds the one filing counted, not the approver's own check nor `mine`.
+    listed = login("approver").get(acceptance.href).context_data["cl"].result_list
+    assert [f.reference for f in listed] == [world.checked.reference]
 
     recommendation = page.card(root, "claims_recommendation")
     assert recommendation.count == 1

@@ -6,11 +6,14 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm_log.models import StateLog
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
+from fundmgr.ground.lib.adminkit import TransitionButtonsMixin
+
 from . import services
-from .admin_site import is_regulator
+from .admin_site import is_regulator, is_system_admin
 from .models import ApiToken, InstitutionAPIKey, Organization, User
 from .principals import principal_for
-from .workflow import state_entered_on, with_state_entered_on, working_days_in_state
+from .workflow import state_entered_on, why_not, with_state_entered_on, working_days_in_state
+from .workqueues import WorkQueue
 
 
 class RegulatorReadableMixin:
@@ -89,6 +92,45 @@ class StateAgeMixin:
     def days_in_state(self, obj):
         days = working_days_in_state(state_entered_on(obj))
         return "—" if days is None else days
+
+
+class WorkflowTransitionsMixin(TransitionButtonsMixin):
+    """Transition buttons of a lifecycle declared with `workflow.step`: a step the user may not
+    take is refused naming the rule (the record's state, the roles declared, four-eyes and who
+    may sign instead), from the declaration itself (`workflow.why_not`)."""
+
+    def transition_refusal(self, request, obj, name: str) -> str | None:
+        return why_not(obj, name, request.user)
+
+
+class WorkQueueFilter(admin.SimpleListFilter):
+    """The start page's (工作台) queues of a list's records: each shows exactly the records its
+    card counts for the person (the owning app's selector: state, role and four-eyes), so a
+    card's link opens a list of as many rows as its count. The system administrator gets the
+    overview, as on the start page. Subclasses give `queues` (the app's `WorkQueue`s)."""
+
+    title = _("工作台待办")
+    parameter_name = "workqueue"
+    queues: tuple[WorkQueue, ...] = ()
+
+    @staticmethod
+    def acting(request):
+        return None if is_system_admin(request.user) else request.user
+
+    def lookups(self, request, model_admin):
+        user = self.acting(request)
+        return [(queue.key, queue.label) for queue in self.queues if queue.offered(user)]
+
+    def queryset(self, request, queryset):
+        queue = next((q for q in self.queues if q.key == self.value()), None)
+        if queue is None:
+            return queryset
+        return queryset.filter(pk__in=queue.records(self.acting(request)).values("pk"))
+
+
+def work_queue_filter(queues: tuple[WorkQueue, ...]) -> type[WorkQueueFilter]:
+    """A `WorkQueueFilter` for `queues` (e.g. loans.selectors.queues.CLAIM_QUEUES)."""
+    return type("WorkQueueFilter", (WorkQueueFilter,), {"queues": tuple(queues)})
 
 
 @admin.register(Organization)

@@ -24,6 +24,7 @@ from django.db.models import OuterRef, Subquery, Value
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import FSMFieldMixin, can_proceed, has_transition_perm, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 from django_fsm_log.models import StateLog
@@ -32,7 +33,7 @@ from fundmgr.ground.accounts.errors import AccountsError
 from fundmgr.ground.lib import clock, workdays
 from fundmgr.ground.lib.errors import AppError, CommonError, Conflict, Forbidden, NotFound
 
-from .models import Role, TransitionDate
+from .models import Role, TransitionDate, User
 
 # Where `preload_history` keeps a record's transition log (oldest first) on the instance.
 _PRELOADED_LOG = "_preloaded_state_log"
@@ -160,7 +161,7 @@ def _transition_meta(instance, name: str):
     method = getattr(type(instance), name, None)
     meta = getattr(method, "_django_fsm", None)
     if meta is None:
-        raise NotFound(f"没有名为 {name} 的操作", code=AccountsError.UNKNOWN_TRANSITION)
+        raise NotFound(_("没有名为 %(name)s 的操作") % {"name": name}, code=AccountsError.UNKNOWN_TRANSITION)
     return meta
 
 
@@ -179,10 +180,14 @@ def require_public(model: type[models.Model], name: str) -> None:
     declared, public steps; internal ones (`public=False`) are taken by the system."""
     meta = getattr(getattr(model, name, None), "_django_fsm", None)
     if meta is None or not next(iter(meta.transitions.values())).custom.get("public", True):
-        raise NotFound(f"没有名为 {name} 的操作", code=AccountsError.UNKNOWN_TRANSITION)
+        raise NotFound(_("没有名为 %(name)s 的操作") % {"name": name}, code=AccountsError.UNKNOWN_TRANSITION)
 
 
-CREATION_LABELS = {"submit": "提交", "report": "报告", "imported": "导入"}
+CREATION_LABELS = {
+    "submit": gettext_lazy("提交"),
+    "report": gettext_lazy("报告"),
+    "imported": gettext_lazy("导入"),
+}
 
 
 def transition_label(model: type[models.Model], name: str) -> str:
@@ -197,13 +202,13 @@ def check_transition(instance, name: str, user) -> None:
     _transition_meta(instance, name)
     bound = getattr(instance, name)
     if not can_proceed(bound):
-        raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "当前状态下不允许此操作")
+        raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, _("当前状态下不允许此操作"))
     if not has_transition_perm(bound, user):
         transition_obj = next(iter(bound._django_fsm.transitions.values()), None)
         policy: StepPolicy | None = transition_obj.custom.get("policy") if transition_obj else None
         if policy is not None and policy.role_allows(user) and not policy.four_eyes_allows(instance, user):
-            raise Forbidden(AccountsError.FOUR_EYES_REQUIRED, "此操作须由另一位工作人员执行（四眼原则）")
-        raise Forbidden(AccountsError.TRANSITION_FORBIDDEN, "您的角色无权执行此操作")
+            raise Forbidden(AccountsError.FOUR_EYES_REQUIRED, _("此操作须由另一位工作人员执行（四眼原则）"))
+        raise Forbidden(AccountsError.TRANSITION_FORBIDDEN, _("您的角色无权执行此操作"))
 
 
 def run_transition(
@@ -224,7 +229,7 @@ def run_transition(
     scheduled jobs (expiry, automatic suspension): no user, so only the state is checked."""
     comment = (comment or "").strip()
     if len(comment) > 2000:
-        raise AppError(AccountsError.COMMENT_TOO_LONG, "意见不能超过 2000 字", field="comment", status=400)
+        raise AppError(AccountsError.COMMENT_TOO_LONG, _("意见不能超过 2000 字"), field="comment", status=400)
     with transaction.atomic(durable=True):
         instance = model.objects.select_for_update().filter(pk=pk).first()
         if instance is None:
@@ -232,7 +237,7 @@ def run_transition(
         if system:
             _transition_meta(instance, name)
             if not can_proceed(getattr(instance, name)):
-                raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, "当前状态下不允许此操作")
+                raise Conflict(CommonError.TRANSITION_NOT_ALLOWED, _("当前状态下不允许此操作"))
         else:
             check_transition(instance, name, user)
         if prepare is not None:
@@ -383,3 +388,92 @@ def history_html(instance, *, step_labels: dict | None = None) -> str:
         _("意见"),
         body,
     )
+
+
+# --- why a step is refused ---------------------------------------------------------------------
+
+# How many people a refusal names as those who may sign instead.
+SIGNERS_NAMED = 5
+
+
+def _person(user) -> str:
+    full = user.get_full_name().strip()
+    return f"{full}（{user.get_username()}）" if full else user.get_username()
+
+
+def step_signers(instance, name: str, *, excluding_user_id: int | None = None) -> list[User]:
+    """The active people whose role and four-eyes let them take the step `name` on `instance`
+    (as far as the declaration goes; the state aside), `excluding_user_id` aside."""
+    meta = getattr(getattr(type(instance), name, None), "_django_fsm", None)
+    policy = next(iter(meta.transitions.values())).custom.get("policy") if meta is not None else None
+    if policy is None or not policy.roles:
+        return []
+    excluded = {excluding_user_id} - {None}
+    if policy.differs_from and (previous := last_actor_id(instance, policy.differs_from)) is not None:
+        excluded.add(previous)
+    return list(
+        User.objects.filter(role__in=policy.roles, is_active=True)
+        .exclude(pk__in=excluded)
+        .order_by("username")
+    )
+
+
+def why_not(instance, name: str, user) -> str | None:
+    """Why `user` may not take the step `name` on `instance` now, in one sentence that names the
+    rule, read from the step's declaration (None: they may). For staff pages: it names the
+    people who may sign instead.
+
+    - not a step the user takes: the system takes it (no role declared);
+    - the state: the record's current state, and the states the step starts from;
+    - the role: the roles declared, the user's own, and who may sign instead;
+    - four-eyes: which earlier step the user took, and who else may sign.
+    """
+    meta = getattr(getattr(type(instance), name, None), "_django_fsm", None)
+    if meta is None:
+        return _("没有名为 %(name)s 的操作") % {"name": name}
+    transitions = list(meta.transitions.values())
+    step_label = str(transitions[0].custom.get("label") or name)
+    field = instance._meta.get_field(meta.field if isinstance(meta.field, str) else meta.field.name)
+    states = {key: str(label) for key, label in field.choices}
+    policy: StepPolicy | None = transitions[0].custom.get("policy")
+    if policy is not None and not policy.roles:
+        return _("“%(step)s”由系统自动办理，无须手工操作。") % {"step": step_label}
+    bound = getattr(instance, name)
+    if not can_proceed(bound, check_conditions=False):
+        current = getattr(instance, field.attname)
+        sources = [
+            states.get(t.source, str(t.source)) for t in transitions if t.source not in ("*", "+", None)
+        ]
+        return _("当前状态为“%(state)s”，“%(step)s”只能在“%(sources)s”状态下办理。") % {
+            "state": states.get(current, current or "—"),
+            "step": step_label,
+            "sources": _("”或“").join(sources),
+        }
+    if not can_proceed(bound):
+        return _("当前条件下不能办理“%(step)s”。") % {"step": step_label}
+    if policy is None:
+        return (
+            None if has_transition_perm(bound, user) else _("您无权办理“%(step)s”。") % {"step": step_label}
+        )
+    roles = _("或").join(str(ROLE_LABELS[role]) for role in Role.values if role in policy.roles)
+    if policy.role_allows(user):
+        if policy.four_eyes_allows(instance, user):
+            return None
+        message = _("四眼原则：“%(previous)s”由您本人办理，“%(step)s”须由另一位%(roles)s办理。") % {
+            "previous": transition_label(type(instance), policy.differs_from[0]),
+            "step": step_label,
+            "roles": roles,
+        }
+    else:
+        message = _("“%(step)s”须由%(roles)s办理，您的角色（%(own)s）无权办理。") % {
+            "step": step_label,
+            "roles": roles,
+            "own": str(ROLE_LABELS.get(getattr(user, "role", None), _("未知角色"))),
+        }
+    signers = step_signers(instance, name, excluding_user_id=getattr(user, "pk", None))
+    if not signers:
+        return message + _("目前没有其他可办理的%(roles)s，请联系系统管理员。") % {"roles": roles}
+    named = "、".join(_person(u) for u in signers[:SIGNERS_NAMED])
+    if len(signers) > SIGNERS_NAMED:
+        named = _("%(people)s等 %(n)s 人") % {"people": named, "n": len(signers)}
+    return message + _("可由%(people)s办理。") % {"people": named}

@@ -157,9 +157,11 @@ def waiting_for(queryset: QuerySet, steps: Sequence[str], *, user) -> Waiting:
     record in a source state, all counted as the user's. Otherwise only the steps the user's
     role may take, and `mine` excludes the records four-eyes keeps from them."""
     in_states, mine = Q(pk__in=[]), Q(pk__in=[])
+    takes_a_step = False
     for name in steps:
         if not may_take(queryset.model, name, user):
             continue
+        takes_a_step = True
         step = step_declaration(queryset.model, name)
         state = Q(**{f"{step.field}__in": step.sources})
         in_states |= state
@@ -168,7 +170,30 @@ def waiting_for(queryset: QuerySet, steps: Sequence[str], *, user) -> Waiting:
             mine |= state & ~acted_by(step.policy.differs_from, user)
         else:
             mine |= state
+    if not takes_a_step:  # not this person's queue: nothing to read (see WorkQueue.offered)
+        return Waiting(queryset.none(), mine)
     return Waiting(queryset.filter(in_states), mine)
+
+
+@dataclass(frozen=True)
+class WorkQueue:
+    """A work queue by name (the start page's key): what the start page counts for a person
+    and what the admin list its card links to shows, both from the one `waiting` function of
+    the app that owns the records, so a card's count and its list's rows are the same records.
+    """
+
+    key: str
+    label: str
+    waiting: Callable[[Any], Waiting]  # user (None: the overview) -> Waiting
+
+    def offered(self, user) -> bool:
+        """Whether the person's role takes a step of this queue (the overview: always)."""
+        return not self.waiting(user).queryset.query.is_empty()
+
+    def records(self, user) -> QuerySet:
+        """Exactly the records the queue counts for the person: theirs to act on now."""
+        waiting = self.waiting(user)
+        return waiting.queryset.filter(waiting.mine)
 
 
 # --- summaries: counts and the items due soonest ----------------------------------------------

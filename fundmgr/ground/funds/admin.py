@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.forms.models import construct_instance
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from fundmgr.ground.accounts.admin import RegulatorReadableMixin
@@ -26,9 +27,10 @@ from fundmgr.ground.lib.adminkit import (
     money_display,
     region_display,
     short_name_display,
+    wan_display,
 )
 from fundmgr.ground.lib.identifiers import IP_KIND_LABELS
-from fundmgr.ground.lib.money import format_yuan
+from fundmgr.ground.lib.money import format_wan, format_yuan
 
 from . import selectors, services
 from .models import Fund, LedgerEntry, PolicyVersion
@@ -73,7 +75,10 @@ def entry_kind_text(entry: LedgerEntry) -> str:
     """出资（省级）: the entry's type, with the government level a contribution came from."""
     kind = str(entry.get_entry_type_display())
     if entry.government_level:
-        kind = f"{kind}（{entry.get_government_level_display()}）"
+        kind = gettext("%(kind)s（%(level)s）") % {
+            "kind": kind,
+            "level": entry.get_government_level_display(),
+        }
     return kind
 
 
@@ -105,6 +110,11 @@ class LedgerInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+def _figures_of(fund: Fund):
+    """The fund's live figures: read for the whole list page at once (kept on the row), or now."""
+    return getattr(fund, "_figures", None) or selectors.fund_figures_one(fund=fund, on=clock.today())
 
 
 @dataclass(frozen=True)
@@ -191,21 +201,12 @@ class FundAdmin(RegulatorReadableMixin, WorkListMixin, ChangePageMixin, admin.Mo
         return changelist
 
     def _fig(self, obj):
-        return getattr(obj, "_figures", None) or selectors.fund_figures_one(fund=obj, on=clock.today())
+        return _figures_of(obj)
 
-    @admin.display(description=_("余额(元)"))
-    def balance_yuan(self, obj) -> str:
-        return format_yuan(self._fig(obj).balance)
-
-    balance_yuan.export_value = lambda obj: selectors.fund_figures_one(fund=obj, on=clock.today()).balance
-    balance_yuan.export_kind = "money"
-
-    @admin.display(description=_("风险敞口(元)"))
-    def exposure_yuan(self, obj) -> str:
-        return format_yuan(self._fig(obj).exposure)
-
-    exposure_yuan.export_value = lambda obj: selectors.fund_figures_one(fund=obj, on=clock.today()).exposure
-    exposure_yuan.export_kind = "money"
+    # The list is an overview (staff's and the city regulators'): amounts in 万元, the exact
+    # yuan on hover and in the exports.
+    balance_yuan = wan_display(_("余额(万元)"), _("余额(元)"), lambda obj: _figures_of(obj).balance)
+    exposure_yuan = wan_display(_("风险敞口(万元)"), _("风险敞口(元)"), lambda obj: _figures_of(obj).exposure)
 
     @admin.display(description=_("放大倍数(实际/上限)"))
     def leverage_display(self, obj) -> str:
@@ -219,17 +220,24 @@ class FundAdmin(RegulatorReadableMixin, WorkListMixin, ChangePageMixin, admin.Mo
         if obj is None or obj.pk is None:
             return "—"
         f = selectors.fund_figures_one(fund=obj, on=clock.today())
+
+        def wan(amount):  # 万元, the exact yuan on hover
+            if amount is None:
+                return "—"
+            exact = _("%(amount)s 元") % {"amount": format_yuan(amount)}
+            return format_html('<span title="{}">{} {}</span>', exact, format_wan(amount), _("万元"))
+
         rows = [
-            (_("台账余额"), format_yuan(f.balance)),
-            (_("可用余额"), format_yuan(f.available_balance)),
-            (_("出资总额"), format_yuan(f.capital)),
-            (_("累计代偿"), format_yuan(f.compensation_paid)),
-            (_("累计追偿返还"), format_yuan(f.recoveries_returned)),
-            (_("在保覆盖余额"), format_yuan(f.covered_outstanding)),
-            (_("风险敞口"), format_yuan(f.exposure)),
+            (_("台账余额"), wan(f.balance)),
+            (_("可用余额"), wan(f.available_balance)),
+            (_("出资总额"), wan(f.capital)),
+            (_("累计代偿"), wan(f.compensation_paid)),
+            (_("累计追偿返还"), wan(f.recoveries_returned)),
+            (_("在保覆盖余额"), wan(f.covered_outstanding)),
+            (_("风险敞口"), wan(f.exposure)),
             (_("实际放大倍数"), "—" if f.leverage is None else str(f.leverage)),
             (_("放大倍数上限"), "—" if f.leverage_limit is None else str(f.leverage_limit)),
-            (_("剩余备案容量"), "—" if f.headroom is None else format_yuan(f.headroom)),
+            (_("剩余备案容量"), wan(f.headroom)),
         ]
         return format_html_join("", "<div><strong>{}</strong>：{}</div>", ((str(k), v) for k, v in rows))
 
@@ -277,7 +285,7 @@ class PolicyVersionAdmin(WorkListMixin, ChangePageMixin, ServiceErrorsMixin, adm
 
     @admin.display(description=_("可质押知识产权类型"))
     def accepted_ip_kinds_text(self, obj) -> str:
-        return "、".join(IP_KIND_LABELS.get(kind, kind) for kind in obj.accepted_ip_kinds or []) or "—"
+        return "、".join(str(IP_KIND_LABELS.get(kind, kind)) for kind in obj.accepted_ip_kinds or []) or "—"
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

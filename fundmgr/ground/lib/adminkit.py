@@ -6,29 +6,34 @@ import csv
 import datetime as dt
 import html
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import xlsxwriter
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.utils import flatten_fieldsets, label_for_field
+from django.contrib.admin.utils import flatten_fieldsets, label_for_field, quote, unquote
 from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import models
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, strip_tags
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_fsm import can_proceed, has_transition_perm
+from django_fsm.admin import FSMTransitionContext
 
 from . import clock
 from .errors import AppError
-from .money import format_yuan
+from .money import format_wan, format_yuan
 from .regions import region_name
 
 
@@ -50,16 +55,36 @@ class ServiceErrorsMixin:
             return HttpResponseRedirect(request.get_full_path())
 
 
+@dataclass(frozen=True)
+class Figure:
+    """A key figure a transition form shows before the user confirms: what the step is about
+    (the amount, how it was computed, what is still missing). `value` is text or safe HTML;
+    `note` says where it comes from or what the step does with it; `warning` marks a figure
+    that will make the step refuse; `wide` lets a value (a table) take the note's room too."""
+
+    label: str
+    value: Any
+    note: str = ""
+    warning: bool = False
+    wide: bool = False
+
+
 class TransitionButtonsMixin:
     """django-fsm-2's admin buttons, but every click runs the app's service.
 
-    The buttons shown come from the transitions' own declarations (state, role, four-eyes),
-    each opens a form with a comment box, and the admin class says which service runs the
-    transition in `run_transition(request, obj, name, comment, data)`.
+    The buttons shown come from the transitions' own declarations (state, role, four-eyes).
+    Each opens a form (the step's declared form, a comment box by default) that says what the
+    step is about before the user confirms: the record's key figures (`transition_figures`),
+    the comment box marked required where the service requires a reason
+    (`comment_required_steps`, from the app's rules), the step's name on the button. A step
+    the user may not take is refused before the form, saying why (`transition_refusal`). The
+    admin class says which service runs the transition in
+    `run_transition(request, obj, name, comment, data)`.
     """
 
     fsm_transition_success_msg = _("操作“{transition_name}”已完成。")
     fsm_transition_not_allowed_msg = _("当前不能执行操作“{transition_name}”。")
+    comment_required_steps: Collection[str] = ()
 
     @staticmethod
     def get_fsm_block_label(fsm_field_name: str) -> str:
@@ -69,6 +94,93 @@ class TransitionButtonsMixin:
         self, request, obj, name: str, comment: str, data: dict
     ):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def transition_figures(self, request, obj, name: str) -> list[Figure]:
+        """The record's key figures for the step `name`'s form (none by default)."""
+        return []
+
+    def transition_refusal(self, request, obj, name: str) -> str | None:
+        """Why the user may not take the step now (None: they may). This default only knows
+        that django-fsm refuses; admins of declared lifecycles explain the rule
+        (accounts.admin.WorkflowTransitionsMixin)."""
+        bound = getattr(obj, name)
+        if can_proceed(bound) and has_transition_perm(bound, request.user):
+            return None
+        label = self.get_fsm_label(self._get_fsm_transition_by_name(obj=obj, transition_name=name))
+        return self.fsm_transition_not_allowed_msg.format(transition_name=label)
+
+    def transition_requires_comment(self, obj, name: str) -> bool:
+        return name in self.comment_required_steps
+
+    def get_transition_form(self, request, obj, transition):
+        """The step's form, bound on POST, its comment box required exactly where the service
+        requires a reason (and saying so before anything is submitted)."""
+        form_class = self.get_fsm_transition_form(transition)
+        if form_class is None:
+            return None
+        data = request.POST if request.method == "POST" else None
+        form = (
+            form_class(data=data, instance=obj)
+            if issubclass(form_class, forms.ModelForm)
+            else form_class(data=data)
+        )
+        form.required_css_class = "required"  # the admin's style: required labels in bold
+        comment = form.fields.get("comment")
+        if comment is not None:
+            if self.transition_requires_comment(obj, transition.name):
+                comment.required = True
+                comment.help_text = comment.help_text or _("必填：写明理由，将记入状态变更记录并告知相关方。")
+            elif not comment.required:
+                comment.help_text = comment.help_text or _("选填：将记入状态变更记录。")
+        return form
+
+    def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
+        """The step's form (django-fsm-2's view, rebuilt): refused with the reason before the
+        form when the user may not take the step; the key figures above the form; the service
+        runs on a valid POST, and its refusal is shown on the same form."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        try:
+            transition = self._get_fsm_transition_by_name(obj=obj, transition_name=transition_name)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise Http404 from exc
+        label = self.get_fsm_label(transition)
+        change_url = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[quote(obj.pk)]
+        )
+        if not self.is_fsm_transition_visible(transition):
+            refusal = _("“%(step)s”不在管理后台办理。") % {"step": label}
+        else:
+            refusal = self.transition_refusal(request, obj, transition_name)
+        if refusal:
+            messages.error(request, refusal)
+            return HttpResponseRedirect(change_url)
+        form = self.get_transition_form(request, obj, transition)
+        if form is None:
+            return HttpResponseBadRequest(_("“%(step)s”没有可填写的表单。") % {"step": label})
+        if request.method == "POST" and form.is_valid():
+            applied = self._apply_fsm_transition(
+                obj=obj, transition_name=transition_name, request=request, kwargs=form.cleaned_data
+            )
+            if applied:
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": obj,
+            "title": label,
+            "subtitle": str(obj),
+            "transition": FSMTransitionContext(
+                name=transition_name, label=label, help_text=self.get_help_text(transition)
+            ),
+            "transition_form": form,
+            "figures": self.transition_figures(request, obj, transition_name),
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, self.fsm_transition_form_template, context)
 
     def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None) -> bool:
         data = dict(kwargs or {})
@@ -176,6 +288,28 @@ def money_display(field: str, label, *, ordering: str | None = None):
     return show
 
 
+def wan_display(label, export_label, value: Callable[[Any], Any]):
+    """An amount shown in 万元 (1,234.57; dashboards and regulators' pages: it reads faster),
+    the exact yuan on hover and in exports (headed `export_label`, in 元). `value(obj)` gives
+    the amount in yuan."""
+
+    @admin.display(description=label)
+    def show(self, obj) -> str:
+        amount = value(obj)
+        if amount is None:
+            return "—"
+        return format_html(
+            '<span title="{}">{}</span>',
+            _("%(amount)s 元") % {"amount": format_yuan(amount)},
+            format_wan(amount),
+        )
+
+    show.export_value = value
+    show.export_kind = MONEY
+    show.export_header = export_label
+    return show
+
+
 def date_display(field: str, label, *, ordering: str | None = None):
     """A date column as 2026-12-04 (narrower than 2026年12月4日), a real date in exports."""
 
@@ -185,6 +319,19 @@ def date_display(field: str, label, *, ordering: str | None = None):
 
     show.export_value = lambda obj: _follow(obj, field)
     show.export_kind = DATE
+    return admin.display(description=label, ordering=ordering or field)(show)
+
+
+def datetime_display(field: str, label, *, ordering: str | None = None):
+    """A moment as 2026-12-01 09:30 (Shanghai time; narrower than the locale's long form, the
+    same in every language), a real date and time in exports."""
+
+    def show(self, obj) -> str:
+        value = _follow(obj, field)
+        return "—" if value is None else timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+
+    show.export_value = lambda obj: _follow(obj, field)
+    show.export_kind = DATETIME
     return admin.display(description=label, ordering=ordering or field)(show)
 
 
@@ -313,7 +460,7 @@ def _cell_of_field(field) -> tuple[str, Callable[[Any], Any]]:
     if isinstance(field, models.DateField):
         return DATE, lambda obj: getattr(obj, name)
     if isinstance(field, models.BooleanField):
-        return TEXT, lambda obj: {True: "是", False: "否"}.get(getattr(obj, name), "")
+        return TEXT, lambda obj: {True: gettext("是"), False: gettext("否")}.get(getattr(obj, name), "")
     if isinstance(field, models.IntegerField):
         return INT, lambda obj: getattr(obj, name)
     return TEXT, lambda obj: getattr(obj, name)
@@ -370,12 +517,14 @@ class WorkListMixin:
                 chips.append(
                     {"title": spec.title, "value": chosen[0]["display"], "remove": choices[0]["query_string"]}
                 )
+        columns = [n for n in self.get_list_display(request) if n != "action_checkbox"]
         context.update(
             fundmgr_list={
                 "queue_tabs": tabs,
                 "active_filters": chips,
                 "other_filters": [s for s in cl.filter_specs if not isinstance(s, CountedQueueFilter)],
                 "wrap": list(self.list_wrap),
+                "whole": self._whole_columns(columns),
                 "exports": [
                     {
                         "label": _("导出 %(format)s") % {"format": fmt.upper()},
@@ -387,6 +536,18 @@ class WorkListMixin:
             }
         )
         return response
+
+    def _whole_columns(self, columns) -> list[str]:
+        """Columns whose cells never wrap, even in English where other cells may (admin.css):
+        the record's own name (the first column) and dates, amounts and numbers."""
+        whole = []
+        for index, name in enumerate(columns):
+            key = getattr(name, "__name__", name)
+            if key in self.list_wrap:
+                continue
+            if index == 0 or self._export_column(name).kind in (MONEY, INT, DECIMAL, DATE, DATETIME):
+                whole.append(key)
+        return whole
 
     # --- exports ----------------------------------------------------------------------------
 
@@ -410,12 +571,14 @@ class WorkListMixin:
         if attr is None:  # a model attribute or property
             return ExportColumn(header, lambda obj: _export_text(_follow(obj, name) or ""))
         if hasattr(attr, "export_value"):
+            # A column shown in 万元 exports exact yuan, under a header of its own (`export_header`).
+            header = str(getattr(attr, "export_header", header))
             return ExportColumn(header, attr.export_value, getattr(attr, "export_kind", TEXT))
 
         def value(obj):
             shown = attr(obj)
             if isinstance(shown, bool):
-                return "是" if shown else "否"
+                return gettext("是") if shown else gettext("否")
             return shown if isinstance(shown, int | Decimal | dt.date) else _export_text(shown)
 
         return ExportColumn(header, value, getattr(attr, "export_kind", TEXT))

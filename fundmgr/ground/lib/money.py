@@ -1,11 +1,14 @@
 """Money: Decimal yuan with two places, rounded half-up to the fen. Never a float.
 
-万元 (ten-thousand yuan) appears only at the report edge, via `to_wan_yuan`.
+万元 (ten-thousand yuan) appears only at the report edge, via `to_wan_yuan` (and `format_wan`
+for dashboards and overviews that show it).
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.utils.translation import gettext as _
 
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -56,6 +59,12 @@ def format_yuan(amount: Decimal | int | str) -> str:
     return f"{quantize(amount):,.2f}"
 
 
+def format_wan(amount: Decimal | int | str) -> str:
+    """Yuan shown in 万元: '12345678.9' -> '1,234.57' (dashboards and regulators' pages; the
+    unit goes in the header, exports keep exact yuan)."""
+    return f"{to_wan_yuan(amount):,.2f}"
+
+
 def ascii_digits(text: str) -> bool:
     """0-9 only: str.isdigit() also says yes to full-width (１), superscript (²) and other
     scripts' digits, which must never become an amount."""
@@ -65,12 +74,12 @@ def ascii_digits(text: str) -> bool:
 def parse_money(text: str) -> Decimal:
     """Parse the API's money format: a string with exactly two decimals, not negative."""
     if not isinstance(text, str):
-        raise MoneyError('金额必须是字符串，例如 "3500000.00"')
+        raise MoneyError(_('金额必须是字符串，例如 "3500000.00"'))
     s = text.strip()
     whole, dot, frac = s.partition(".")
     if not dot or len(frac) != 2 or not ascii_digits(whole) or not ascii_digits(frac):
-        raise MoneyError('金额格式应为两位小数的字符串，例如 "3500000.00"')
+        raise MoneyError(_('金额格式应为两位小数的字符串，例如 "3500000.00"'))
     value = Decimal(s)
     if len(whole.lstrip("0")) > MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES:
-        raise MoneyError("金额超出范围")
+        raise MoneyError(_("金额超出范围"))
     return value

@@ -12,6 +12,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from fundmgr.ground.accounts.admin_site import is_regulator
 from fundmgr.ground.lib.adminkit import ReadOnlyAdminMixin
@@ -22,7 +24,7 @@ from .selectors import notifications_visible_to, reads_everyones
 
 
 class EventFilter(admin.SimpleListFilter):
-    title = "事件"
+    title = _("事件")
     parameter_name = "event"
 
     def lookups(self, request, model_admin):
@@ -40,11 +42,11 @@ class EventFilter(admin.SimpleListFilter):
 
 
 class ReadFilter(admin.SimpleListFilter):
-    title = "阅读状态"
+    title = _("阅读状态")
     parameter_name = "read"
 
     def lookups(self, request, model_admin):
-        return [("no", "未读"), ("yes", "已读")]
+        return [("no", _("未读")), ("yes", _("已读"))]
 
     def queryset(self, request, queryset):
         if self.value() in ("yes", "no"):
@@ -57,11 +59,11 @@ class MineFilter(admin.SimpleListFilter):
     else reads only their own anyway, so the filter is not shown to them (the header's link
     carries `mine=1` for all, harmlessly)."""
 
-    title = "收件人"
+    title = _("收件人")
     parameter_name = "mine"
 
     def lookups(self, request, model_admin):
-        return [("1", "只看我的通知")] if reads_everyones(request.user) else []
+        return [("1", _("只看我的通知"))] if reads_everyones(request.user) else []
 
     def queryset(self, request, queryset):
         return queryset.filter(recipient=request.user) if self.value() == "1" else queryset
@@ -90,9 +92,9 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = ["mark_read", "retry_email"]
     fieldsets = [
         (None, {"fields": ["subject", "body", "event_label", "object_type", "object_id"]}),
-        ("站内", {"fields": ["recipient", "created_at", "read_at"]}),
+        (_("站内"), {"fields": ["recipient", "created_at", "read_at"]}),
         (
-            "邮件",
+            _("邮件"),
             {"fields": ["email_to", "email_status", "attempts", "last_error", "claimed_at", "sent_at"]},
         ),
     ]
@@ -158,15 +160,15 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             services.mark_read_many(notification_ids=[pk], user=request.user)
         return super().change_view(request, object_id, form_url, extra_context)
 
-    @admin.display(description="事件", ordering="event")
+    @admin.display(description=_("事件"), ordering="event")
     def event_label(self, obj: Notification) -> str:
         return obj.event_label
 
-    @admin.display(description="已读", boolean=True, ordering="read_at")
+    @admin.display(description=_("已读"), boolean=True, ordering="read_at")
     def is_read(self, obj: Notification) -> bool:
         return obj.is_read
 
-    @admin.display(description="最近错误")
+    @admin.display(description=_("最近错误"))
     def short_error(self, obj: Notification) -> str:
         return Truncator(obj.last_error).chars(60)
 
@@ -179,20 +181,38 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_read_permission(self, request) -> bool:
         return self._reader(request)
 
-    @admin.action(description="重新发送失败的邮件", permissions=["resend"])
+    @admin.action(description=_("重新发送失败的邮件"), permissions=["resend"])
     def retry_email(self, request, queryset: QuerySet[Notification]) -> None:
         count = delivery.email_retry(notification_ids=queryset.values_list("pk", flat=True))
         skipped = queryset.count() - count
-        messages.success(request, f"已重新安排发送 {count} 封邮件。")
+        messages.success(
+            request,
+            ngettext("已重新安排发送 %(n)s 封邮件。", "已重新安排发送 %(n)s 封邮件。", count) % {"n": count},
+        )
         if skipped:
-            messages.warning(request, f"{skipped} 条通知不是“发送失败”状态，未重新发送。")
+            messages.warning(
+                request,
+                ngettext(
+                    "%(n)s 条通知不是“发送失败”状态，未重新发送。",
+                    "%(n)s 条通知不是“发送失败”状态，未重新发送。",
+                    skipped,
+                )
+                % {"n": skipped},
+            )
 
-    @admin.action(description="标记为已读", permissions=["read"])
+    @admin.action(description=_("标记为已读"), permissions=["read"])
     def mark_read(self, request, queryset: QuerySet[Notification]) -> None:
         count = services.mark_read_many(
             notification_ids=queryset.values_list("pk", flat=True), user=request.user
         )
-        messages.success(request, f"已将 {count} 条通知标记为已读。")
+        messages.success(
+            request,
+            ngettext("已将 %(n)s 条通知标记为已读。", "已将 %(n)s 条通知标记为已读。", count) % {"n": count},
+        )
         others = queryset.exclude(recipient_id=request.user.pk).count()
         if others:
-            messages.warning(request, f"{others} 条通知不是发给您的，未标记。")
+            messages.warning(
+                request,
+                ngettext("%(n)s 条通知不是发给您的，未标记。", "%(n)s 条通知不是发给您的，未标记。", others)
+                % {"n": others},
+            )

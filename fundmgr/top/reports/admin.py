@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from fundmgr.ground.accounts.admin import RegulatorReadableMixin
@@ -24,6 +25,7 @@ from fundmgr.ground.lib.adminkit import (
     ReadOnlyAdminMixin,
     ShortNameFilter,
     WorkListMixin,
+    datetime_display,
     short_name_display,
 )
 from fundmgr.ground.lib.errors import AppError
@@ -33,7 +35,9 @@ from .models import StoredReport
 
 # The fund dashboard is mounted on the fund admin, which cannot import this app.
 FundAdmin.fund_views.append(
-    FundView(route="dashboard", url_name=dashboard.URL_NAME, label="看板", view=dashboard.fund_dashboard_view)
+    FundView(
+        route="dashboard", url_name=dashboard.URL_NAME, label=_("看板"), view=dashboard.fund_dashboard_view
+    )
 )
 
 
@@ -65,7 +69,7 @@ class ReportTablesForm(forms.Form):
 class StoredReportAdmin(
     RegulatorReadableMixin, WorkListMixin, ChangePageMixin, ReadOnlyAdminMixin, admin.ModelAdmin
 ):
-    list_display = ["kind", "fund_name", "institution_name", "period", "generated_at", "downloads"]
+    list_display = ["kind", "fund_name", "institution_name", "period", "generated", "downloads"]
     list_filter = ["kind", ("fund", ShortNameFilter), ("institution", ShortNameFilter)]
     search_fields = ["fund__name", "fund__code", "institution__name", "institution__code"]
     date_hierarchy = "period_start"
@@ -88,7 +92,12 @@ class StoredReportAdmin(
 
     @admin.display(description=_("报告期间"), ordering="period_start")
     def period(self, obj) -> str:
-        return f"{obj.period_start.isoformat()} 至 {obj.period_end.isoformat()}"
+        return gettext("%(start)s 至 %(end)s") % {
+            "start": obj.period_start.isoformat(),
+            "end": obj.period_end.isoformat(),
+        }
+
+    generated = datetime_display("generated_at", _("生成时间"))
 
     change_list_template = "admin/reports/storedreport_change_list.html"
 
@@ -182,7 +191,11 @@ class StoredReportAdmin(
             except AppError as exc:
                 self.message_user(request, f"{report}：{exc}", messages.ERROR)
         if done:
-            self.message_user(request, f"已重新生成 {done} 份报表", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("已重新生成 %(n)s 份报表", "已重新生成 %(n)s 份报表", done) % {"n": done},
+                messages.SUCCESS,
+            )
 
     def has_regenerate_permission(self, request) -> bool:
         # Replacing a report that was already sent is the system administrator's call.

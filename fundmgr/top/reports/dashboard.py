@@ -16,14 +16,14 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from fundmgr.ground.funds.models import Fund
 from fundmgr.ground.funds.selectors import fund_figures_one
 from fundmgr.ground.lib import clock
-from fundmgr.ground.lib.money import HUNDRED, ZERO, format_yuan, to_wan_yuan
-from matching.models import EventKind
+from fundmgr.ground.lib.money import HUNDRED, ZERO, format_wan, format_yuan, to_wan_yuan
 
-from . import selectors
+from . import selectors, services
 from .selectors import FUND, Period
 
 URL_NAME = "funds_fund_dashboard"
@@ -37,7 +37,7 @@ def fund_dashboard_view(request, code: str, *, model_admin: admin.ModelAdmin):
         **model_admin.admin_site.each_context(request),
         **dashboard_context(fund=fund),
         "opts": Fund._meta,
-        "title": f"{fund.name} · 资金看板",
+        "title": _("%(fund)s · 资金看板") % {"fund": fund.name},
     }
     return TemplateResponse(request, "admin/reports/dashboard.html", context)
 
@@ -59,27 +59,42 @@ def dashboard_context(*, fund: Fund) -> dict:
         gauge = min(leverage * HUNDRED / limit, HUNDRED).quantize(Decimal("0.1"), ROUND_HALF_UP)
     quarter = (today.month - 1) // 3 + 1
     outreach = outreach_section(fund=fund, today=today)
+
+    def wan(label: str, amount) -> tuple[str, str, str]:
+        """A card in 万元 (it reads faster), the exact yuan on hover."""
+        if amount is None:
+            return label, "—", ""
+        return label, format_wan(amount), _("%(amount)s 元") % {"amount": format_yuan(amount)}
+
+    def plain(label: str, value) -> tuple[str, str, str]:
+        return label, "—" if value is None else f"{value}", ""
+
     return {
         "outreach": outreach,
         "fund": fund,
         "today": today,
         "cards": [
-            ("台账余额(元)", format_yuan(live.balance)),
-            ("出资总额(元)", format_yuan(live.capital)),
-            ("在保余额(元)", format_yuan(live.covered_outstanding)),
-            ("风险敞口(元)", format_yuan(live.exposure)),
-            ("实际放大倍数", "—" if leverage is None else f"{leverage}"),
-            ("放大倍数上限", "—" if limit is None else f"{limit}"),
-            ("剩余备案容量(元)", "—" if live.headroom is None else format_yuan(live.headroom)),
-            ("不良率(%)", "—" if this_month.npl_ratio is None else f"{this_month.npl_ratio}"),
-            ("不良余额(元)", format_yuan(this_month.non_performing_amount)),
-            ("逾期余额(元)", format_yuan(this_month.overdue_amount)),
-            ("本月受理(笔/元)", f"{this_month.accepted} / {format_yuan(this_month.accepted_amount)}"),
-            ("累计代偿(元)", format_yuan(live.compensation_paid)),
-            ("累计追偿返还(元)", format_yuan(live.recoveries_returned)),
+            wan(_("台账余额(万元)"), live.balance),
+            wan(_("出资总额(万元)"), live.capital),
+            wan(_("在保余额(万元)"), live.covered_outstanding),
+            wan(_("风险敞口(万元)"), live.exposure),
+            plain(_("实际放大倍数"), leverage),
+            plain(_("放大倍数上限"), limit),
+            wan(_("剩余备案容量(万元)"), live.headroom),
+            plain(_("不良率(%)"), this_month.npl_ratio),
+            wan(_("不良余额(万元)"), this_month.non_performing_amount),
+            wan(_("逾期余额(万元)"), this_month.overdue_amount),
+            (
+                _("本月受理(笔/万元)"),
+                f"{this_month.accepted} / {format_wan(this_month.accepted_amount)}",
+                _("%(amount)s 元") % {"amount": format_yuan(this_month.accepted_amount)},
+            ),
+            wan(_("累计代偿(万元)"), live.compensation_paid),
+            wan(_("累计追偿返还(万元)"), live.recoveries_returned),
         ],
         "leverage_gauge": gauge,
-        "pipeline": [(s.label, s.count, format_yuan(s.amount)) for s in pipeline],
+        "leverage_used": "" if gauge is None else _("已使用政策上限的 %(gauge)s%%") % {"gauge": gauge},
+        "pipeline": [(s.label, s.count, format_wan(s.amount), format_yuan(s.amount)) for s in pipeline],
         "trend_json": [
             {
                 "month": p.month,
@@ -92,22 +107,22 @@ def dashboard_context(*, fund: Fund) -> dict:
             for p in trend
         ],
         "accepted_chart": bar_chart(
-            title="每月受理金额（万元）",
+            title=_("每月受理金额（万元）"),
             labels=labels,
             values=[to_wan_yuan(p.accepted_amount) for p in trend],
         ),
         "book_chart": line_chart(
-            title="月末在保余额与资金余额（万元）",
+            title=_("月末在保余额与资金余额（万元）"),
             labels=labels,
             series=[
-                ("在保余额", "#2f6fb0", [to_wan_yuan(p.covered_outstanding) for p in trend]),
-                ("资金余额", "#3c9a5f", [to_wan_yuan(p.balance) for p in trend]),
+                (_("在保余额"), "#2f6fb0", [to_wan_yuan(p.covered_outstanding) for p in trend]),
+                (_("资金余额"), "#3c9a5f", [to_wan_yuan(p.balance) for p in trend]),
             ],
         ),
         "npl_chart": line_chart(
-            title="月末不良率（%）",
+            title=_("月末不良率（%）"),
             labels=labels,
-            series=[("不良率", "#c0392b", [p.npl_ratio for p in trend])],
+            series=[(_("不良率"), "#c0392b", [p.npl_ratio for p in trend])],
         ),
         "quarterly_xlsx": f"{reverse('v1:report-quarterly')}?fund={fund.code}&year={today.year}&quarter={quarter}&format=xlsx",
         "stored_reports": reverse("admin:reports_storedreport_changelist") + f"?fund__id__exact={fund.pk}",
@@ -119,45 +134,50 @@ def dashboard_context(*, fund: Fund) -> dict:
 
 def outreach_section(*, fund: Fund, today) -> dict:
     """The fund's funnel (needs registered this quarter, each at the furthest step it reached)
-    and its events this quarter, as the quarterly report computes them."""
+    and its events this quarter: the outreach report's own rows (`services.outreach_tables`),
+    so the page and the report always agree. Amounts in 万元, as the report gives them."""
     quarter = (today.month - 1) // 3 + 1
     start = today.replace(month=3 * (quarter - 1) + 1, day=1)
-    period = Period.clipped(start, today, today)
-    funnel = selectors.need_funnel(fund_ids=[fund.pk], period=period)[fund.pk]
-    events = selectors.event_figures(fund_ids=[fund.pk], period=period)
+    tables = services.outreach_tables(funds=[fund], period=Period.clipped(start, today, today))
+    funnel = tables["funnel"][0]
 
-    def rate(part, whole) -> str:
-        value = selectors.ratio_percent(Decimal(part), Decimal(whole))
+    def rate(value) -> str:
         return "—" if value is None else f"{value}%"
 
+    def wan(value) -> str:
+        return f"{value:,.2f}"
+
     steps = [
-        ("登记融资需求", funnel.needs, format_yuan(funnel.needs_amount), "100.00%" if funnel.needs else "—"),
-        ("银行表达意向", funnel.interested, "", rate(funnel.interested, funnel.needs)),
-        ("报送贷款备案", funnel.filed, "", rate(funnel.filed, funnel.needs)),
         (
-            "受理入池",
-            funnel.accepted,
-            format_yuan(funnel.accepted_amount),
-            rate(funnel.accepted, funnel.needs),
+            _("登记融资需求"),
+            funnel["needs"],
+            wan(funnel["needs_amount_wan_yuan"]),
+            "100.00%" if funnel["needs"] else "—",
+        ),
+        (_("银行表达意向"), funnel["needs_with_interest"], "", rate(funnel["interest_rate"])),
+        (_("报送贷款备案"), funnel["needs_filed"], "", rate(funnel["filed_rate"])),
+        (
+            _("受理入池"),
+            funnel["needs_accepted"],
+            wan(funnel["accepted_amount_wan_yuan"]),
+            rate(funnel["accepted_rate"]),
         ),
     ]
-    kinds = []
-    for kind, label in EventKind.choices:
-        f = events[(fund.pk, kind)]
-        kinds.append(
-            {
-                "label": str(label),
-                "events": f.events,
-                "participants": f"{f.enterprises} / {f.institutions}",
-                "people": f"{f.attendance} / {f.online_viewers}",
-                "signings": f.signings,
-                "signed": format_yuan(f.signed_amount),
-                "realised": f"{f.realised} / {format_yuan(f.realised_amount)}",
-                "rate": rate(f.realised_amount, f.signed_amount),
-            }
-        )
+    kinds = [
+        {
+            "label": row["kind_label"],
+            "events": row["events"],
+            "participants": f"{row['enterprises']} / {row['institutions']}",
+            "people": f"{row['attendance']} / {row['online_viewers']}",
+            "signings": row["signings"],
+            "signed": wan(row["signed_amount_wan_yuan"]),
+            "realised": f"{row['realised_signings']} / {wan(row['realised_amount_wan_yuan'])}",
+            "rate": rate(row["realisation_rate"]),
+        }
+        for row in tables["events"]
+    ]
     return {
-        "title": f"{today.year}年第{quarter}季度",
+        "title": _("%(year)s年第%(quarter)s季度") % {"year": today.year, "quarter": quarter},
         "steps": steps,
         "events": kinds,
         "report_xlsx": f"{reverse('v1:report-outreach')}?fund={fund.code}&year={today.year}&quarter={quarter}&format=xlsx",
@@ -264,33 +284,114 @@ def line_chart(
             for i, v in enumerate(values)
             if v is not None
         ]
-        if points:
-            parts.append(
-                format_html(
-                    '<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>',
-                    color,
-                    " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y, _, _ in points),
-                )
-            )
-        for x, y, label, v in points:
-            parts.append(
-                format_html(
-                    '<circle cx="{}" cy="{}" r="3" fill="{}"><title>{} {}：{}</title></circle>',
-                    _fmt(x),
-                    _fmt(y),
-                    color,
-                    label,
-                    name,
-                    f"{v}",
-                )
-            )
+        parts += _series(n, len(series), name=name, color=color, points=points)
+    return _svg(title, parts)
+
+
+def _series(
+    n: int, count: int, *, name: str, color: str, points: list, dash: str = "", radius: int = 3
+) -> list:
+    """The n-th of `count` series: its line through `points` ((x, y, label, value) each), a dot
+    on each point with its value on hover, and its key in the legend, top right."""
+    parts = []
+    if points:
         parts.append(
             format_html(
-                '<rect x="{}" y="6" width="10" height="10" fill="{}"/><text x="{}" y="15" class="chart-tick">{}</text>',
-                _fmt(WIDTH - RIGHT - 150 + Decimal(80) * n),
+                '<polyline fill="none" stroke="{}" stroke-width="2"{} points="{}" data-series="{}"/>',
                 color,
-                _fmt(WIDTH - RIGHT - 136 + Decimal(80) * n),
+                format_html(' stroke-dasharray="{}"', dash) if dash else "",
+                " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y, _, _ in points),
                 name,
             )
         )
+    for x, y, label, v in points:
+        parts.append(
+            format_html(
+                '<circle cx="{}" cy="{}" r="{}" fill="{}"><title>{} {}：{}</title></circle>',
+                _fmt(x),
+                _fmt(y),
+                radius,
+                color,
+                label,
+                name,
+                f"{v}",
+            )
+        )
+    key = WIDTH - RIGHT + 10 - Decimal(80) * (count - n)
+    parts.append(
+        format_html(
+            '<rect x="{}" y="6" width="10" height="10" fill="{}"/><text x="{}" y="15" class="chart-tick">{}</text>',
+            _fmt(key),
+            color,
+            _fmt(key + 14),
+            name,
+        )
+    )
+    return parts
+
+
+def fan_chart(
+    *, title: str, labels: list[str], series: list[tuple[str, str, str, list[Decimal]]], band: tuple[int, int]
+) -> SafeString:
+    """Lines that may go below zero — (name, colour, dash pattern, values) each, one value per
+    label — with the area between two of them shaded (`band`: their indexes) and the zero
+    line drawn in red: the forecast's balance fan (P50 / P95 / P99 from today's balance)."""
+    values = [v for *_, line in series for v in line]
+    top, bottom = max(max(values, default=ZERO), ZERO), min(min(values, default=ZERO), ZERO)
+    span = (top - bottom) or Decimal(1)
+    step = PLOT_W / max(len(labels) - 1, 1)
+
+    def x(i: int) -> Decimal:
+        return LEFT + step * i
+
+    def y(v: Decimal) -> Decimal:
+        return TOP + PLOT_H * (top - v) / span
+
+    parts = [format_html('<text x="{}" y="16" class="chart-title">{}</text>', _fmt(LEFT), title)]
+    for fraction in (Decimal(0), Decimal("0.5"), Decimal(1)):
+        v = bottom + span * fraction
+        parts.append(
+            format_html(
+                '<text x="{}" y="{}" class="chart-tick" text-anchor="end">{}</text>'
+                '<line x1="{}" y1="{}" x2="{}" y2="{}" class="chart-grid"/>',
+                _fmt(LEFT - 6),
+                _fmt(y(v) + 4),
+                f"{v.quantize(Decimal('0.01'), ROUND_HALF_UP)}",
+                _fmt(LEFT),
+                _fmt(y(v)),
+                _fmt(LEFT + PLOT_W),
+                _fmt(y(v)),
+            )
+        )
+    upper, lower = (series[k][-1] for k in band)
+    outline = [(x(i), y(v)) for i, v in enumerate(upper)]
+    outline += [(x(i), y(v)) for i, v in reversed(list(enumerate(lower)))]
+    parts.append(
+        format_html(
+            '<polygon points="{}" fill="#2f6fb0" fill-opacity="0.15" class="fan-band"/>',
+            " ".join(f"{_fmt(a)},{_fmt(b)}" for a, b in outline),
+        )
+    )
+    parts.append(
+        format_html(
+            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#c0392b" stroke-width="1.5" class="zero-line"/>',
+            _fmt(LEFT),
+            _fmt(y(ZERO)),
+            _fmt(LEFT + PLOT_W),
+            _fmt(y(ZERO)),
+        )
+    )
+    for n, (name, color, dash, line) in enumerate(series):
+        points = [(x(i), y(v), labels[i], v) for i, v in enumerate(line)]
+        parts += _series(n, len(series), name=name, color=color, points=points, dash=dash, radius=2)
+    for i, label in enumerate(labels):
+        if i % 3 == 0:
+            parts.append(
+                format_html(
+                    '<text x="{}" y="{}" class="chart-tick" text-anchor="middle">{}</text>',
+                    _fmt(x(i)),
+                    _fmt(HEIGHT - BOTTOM + 24),
+                    label[2:] if label[:1].isdigit() else label,  # 2026-11 → 26-11
+                )
+            )
     return _svg(title, parts)
