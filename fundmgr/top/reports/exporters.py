@@ -251,16 +251,20 @@ def _period_name(period: dict[str, Any]) -> str:
     return gettext("%(year)s年度") % {"year": period["year"]}
 
 
-def outreach_title(report: dict[str, Any]) -> tuple[str, list[str]]:
+def _period_line(report: dict[str, Any], message: str) -> str:
+    """A report's period line: `message` with its period name, first and last day and as-of date."""
     p = report["period"]
+    return message % {
+        "period": _period_name(p),
+        "from": _iso(p["from"]),
+        "to": _iso(p["to"]),
+        "as_of": _iso(report["as_of"]),
+    }
+
+
+def outreach_title(report: dict[str, Any]) -> tuple[str, list[str]]:
     lines = [
-        gettext("统计期间：%(period)s（%(from)s 至 %(to)s）；截至 %(as_of)s")
-        % {
-            "period": _period_name(p),
-            "from": _iso(p["from"]),
-            "to": _iso(p["to"]),
-            "as_of": _iso(report["as_of"]),
-        },
+        _period_line(report, gettext("统计期间：%(period)s（%(from)s 至 %(to)s）；截至 %(as_of)s")),
         gettext(
             "投融对接：本期登记的融资需求，按截至期末达到的环节统计（报送备案视为银行已表达意向）；"
             "活动：本期举办的活动及现场签约，已实现指签约银行对该需求的贷款已受理入池；金额单位：万元"
@@ -302,15 +306,8 @@ def quarterly_tables(report: dict[str, Any]) -> list[Table]:
 
 
 def quarterly_title(report: dict[str, Any]) -> tuple[str, list[str]]:
-    p = report["period"]
     lines = [
-        gettext("统计期间：%(period)s（%(from)s 至 %(to)s）；期末指标截至 %(as_of)s")
-        % {
-            "period": _period_name(p),
-            "from": _iso(p["from"]),
-            "to": _iso(p["to"]),
-            "as_of": _iso(report["as_of"]),
-        },
+        _period_line(report, gettext("统计期间：%(period)s（%(from)s 至 %(to)s）；期末指标截至 %(as_of)s")),
         gettext(
             "金额单位：万元（四舍五入保留两位小数）；不良率、放大倍数按在保余额（知识产权担保覆盖部分）计算；"
             "同时质押专利和商标的贷款分别计入专利表和商标表，在总金额中只计一次"
