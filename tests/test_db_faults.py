@@ -212,39 +212,70 @@ def test_a_write_whose_backend_is_terminated_midway_leaves_nothing_and_frees_its
     assert LoanFiling.objects.filter(contract_no=body["contract_no"]).count() == 1
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_a_write_whose_backend_is_terminated_after_its_commit_is_never_done_twice(personas, business_date):
-    """The filing is committed, then the connection dies before the answer is made: the
-    client gets a 503, and its retry with the same key is told the work was done (409
-    idempotency_answer_lost) instead of filing the loan a second time."""
-    from loans.models import LoanFiling
+def _terminate_after_the_commit_of(table: str, seen: list[str], injected: list[str]):
+    """An execute wrapper that ends the backend at the first statement after the transaction
+    that wrote to `table` has committed."""
 
-    business_date("2026-11-21")
-    bank = personas.client("bank_a")
-    assert bank.get("/api/v1/me/").status_code == 200
-    body = filing_body()
-    seen: list[str] = []
-    injected: list[str] = []
-
-    def end_the_backend_after_the_commit(execute, sql, params, many, context):
-        filed = any(s.startswith(f'INSERT INTO "{LoanFiling._meta.db_table}"') for s in seen)
+    def wrapper(execute, sql, params, many, context):
+        written = any(s.startswith(("INSERT INTO", "UPDATE")) and f'"{table}"' in s for s in seen)
         seen.append(sql)
-        if not injected and filed and not connection.in_atomic_block:
+        if not injected and written and not connection.in_atomic_block:
             injected.append(sql)
             terminate(backend_pid())
         return execute(sql, params, many, context)
 
-    with connection.execute_wrapper(end_the_backend_after_the_commit):
+    return wrapper
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_write_whose_backend_is_terminated_after_its_commit_is_never_done_twice(personas, business_date):
+    """A staff step is committed, then the connection dies before the answer is made: the
+    client gets a 503, and its retry with the same key is told the work was done (409
+    idempotency_answer_lost) instead of taking the step a second time. A filing is answered
+    from what its service wrote: the connection dying after its commit loses only the stored
+    copy of the answer, and the retry is still never filed twice."""
+    from fundmgr.ground.accounts.workflow import history
+    from loans.models import LoanFiling
+
+    business_date("2026-11-21")
+    bank, officer = personas.client("bank_a"), personas.client("officer")
+    assert bank.get("/api/v1/me/").status_code == 200
+    body = filing_body()
+    seen: list[str] = []
+    injected: list[str] = []
+    with connection.execute_wrapper(
+        _terminate_after_the_commit_of(LoanFiling._meta.db_table, seen, injected)
+    ):
         response = bank.post("/api/v1/filings/", body, format="json", HTTP_IDEMPOTENCY_KEY="after-commit-1")
     assert injected, "the fault was never injected"
-    assert_unavailable(response)
+    assert response.status_code == 201, response.content[:300]
     assert LoanFiling.objects.filter(contract_no=body["contract_no"]).count() == 1
-
     retried = bank.post("/api/v1/filings/", body, format="json", HTTP_IDEMPOTENCY_KEY="after-commit-1")
     assert retried.status_code == 409, retried.json()
     assert retried.json()["code"] == "idempotency_answer_lost"
     assert LoanFiling.objects.filter(contract_no=body["contract_no"]).count() == 1
+
+    filing = LoanFiling.objects.get(contract_no=body["contract_no"])
+    step = f"/api/v1/filings/{filing.pk}/transitions/start_due_diligence/"
+    assert officer.get("/api/v1/me/").status_code == 200
+    seen.clear(), injected.clear()
+    with connection.execute_wrapper(
+        _terminate_after_the_commit_of(LoanFiling._meta.db_table, seen, injected)
+    ):
+        response = officer.post(
+            step, {"comment": "开始尽调"}, format="json", HTTP_IDEMPOTENCY_KEY="after-commit-2"
+        )
+    assert injected, "the fault was never injected"
+    assert_unavailable(response)
+    filing.refresh_from_db()
+    assert filing.status == "under_review"
+    retried = officer.post(
+        step, {"comment": "开始尽调"}, format="json", HTTP_IDEMPOTENCY_KEY="after-commit-2"
+    )
+    assert retried.status_code == 409, retried.json()
+    assert retried.json()["code"] == "idempotency_answer_lost"
+    assert [h["transition"] for h in history(filing)] == ["submit", "start_due_diligence"]
     # what the bank then does: read the filing it sent
     listed = bank.get("/api/v1/filings/", {"contract_no": body["contract_no"]})
     assert [f["contract_no"] for f in listed.json()["results"]] == [body["contract_no"]]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext, gettext_noop
 
@@ -19,7 +19,7 @@ from enterprises.errors import EnterprisesError
 from enterprises.models import Enterprise, IPAsset
 from fundmgr.ground.accounts.errors import AccountsError
 from fundmgr.ground.accounts.principals import Principal, require_institution
-from fundmgr.ground.accounts.workflow import log_created, require_public, run_transition
+from fundmgr.ground.accounts.workflow import keep_history, log_created, require_public, run_transition
 from fundmgr.ground.funds.models import Fund, PolicyVersion
 from fundmgr.ground.funds.selectors import fund_figures_one
 from fundmgr.ground.lib import clock, workdays
@@ -216,13 +216,25 @@ def _refuse_if_failed(checks: list[rules.Check]) -> None:
 
 
 def _next_reference(fund: Fund, year: int) -> str:
-    counter = ReferenceCounter.objects.select_for_update().filter(fund=fund, year=year).first()
-    if counter is None:  # the fund's first filing of the year
+    """The fund's next reference of the year. One statement takes the counter's row lock and
+    moves it on (held until the filing commits, so references never repeat or skip)."""
+    last = _count_on(fund.pk, year)
+    if last is None:  # the fund's first filing of the year
         ReferenceCounter.objects.get_or_create(fund=fund, year=year)
-        counter = ReferenceCounter.objects.select_for_update().get(fund=fund, year=year)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"{fund.reference_prefix}-{year}-{counter.last:06d}"
+        last = _count_on(fund.pk, year)
+    return f"{fund.reference_prefix}-{year}-{last:06d}"
+
+
+def _count_on(fund_id: int, year: int) -> int | None:
+    q = connection.ops.quote_name
+    table, last = q(ReferenceCounter._meta.db_table), q("last")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {last} = {last} + 1 WHERE {q('fund_id')} = %s AND {q('year')} = %s RETURNING {last}",
+            [fund_id, year],
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def _terms(data: dict[str, Any]) -> dict[str, Any]:
@@ -271,7 +283,7 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
     today = clock.today()
     terms = _terms(data)
     pledges = _normalise_pledges(list(data.get("pledges") or []), today=today)
-    institution = Institution.objects.get(pk=principal.institution_id)
+    institution = principal.user.organization.institution  # read with the caller: no query then
     fund = (
         Fund.objects.filter(code=data.get("fund"))
         .annotate(
@@ -339,7 +351,7 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
                 **terms,
             )
             filing.save()
-            log_created(
+            created = log_created(
                 filing,
                 state=FilingStatus.SUBMITTED,
                 user=principal.user,
@@ -367,6 +379,7 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
     # The filing comes back as written, its pledges (with their rights) and documents (none
     # yet) in hand, and the day it entered its state: showing it needs no second read.
     prime_related(filing, pledges=written, documents=[])
+    keep_history(filing, [created])
     filing.__dict__["state_entered_on"] = today
     return filing
 

@@ -35,7 +35,7 @@ def institution_organization(*, institution) -> Organization:
 def institution_system_user(*, institution) -> User:
     """The user that an institution's API key acts as (shown as the actor in histories)."""
     username = f"{SYSTEM_USER_PREFIX}{institution.code}"
-    user = User.objects.filter(username=username).select_related("organization").first()
+    user = User.objects.filter(username=username).select_related("organization__institution").first()
     if user is not None:
         return user
     org = institution_organization(institution=institution)

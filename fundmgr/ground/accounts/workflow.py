@@ -77,6 +77,12 @@ def preload_history(records: Sequence[models.Model]) -> list[models.Model]:
     return records
 
 
+def keep_history(instance: models.Model, rows: Sequence[StateLog]) -> None:
+    """Keep `rows` as `instance`'s whole transition log, as `preload_history` does: for a record
+    its service has just written (its first entry in hand), shown at once."""
+    instance.__dict__[_PRELOADED_LOG] = list(rows)
+
+
 def last_actor_id(instance: models.Model, transition_names: Iterable[str]) -> int | None:
     """The user who most recently took one of `transition_names` on `instance`."""
     names = list(transition_names)
@@ -251,10 +257,12 @@ def run_transition(
     return instance
 
 
-def log_created(instance, *, state: str, user, comment: str = "", transition_name: str = "submit") -> None:
+def log_created(
+    instance, *, state: str, user, comment: str = "", transition_name: str = "submit"
+) -> StateLog:
     """Record a record born in a state (e.g. a filing created `submitted`) as its first
-    history entry, so the history says who created it and when."""
-    StateLog.objects.create(
+    history entry, so the history says who created it and when. Returns the entry."""
+    return StateLog.objects.create(
         content_type=ContentType.objects.get_for_model(type(instance)),
         object_id=instance.pk,
         source_state=None,
