@@ -193,6 +193,7 @@ CREATION_LABELS = {
     "submit": gettext_lazy("提交"),
     "report": gettext_lazy("报告"),
     "imported": gettext_lazy("导入"),
+    "register": gettext_lazy("登记"),
 }
 
 
