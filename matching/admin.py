@@ -17,16 +17,16 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
-from fundmgr.ground.accounts.admin import StateAgeMixin
+from fundmgr.ground.accounts.admin import StateAgeMixin, WorkflowTransitionsMixin
 from fundmgr.ground.accounts.principals import principal_for
 from fundmgr.ground.accounts.workflow import history_html
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.adminkit import (
     ChangePageMixin,
     CountedQueueFilter,
+    Figure,
     ServiceErrorsMixin,
     ShortNameFilter,
-    TransitionButtonsMixin,
     WorkListMixin,
     date_display,
     money_display,
@@ -200,12 +200,13 @@ class FinancingNeedAdmin(
     WorkListMixin,
     ChangePageMixin,
     StateAgeMixin,
-    TransitionButtonsMixin,
+    WorkflowTransitionsMixin,
     ServiceErrorsMixin,
     FSMAdminMixin,
     SimpleHistoryAdmin,
 ):
     fsm_fields = ["status"]
+    comment_required_steps = rules.NEED_COMMENT_REQUIRED
     list_display = [
         "enterprise_name",
         "fund_name",
@@ -336,6 +337,18 @@ class FinancingNeedAdmin(
 
     def run_transition(self, request, obj, name, comment, data):
         services.need_transition(need_id=obj.pk, name=name, user=request.user, comment=comment)
+
+    def transition_figures(self, request, obj, name: str) -> list[Figure]:
+        """Whose need it is, how much and for how long, who showed interest, when it lapses."""
+        banks = [i.institution.name for i in obj.interests.select_related("institution").order_by("id")]
+        return [
+            Figure(_("企业"), obj.enterprise.name, obj.enterprise.uscc),
+            Figure(_("资金"), obj.fund.name),
+            Figure(_("融资金额(元)"), format_yuan(obj.amount)),
+            Figure(_("期限(月)"), obj.term_months),
+            Figure(_("表达意向的银行"), "、".join(banks) if banks else "—"),
+            Figure(_("有效期至"), obj.expires_on.isoformat() if obj.expires_on else "—"),
+        ]
 
     @admin.display(description=_("企业"), ordering="enterprise__name")
     def enterprise_name(self, obj) -> str:

@@ -21,6 +21,11 @@ from fundmgr.ground.lib.i18n import recorded
 from fundmgr.ground.lib.identifiers import IP_KINDS, PATENT_KINDS
 from fundmgr.ground.lib.money import to_wan_yuan
 
+# The steps on a financing need that need a reason (the service refuses them without one; the
+# admin's form marks the box required).
+NEED_COMMENT_REQUIRED = frozenset({"close", "withdraw"})
+
+
 # --- facts ---------------------------------------------------------------------------------------
 
 

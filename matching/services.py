@@ -74,7 +74,6 @@ from .models import (
 log = logging.getLogger(__name__)
 
 # Steps whose reason is part of the record.
-_COMMENT_REQUIRED = frozenset({"close", "withdraw"})
 
 
 def _require_staff(principal: Principal, action: str) -> None:
@@ -373,7 +372,7 @@ def need_transition(*, need_id: int, name: str, user, comment: str = "") -> Fina
     def prepare(need: FinancingNeed) -> None:
         if principal.is_institution and need.submitted_by_id != principal.institution_id:
             raise Forbidden(CommonError.PERMISSION_DENIED, _("只能撤回贵机构代为登记的需求"))
-        if name in _COMMENT_REQUIRED and not comment.strip():
+        if name in rules.NEED_COMMENT_REQUIRED and not comment.strip():
             raise AppError(CommonError.COMMENT_REQUIRED, _("请填写原因"), field="comment", status=400)
         if name == "renew":
             policy = selectors.policy_for(fund_id=need.fund_id, on=today)

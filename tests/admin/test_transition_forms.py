@@ -281,3 +281,34 @@ def test_format_wan_reads_yuan_in_ten_thousands():
     assert format_wan(Decimal("12345678.90")) == "1,234.57"
     assert format_wan("12350.00") == "1.24"  # half-up
     assert format_wan(0) == "0.00"
+
+
+# --- a financing need --------------------------------------------------------------------------
+
+
+def test_a_needs_withdraw_form_shows_the_need_and_requires_the_reason(personas, business_date):
+    from matching.models import FinancingNeed
+    from tests.matching.conftest import need_body
+
+    business_date("2026-11-21")
+    bank = personas.client("bank_a")
+    registered = bank.post("/api/v1/financing-needs/", need_body(), format="json")
+    assert registered.status_code == 201, registered.json()
+    need = FinancingNeed.objects.get(pk=registered.json()["id"])
+    assert bank.post(
+        f"/api/v1/financing-needs/{need.pk}/interest/", {"comment": "愿意对接"}, format="json"
+    ).status_code in (200, 201)
+
+    officer = as_user(personas, "officer")
+    html = officer.get(form_url(need, "withdraw")).content.decode()
+    shown = figures(html)
+    assert shown["企业"].startswith("肇庆市星河新材料科技有限公司")
+    assert shown["融资金额(元)"] == "3,000,000.00" and shown["期限(月)"] == "24"
+    assert shown["表达意向的银行"] == "广东肇庆农村商业银行股份有限公司"
+    assert "required" in comment_box(html)  # the service refuses a withdrawal without a reason
+
+    # A step the need's state does not allow is refused naming the state, not the step's code.
+    answered = officer.get(form_url(need, "renew"), follow=True)
+    assert "当前状态为“对接中”" in refusal(answered) and "“重新发布”只能在“已过期”状态下办理" in refusal(
+        answered
+    )

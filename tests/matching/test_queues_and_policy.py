@@ -287,7 +287,8 @@ def test_withdrawing_a_need_in_the_admin_takes_a_reason(personas):
     pressed = client.post(change, form_data(client, change, _fsm_transition_to="withdraw", **unchanged))
     assert pressed["Location"] == url
     refused = client.post(url, {"comment": ""}, follow=True).content.decode()
-    assert "请填写原因" in refused and FinancingNeed.objects.get(pk=need).status == NeedStatus.OPEN
+    # the form asks for the reason the service requires before anything is sent
+    assert "该字段是必填项" in refused and FinancingNeed.objects.get(pk=need).status == NeedStatus.OPEN
     done = client.post(url, {"comment": "企业已通过股东借款解决"}, follow=True).content.decode()
     assert "操作“撤回需求”已完成" in done
     log = StateLog.objects.filter(object_id=need, transition="withdraw").get()
