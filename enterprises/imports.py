@@ -40,22 +40,8 @@ ADMITTED_ONCE = (
 )
 # What a new enterprise may arrive in: an application waiting for review, or admitted once.
 IMPORTABLE_STATUSES = (Enterprise.Status.SUBMITTED, *ADMITTED_ONCE)
-# Fields an import may correct on an enterprise already registered (its lifecycle state and
-# admission dates change only through the review steps).
-UPDATABLE_FIELDS = (
-    "name",
-    "region_code",
-    "industry_code",
-    "registered_on",
-    "employees",
-    "annual_revenue",
-    "total_assets",
-    "legal_representative",
-    "contact_name",
-    "contact_phone",
-    "credit_report_date",
-    "credit_record_clean",
-)
+# Fields an import may correct on an enterprise already registered.
+UPDATABLE_FIELDS = rules.ENTERPRISE_DATA_FIELDS
 IP_UPDATABLE_FIELDS = ("title", "owner_name", "nice_class", "filed_on", "expires_on", "status")
 
 

@@ -25,6 +25,23 @@ PASSED, FAILED, OPEN = "passed", "failed", "open"
 COMMENT_REQUIRED_STEPS = frozenset({"return_for_supplement", "reject", "suspend", "remove"})
 # Steps that admit the enterprise (again): refused while an eligibility check fails.
 ELIGIBILITY_CHECKED_AT_STEPS = frozenset({"admit", "renew"})
+# What an enterprise says of itself, in its application or in the fund's books: the fields an
+# application fills and an import may correct (its lifecycle state and admission dates change
+# only through the review steps).
+ENTERPRISE_DATA_FIELDS = (
+    "name",
+    "region_code",
+    "industry_code",
+    "registered_on",
+    "employees",
+    "annual_revenue",
+    "total_assets",
+    "legal_representative",
+    "contact_name",
+    "contact_phone",
+    "credit_report_date",
+    "credit_record_clean",
+)
 
 # What each finding is about, as staff read it (the admin shows these, never the codes): a
 # check's passing and failing codes share one label.

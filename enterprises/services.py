@@ -134,24 +134,7 @@ def enterprise_apply(*, principal: Principal, data: dict[str, Any]) -> Enterpris
     if fund.status != fund.Status.ACTIVE:
         raise AppError(EnterprisesError.FUND_NOT_ACTIVE, gettext("该资金当前不接受入库申请"), field="fund")
 
-    fields = {
-        k: data.get(k)
-        for k in (
-            "name",
-            "region_code",
-            "industry_code",
-            "registered_on",
-            "employees",
-            "annual_revenue",
-            "total_assets",
-            "legal_representative",
-            "contact_name",
-            "contact_phone",
-            "credit_report_date",
-            "credit_record_clean",
-        )
-        if k in data
-    }
+    fields = {k: data.get(k) for k in rules.ENTERPRISE_DATA_FIELDS if k in data}
     try:
         with transaction.atomic(durable=True):
             if Enterprise.objects.filter(uscc=uscc).exists():

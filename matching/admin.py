@@ -25,6 +25,7 @@ from fundmgr.ground.lib.adminkit import (
     ChangePageMixin,
     CountedQueueFilter,
     Figure,
+    ReadOnlyAdminMixin,
     ServiceErrorsMixin,
     ShortNameFilter,
     WorkListMixin,
@@ -118,37 +119,23 @@ class NeedChangeForm(forms.ModelForm):
         return value
 
 
-class PriorityInline(admin.TabularInline):
+class PriorityInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = NeedPriority
     fields = ["priority_class", "reason"]
     readonly_fields = fields
     extra = 0
-    can_delete = False
     verbose_name_plural = _("优先对接分类（依企业荣誉与知识产权计算）")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("priority_class")
 
 
-class InterestInline(admin.TabularInline):
+class InterestInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = NeedInterest
     fields = ["institution", "expressed_on", "comment"]
     readonly_fields = fields
     extra = 0
-    can_delete = False
     verbose_name_plural = _("表达意向的银行")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("institution")

@@ -206,14 +206,7 @@ def need_register(*, principal: Principal, data: dict[str, Any]) -> FinancingNee
     amount = quantize(data["amount"])
     if amount <= 0:
         raise AppError(CommonError.INVALID_MONEY, _("融资金额须大于零"), field="amount", status=400)
-    consent_on = data.get("consent_on")
-    if consent_on is not None and consent_on > today:
-        raise AppError(
-            MatchingError.CONSENT_DATE_INVALID, _("同意共享日期不能晚于今天"), field="consent_on", status=400
-        )
-    scope = data.get("consent_scope") or ConsentScope.BASIC
-    if scope not in ConsentScope.values:
-        raise AppError(FieldError.INVALID_CHOICE, _("未知的共享范围"), field="consent_scope", status=400)
+    consent_on, scope = _consent(data, today)
     offered = _offered_assets(enterprise, list(data.get("offered_ip") or []), today)
     policy = selectors.policy_for(fund_id=fund.pk, on=today)
     with transaction.atomic(durable=True):
@@ -245,6 +238,20 @@ def need_register(*, principal: Principal, data: dict[str, Any]) -> FinancingNee
     return need
 
 
+def _consent(data: dict[str, Any], today: dt.date) -> tuple[dt.date | None, str]:
+    """The enterprise's consent to share as given: its date (never later than today; none when
+    not given or withdrawn) and its scope (basic when not said)."""
+    consent_on = data.get("consent_on")
+    if consent_on is not None and consent_on > today:
+        raise AppError(
+            MatchingError.CONSENT_DATE_INVALID, _("同意共享日期不能晚于今天"), field="consent_on", status=400
+        )
+    scope = data.get("consent_scope") or ConsentScope.BASIC
+    if scope not in ConsentScope.values:
+        raise AppError(FieldError.INVALID_CHOICE, _("未知的共享范围"), field="consent_scope", status=400)
+    return consent_on, scope
+
+
 def need_update(*, need_id: int, user, data: dict[str, Any]) -> FinancingNeed:
     """Staff correct what the enterprise said of a need (admin): its purpose, and its consent
     to share with partner banks (the date, or none when withdrawn, and the scope). A consent
@@ -255,14 +262,7 @@ def need_update(*, need_id: int, user, data: dict[str, Any]) -> FinancingNeed:
     Refusals: permission_denied (403), consent_date_invalid (400), invalid_choice (400)."""
     _require_staff(principal_for(user), _("修改融资需求"))
     today = clock.today()
-    consent_on = data.get("consent_on")
-    if consent_on is not None and consent_on > today:
-        raise AppError(
-            MatchingError.CONSENT_DATE_INVALID, _("同意共享日期不能晚于今天"), field="consent_on", status=400
-        )
-    scope = data.get("consent_scope") or ConsentScope.BASIC
-    if scope not in ConsentScope.values:
-        raise AppError(FieldError.INVALID_CHOICE, _("未知的共享范围"), field="consent_scope", status=400)
+    consent_on, scope = _consent(data, today)
     with transaction.atomic(durable=True):
         need = FinancingNeed.objects.select_for_update().filter(pk=need_id).first()
         if need is None:

@@ -10,7 +10,9 @@ import datetime as dt
 import os
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from banks.services import institution_api_key_issue
@@ -76,6 +78,15 @@ def _fresh_calendar():
     workdays.forget_default_calendar()
     yield
     workdays.forget_default_calendar()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    # A request answered in English leaves English active in the thread (LocaleMiddleware):
+    # every test starts, and leaves, in the default language, whatever ran before it.
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 # The business date every test runs on unless it moves the clock itself (a Monday). Pinned, so
