@@ -207,7 +207,7 @@ class FinancingNeedAdmin(
         "expires",
     ]
     list_display_links = ["enterprise_name"]
-    list_wrap = ("enterprise_name",)
+    list_wrap = ("enterprise_name", "best_priority")
     list_filter = [
         NeedQueueFilter,
         "status",
@@ -471,7 +471,7 @@ class PriorityClassAdmin(ServiceErrorsMixin, admin.ModelAdmin):
 
 
 @admin.register(MatchingPolicy)
-class MatchingPolicyAdmin(ServiceErrorsMixin, admin.ModelAdmin):
+class MatchingPolicyAdmin(WorkListMixin, ServiceErrorsMixin, admin.ModelAdmin):
     """A row in force is read-only (history is never rewritten): change the numbers by adding a
     row that starts today or later (`services.matching_policy_save`)."""
 

@@ -196,7 +196,7 @@ class ClaimAdmin(ExactFirstSearchMixin, WorkflowRecordAdmin):
         "submitted",
         "days_in_state",
     ]
-    list_wrap = ("enterprise",)
+    list_wrap = ("enterprise", "institution_name")
     list_filter = [
         ClaimQueueFilter,
         work_queue_filter(CLAIM_QUEUES),  # the start page's cards link here
