@@ -9,11 +9,13 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from fundmgr.ground.lib.representation import PlainRepresentation
+
 from ..models import DocumentKind, FilingDocument
 from ..services import documents
 
 
-class DocumentSerializer(serializers.ModelSerializer):
+class DocumentSerializer(PlainRepresentation, serializers.ModelSerializer):
     class Meta:
         model = FilingDocument
         fields = ["id", "kind", "original_name", "content_type", "size", "sha256", "uploaded_at"]

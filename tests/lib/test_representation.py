@@ -102,3 +102,52 @@ def test_a_missing_attribute_with_a_default_and_a_method_source_fall_back():
             return "ZQ"
 
     assert Row(Thing()).data == {"name": "肇庆", "nickname": "—", "shout": "ZQ", "extra": 2}
+
+
+def test_plans_are_worked_out_once_per_class_where_no_field_needs_its_serializer():
+    from fundmgr.ground.lib import representation
+    from loans.api.documents import DocumentSerializer
+    from loans.api.filings import FilingDetailSerializer
+
+    for cls in (*PLAIN, FilingDetailSerializer, DocumentSerializer):
+        representation._SHARED.pop(cls, None)
+        assert representation._shared_plan(cls) is not None, cls.__name__
+
+    class Linked(PlainRepresentation, serializers.Serializer):
+        name = serializers.CharField()
+        url = serializers.HyperlinkedIdentityField(view_name="v1:fund-detail", lookup_field="code")
+
+    assert representation._shared_plan(Linked) is None  # a hyperlink needs the request
+
+
+def test_method_fields_in_a_shared_plan_see_their_own_serializers_context():
+    class Row(PlainRepresentation, serializers.Serializer):
+        name = serializers.CharField()
+        reader = serializers.SerializerMethodField()
+
+        def get_reader(self, obj) -> str:
+            return self.context["who"]
+
+    class Thing:
+        name = "佛山"
+
+    assert [Row(Thing(), context={"who": who}).data["reader"] for who in ("bank_a", "regulator_x")] == [
+        "bank_a",
+        "regulator_x",
+    ]
+
+
+def test_a_filing_detail_reads_the_same_both_ways_with_the_readers_transitions(personas, monkeypatch):
+    from loans.api.documents import DocumentSerializer
+    from loans.api.filings import FilingDetailSerializer
+
+    submitted = personas.client("bank_a").post("/api/v1/filings/", filing_body(), format="json")
+    assert submitted.status_code == 201, submitted.content
+    filing = LoanFiling.objects.get(pk=submitted.json()["id"])
+    officer, bank = personas.user("officer"), personas.user("bank_a")
+    plain = [FilingDetailSerializer(filing, context={"user": u}).data for u in (officer, bank)]
+    for cls in (*PLAIN, DocumentSerializer, FilingDetailSerializer):
+        monkeypatch.setattr(cls, "to_representation", serializers.Serializer.to_representation)
+    framework = [FilingDetailSerializer(filing, context={"user": u}).data for u in (officer, bank)]
+    assert plain == framework
+    assert plain[0]["available_transitions"] != plain[1]["available_transitions"]
