@@ -132,7 +132,51 @@ GOALS = {
     "quarterly-closed": ("< 100 ms, ≤ 10× me, < 20 MiB", lambda s, x, m: s < 0.1 and x <= 10 and m < 20),
     "monthly": ("< 10 s", lambda s, x, m: s < 10),
     "forecast": ("< 5 s, < 500 MiB", lambda s, x, m: s < 5 and m < 500),
+    **{
+        short: ("< 200 ms", lambda s, x, m: s < 0.2)
+        for short in ("search-name", "search-ref", "search-claim")
+    },
 }
+
+
+def admin_searches(today: dt.date) -> list[tuple[str, str, object]]:
+    """Staff searching the filings and claims lists in the admin (issue 11: < 200 ms): a part
+    of an enterprise's name (the trigram index), a whole filing reference (its own index)."""
+    from django.test import Client
+
+    from fundmgr.ground.accounts.models import User
+    from loans.models import Claim, LoanFiling
+
+    browser = Client()
+    browser.force_login(User.objects.get(username="officer"))
+    filing = LoanFiling.objects.select_related("enterprise").order_by("-id")[1000]
+    claim = Claim.objects.select_related("filing__enterprise").order_by("id").first()
+
+    def page(path: str, term: str):
+        def call() -> None:
+            response = browser.get(path, {"q": term})
+            assert response.status_code == 200, response.status_code  # a sanity check, not a limit
+
+        return call
+
+    name, claimant = filing.enterprise.name[-6:], claim.filing.enterprise.name[-6:]
+    return [
+        (
+            "search-name",
+            "admin filings, search a name part",
+            page("/admin/loans/loanfiling/", name),
+        ),
+        (
+            "search-ref",
+            "admin filings, search a reference",
+            page("/admin/loans/loanfiling/", filing.reference),
+        ),
+        (
+            "search-claim",
+            "admin claims, search a name part",
+            page("/admin/loans/claim/", claimant),
+        ),
+    ]
 
 
 def forecast_case(today: dt.date, paths: int = 10_000, months: int = 24):
@@ -299,6 +343,7 @@ def run(args: argparse.Namespace, started: float) -> None:
           for short, (y, q) in (("quarterly", running), ("quarterly-closed", closed))),
         ("forecast", "forecast MC, province, 10k paths × 24 m", forecast_case(today)),
         ("forecast-api", "GET funds/zhaoqing/forecast/?paths=10000", get("/api/v1/funds/zhaoqing/forecast/?paths=10000")),
+        *admin_searches(today),
     ]  # fmt: skip
     results = [(short, label, measure(fn, args.runs)) for short, label, fn in cases]
     results.append(("monthly", "monthly job, all funds (one run)", monthly_job(today)))
