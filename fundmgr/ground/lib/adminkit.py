@@ -287,13 +287,13 @@ class ExactFirstSearchMixin:
         fields = self.get_search_fields(request)
         if not term or any(f[:1] in "^=@" for f in fields):
             return super().get_search_results(request, queryset, search_term)
-        words = [w for w in term.split() if w]
-        for word in words:
+        for word in term.split():
             any_field = Q()
             for field in fields:
                 any_field |= self._condition(field, "icontains", word)
             queryset = queryset.filter(any_field)
-        return queryset, False
+        # A reverse or many-to-many path is searched over its join, which may repeat a row.
+        return queryset, any("__" in f and _related_split(self.model, f) is None for f in fields)
 
 
 # --- lists that read well at 1280 px, with exports of what they show ------------------------
