@@ -361,7 +361,9 @@ def test_the_monthly_report_carries_the_p95_figures(book, business_date):
     assert forecast["claims_p95"] == f"{direct.claims_total['P95']:.2f}"
     import io
 
-    sheet = load_workbook(io.BytesIO(bytes(fund_report.xlsx)))["月报"]
+    from fundmgr.top.reports.services import stored_report_workbook
+
+    sheet = load_workbook(io.BytesIO(stored_report_workbook(report=fund_report)))["月报"]
     labels = [sheet.cell(row=r, column=1).value for r in range(1, sheet.max_row + 1)]
     assert "预测期内补偿 P95(元)" in labels and "P95 需补充资金(元)" in labels
 

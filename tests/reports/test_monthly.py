@@ -277,3 +277,54 @@ def test_concurrent_runs_store_each_report_once(demo, business_date):
     assert errors == []
     assert len(results) == 4 and all(pks == results[0] for pks in results)
     assert StoredReport.objects.filter(fund=fund).count() == 1 + 2  # the fund and its two banks
+
+
+def _cells(content: bytes) -> dict:
+    """Every sheet's cells: value and number format, by coordinate."""
+    book = load_workbook(io.BytesIO(content))
+    return {
+        (sheet.title, cell.coordinate): (cell.value, cell.number_format)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.value is not None
+    }
+
+
+def test_the_workbook_is_rendered_from_the_kept_figures_at_the_first_download(personas, november):
+    """The monthly job keeps the figures only; the first download renders the workbook, the
+    same cells as one written from the figures when they were built, and keeps it: a second
+    download is the same file, byte for byte."""
+    from fundmgr.ground.lib import clock
+    from fundmgr.top.reports import exporters
+
+    assert not StoredReport.objects.filter(xlsx__isnull=False).exists()
+    zhaoqing = Fund.objects.get(code="zhaoqing")
+    [(_fund, built)] = list(
+        services.monthly_build_all(funds=[zhaoqing], year=2026, month=11, today=clock.today())
+    )
+    for who, params, institution in (
+        ("regulator_x", {}, None),
+        ("bank_a", {"institution": "zqrcb"}, "zqrcb"),
+    ):
+        first = monthly(personas, who, fund="zhaoqing", year=2026, month=11, format="xlsx", **params)
+        assert first.status_code == 200, first.content
+        [data] = [d for inst, d in built if (inst.code if inst else None) == institution]
+        assert _cells(first.content) == _cells(exporters.monthly_xlsx(data))
+        assert any(kind == "#,##0.00" for _value, kind in _cells(first.content).values())  # numbers, not text
+        again = monthly(personas, who, fund="zhaoqing", year=2026, month=11, format="xlsx", **params)
+        assert again.content == first.content
+    kept = StoredReport.objects.filter(xlsx__isnull=False)
+    assert (
+        kept.count() == 2 and StoredReport.objects.filter(xlsx__isnull=True).count() == REPORTS_PER_MONTH - 2
+    )
+
+
+def test_a_regenerated_report_renders_its_new_figures(personas, november):
+    report = StoredReport.objects.get(kind="monthly_fund", fund__code="zhaoqing")
+    before = services.stored_report_workbook(report=report)
+    regenerated = services.stored_report_regenerate(report=report)
+    assert regenerated.xlsx is None  # the old workbook went with the old figures
+    after = services.stored_report_workbook(report=regenerated)
+    assert _cells(after) == _cells(before)  # nothing changed in between: the same cells
+    assert bytes(StoredReport.objects.get(pk=report.pk).xlsx) == after

@@ -154,7 +154,7 @@ def stored_reports() -> dict:
     """What the job stored, without the moment it ran: figures and every part of the workbook."""
     out = {}
     for r in StoredReport.objects.all():
-        parts = zipfile.ZipFile(io.BytesIO(bytes(r.xlsx)))
+        parts = zipfile.ZipFile(io.BytesIO(services.stored_report_workbook(report=r)))
         out[r.kind, r.fund_id, r.institution_id] = (
             {k: v for k, v in r.data.items() if k != "generated_at"},
             {name: parts.read(name) for name in parts.namelist() if name != "docProps/core.xml"},

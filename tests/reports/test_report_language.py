@@ -99,7 +99,8 @@ def test_stored_reports_are_chinese_even_when_built_in_english(personas, busines
         assert translation.get_language() == "en"  # the build's own language did not leak out
 
     fund_report = StoredReport.objects.get(kind="monthly_fund", fund__code="zhaoqing")
-    book = load_workbook(io.BytesIO(bytes(fund_report.xlsx)))
+    with translation.override("en"):  # first downloaded by an English reader: still Chinese
+        book = load_workbook(io.BytesIO(services.stored_report_workbook(report=fund_report)))
     assert book.sheetnames == ["月报", "资金台账", "分机构"]
     assert book["月报"]["A1"].value.startswith("风险补偿资金月度报告：")
     assert book["月报"]["A2"].value == "报告期间：2026年11月（2026-11-01 至 2026-11-30）"
@@ -109,7 +110,10 @@ def test_stored_reports_are_chinese_even_when_built_in_english(personas, busines
         kind="monthly_institution", fund__code="zhaoqing", institution__code="zqrcb"
     )
     assert {loan["loan_class"] for loan in statement.data["loans"]} == {"正常"}
-    assert load_workbook(io.BytesIO(bytes(statement.xlsx))).sheetnames == ["月报", "在保贷款明细"]
+    assert load_workbook(io.BytesIO(services.stored_report_workbook(report=statement))).sheetnames == [
+        "月报",
+        "在保贷款明细",
+    ]
 
     assert quarterly.data["total"]["fund_name"] == "合计"
     assert load_workbook(io.BytesIO(bytes(quarterly.xlsx))).sheetnames[0] == "按资金"

@@ -172,7 +172,8 @@ class StoredReportAdmin(
         # Scoped: a regulator's other cities' reports are 404.
         report = get_object_or_404(self.get_queryset(request).select_related("fund", "institution"), pk=pk)
         if fmt == "xlsx":
-            response = HttpResponse(bytes(report.xlsx), content_type=exporters.XLSX_CONTENT_TYPE)
+            workbook = services.stored_report_workbook(report=report)
+            response = HttpResponse(workbook, content_type=exporters.XLSX_CONTENT_TYPE)
         elif fmt == "json":
             body = json.dumps(report.data, ensure_ascii=False, indent=2)
             response = HttpResponse(body.encode("utf-8"), content_type="application/json; charset=utf-8")

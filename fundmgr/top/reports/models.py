@@ -37,7 +37,10 @@ class StoredReport(models.Model):
     period_end = models.DateField(_("期间止"))
     generated_at = models.DateTimeField(_("生成时间"))
     data = models.JSONField(_("报表数据"), encoder=DjangoJSONEncoder)
-    xlsx = models.BinaryField(_("Excel 文件"), editable=False)
+    # The monthly job keeps the figures (`data`) only: the workbook is rendered from them at the
+    # first download and kept, so every later download is the same file
+    # (`services.stored_report_workbook`). Quarterly reports are stored with theirs.
+    xlsx = models.BinaryField(_("Excel 文件"), editable=False, null=True)
 
     class Meta:
         verbose_name = _("已生成报表")

@@ -762,7 +762,7 @@ def _monthly_generate(
                         period_end=end,
                         generated_at=data["generated_at"],
                         data=exporters.to_json(data),
-                        xlsx=exporters.monthly_xlsx(data),
+                        xlsx=None,  # rendered from `data` at the first download
                     )
                 )
                 lines += 1 + len(data.get("loans", ()))
@@ -881,6 +881,24 @@ def quarterly_report_store(*, fund: Fund, year: int, quarter: int, regenerate: b
         xlsx=xlsx,
         replace=regenerate,
     )
+
+
+def stored_report_workbook(*, report: StoredReport) -> bytes:
+    """The stored report's workbook. The monthly job keeps each report's figures only (writing
+    some 300 workbooks cell by cell was most of its time); the workbook is rendered from those
+    figures, in the stored language, when it is first downloaded, and kept: every later download
+    is the same file. A report regenerated later is rendered afresh from its new figures."""
+    if report.xlsx is not None:
+        return bytes(report.xlsx)
+    with _stored_language():
+        render = exporters.quarterly_xlsx if report.kind == ReportKind.QUARTERLY else exporters.monthly_xlsx
+        content = render(report.data)
+    with transaction.atomic(durable=True):
+        kept = StoredReport.objects.filter(pk=report.pk, xlsx__isnull=True).update(xlsx=content)
+    if not kept:  # a concurrent download kept its rendering first: that file is the report's
+        content = bytes(StoredReport.objects.values_list("xlsx", flat=True).get(pk=report.pk))
+    report.xlsx = content
+    return content
 
 
 def stored_report_regenerate(*, report: StoredReport) -> StoredReport:

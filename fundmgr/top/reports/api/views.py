@@ -197,7 +197,7 @@ class ReportViewSet(viewsets.GenericViewSet):
         )
         if q["format"] == "xlsx":
             return _file(
-                bytes(report.xlsx),
+                services.stored_report_workbook(report=report),
                 content_type=exporters.XLSX_CONTENT_TYPE,
                 filename=f"{report.file_stem}.xlsx",
             )
