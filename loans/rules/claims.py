@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from fundmgr.ground.lib.errors import CommonError, Violation
 from fundmgr.ground.lib.i18n import recorded
-from fundmgr.ground.lib.money import ZERO
+from fundmgr.ground.lib.money import HUNDRED, ZERO, quantize
 from loans.errors import LoansError
 
 # Staff steps on a claim that need a reason (refused without one: comment_required): the bank
@@ -27,10 +28,11 @@ RECOMPUTED_AT_STEPS = frozenset({"recommend", "approve"})
 CAP_STAGES = ("loss_base", "payment")
 
 
-@dataclass(frozen=True)
-class Cap:
+class Cap(NamedTuple):
     """One limit, in the order they are applied: first the caps on the principal that enters
-    the loss base (stage `loss_base`), then the caps on the fund's payment (stage `payment`)."""
+    the loss base (stage `loss_base`), then the caps on the fund's payment (stage `payment`).
+    A named tuple, not a frozen dataclass: the forecast computes seven per live loan (some
+    100,000 at province scale), and a tuple is built several times faster."""
 
     code: str  # per_loan_principal, per_enterprise_principal, per_loan, per_enterprise, per_year, ...
     label: str
@@ -98,7 +100,8 @@ def _apply_caps(amount: Decimal, caps: list[Cap], stage: str, rooms) -> Decimal:
         if room is None:
             caps.append(Cap(code, CAP_LABELS[code], None, False, stage))
             continue
-        room = max(room, ZERO)
+        if room < ZERO:
+            room = ZERO
         bites = room < amount
         caps.append(Cap(code, CAP_LABELS[code], room, bites, stage))
         if bites:
@@ -132,8 +135,6 @@ def compute_claim(
     under that cap after earlier claims (None: the cap does not exist). Rounding: half-up to
     the fen, once per step.
     """
-    from fundmgr.ground.lib.money import HUNDRED, quantize
-
     covered_ratio = covered_principal / principal
     net = max(outstanding_principal - recovered_before_claim, ZERO)
     covered_loss = quantize(net * covered_ratio)
@@ -182,8 +183,6 @@ def recovery_fund_amount(
     trigger − recoveries before the claim), covered or not. For a pure IP pledge without caps
     this equals the fund share; for a combined pledge or a capped claim it is less. Total
     returns never exceed what the fund paid."""
-    from fundmgr.ground.lib.money import quantize
-
     if bank_loss <= ZERO or paid_amount <= ZERO:
         return ZERO
     net = max(gross - costs, ZERO)
