@@ -142,6 +142,18 @@ class LoanFiling(ConcurrentTransitionMixin, models.Model):
                 name="filing_enterprise_accepted_idx",
                 condition=Q(status="accepted"),
             ),
+            # The admin's work queues (待尽调, 尽调中, 退回补正; 逾期, 不良) count a few thousand
+            # open or troubled loans out of the whole book: small partial indexes hold just them.
+            models.Index(
+                fields=["status"],
+                name="filing_open_status_idx",
+                condition=Q(status__in=["submitted", "under_review", "returned"]),
+            ),
+            models.Index(
+                fields=["loan_status"],
+                name="filing_troubled_idx",
+                condition=Q(loan_status__in=["overdue", "non_performing"]),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -207,8 +207,15 @@ class CountedQueueFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         queues = self.queues()
-        counts = model_admin.get_queryset(request).aggregate(
-            **{key: Count("pk", filter=condition) for key, (_label, condition) in queues.items()}
+        # Only the rows in some queue are read (the same counts: each queue's condition implies
+        # the union), so an index on the queues' states answers instead of a read of every row.
+        in_any = Q()
+        for _label, condition in queues.values():
+            in_any |= condition
+        counts = (
+            model_admin.get_queryset(request)
+            .filter(in_any)
+            .aggregate(**{key: Count("pk", filter=condition) for key, (_label, condition) in queues.items()})
         )
         return [(key, f"{label}（{counts[key]}）") for key, (label, _c) in queues.items()]
 

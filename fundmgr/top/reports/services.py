@@ -623,6 +623,7 @@ def _monthly_fund_report(
 def _monthly_statement(
     common: dict[str, Any], inst: Institution, f: Figures, positions: list[selectors.Position]
 ) -> dict[str, Any]:
+    classes = {code: str(label) for code, label in _CLASS_LABELS.items()}  # translated once, not per loan
     return {
         "kind": ReportKind.MONTHLY_INSTITUTION.value,
         **common,
@@ -636,7 +637,7 @@ def _monthly_statement(
                 "accepted_on": p.accepted_on,
                 "principal": p.principal,
                 "covered_outstanding": p.covered_outstanding,
-                "loan_class": str(_CLASS_LABELS.get(p.loan_class, p.loan_class)),
+                "loan_class": classes.get(p.loan_class) or str(p.loan_class),
             }
             for p in positions
         ],
