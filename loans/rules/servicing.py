@@ -9,12 +9,19 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from fundmgr.ground.lib import workdays
 from fundmgr.ground.lib.errors import Violation
 from loans.errors import LoansError
 
 
 def _month_end(day: dt.date) -> dt.date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def report_due_on(month_end: dt.date, working_days: int) -> dt.date:
+    """The last day a bank may send its report for the month ending `month_end`: the fund
+    policy's N-th working day of the next month (`status_report_due_working_days`)."""
+    return workdays.add_working_days(month_end, working_days)
 
 
 def check_report(

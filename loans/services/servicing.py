@@ -28,6 +28,7 @@ from enterprises.errors import EnterprisesError
 from fundmgr.ground.accounts.principals import Principal, require_institution
 from fundmgr.ground.accounts.workflow import check_transition, run_transition
 from fundmgr.ground.funds.models import Fund, PolicyVersion
+from fundmgr.ground.funds.selectors import policies_in_force
 from fundmgr.ground.lib import clock, workdays
 from fundmgr.ground.lib.errors import AppError, CommonError, Conflict, NotFound, Violation
 from fundmgr.ground.lib.i18n import recorded
@@ -467,15 +468,25 @@ def _reported_filing_ids(month_ends: Iterable[dt.date]) -> set[tuple[int, dt.dat
 
 
 def _report_warnings(today: dt.date, raised: dict[str, int]) -> set[_Key]:
-    """The report for the last ended month is missing; and earlier months still missing."""
+    """The report for the last ended month is missing once its fund's deadline has passed
+    (the policy's N-th working day of the month, `report_rules.report_due_on`: before it the
+    report is not late); and earlier months still missing."""
     month = last_ended_month_end(today)
     subject = f"{month:%Y-%m}"
     reportable = LoanFiling.objects.filter(
         status=FilingStatus.ACCEPTED, loan_status__in=REPORTABLE_LOAN_STATUSES
     )
+    funds = list(Fund.objects.all())
+    late_in = [
+        fund_id
+        for fund_id, policy in policies_in_force(funds=funds, on=today).items()
+        if today > report_rules.report_due_on(month, policy.status_report_due_working_days)
+    ]
     # A loan disbursed in that month owes its first report for the next one.
     # values_list, not only(): deferring a protected FSM field makes django-fsm recurse.
-    due = reportable.filter(disbursed_on__lt=month.replace(day=1)).values_list("pk", "reference")
+    due = reportable.filter(fund_id__in=late_in, disbursed_on__lt=month.replace(day=1)).values_list(
+        "pk", "reference"
+    )
     reported = _reported_filing_ids([month])
     active: set[_Key] = set()
     for filing_id, reference in due:

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 
 from enterprises.models import IPAsset
-from loans.models import DueDiligence, EarlyWarning
+from loans.models import DueDiligence, EarlyWarning, LoanFiling
 from loans.services import filings as services
 from loans.services.servicing import warnings_scan
 from loans.tasks import warnings_scan as warnings_scan_task
@@ -103,34 +103,52 @@ def test_missing_monthly_reports_are_raised_per_month_and_resolved_by_the_report
     # On the last day of December, December has not ended yet.
     assert warnings_scan(today=dt.date(2026, 12, 31)) == nothing()
 
-    assert warnings_scan(today=dt.date(2027, 1, 4)) == nothing(monthly_report_missing=1)
+    # December's report is due by the policy's 10th working day of January, Friday 2027-01-15
+    # (New Year's Day and the weekend do not count): until then it is not late.
+    assert warnings_scan(today=dt.date(2027, 1, 4)) == nothing()
+    assert warnings_scan(today=dt.date(2027, 1, 15)) == nothing()
+    assert warnings_scan(today=dt.date(2027, 1, 16)) == nothing(monthly_report_missing=1)
     assert open_warnings(loan) == [("monthly_report_missing", "2026-12")]
-    assert warnings_scan(today=dt.date(2027, 1, 5)) == nothing()
+    assert warnings_scan(today=dt.date(2027, 1, 18)) == nothing()
 
-    # Still nothing by February: January is missing too, December stays open.
-    assert warnings_scan(today=dt.date(2027, 2, 2)) == nothing(monthly_report_missing=1)
+    # Early February: December stays open; January's report is not due before 2027-02-18.
+    assert warnings_scan(today=dt.date(2027, 2, 2)) == nothing()
+    assert open_warnings(loan) == [("monthly_report_missing", "2026-12")]
+    # Still nothing after the 18th: January is missing too.
+    assert warnings_scan(today=dt.date(2027, 2, 19)) == nothing(monthly_report_missing=1)
     assert open_warnings(loan) == [
         ("monthly_report_missing", "2026-12"),
         ("monthly_report_missing", "2027-01"),
     ]
 
     # December's report arrives late: only December's warning goes.
-    response = send_report(personas, business_date, loan, "2026-12-31", on="2027-02-03")
+    response = send_report(personas, business_date, loan, "2026-12-31", on="2027-02-22")
     assert response.status_code == 201
-    assert warnings_scan(today=dt.date(2027, 2, 3)) == nothing()
+    assert warnings_scan(today=dt.date(2027, 2, 22)) == nothing()
     assert open_warnings(loan) == [("monthly_report_missing", "2027-01")]
-    assert resolved_on(loan, "monthly_report_missing", "2026-12") == dt.date(2027, 2, 3)
+    assert resolved_on(loan, "monthly_report_missing", "2026-12") == dt.date(2027, 2, 22)
+
+
+def test_the_report_deadline_is_each_funds_own_policy(personas, business_date):
+    from fundmgr.ground.funds.models import PolicyVersion
+
+    loan = accepted_loan(personas, business_date)  # Zhaoqing
+    policy = LoanFiling.objects.get(pk=loan).fund.policy_in_force(dt.date(2027, 1, 4))
+    PolicyVersion.objects.filter(pk=policy.pk).update(status_report_due_working_days=3)
+    # Three working days into January: Wednesday 2027-01-06 is the last day.
+    assert warnings_scan(today=dt.date(2027, 1, 6)) == nothing()
+    assert warnings_scan(today=dt.date(2027, 1, 7)) == nothing(monthly_report_missing=1)
 
 
 def test_a_settled_loan_owes_no_more_reports(personas, business_date):
     loan = accepted_loan(personas, business_date)
-    assert warnings_scan(today=dt.date(2027, 1, 4)) == nothing(monthly_report_missing=1)
-    business_date("2027-01-05")
+    assert warnings_scan(today=dt.date(2027, 1, 18)) == nothing(monthly_report_missing=1)
+    business_date("2027-01-19")
     response = personas.client("bank_a").post(
-        f"{BASE}{loan}/settle/", {"settled_on": "2027-01-05"}, format="json"
+        f"{BASE}{loan}/settle/", {"settled_on": "2027-01-19"}, format="json"
     )
     assert response.status_code == 200
-    assert warnings_scan(today=dt.date(2027, 2, 2)) == nothing()
+    assert warnings_scan(today=dt.date(2027, 2, 19)) == nothing()
     assert open_warnings(loan) == []
 
 
@@ -215,12 +233,12 @@ def test_a_filing_not_yet_picked_up_is_warned_too_and_a_returned_one_is_not(pers
 def test_the_command_and_the_task_scan_for_the_business_date(personas, business_date):
     accepted_loan(personas, business_date)
     out = StringIO()
-    call_command("scan_loan_warnings", "--date", "2027-01-04", stdout=out)
+    call_command("scan_loan_warnings", "--date", "2027-01-18", stdout=out)
     assert "monthly_report_missing (未报送月度报告): 1" in out.getvalue()
     assert "Raised 1 warning(s)." in out.getvalue()
 
     # The task scans "today" on the business clock; a second run the next day raises nothing.
-    business_date("2027-01-05")
+    business_date("2027-01-19")
     assert warnings_scan_task.apply().get() == nothing()
     assert EarlyWarning.objects.filter(resolved_on__isnull=True).count() == 1
 

@@ -46,6 +46,7 @@ from loans.models import (
     RecoveryStatus,
     StatusReport,
 )
+from loans.rules.servicing import report_due_on
 from loans.services.servicing import REPORTABLE_LOAN_STATUSES, last_ended_month_end
 
 from . import services
@@ -284,11 +285,6 @@ def _recoveries(today: dt.date, counts: dict[str, int]) -> None:
 # --- monthly reports -------------------------------------------------------------------------
 
 
-def monthly_report_due(today: dt.date, working_days: int) -> dt.date:
-    """The N-th working day of today's month (the fund's policy): last month's reports are due by then."""
-    return workdays.add_working_days(today.replace(day=1) - dt.timedelta(days=1), working_days)
-
-
 def _monthly_reports(today: dt.date, counts: dict[str, int]) -> None:
     month = last_ended_month_end(today)
     label = f"{month:%Y-%m}"
@@ -298,7 +294,7 @@ def _monthly_reports(today: dt.date, counts: dict[str, int]) -> None:
         if policy is None:
             continue
         due_day = policy.status_report_due_working_days
-        due = monthly_report_due(today, due_day)
+        due = report_due_on(month, due_day)
         when = phase(today, due)
         if when is None:
             continue
