@@ -30,6 +30,17 @@ Plan = list[tuple[str, str, tuple[str, ...], Any]]
 
 # Class -> its shared plan, or None when its plan must be worked out per instance.
 _SHARED: dict[type, Plan | None] = {}
+# Type -> whether its values are read by key (a Mapping) rather than by attribute: asked of
+# `Mapping` once per type, not once per field of every row (an ABC check is slow).
+_BY_KEY: dict[type, bool] = {}
+
+
+def _by_key(value) -> bool:
+    kind = type(value)
+    found = _BY_KEY.get(kind)
+    if found is None:
+        found = _BY_KEY[kind] = isinstance(value, Mapping)
+    return found
 
 
 def _entry(field, *, nested: bool) -> tuple[str, str, tuple[str, ...], Any] | None:
@@ -112,20 +123,23 @@ class PlainRepresentation:
     def to_representation(self, instance) -> dict:
         out: dict[str, Any] = {}
         for name, how, attrs, show in self._plain_plan():
-            if how == METHOD:
+            if how is METHOD:
                 out[name] = getattr(self, show)(instance)
                 continue
             value = instance
             try:
-                if how == FRAMEWORK:
+                if how is FRAMEWORK:
                     raise LookupError  # related fields: the framework's own way (pk-only reads)
-                if how == PK:  # the related row's key, without reading the row
+                if how is PK:  # the related row's key, without reading the row
                     for attr in attrs[:-1]:
-                        value = value[attr] if isinstance(value, Mapping) else getattr(value, attr)
+                        value = value[attr] if _by_key(value) else getattr(value, attr)
                     out[name] = None if value is None else value.serializable_value(attrs[-1])
                     continue
                 for attr in attrs:
-                    value = value[attr] if isinstance(value, Mapping) else getattr(value, attr)
+                    by_key = _BY_KEY.get(type(value))
+                    if by_key is None:
+                        by_key = _by_key(value)
+                    value = value[attr] if by_key else getattr(value, attr)
                     if value is None:
                         break
                 if callable(value) and not isinstance(value, type):
