@@ -69,6 +69,7 @@ def _terms(filings) -> list[str]:
         last.enterprise.name[-3:],
         first.enterprise.uscc[3:9].lower(),
         f"{first.enterprise.name[:2]} {first.reference[-3:]}",  # two words: both must match
+        f'"{first.enterprise.name[:4]}"',  # a quoted phrase
         "没有这样的企业",
     ]
 

@@ -26,6 +26,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, strip_tags
 from django.utils.http import content_disposition_header
+from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed, has_transition_perm
@@ -294,7 +295,9 @@ class ExactFirstSearchMixin:
         fields = self.get_search_fields(request)
         if not term or any(f[:1] in "^=@" for f in fields):
             return super().get_search_results(request, queryset, search_term)
-        for word in term.split():
+        for word in smart_split(term):  # words, or "quoted phrases", as Django's own search
+            if word[:1] in "\"'" and word[0] == word[-1]:
+                word = unescape_string_literal(word)
             any_field = Q()
             for field in fields:
                 any_field |= self._condition(field, "icontains", word)
