@@ -48,20 +48,17 @@ from . import book
 
 log = logging.getLogger(__name__)
 
-# Claims whose amount is committed (approved but not yet paid) or paid.
-_COMMITTED, _PAID = COMMITTED_CLAIM_STATUSES, PAID_CLAIM_STATUSES
-
 
 def _committed_and_paid(qs) -> Decimal:
     totals = qs.aggregate(
-        approved=Coalesce(Sum("approved_amount", filter=Q(status__in=_COMMITTED)), ZERO),
-        paid=Coalesce(Sum("paid_amount", filter=Q(status__in=_PAID)), ZERO),
+        approved=Coalesce(Sum("approved_amount", filter=Q(status__in=COMMITTED_CLAIM_STATUSES)), ZERO),
+        paid=Coalesce(Sum("paid_amount", filter=Q(status__in=PAID_CLAIM_STATUSES)), ZERO),
     )
     return totals["approved"] + totals["paid"]
 
 
 def committed_unpaid(*, fund_id: int, exclude_claim: int | None = None) -> Decimal:
-    qs = Claim.objects.filter(fund_id=fund_id, status__in=_COMMITTED)
+    qs = Claim.objects.filter(fund_id=fund_id, status__in=COMMITTED_CLAIM_STATUSES)
     if exclude_claim:
         qs = qs.exclude(pk=exclude_claim)
     return qs.aggregate(total=Coalesce(Sum("approved_amount"), ZERO))["total"]
@@ -81,9 +78,9 @@ def compute_for(
     enterprise_claims = others.filter(filing__enterprise_id=filing.enterprise_id)
     enterprise_loss_base = enterprise_amount = year_amount = institution_amount = None
     if policy.per_enterprise_principal_cap is not None:
-        enterprise_loss_base = enterprise_claims.filter(status__in=_COMMITTED + _PAID).aggregate(
-            total=Coalesce(Sum("loss_base"), ZERO)
-        )["total"]
+        enterprise_loss_base = enterprise_claims.filter(
+            status__in=COMMITTED_CLAIM_STATUSES + PAID_CLAIM_STATUSES
+        ).aggregate(total=Coalesce(Sum("loss_base"), ZERO))["total"]
     if policy.per_enterprise_comp_cap is not None:
         enterprise_amount = _committed_and_paid(enterprise_claims)
     unpaid = committed_unpaid(fund_id=filing.fund_id, exclude_claim=exclude_claim)
