@@ -87,7 +87,7 @@ def filings_awaiting_acceptance(*, user, today: dt.date | None = None, limit: in
 
 # Each review step of a claim has a deadline: the policy's working days from the day the claim
 # entered the step's first state (the latest entry: a returned and resubmitted claim starts
-# again). The same clocks as the deadline notices (notifications.deadlines.CLAIM_STEPS).
+# again). The deadline notices (notifications.deadlines) read the same clocks.
 CLAIM_CLOCKS: dict[str, tuple[str, str]] = {
     # status: (the state whose entry starts the clock, the policy's working days)
     ClaimStatus.SUBMITTED: (ClaimStatus.SUBMITTED, "claim_review_working_days"),
@@ -102,10 +102,11 @@ def _claims() -> QuerySet[Claim]:
     return Claim.objects.select_related("institution", "fund", "filing__enterprise")
 
 
-def _claim_clock(starts_in: str, policy_field: str) -> dict[str, Any]:
+def claim_clock(starts_in: str, policy_field: str) -> dict[str, Any]:
     """The values a claim's step deadline is computed from: the business date the step started
     and the working days of the policy the loan was accepted under (a claim is always on an
-    accepted loan; failing that, the fund's policy in force when the claim was submitted)."""
+    accepted loan; failing that, the fund's policy in force when the claim was submitted), as
+    annotations `step_started_on` and `step_days`: `claim_step_due` gives the deadline."""
     started = state_entered_on_expression(Claim, state=starts_in)
     if starts_in == ClaimStatus.SUBMITTED:
         started = Coalesce(started, F("submitted_on"))
@@ -130,7 +131,7 @@ def _claim_summary(waiting: Waiting, status: str, *, today: dt.date | None, limi
     starts_in, policy_field = CLAIM_CLOCKS[status]
     return summary_by_computed_due(
         waiting,
-        values=_claim_clock(starts_in, policy_field),
+        values=claim_clock(starts_in, policy_field),
         due_of=lambda row: claim_step_due(row["step_started_on"], row["step_days"]),
         today=today or clock.today(),
         limit=limit,

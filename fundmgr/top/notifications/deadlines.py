@@ -14,11 +14,12 @@ as one likes, and a new deadline (a resubmitted filing) is notified afresh.
 | committee_review | entry into `recommended` + `committee_review_working_days`, while recommended / committee_review | committee secretaries |
 | payment | entry into `approved` + `payment_working_days`, while approved | finance |
 | recovery_return | `Recovery.due_on` | approaching: the bank; breached: the bank and finance (same notice as `services.on_recovery_overdue`) |
-| monthly_report | the 10th working day of the month, for last month's report of each live accepted loan | the bank (one notice per bank and month, listing the loans) |
+| monthly_report | the policy's N-th working day of the month (`status_report_due_working_days`, `loans.rules.servicing.report_due_on`), for last month's report of each live accepted loan | the bank (one notice per bank and month, listing the loans) |
 
 A claim step starts on the business date of the last transition-log entry into the step's
 first state (`accounts.workflow.state_entered_on_expression`); the log is the record of when
-a step began (a returned and resubmitted claim starts again).
+a step began (a returned and resubmitted claim starts again). The clocks are the loans app's
+(`loans.selectors.queues.CLAIM_CLOCKS`, `claim_clock`): the work queues show the same dates.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from django.utils.translation import gettext_noop
 
 from banks.models import Institution
 from fundmgr.ground.accounts.models import Role, User
-from fundmgr.ground.accounts.workflow import state_entered_on_expression
 from fundmgr.ground.funds.models import Fund
 from fundmgr.ground.lib import clock, workdays
 from fundmgr.ground.lib.i18n import recorded
@@ -47,6 +47,7 @@ from loans.models import (
     StatusReport,
 )
 from loans.rules.servicing import report_due_on
+from loans.selectors.queues import CLAIM_CLOCKS, claim_clock, claim_step_due
 from loans.services.servicing import REPORTABLE_LOAN_STATUSES, last_ended_month_end
 
 from . import services
@@ -146,10 +147,17 @@ class _ClaimStep:
     label: str  # gettext_noop: recorded in notices in the default language
     approaching: str  # the notice's subject, by phase
     breached: str
-    statuses: tuple[str, ...]
-    starts_in: str  # the state whose latest entry starts the clock
-    policy_field: str
+    starts_in: str  # the state whose latest entry starts the clock (loans' CLAIM_CLOCKS)
     roles: tuple[str, ...]
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        """The claim states this step's clock runs in, as the work queues count them."""
+        return tuple(status for status, (start, _days) in CLAIM_CLOCKS.items() if start == self.starts_in)
+
+    @property
+    def policy_field(self) -> str:
+        return CLAIM_CLOCKS[self.starts_in][1]
 
 
 CLAIM_STEPS = (
@@ -158,9 +166,7 @@ CLAIM_STEPS = (
         gettext_noop("补偿初审"),
         gettext_noop("补偿初审即将到期：补偿申请 %(claim)s"),
         gettext_noop("补偿初审已超期：补偿申请 %(claim)s"),
-        (ClaimStatus.SUBMITTED, ClaimStatus.INITIAL_REVIEW),
         ClaimStatus.SUBMITTED,
-        "claim_review_working_days",
         (Role.OFFICER, Role.APPROVER),
     ),
     _ClaimStep(
@@ -168,9 +174,7 @@ CLAIM_STEPS = (
         gettext_noop("决委会审议"),
         gettext_noop("决委会审议即将到期：补偿申请 %(claim)s"),
         gettext_noop("决委会审议已超期：补偿申请 %(claim)s"),
-        (ClaimStatus.RECOMMENDED, ClaimStatus.COMMITTEE_REVIEW),
         ClaimStatus.RECOMMENDED,
-        "committee_review_working_days",
         (Role.COMMITTEE,),
     ),
     _ClaimStep(
@@ -178,38 +182,35 @@ CLAIM_STEPS = (
         gettext_noop("代偿付款"),
         gettext_noop("代偿付款即将到期：补偿申请 %(claim)s"),
         gettext_noop("代偿付款已超期：补偿申请 %(claim)s"),
-        (ClaimStatus.APPROVED,),
         ClaimStatus.APPROVED,
-        "payment_working_days",
         (Role.FINANCE,),
     ),
 )
 
 
 def _claims(today: dt.date, counts: dict[str, int], staff: _Staff) -> None:
-    # Each open claim with the business date it entered its step's first state.
+    # Each open claim with its step's deadline, computed as the work queues compute it (loans'
+    # `claim_clock`: the business date it entered the step's first state, the working days of
+    # the policy its loan was accepted under).
     claims = []
     for step in CLAIM_STEPS:
         claims.extend(
             (step, claim)
             for claim in Claim.objects.filter(status__in=step.statuses)
-            .annotate(step_started_on=state_entered_on_expression(Claim, state=step.starts_in))
-            .select_related("filing__policy_version", "fund", "institution")
+            .annotate(**claim_clock(step.starts_in, step.policy_field))
+            .select_related("fund", "institution")
             .order_by("pk")
         )
     for step, claim in claims:
         start = claim.step_started_on
-        if start is None and step.starts_in == ClaimStatus.SUBMITTED:
-            start = claim.submitted_on
         if start is None:
             log.warning(
                 "claim %s in %s has no log of entering %s", claim.reference, claim.status, step.starts_in
             )
             continue
-        policy = claim.filing.policy_version or claim.fund.policy_in_force(start)
-        if policy is None:
+        due = claim_step_due(start, claim.step_days)
+        if due is None:  # no policy sets the step's working days
             continue
-        due = workdays.add_working_days(start, getattr(policy, step.policy_field))
         when = phase(today, due)
         if when is None:
             continue
@@ -231,7 +232,7 @@ def _claims(today: dt.date, counts: dict[str, int], staff: _Staff) -> None:
                 status=ClaimStatus(claim.status).label,
                 start=start.isoformat(),
                 step=step.label,
-                days=getattr(policy, step.policy_field),
+                days=claim.step_days,
                 when=_when(today, due),
             ),
             obj=claim,
