@@ -19,7 +19,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from enterprises.models import IPAsset
 from fundmgr.ground.accounts.admin import StateAgeMixin, WorkflowTransitionsMixin, work_queue_filter
-from fundmgr.ground.accounts.workflow import history_html, state_entered_on, transition_label
+from fundmgr.ground.accounts.workflow import history_html, state_entered_on, step_signers, transition_label
 from fundmgr.ground.funds.models import Fund
 from fundmgr.ground.lib.adminkit import Figure, ReadOnlyAdminMixin, ServiceErrorsMixin
 from fundmgr.ground.lib.errors import AppError
@@ -226,7 +226,7 @@ def suspension_context(agreements) -> dict:
     notes = []
     for suspension in suspensions:
         step = "approve_reinstatement" if suspension.awaiting_approval else "request_reinstatement"
-        signers = selectors.eligible_signers(suspension.agreement, step)
+        signers = step_signers(suspension.agreement, step)
         notes.append(
             {
                 "suspension": suspension,

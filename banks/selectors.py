@@ -10,9 +10,8 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from fundmgr.ground.accounts.models import Role, User
 from fundmgr.ground.accounts.principals import Principal, by_fund_and_institution, scoped
-from fundmgr.ground.accounts.workflow import ROLE_LABELS, history, last_actor_id
+from fundmgr.ground.accounts.workflow import ROLE_LABELS, history
 from fundmgr.ground.accounts.workqueues import QueueSummary, Waiting, WorkQueue, summary_by_age, waiting_for
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.errors import NotFound
@@ -230,40 +229,6 @@ def suspended_agreements_of(institution: Institution) -> list[CooperationAgreeme
 
 
 # --- who may sign a step ------------------------------------------------------------------
-
-
-def step_policy(model, name: str):
-    """The role and four-eyes policy a step is declared with (accounts.workflow.StepPolicy)."""
-    meta = getattr(getattr(model, name, None), "_django_fsm", None)
-    if meta is None:
-        return None
-    return next(iter(meta.transitions.values())).custom.get("policy")
-
-
-def eligible_signers(instance, name: str, *, excluding_user_id: int | None = None) -> list[User]:
-    """The active people who may take step `name` on `instance` now as far as role and
-    four-eyes go (so a refusal can say who may sign instead), `excluding_user_id` aside."""
-    policy = step_policy(type(instance), name)
-    if policy is None or not policy.roles:
-        return []
-    excluded = {excluding_user_id} - {None}
-    if policy.differs_from:
-        previous = last_actor_id(instance, policy.differs_from)
-        if previous is not None:
-            excluded.add(previous)
-    return list(
-        User.objects.filter(role__in=policy.roles, is_active=True)
-        .exclude(pk__in=excluded)
-        .order_by("username")
-    )
-
-
-def step_roles(model, name: str) -> list[str]:
-    """The roles a step is declared for, in the order of `Role`."""
-    policy = step_policy(model, name)
-    if policy is None:
-        return []
-    return [role for role in Role.values if role in policy.roles]
 
 
 # --- work queues (the start page, 工作台) -----------------------------------------------------

@@ -16,7 +16,7 @@ from fundmgr.ground.accounts.errors import AccountsError
 from fundmgr.ground.accounts.models import STAFF_ROLES
 from fundmgr.ground.accounts.principals import principal_for
 from fundmgr.ground.accounts.services import api_key_issue
-from fundmgr.ground.accounts.workflow import ROLE_LABELS, require_public, run_transition, transition_label
+from fundmgr.ground.accounts.workflow import require_public, run_transition, transition_label, why_not
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.errors import (
     AppError,
@@ -31,7 +31,7 @@ from fundmgr.ground.lib.errors import (
 from fundmgr.ground.lib.i18n import recorded
 from fundmgr.ground.lib.identifiers import validate_uscc
 
-from . import rules, selectors
+from . import rules
 from .events import AGREEMENT_FILINGS_CHANGED, INSTITUTION_CHANGED
 from .models import CooperationAgreement, FilingsStatus, Institution, Product
 from .selectors import agreement_in_force, agreements_in_force
@@ -44,48 +44,17 @@ def _require_staff(user, action: str) -> None:
         raise Forbidden(CommonError.PERMISSION_DENIED, _("您的角色无权%(action)s") % {"action": action})
 
 
-def _person(user) -> str:
-    full = user.get_full_name().strip() if hasattr(user, "get_full_name") else ""
-    return f"{full}（{user.get_username()}）" if full else user.get_username()
-
-
 def _explained(exc: Forbidden, *, model, pk, name: str, user) -> Forbidden:
-    """A role or four-eyes refusal that says, in Chinese, why and who may sign instead.
+    """A role or four-eyes refusal that says why and who may sign instead.
 
-    Staff are told the people who may take the step now (the declared roles, minus whoever
-    took the step four-eyes sets apart, minus themselves); anyone else (a bank's system user)
-    is only told it may not, so no staff names leave the house."""
-    label = transition_label(model, name)
-    roles = _("或").join(str(ROLE_LABELS[r]) for r in selectors.step_roles(model, name)) or _("工作人员")
+    Staff are told the rule and the people who may take the step now (`why_not`, the same
+    sentence the admin shows); anyone else (a bank's system user) is only told it may not, so
+    no staff names leave the house."""
     if getattr(user, "role", None) not in STAFF_ROLES:
-        return Forbidden(exc.code, _("您无权执行“%(step)s”") % {"step": label})
+        return Forbidden(exc.code, _("您无权执行“%(step)s”") % {"step": transition_label(model, name)})
     instance = model.objects.filter(pk=pk).first()
-    signers = selectors.eligible_signers(instance, name, excluding_user_id=user.pk) if instance else []
-    instead = (
-        _("可由%(people)s办理。") % {"people": "、".join(_person(u) for u in signers)}
-        if signers
-        else _("目前没有其他可办理的%(roles)s，请联系系统管理员。") % {"roles": roles}
-    )
-    if exc.code == AccountsError.FOUR_EYES_REQUIRED:
-        policy = selectors.step_policy(model, name)
-        previous = transition_label(model, policy.differs_from[0]) if policy and policy.differs_from else ""
-        message = _(
-            "四眼原则：“%(previous)s”由您本人办理，“%(step)s”须由另一位%(roles)s办理。%(instead)s"
-        ) % {
-            "previous": previous,
-            "step": label,
-            "roles": roles,
-            "instead": instead,
-        }
-    else:
-        own = ROLE_LABELS.get(getattr(user, "role", None), _("未知角色"))
-        message = _("“%(step)s”须由%(roles)s办理，您的角色（%(own)s）无权办理。%(instead)s") % {
-            "step": label,
-            "roles": roles,
-            "own": own,
-            "instead": instead,
-        }
-    return Forbidden(exc.code, message)
+    reason = why_not(instance, name, user) if instance is not None else None
+    return Forbidden(exc.code, reason or str(exc))
 
 
 def _run_explained(*, model, pk, name: str, user, **kwargs):
