@@ -55,6 +55,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
+# A token's last use is written at most this often (seconds).
+TOKEN_TOUCH_SECONDS = 60
+
+
 class TokenAuthentication(authentication.BaseAuthentication):
     keyword = "Token"
 
@@ -67,7 +71,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("令牌无效或已吊销"), code=CommonError.INVALID_CREDENTIALS)
         now = timezone.now()
         # Touch at most once a minute: a busy client must not turn every read into a write.
-        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > TOKEN_TOUCH_SECONDS:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token
 
