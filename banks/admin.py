@@ -21,7 +21,15 @@ from enterprises.models import IPAsset
 from fundmgr.ground.accounts.admin import StateAgeMixin, WorkflowTransitionsMixin, work_queue_filter
 from fundmgr.ground.accounts.workflow import history_html, state_entered_on, step_signers, transition_label
 from fundmgr.ground.funds.models import Fund
-from fundmgr.ground.lib.adminkit import Figure, ReadOnlyAdminMixin, ServiceErrorsMixin
+from fundmgr.ground.lib.adminkit import (
+    Figure,
+    ReadOnlyAdminMixin,
+    ServiceErrorsMixin,
+    WorkListMixin,
+    date_display,
+    money_display,
+    short_name_display,
+)
 from fundmgr.ground.lib.errors import AppError
 from fundmgr.ground.lib.money import format_yuan
 from fundmgr.ground.lib.regions import region_name
@@ -411,7 +419,7 @@ class FundFilter(admin.SimpleListFilter):
 
 @admin.register(CooperationAgreement)
 class CooperationAgreementAdmin(
-    WorkflowTransitionsMixin, ServiceErrorsMixin, FSMAdminMixin, ReadOnlyHistoryAdmin
+    WorkListMixin, WorkflowTransitionsMixin, ServiceErrorsMixin, FSMAdminMixin, ReadOnlyHistoryAdmin
 ):
     """A cooperation agreement's page: its terms (signed on the institution's page, never
     edited), and its filing suspension, lifted four-eyes with the buttons: request
@@ -420,14 +428,14 @@ class CooperationAgreementAdmin(
     fsm_fields = ["filings_status"]
     comment_required_steps = rules.AGREEMENT_COMMENT_REQUIRED
     change_form_template = SUSPENSION_CHANGE_FORM
-    # Narrow enough for 1280 px beside the navigation and the filters: short names (the full
-    # ones in the tooltips), short headers, nothing that wraps mid-word.
+    # A work list (the filters in a menu, exports): short names (the full ones in the tooltips
+    # and the exports), short headers, nothing that wraps mid-word.
     list_display = [
         "institution_name",
         "fund_name",
         "fund_share_text",
-        "quota_text",
-        "valid_from_text",
+        "quota_yuan",
+        "effective",
         "filings_state",
     ]
     list_display_links = ["institution_name"]
@@ -529,29 +537,16 @@ class CooperationAgreementAdmin(
                 )
         return figures
 
-    @admin.display(description=_("合作机构"), ordering="institution__name")
-    def institution_name(self, obj) -> str:
-        return format_html('<span title="{}">{}</span>', obj.institution.name, obj.institution.short_name)
-
-    @admin.display(description=_("资金"), ordering="fund__code")
-    def fund_name(self, obj) -> str:
-        return format_html(
-            '<span title="{}" style="white-space: nowrap;">{}</span>',
-            obj.fund.name,
-            selectors.fund_label(obj.fund),
-        )
+    institution_name = short_name_display(
+        "institution", _("合作机构"), short=lambda inst: inst.short_name, ordering="institution__name"
+    )
+    fund_name = short_name_display("fund", _("资金"), short=selectors.fund_label, ordering="fund__code")
+    quota_yuan = money_display("quota", _("额度(元)"))
+    effective = date_display("valid_from", _("生效日期"))
 
     @admin.display(description=_("资金分担"), ordering="fund_share")
     def fund_share_text(self, obj) -> str:
         return selectors.percent_text(obj.fund_share)
-
-    @admin.display(description=_("额度(元)"), ordering="quota")
-    def quota_text(self, obj) -> str:
-        return "—" if obj.quota is None else format_yuan(obj.quota)
-
-    @admin.display(description=_("生效日期"), ordering="valid_from")
-    def valid_from_text(self, obj) -> str:
-        return format_html('<span style="white-space: nowrap;">{}</span>', obj.valid_from.isoformat())
 
     @admin.display(description=_("备案状态"), ordering="filings_status")
     def filings_state(self, obj) -> str:

@@ -353,6 +353,6 @@ class IPAssetAdmin(WorkListMixin, ChangePageMixin, SimpleHistoryAdmin):
 
 
 @admin.register(SMEThreshold)
-class SMEThresholdAdmin(admin.ModelAdmin):
+class SMEThresholdAdmin(WorkListMixin, admin.ModelAdmin):
     list_display = ["standard", "industry", "name", "effective_from"]
     list_filter = ["standard"]

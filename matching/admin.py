@@ -222,7 +222,7 @@ class FinancingNeedAdmin(
     inlines = [PriorityInline, InterestInline, MeetingInline, NeedSigningInline]
 
     fund_name = short_name_display("fund", _("资金"), short=lambda fund: fund.short_label)
-    district = region_display("enterprise__region_code", _("区县"))
+    district = region_display("enterprise__region_code", _("所在区县"))  # as on the enterprises list
     amount_yuan = money_display("amount", _("融资金额(元)"))
     registered = date_display("registered_on", _("登记日期"))
     expires = date_display("expires_on", _("有效期至"))

@@ -34,7 +34,7 @@ class StatusReportAdmin(WorkListMixin, ReadOnlyAdmin):
         "is_current",
         "reported",
     ]
-    list_wrap = ("enterprise",)
+    list_wrap = ("enterprise", "institution_name")
     export_fields = [
         "filing",
         "enterprise",

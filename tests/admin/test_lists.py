@@ -15,7 +15,8 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from enterprises.models import Enterprise
+from banks.models import CooperationAgreement
+from enterprises.models import Enterprise, SMEThreshold
 from fundmgr.ground.accounts.models import User
 from fundmgr.ground.funds.models import Fund, LedgerEntry, PolicyVersion
 from loans.models import LoanFiling
@@ -290,12 +291,33 @@ def test_every_queue_exports_its_rows(client, rows):
         ("admin:funds_fund_export", 4),
         ("admin:funds_policyversion_export", PolicyVersion.objects.count()),
         ("admin:reports_storedreport_export", 3),
+        ("admin:banks_cooperationagreement_export", CooperationAgreement.objects.count()),
+        ("admin:enterprises_smethreshold_export", SMEThreshold.objects.count()),
     ):
         sheet = load_workbook(io.BytesIO(export(client, name, "xlsx").content)).active
         assert sheet.max_row - 1 == expected, name
         lines = list(csv.reader(io.StringIO(export(client, name, "csv").content.decode("utf-8-sig"))))
         assert len(lines) - 1 == expected, name
         assert not [h for h in lines[0] if re.fullmatch(r"[a-z_]+", h)], (name, lines[0])  # no field names
+
+
+def test_agreements_export_full_names_amounts_and_dates(client, rows):
+    login(client, "officer")
+    assert 'href="/admin/banks/cooperationagreement/export/xlsx/"' in text_of(
+        client, reverse("admin:banks_cooperationagreement_changelist")
+    )
+    response = export(client, "admin:banks_cooperationagreement_export", "xlsx", q="zqrcb")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    headers = [c.value for c in sheet[1]]
+    assert headers == ["合作机构", "资金", "资金分担", "额度(元)", "生效日期", "备案状态"]
+    agreement = CooperationAgreement.objects.get(institution__code="zqrcb")
+    row = {h: c for h, c in zip(headers, sheet[2], strict=True)}
+    assert sheet.max_row == 2
+    assert (row["合作机构"].value, row["资金"].value) == (ZQRCB, ZQ_FUND)  # full names in the file
+    assert (
+        Decimal(str(row["额度(元)"].value)) == agreement.quota and row["额度(元)"].number_format == "#,##0.00"
+    )
+    assert row["生效日期"].value == dt.datetime.combine(agreement.valid_from, dt.time())
 
 
 def test_ledger_export_has_signed_amounts_dates_and_the_claim(client, rows):

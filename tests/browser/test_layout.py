@@ -18,9 +18,13 @@ from django.contrib import admin
 from django.contrib.admin.utils import label_for_field
 from django.utils import translation
 
+from enterprises.models import IPAsset
 from loans.models import LoanFiling
-from tests.admin.queues import queue_rows
+from loans.services.filings import due_diligence_record, filing_transition
+from tests.admin.queues import BUSINESS_DATE, queue_rows
 from tests.factories import filing_body
+from tests.loans.conftest import ALL_CHECKED
+from tests.matching.conftest import YUNFAN, need_body
 
 from .conftest import FAILURES_DIR, VIEWPORT
 from .helpers import read_in
@@ -36,8 +40,8 @@ FILING_KEY_COLUMNS = {
     "due_on": "尽调截止日",
 }
 
-# Every queue: its list, and its key columns (the record, the party, the amount, the status
-# and the deadline where there is one).
+# Every queue, and the lists of agreements and SME thresholds: its list, and its key columns
+# (the record, the party, the amount, the status and the deadline where there is one).
 QUEUES = {
     "filings": ("/admin/loans/loanfiling/", FILING_KEY_COLUMNS),
     "claims": (
@@ -103,6 +107,31 @@ QUEUES = {
     "stored_reports": (
         "/admin/reports/storedreport/",
         {"kind": "类型", "fund_name": "资金", "period": "期间", "downloads": "下载"},
+    ),
+    "financing_needs": (
+        "/admin/matching/financingneed/",
+        {
+            "enterprise_name": "企业",
+            "district": "区县",
+            "amount_yuan": "融资金额",
+            "status": "状态",
+            "registered": "登记日期",
+            "expires": "有效期至",
+        },
+    ),
+    "agreements": (
+        "/admin/banks/cooperationagreement/",
+        {
+            "institution_name": "合作机构",
+            "fund_name": "资金",
+            "quota_yuan": "额度",
+            "effective": "生效日期",
+            "filings_state": "备案状态",
+        },
+    ),
+    "sme_thresholds": (
+        "/admin/enterprises/smethreshold/",
+        {"standard": "划型标准", "industry": "行业标识", "name": "行业名称", "effective_from": "施行日期"},
     ),
 }
 
@@ -185,9 +214,53 @@ def test_filings_list_shows_key_columns_at_1280(as_persona, personas, business_d
     assert cell.locator("a").bounding_box()["height"] < 1.5 * line_height
 
 
+def foshan_rows(personas, business_date) -> None:
+    """Bank B (中国工商银行佛山分行, the demo's longest bank name) lends 5,000,000.00 to a Foshan
+    enterprise, reports the loan for November and registers a financing need for it: names and
+    amounts as wide as the demo's, which made the English status reports too wide (40 px on the
+    demo data, 16 px with these rows, before the bank column wrapped)."""
+    bank_b = personas.client("bank_b")
+    business_date("2026-11-21")
+    patent = IPAsset.objects.filter(enterprise__uscc=YUNFAN).exclude(kind="trademark").first()
+    body = filing_body(
+        fund="foshan",
+        enterprise_uscc=YUNFAN,
+        contract_no="ICBC-FS-2026-001",
+        principal="5000000.00",
+        covered_principal="5000000.00",
+        matures_on=min("2027-11-15", patent.expires_on.isoformat()),
+        pledges=[{**filing_body()["pledges"][0], "kind": patent.kind, "number": patent.number}],
+    )
+    filed = bank_b.post("/api/v1/filings/", body, format="json")
+    assert filed.status_code == 201, filed.json()
+    filing_id = filed.json()["id"]
+    filing_transition(filing_id=filing_id, name="start_due_diligence", user=personas.user("officer"))
+    due_diligence_record(filing_id=filing_id, user=personas.user("officer"), items=ALL_CHECKED)
+    filing_transition(filing_id=filing_id, name="accept", user=personas.user("approver"))
+    business_date(BUSINESS_DATE)
+    report = {
+        "as_of": "2026-11-30",
+        "outstanding_principal": "5000000.00",
+        "overdue_principal": "0.00",
+        "overdue_interest": "0.00",
+        "days_overdue": 0,
+        "risk_class": "normal",
+    }
+    reported = bank_b.post(f"/api/v1/filings/{filing_id}/status-reports/", report, format="json")
+    assert reported.status_code == 201, reported.json()
+    need = bank_b.post(
+        "/api/v1/financing-needs/",
+        need_body(enterprise_uscc=YUNFAN, fund="foshan", offered_ip=[]),
+        format="json",
+    )
+    assert need.status_code == 201, need.json()
+
+
 @pytest.fixture
 def rows(personas, business_date):
-    return queue_rows(personas, business_date)
+    made = queue_rows(personas, business_date)
+    foshan_rows(personas, business_date)
+    return made
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
