@@ -235,7 +235,7 @@ def monthly_job(today: dt.date) -> dict:
     t = time.perf_counter()
     stored_report_workbook(report=StoredReport.objects.get(pk=report.pk))
     print(f"first download of the largest bank statement ({len(report.data['loans']):,} loans, "
-          f"{size / 2**20:.1f} MiB): rendered in {first:.2f} s, then kept "
+          f"{size / 1024:,.0f} KiB): rendered in {first:.2f} s, then kept "
           f"({time.perf_counter() - t:.3f} s)", flush=True)  # fmt: skip
     return {"median": seconds, "min": seconds, "max": seconds, "n": len(q.captured_queries), "peak": 0.0,
             "slow": (0.0, ""), "repeat": ("", 1)}  # fmt: skip
