@@ -15,7 +15,14 @@ import xlsxwriter
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.utils import flatten_fieldsets, label_for_field, quote, unquote
+from django.contrib.admin.utils import (
+    flatten_fieldsets,
+    get_fields_from_path,
+    label_for_field,
+    lookup_spawns_duplicates,
+    quote,
+    unquote,
+)
 from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import models
@@ -241,18 +248,13 @@ class ReadOnlyAdminMixin:
 
 def _related_split(model, path: str) -> tuple[str, Any, str] | None:
     """`enterprise__name` on a filing -> ("enterprise", Enterprise, "name"): the relation to
-    follow, its model and the field there; None for the model's own field."""
-    parts = path.split("__")
-    if len(parts) == 1:
+    follow, its model and the field there; None for the model's own field, or for a path
+    through a reverse or many-to-many relation (the framework's own search then)."""
+    fields = get_fields_from_path(model, path)
+    if len(fields) == 1 or lookup_spawns_duplicates(model._meta, path):
         return None
-    opts, related = model._meta, None
-    for part in parts[:-1]:
-        field = opts.get_field(part)
-        if not field.is_relation or field.many_to_many or field.one_to_many:
-            return None  # a reverse or many-to-many relation: the framework's own search
-        related = field.related_model
-        opts = related._meta
-    return "__".join(parts[:-1]), related, parts[-1]
+    relation, _sep, field = path.rpartition("__")
+    return relation, fields[-2].related_model, field
 
 
 class ExactFirstSearchMixin:
@@ -303,7 +305,7 @@ class ExactFirstSearchMixin:
                 any_field |= self._condition(field, "icontains", word)
             queryset = queryset.filter(any_field)
         # A reverse or many-to-many path is searched over its join, which may repeat a row.
-        return queryset, any("__" in f and _related_split(self.model, f) is None for f in fields)
+        return queryset, any(lookup_spawns_duplicates(self.opts, f) for f in fields)
 
 
 # --- lists that read well at 1280 px, with exports of what they show ------------------------
