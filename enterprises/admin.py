@@ -354,5 +354,7 @@ class IPAssetAdmin(WorkListMixin, ChangePageMixin, SimpleHistoryAdmin):
 
 @admin.register(SMEThreshold)
 class SMEThresholdAdmin(WorkListMixin, admin.ModelAdmin):
-    list_display = ["standard", "industry", "name", "effective_from"]
+    list_display = ["standard", "industry", "name", "effective"]
     list_filter = ["standard"]
+
+    effective = date_display("effective_from", _("施行日期"))  # ISO, as in the other lists

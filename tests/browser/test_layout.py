@@ -131,7 +131,7 @@ QUEUES = {
     ),
     "sme_thresholds": (
         "/admin/enterprises/smethreshold/",
-        {"standard": "划型标准", "industry": "行业标识", "name": "行业名称", "effective_from": "施行日期"},
+        {"standard": "划型标准", "industry": "行业标识", "name": "行业名称", "effective": "施行日期"},
     ),
 }
 
