@@ -12,12 +12,18 @@ class LoansConfig(AppConfig):
         from enterprises.events import DISTRICT_CHANGED
         from fundmgr.ground.funds import ports
 
+        from .models import FundBook
         from .selectors import filings as selectors
         from .services.book import on_district_changed
 
         ports.provide_loan_book(
             ports.LoanBook(
-                covered_totals=lambda fund_ids: selectors.covered_totals_by_fund(fund_ids=fund_ids),
+                kept_figures=ports.KeptFigures(
+                    table=FundBook._meta.db_table,
+                    fund_column=FundBook._meta.get_field("fund").column,
+                    covered_column=FundBook._meta.get_field("covered_outstanding").column,
+                    exposure_column=FundBook._meta.get_field("exposure_exact").column,
+                ),
                 filed_since=selectors.fund_filed_since,
             )
         )

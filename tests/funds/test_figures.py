@@ -38,3 +38,43 @@ def test_figures_for_many_funds_use_a_fixed_number_of_queries(demo, django_asser
     with django_assert_max_num_queries(3):
         figures = selectors.fund_figures(funds=funds, on=dt.date(2026, 11, 21))
     assert figures[Fund.objects.get(code="foshan").id].capital == D("60000000.00")
+
+
+def test_the_fund_list_read_gives_each_visible_fund_its_figures_and_policy(
+    personas, django_assert_max_num_queries
+):
+    """`funds_with_figures` (the list's one statement) agrees with `fund_figures` and the policy
+    in force, for staff (every fund), a regulator (its city's) and a regulator of no city (none)."""
+    from fundmgr.ground.accounts.models import User
+    from fundmgr.ground.accounts.principals import principal_for
+
+    on = dt.date(2026, 11, 21)
+    make_filing(fund=Fund.objects.get(code="zhaoqing"), principal=D("3000000.00"))
+    nobody = principal_for(  # a regulator of no city yet
+        User.objects.create_user(username="no-city", password="x-very-long-password-1", role="regulator")
+    )
+    for principal, codes in (
+        (principal_for(personas.user("officer")), sorted(Fund.objects.values_list("code", flat=True))),
+        (principal_for(personas.user("regulator_x")), ["zhaoqing"]),
+        (nobody, []),
+    ):
+        with django_assert_max_num_queries(1):  # one statement, whatever the number of funds
+            listed = selectors.funds_with_figures(principal=principal, on=on)
+        assert [f.code for f in listed] == codes
+        funds = list(Fund.objects.filter(code__in=codes).select_related("manager"))
+        expected = selectors.fund_figures(funds=funds, on=on)
+        policies = selectors.policies_in_force(funds=funds, on=on)
+        for f, fund in zip(listed, sorted(funds, key=lambda x: x.code), strict=True):
+            assert (f.name, f.status, f.start_date, f.manager_name) == (
+                fund.name,
+                fund.status,
+                fund.start_date,
+                fund.manager.name,
+            )
+            assert f.figures == expected[fund.pk]
+            assert f.figures.policy == policies.get(fund.pk)
+    zhaoqing = selectors.funds_with_figures(
+        principal=principal_for(personas.user("officer")), on=on, code="zhaoqing"
+    )
+    assert zhaoqing[0].figures.covered_outstanding >= D("3000000.00")
+    assert zhaoqing[0].figures.policy.leverage > 0

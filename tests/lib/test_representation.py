@@ -9,9 +9,12 @@ from rest_framework import serializers
 
 from enterprises.api.serializers import EnterpriseSerializer
 from enterprises.models import Enterprise
+from fundmgr.ground.accounts.models import User
+from fundmgr.ground.accounts.principals import principal_for
 from fundmgr.ground.funds.api.serializers import FiguresSerializer, FundSerializer, PolicySerializer
 from fundmgr.ground.funds.api.views import _fund_payload
 from fundmgr.ground.funds.models import Fund
+from fundmgr.ground.funds.selectors import funds_with_figures
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.representation import PlainRepresentation
 from loans.api.filings import CheckSerializer, FilingSerializer, PledgeSerializer
@@ -53,8 +56,10 @@ def test_every_plain_serializer_declares_the_mixin():
 
 
 def test_funds_with_policy_and_figures_read_the_same(demo, stock):
-    funds = list(Fund.objects.select_related("manager").order_by("code"))
-    payload = _fund_payload(funds, clock.today())
+    funds = funds_with_figures(
+        principal=principal_for(User.objects.get(username="officer")), on=clock.today()
+    )
+    payload = _fund_payload(funds)
     plain, framework = _both(lambda: FundSerializer(payload, many=True).data, stock)
     assert len(plain) == len(funds) > 1
     assert any(row["policy"] for row in plain)

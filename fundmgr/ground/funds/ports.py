@@ -10,16 +10,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.core.exceptions import ImproperlyConfigured
 
 
 @dataclass(frozen=True)
+class KeptFigures:
+    """Where the loans app keeps each fund's covered figures (one row per fund, changed under
+    that row's lock as loans change, never re-summed on a read), so that the funds app's
+    reads join them in the statement that reads the fund: names of a table and its columns."""
+
+    table: str
+    fund_column: str
+    covered_column: str  # covered outstanding of the live covered loans
+    exposure_column: str  # Σ covered × frozen fund share, unrounded: read half-up to the fen
+
+
+@dataclass(frozen=True)
 class LoanBook:
-    # fund ids → {fund id: (covered outstanding, exposure)} over the live covered loans, as kept
-    # by the loans app under each fund's row lock (never re-summed on a read)
-    covered_totals: Callable[[list[int]], dict[int, tuple[Decimal, Decimal]]]
+    kept_figures: KeptFigures
     # (fund id, date) → has any loan been filed in the fund on or after that business date?
     filed_since: Callable[[int, dt.date], bool]
 

@@ -7,10 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from fundmgr.ground.accounts.models import Organization
 from fundmgr.ground.accounts.principals import Principal, scoped
 from fundmgr.ground.lib.errors import Forbidden, NotFound
 from fundmgr.ground.lib.money import HUNDRED, ZERO, quantize
@@ -73,6 +76,8 @@ class FundFigures:
     leverage_limit: Decimal | None
     capacity: Decimal | None
     headroom: Decimal | None
+    # the version in force the figures were judged by (None before the first)
+    policy: PolicyVersion | None = None
 
     @property
     def available_balance(self) -> Decimal:
@@ -81,55 +86,196 @@ class FundFigures:
         return self.balance
 
 
+class _Columns:
+    """A model's columns as read by one raw statement under a table alias, turned back into
+    the values the ORM would give (the backend's converters: SQLite's sums and decimals come
+    back as exact Decimals, as on PostgreSQL). Built once per process and backend."""
+
+    def __init__(self, fields, alias: str) -> None:
+        self.names = [f.attname for f in fields]
+        self.sql = "".join(f", {alias}.{connection.ops.quote_name(f.column)}" for f in fields)
+        self.steps = []  # (position, converters, column) of the values that need converting
+        for i, field in enumerate(fields):
+            col = field.get_col(alias)
+            functions = [*connection.ops.get_db_converters(col), *field.get_db_converters(connection)]
+            if functions:
+                self.steps.append((i, functions, col))
+
+    def values(self, row) -> list:
+        out = list(row)
+        for i, functions, col in self.steps:
+            value = out[i]
+            for function in functions:
+                value = function(value, col, connection)
+            out[i] = value
+        return out
+
+
+_COLUMNS: dict[tuple, _Columns] = {}
+
+
+def _columns(key: str, fields, alias: str) -> _Columns:
+    found = _COLUMNS.get((connection.vendor, key))
+    if found is None:
+        found = _COLUMNS[(connection.vendor, key)] = _Columns(fields, alias)
+    return found
+
+
+_LEDGER_KINDS = (
+    EntryType.CONTRIBUTION,
+    EntryType.REFUND,
+    EntryType.COMPENSATION_PAID,
+    EntryType.RECOVERY_RETURNED,
+)
+
+
+@dataclass(frozen=True)
+class ListedFund:
+    """A fund as the fund list shows it."""
+
+    code: str
+    name: str
+    region_code: str
+    status: str
+    start_date: dt.date
+    end_date: dt.date | None
+    manager_name: str
+    figures: FundFigures
+
+
+LISTED_FIELDS = ("code", "name", "region_code", "status", "start_date", "end_date")
+
+
+def _policy_join(version_t: str) -> str:
+    """Joins `p`, the version in force on the date parameter: PostgreSQL plans a lateral
+    subquery in half the time of the portable form SQLite needs."""
+    q = connection.ops.quote_name
+    latest = (
+        f" WHERE v.{q('fund_id')} = f.{q('id')} AND v.{q('effective_from')} <= %s"
+        f" ORDER BY v.{q('effective_from')} DESC LIMIT 1"
+    )
+    if connection.vendor == "postgresql":
+        return f" LEFT JOIN LATERAL (SELECT * FROM {version_t} v{latest}) p ON TRUE"
+    return f" LEFT JOIN {version_t} p ON p.{q('id')} = (SELECT v.{q('id')} FROM {version_t} v{latest})"
+
+
+def _fund_rows(scope: tuple[str, list], on: dt.date, *, with_policies: bool, with_funds: bool) -> list[tuple]:
+    """For the funds whose ids `scope` selects (SQL and parameters), in code order: (id, the
+    fund's listed fields (`LISTED_FIELDS`) and its manager's name when asked, its ledger sums (balance, contributions, refunds,
+    compensation, recoveries), its covered outstanding and exposure as the loans app keeps
+    them, the policy version in force on `on` when asked). One statement for any number of
+    funds: the fund list's whole read (the ORM would spend more compiling four queries than
+    the database spends answering them). Plain SQL that both backends speak."""
+    q = connection.ops.quote_name
+    kept = ports.loan_book().kept_figures
+    entry, fund_t = q(LedgerEntry._meta.db_table), q(Fund._meta.db_table)
+    version_t, org_t = q(PolicyVersion._meta.db_table), q(Organization._meta.db_table)
+    money = _columns("ledger", [LedgerEntry._meta.get_field("amount")] * 7, "l")
+    listed = [Fund._meta.get_field(name) for name in LISTED_FIELDS] if with_funds else []
+    funds = _columns("funds" if with_funds else "none", listed, "f")
+    policy = _columns(
+        "policy" if with_policies else "none",
+        PolicyVersion._meta.concrete_fields if with_policies else [],
+        "p",
+    )
+    by_kind = "".join(
+        f", SUM(CASE WHEN {q('entry_type')} = %s THEN {q('amount')} END) AS k{i}"
+        for i in range(len(_LEDGER_KINDS))
+    )
+    ids_sql, ids_params = scope
+    sql = (
+        f"SELECT f.{q('id')}, l.balance, l.k0, l.k1, l.k2, l.k3, b.{q(kept.covered_column)},"
+        f" b.{q(kept.exposure_column)}{funds.sql}"
+        + (f", m.{q('name')}" if with_funds else "")
+        + f"{policy.sql} FROM {fund_t} f"
+        f" LEFT JOIN (SELECT {q('fund_id')}, SUM({q('amount')}) AS balance{by_kind} FROM {entry}"
+        f" WHERE {q('fund_id')} IN ({ids_sql}) GROUP BY {q('fund_id')}) l ON l.{q('fund_id')} = f.{q('id')}"
+        f" LEFT JOIN {q(kept.table)} b ON b.{q(kept.fund_column)} = f.{q('id')}"
+        + (f" INNER JOIN {org_t} m ON m.{q('id')} = f.{q('manager_id')}" if with_funds else "")
+        + (_policy_join(version_t) if with_policies else "")
+        + f" WHERE f.{q('id')} IN ({ids_sql}) ORDER BY f.{q('code')}"
+    )
+    params = [*_LEDGER_KINDS, *ids_params, *([on] if with_policies else []), *ids_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    out = []
+    n_funds = len(funds.names)
+    for row in rows:
+        sums = [ZERO if v is None else v for v in money.values(row[1:8])]
+        fund = found = None
+        at = 8
+        if with_funds:
+            fund, at = funds.values(row[at : at + n_funds + 1]), at + n_funds + 1
+        if with_policies and row[at] is not None:
+            found = PolicyVersion.from_db(connection.alias, policy.names, policy.values(row[at:]))
+        out.append((row[0], fund, sums[:5], (sums[5], quantize(sums[6])), found))
+    return out
+
+
+def _figures(
+    fund_id: int, sums: list[Decimal], covered: tuple[Decimal, Decimal], policy: PolicyVersion | None
+) -> FundFigures:
+    balance, contributions, refunds, compensation, recoveries = sums
+    # Capital is what contributors put in, less what was refunded to them at expiry.
+    capital = contributions + refunds
+    outstanding, exposure = covered
+    limit = policy.leverage if policy else None
+    capacity = quantize(capital * limit) if limit is not None else None
+    return FundFigures(
+        fund_id=fund_id,
+        balance=balance,
+        capital=capital,
+        contributions=contributions,
+        compensation_paid=-compensation,
+        recoveries_returned=recoveries,
+        covered_outstanding=outstanding,
+        exposure=exposure,
+        leverage=(outstanding / capital).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        if capital > 0
+        else None,
+        leverage_limit=limit,
+        capacity=capacity,
+        headroom=(capacity - outstanding) if capacity is not None else None,
+        policy=policy,
+    )
+
+
 def fund_figures(
     *, funds: Iterable[Fund], on: dt.date, policies: dict[int, PolicyVersion] | None = None
 ) -> dict[int, FundFigures]:
-    """Live figures for several funds with a fixed number of queries (no per-fund loop).
-    `policies`: the versions in force on `on`, when the caller already has them."""
-    funds = list(funds)
+    """Live figures for several funds in one statement whatever their number: the ledger sums,
+    the covered loans' figures the loans app keeps, and the policies in force (`policies`:
+    the versions in force on `on`, when the caller already has them)."""
     ids = [f.id for f in funds]
-    ledger = {
-        row["fund_id"]: row
-        for row in LedgerEntry.objects.filter(fund_id__in=ids)
-        .values("fund_id")
-        .annotate(
-            balance=_ZERO_SUM,
-            contributions=Coalesce(Sum("amount", filter=Q(entry_type=EntryType.CONTRIBUTION)), ZERO),
-            refunds=Coalesce(Sum("amount", filter=Q(entry_type=EntryType.REFUND)), ZERO),
-            compensation=Coalesce(Sum("amount", filter=Q(entry_type=EntryType.COMPENSATION_PAID)), ZERO),
-            recoveries=Coalesce(Sum("amount", filter=Q(entry_type=EntryType.RECOVERY_RETURNED)), ZERO),
+    if not ids:
+        return {}
+    scope = (", ".join(["%s"] * len(ids)), ids)
+    return {
+        fid: _figures(fid, sums, covered, found if policies is None else policies.get(fid))
+        for fid, _, sums, covered, found in _fund_rows(
+            scope, on, with_policies=policies is None, with_funds=False
         )
     }
-    covered = ports.loan_book().covered_totals(ids)
-    if policies is None:
-        policies = policies_in_force(funds=funds, on=on)
-    out: dict[int, FundFigures] = {}
-    for fund in funds:
-        row = ledger.get(fund.id, {})
-        contributions = row.get("contributions", ZERO)
-        # Capital is what contributors put in, less what was refunded to them at expiry.
-        capital = contributions + row.get("refunds", ZERO)
-        outstanding, exposure = covered.get(fund.id, (ZERO, ZERO))
-        policy = policies.get(fund.id)
-        limit = policy.leverage if policy else None
-        capacity = quantize(capital * limit) if limit is not None else None
-        out[fund.id] = FundFigures(
-            fund_id=fund.id,
-            balance=row.get("balance", ZERO),
-            capital=capital,
-            contributions=contributions,
-            compensation_paid=-row.get("compensation", ZERO),
-            recoveries_returned=row.get("recoveries", ZERO),
-            covered_outstanding=outstanding,
-            exposure=exposure,
-            leverage=(outstanding / capital).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-            if capital > 0
-            else None,
-            leverage_limit=limit,
-            capacity=capacity,
-            headroom=(capacity - outstanding) if capacity is not None else None,
+
+
+def funds_with_figures(*, principal: Principal, on: dt.date, code: str | None = None) -> list[ListedFund]:
+    """The funds `principal` sees (or the one of them with `code`), in code order, each with
+    its manager's name, its live figures and the policy in force (`FundFigures.policy`): the
+    fund list's read, one statement."""
+    scope = funds_visible_to(principal).order_by()
+    if code is not None:
+        scope = scope.filter(code=code)
+    try:
+        sql, params = scope.values("id").query.sql_with_params()
+    except EmptyResultSet:  # a principal who sees no fund
+        return []
+    return [
+        ListedFund(*fields, figures=_figures(fid, sums, covered, found))
+        for fid, fields, sums, covered, found in _fund_rows(
+            (sql, list(params)), on, with_policies=True, with_funds=True
         )
-    return out
+    ]
 
 
 def fund_figures_one(*, fund: Fund, on: dt.date, policy: PolicyVersion | None = None) -> FundFigures:

@@ -97,7 +97,7 @@ class FundSerializer(PlainRepresentation, serializers.Serializer):
     status = serializers.CharField()
     start_date = DateField()
     end_date = DateField(allow_null=True)
-    manager = serializers.CharField(source="manager.name")
+    manager = serializers.CharField(help_text=gettext_lazy("资金管理人"))
     policy = PolicySerializer(allow_null=True, help_text=gettext_lazy("当前生效的政策版本"))
     figures = FiguresSerializer()
 

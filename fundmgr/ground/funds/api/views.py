@@ -15,18 +15,16 @@ from fundmgr.ground.accounts.principals import principal_from_request
 from fundmgr.ground.funds.errors import FundsError
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.api import DateField
-from fundmgr.ground.lib.errors import AppError
+from fundmgr.ground.lib.errors import AppError, NotFound
 
 from .. import selectors
 from .serializers import FundSerializer, StatementSerializer
 
 
-def _fund_payload(funds, on: dt.date) -> list[dict]:
-    policies = selectors.policies_in_force(funds=funds, on=on)
-    figures = selectors.fund_figures(funds=funds, on=on, policies=policies)
+def _fund_payload(funds: list[selectors.ListedFund]) -> list[dict]:
     out = []
     for fund in funds:
-        f = figures[fund.id]
+        f = fund.figures
         out.append(
             {
                 "code": fund.code,
@@ -35,8 +33,8 @@ def _fund_payload(funds, on: dt.date) -> list[dict]:
                 "status": fund.status,
                 "start_date": fund.start_date,
                 "end_date": fund.end_date,
-                "manager": fund.manager,
-                "policy": policies.get(fund.id),
+                "manager": fund.manager_name,
+                "policy": f.policy,
                 "figures": {
                     "balance": f.balance,
                     "available_balance": f.available_balance,
@@ -71,14 +69,18 @@ class FundViewSet(viewsets.GenericViewSet):
     @extend_schema(summary=gettext_lazy("资金列表"), responses=FundSerializer(many=True))
     def list(self, request):
         # A few dozen funds at most (one per city): read at once, so the page needs no COUNT.
-        page = self.paginate_queryset(list(self.get_queryset()))
-        data = FundSerializer(_fund_payload(page, clock.today()), many=True).data
+        funds = selectors.funds_with_figures(principal=principal_from_request(request), on=clock.today())
+        data = FundSerializer(_fund_payload(self.paginate_queryset(funds)), many=True).data
         return self.get_paginated_response(data)
 
     @extend_schema(summary=gettext_lazy("资金详情"), responses=FundSerializer)
     def retrieve(self, request, code=None):
-        fund = selectors.fund_get(principal=principal_from_request(request), code=code)
-        return Response(FundSerializer(_fund_payload([fund], clock.today())[0]).data)
+        found = selectors.funds_with_figures(
+            principal=principal_from_request(request), on=clock.today(), code=code
+        )
+        if not found:
+            raise NotFound(_("资金不存在或无权访问"))
+        return Response(FundSerializer(_fund_payload(found)[0]).data)
 
     @extend_schema(
         summary=gettext_lazy("资金台账对账单（工作人员与本市监管部门；合作机构请查看 position/）"),
