@@ -65,11 +65,16 @@ def agreement_in_force(*, institution: Institution, fund, on: dt.date) -> Cooper
     last day it is in force (open-ended when empty). So: the latest agreement started on or
     before `on`, unless it has already ended.
     """
-    latest = (
-        CooperationAgreement.objects.filter(institution=institution, fund=fund, valid_from__lte=on)
-        .order_by("-valid_from")
-        .first()
+    return agreement_in_force_among(
+        CooperationAgreement.objects.filter(institution=institution, fund=fund, valid_from__lte=on), on=on
     )
+
+
+def agreement_in_force_among(agreements, *, on: dt.date) -> CooperationAgreement | None:
+    """`agreement_in_force` chosen from one institution's agreements in one fund already in
+    hand (any of them; those not yet started on `on` are passed over)."""
+    started = [a for a in agreements if a.valid_from <= on]
+    latest = max(started, key=lambda a: a.valid_from, default=None)
     if latest is None or (latest.valid_until is not None and latest.valid_until < on):
         return None
     return latest

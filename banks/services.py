@@ -34,7 +34,7 @@ from fundmgr.ground.lib.identifiers import validate_uscc
 from . import rules
 from .events import AGREEMENT_FILINGS_CHANGED, INSTITUTION_CHANGED
 from .models import CooperationAgreement, FilingsStatus, Institution, Product
-from .selectors import agreement_in_force, agreements_in_force
+from .selectors import agreement_in_force, agreement_in_force_among, agreements_in_force
 
 
 def _require_staff(user, action: str) -> None:
@@ -170,13 +170,19 @@ def institution_transition(*, institution_id: int, name: str, user, comment: str
     )
 
 
-def institution_can_file(*, institution: Institution, fund, on: dt.date) -> list[Violation]:
-    """Why `institution` may not file loans in `fund` on `on` (empty: it may).
+def institution_can_file(*, institution: Institution, fund, on: dt.date, agreements=None) -> list[Violation]:
+    """Why `institution` may not file loans in `fund` on `on` (empty: it may). `agreements`:
+    the institution's agreements in the fund, when the caller has already read them.
 
     Codes: institution_not_active (applied, under review, terminated), institution_suspended,
     no_agreement_in_force.
     """
-    return _filing_violations(institution, agreement_in_force(institution=institution, fund=fund, on=on))
+    agreement = (
+        agreement_in_force(institution=institution, fund=fund, on=on)
+        if agreements is None
+        else agreement_in_force_among(agreements, on=on)
+    )
+    return _filing_violations(institution, agreement)
 
 
 def funds_open_for_filing(*, institution: Institution, on: dt.date) -> frozenset[int]:

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
@@ -72,6 +73,72 @@ def pledged_elsewhere(*, asset_ids: list[int], exclude_filing: int | None = None
     if exclude_filing:
         qs = qs.exclude(filing_id=exclude_filing)
     return {p.ip_asset_id: p.filing.reference for p in qs}
+
+
+@dataclass(frozen=True)
+class BookFacts:
+    """What the loan book says about a filing being judged (`filing_book_facts`)."""
+
+    enterprise_exposure: Decimal  # as `enterprise_live_exposure`
+    pledged_elsewhere: dict[int, str]  # as `pledged_elsewhere`
+    contract_filed: bool  # the institution already filed this contract number
+
+
+def filing_book_facts(
+    *,
+    enterprise_id: int | None,
+    asset_ids: list[int],
+    contract: tuple[int, str] | None = None,
+    exclude_filing: int | None = None,
+) -> BookFacts:
+    """`enterprise_live_exposure`, `pledged_elsewhere` and whether `contract` (institution id,
+    contract number) is already filed, in one statement: a filing is judged on all three, and
+    three round trips cost a bank's filing more than the database spends answering them.
+    Plain SQL that both backends speak; tests compare it with the selectors it stands for."""
+    q = connection.ops.quote_name
+    filing_t, pledge_t = q(LoanFiling._meta.db_table), q(Pledge._meta.db_table)
+
+    def marks(values) -> str:
+        return ", ".join(["%s"] * len(values))
+
+    live = (
+        f"f.{q('status')} IN ({marks(LIVE_FILING_STATUSES)}) AND (f.{q('loan_status')} IS NULL"
+        f" OR f.{q('loan_status')} IN ({marks(LIVE_LOAN_STATUSES)})) AND f.{q('id')} <> %s"
+    )
+    live_params = [*LIVE_FILING_STATUSES, *LIVE_LOAN_STATUSES, exclude_filing or 0]
+    parts, params = [], []
+    if enterprise_id is not None:
+        parts.append(
+            f"SELECT 'e', NULL, NULL, SUM(CASE WHEN f.{q('status')} = %s THEN f.{q('outstanding_principal')}"
+            f" ELSE f.{q('principal')} END) FROM {filing_t} f WHERE f.{q('enterprise_id')} = %s AND {live}"
+        )
+        params += [FilingStatus.ACCEPTED, enterprise_id, *live_params]
+    if asset_ids:
+        parts.append(
+            f"SELECT 'h', p.{q('ip_asset_id')}, f.{q('reference')}, NULL FROM {pledge_t} p"
+            f" INNER JOIN {filing_t} f ON f.{q('id')} = p.{q('filing_id')}"
+            f" WHERE p.{q('ip_asset_id')} IN ({marks(asset_ids)}) AND p.{q('released_on')} IS NULL AND {live}"
+        )
+        params += [*asset_ids, *live_params]
+    if contract is not None:
+        parts.append(
+            f"SELECT 'd', NULL, NULL, NULL WHERE EXISTS (SELECT 1 FROM {filing_t} c"
+            f" WHERE c.{q('institution_id')} = %s AND c.{q('contract_no')} = %s)"
+        )
+        params += list(contract)
+    exposure, held, filed = ZERO, {}, False
+    if parts:
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            for kind, asset_id, reference, amount in cursor.fetchall():
+                if kind == "e" and amount is not None:
+                    # SQLite sums decimals as floats: back to the fen, as the ORM would
+                    exposure = amount if isinstance(amount, Decimal) else quantize(Decimal(str(amount)))
+                elif kind == "h":
+                    held[asset_id] = reference
+                elif kind == "d":
+                    filed = True
+    return BookFacts(enterprise_exposure=exposure, pledged_elsewhere=held, contract_filed=filed)
 
 
 def _covered_totals(rows, *, key: str) -> dict:

@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils.translation import gettext, gettext_noop
 
 from banks.models import CooperationAgreement, Institution, Product
@@ -37,7 +37,7 @@ from matching.services import need_check_for_filing, need_follow_filing
 from ..events import BOOK_CHANGED, FILING_DECIDED
 from ..models import LIVE_FILING_STATUSES, DueDiligence, FilingStatus, LoanFiling, Pledge, ReferenceCounter
 from ..rules import filings as rules
-from ..selectors.filings import enterprise_live_exposure, pledged_elsewhere
+from ..selectors.filings import BookFacts, filing_book_facts
 from . import book
 
 STAFF_FILING_STEPS = frozenset({"start_due_diligence", "return_for_supplement", "accept", "reject", "void"})
@@ -111,20 +111,31 @@ def _evaluate(
     pledges: list[dict[str, Any]],
     today: dt.date,
     assets: dict[int, IPAsset] | None = None,
+    agreements: list | None = None,
+    book: BookFacts | None = None,
     exclude_filing: int | None = None,
 ) -> tuple[list[rules.Check], PolicyVersion]:
     """Gather the facts and run every rule. Returns the checks and the policy in force they
     were judged by. `assets`: the borrower's rights the pledges name (`_borrower_assets`),
-    when the caller already has them."""
-    policy = fund.policy_in_force(today)
+    `agreements`: the institution's agreements in the fund, and `book`: what the loan book
+    says of the borrower and the rights (`filing_book_facts`), when the caller already has
+    them."""
+    # The fund's figures and the policy in force come in one statement.
+    figures = fund_figures_one(fund=fund, on=today)
+    policy = figures.policy
     if policy is None:
         raise AppError(
             EnterprisesError.NO_POLICY_IN_FORCE, gettext("该资金没有生效的政策版本"), field="fund", status=409
         )
     if assets is None:
         assets = _borrower_assets(enterprise, pledges)
-    held = pledged_elsewhere(asset_ids=[a.pk for a in assets.values()], exclude_filing=exclude_filing)
-    figures = fund_figures_one(fund=fund, on=today, policy=policy)
+    if book is None:
+        book = filing_book_facts(
+            enterprise_id=enterprise.pk if enterprise else None,
+            asset_ids=[a.pk for a in assets.values()],
+            exclude_filing=exclude_filing,
+        )
+    held = book.pledged_elsewhere
     fund_active = fund.status == Fund.Status.ACTIVE and (fund.end_date is None or today <= fund.end_date)
     enterprise_admitted = (
         enterprise is not None
@@ -136,7 +147,9 @@ def _evaluate(
         today=today,
         fund_active=fund_active,
         enterprise_admitted=enterprise_admitted,
-        institution_violations=institution_can_file(institution=institution, fund=fund, on=today),
+        institution_violations=institution_can_file(
+            institution=institution, fund=fund, on=today, agreements=agreements
+        ),
         requires_product_filing=policy.requires_product_filing,
         product_filed=product is not None and product.status == Product.Status.FILED,
         principal=terms["principal"],
@@ -151,11 +164,7 @@ def _evaluate(
         max_term_months=policy.max_term_months,
         filing_deadline=workdays.add_working_days(terms["disbursed_on"], policy.filing_deadline_working_days),
         deadline_working_days=policy.filing_deadline_working_days,
-        enterprise_live_exposure=(
-            enterprise_live_exposure(enterprise_id=enterprise.pk, exclude_filing=exclude_filing)
-            if enterprise
-            else 0
-        ),
+        enterprise_live_exposure=book.enterprise_exposure,
         max_enterprise_exposure=policy.max_enterprise_exposure,
         fund_covered_outstanding=figures.covered_outstanding,
         fund_capacity=figures.capacity,
@@ -180,28 +189,29 @@ def _evaluate(
     return rules.check_filing(facts), policy
 
 
-def _borrower_assets(enterprise: Enterprise | None, pledges: list[dict[str, Any]]) -> dict[int, IPAsset]:
+def _borrower_assets(
+    enterprise: Enterprise | None, pledges: list[dict[str, Any]], *, lock: bool = False
+) -> dict[int, IPAsset]:
     """Pledge index → the borrower's registered right it names (absent when the borrower does
-    not hold it: the rule `ip_not_owned` says so)."""
+    not hold it: the rule `ip_not_owned` says so).
+
+    `lock`: one IP right is in at most one live filing, also when filings pledging it arrive
+    at once: the rights are read locked (in id order, so two filings cannot deadlock) inside
+    the transaction that will write the pledges, before the checks ask who holds them. A
+    concurrent filing that took a right first has committed by the time the lock is ours, and
+    is seen then."""
     if enterprise is None or not pledges:
         return {}
     match = Q()
     for p in pledges:
         match |= Q(kind=p["kind"], number=p["number"])
-    by_key = {(a.kind, a.number): a for a in enterprise.ip_assets.filter(match)}
+    rights = enterprise.ip_assets.filter(match)
+    if lock:
+        rights = rights.select_for_update().order_by("pk")
+    by_key = {(a.kind, a.number): a for a in rights}
     return {
         p["index"]: by_key[(p["kind"], p["number"])] for p in pledges if (p["kind"], p["number"]) in by_key
     }
-
-
-def _hold_pledged_rights(pledges: list[dict[str, Any]], assets: dict[int, IPAsset]) -> None:
-    """One IP right is in at most one live filing, also when filings pledging it arrive at
-    once: the rights are locked (in id order, so two filings cannot deadlock) inside the
-    transaction that will write the pledges, before the checks ask who holds them. A
-    concurrent filing that took a right first has committed by the time the lock is ours, and
-    is seen then."""
-    ids = sorted({asset.pk for asset in assets.values()})
-    list(IPAsset.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
 
 
 def _refuse_if_failed(checks: list[rules.Check]) -> None:
@@ -284,16 +294,15 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
     terms = _terms(data)
     pledges = _normalise_pledges(list(data.get("pledges") or []), today=today)
     institution = principal.user.organization.institution  # read with the caller: no query then
-    fund = (
-        Fund.objects.filter(code=data.get("fund"))
-        .annotate(
-            cooperates=Exists(
-                CooperationAgreement.objects.filter(fund=OuterRef("pk"), institution=institution)
-            )
-        )
-        .first()
+    # The institution's agreements in the fund, with the fund: none means the fund does not
+    # exist or the institution does not cooperate with it (the same answer for both).
+    agreements = list(
+        CooperationAgreement.objects.filter(
+            institution=institution, fund__code=data.get("fund")
+        ).select_related("fund")
     )
-    if fund is None or not fund.cooperates:
+    fund = agreements[0].fund if agreements else None
+    if fund is None:
         raise AppError(
             EnterprisesError.FUND_NOT_AVAILABLE, gettext("资金不存在或贵机构未与其合作"), field="fund"
         )
@@ -305,16 +314,20 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
             .order_by("-version")
             .first()
         )
-    assets = _borrower_assets(enterprise, pledges)
     need_id = data.get("financing_need")
     try:
         with transaction.atomic(durable=True):
-            # The pledged rights are locked first (in id order, so two filings cannot
-            # deadlock), then every check runs once under the lock: a filing that pledged the
-            # same rights and committed meanwhile is seen, and one refusal lists every failed
-            # rule. The same contract filed twice at once is the same loan (409).
-            _hold_pledged_rights(pledges, assets)
-            if LoanFiling.objects.filter(institution=institution, contract_no=terms["contract_no"]).exists():
+            # The pledged rights are read locked first, then every check runs once under the
+            # lock: a filing that pledged the same rights and committed meanwhile is seen, and
+            # one refusal lists every failed rule. The same contract filed twice at once is
+            # the same loan (409).
+            assets = _borrower_assets(enterprise, pledges, lock=True)
+            book = filing_book_facts(
+                enterprise_id=enterprise.pk if enterprise else None,
+                asset_ids=[a.pk for a in assets.values()],
+                contract=(institution.pk, terms["contract_no"]),
+            )
+            if book.contract_filed:
                 raise Conflict(
                     LoansError.DUPLICATE_CONTRACT, gettext("该借款合同号已备案"), field="contract_no"
                 )
@@ -326,6 +339,8 @@ def filing_submit(*, principal: Principal, data: dict[str, Any]) -> LoanFiling:
                 terms=terms,
                 pledges=pledges,
                 assets=assets,
+                agreements=agreements,
+                book=book,
                 today=today,
             )
             _refuse_if_failed(checks)
