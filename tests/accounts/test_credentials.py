@@ -109,3 +109,30 @@ def test_the_transition_log_is_append_only_in_the_database(personas):
         with pytest.raises(DatabaseError), transaction.atomic():
             attempt()
     assert StateLog.objects.get(pk=entry.pk).description != "rewritten"
+
+
+def test_a_bank_key_is_read_with_its_system_user_in_one_statement(demo, django_assert_num_queries):
+    """Every bank request starts with its key: the key, the institution's system user, its
+    organisation and institution come in one read, and nothing more is read to scope it."""
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from fundmgr.ground.accounts.authentication import ApiKeyAuthentication
+    from fundmgr.ground.accounts.principals import principal_for
+
+    key = run("issue_api_key", "zqrcb")
+    APIClient().get("/api/v1/funds/", HTTP_AUTHORIZATION=f"Api-Key {key}")  # the system user exists now
+    request = Request(APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Api-Key {key}"))
+    with django_assert_num_queries(1):
+        user, api_key = ApiKeyAuthentication().authenticate(request)
+        principal = principal_for(user)
+        assert (user.organization.institution.code, api_key.institution.code) == ("zqrcb", "zqrcb")
+        assert principal.is_institution and principal.institution_id == api_key.institution_id
+    assert (
+        user.username == "inst:zqrcb"
+        and api_key.pk == InstitutionAPIKey.objects.get(institution__code="zqrcb").pk
+    )
+    # the right prefix with another secret is refused
+    prefix, _, secret = key.partition(".")
+    wrong = APIClient().get("/api/v1/funds/", HTTP_AUTHORIZATION=f"Api-Key {prefix}.{secret[::-1]}")
+    assert wrong.status_code == 401

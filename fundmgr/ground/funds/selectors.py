@@ -17,6 +17,7 @@ from fundmgr.ground.accounts.models import Organization
 from fundmgr.ground.accounts.principals import Principal, scoped
 from fundmgr.ground.lib.errors import Forbidden, NotFound
 from fundmgr.ground.lib.money import HUNDRED, ZERO, quantize
+from fundmgr.ground.lib.rawsql import columns
 
 from . import ports
 from .errors import FundsError
@@ -86,41 +87,6 @@ class FundFigures:
         return self.balance
 
 
-class _Columns:
-    """A model's columns as read by one raw statement under a table alias, turned back into
-    the values the ORM would give (the backend's converters: SQLite's sums and decimals come
-    back as exact Decimals, as on PostgreSQL). Built once per process and backend."""
-
-    def __init__(self, fields, alias: str) -> None:
-        self.names = [f.attname for f in fields]
-        self.sql = "".join(f", {alias}.{connection.ops.quote_name(f.column)}" for f in fields)
-        self.steps = []  # (position, converters, column) of the values that need converting
-        for i, field in enumerate(fields):
-            col = field.get_col(alias)
-            functions = [*connection.ops.get_db_converters(col), *field.get_db_converters(connection)]
-            if functions:
-                self.steps.append((i, functions, col))
-
-    def values(self, row) -> list:
-        out = list(row)
-        for i, functions, col in self.steps:
-            value = out[i]
-            for function in functions:
-                value = function(value, col, connection)
-            out[i] = value
-        return out
-
-
-_COLUMNS: dict[tuple, _Columns] = {}
-
-
-def _columns(key: str, fields, alias: str) -> _Columns:
-    found = _COLUMNS.get((connection.vendor, key))
-    if found is None:
-        found = _COLUMNS[(connection.vendor, key)] = _Columns(fields, alias)
-    return found
-
-
 _LEDGER_KINDS = (
     EntryType.CONTRIBUTION,
     EntryType.REFUND,
@@ -161,23 +127,19 @@ def _policy_join(version_t: str) -> str:
 
 def _fund_rows(scope: tuple[str, list], on: dt.date, *, with_policies: bool, with_funds: bool) -> list[tuple]:
     """For the funds whose ids `scope` selects (SQL and parameters), in code order: (id, the
-    fund's listed fields (`LISTED_FIELDS`) and its manager's name when asked, its ledger sums (balance, contributions, refunds,
-    compensation, recoveries), its covered outstanding and exposure as the loans app keeps
-    them, the policy version in force on `on` when asked). One statement for any number of
-    funds: the fund list's whole read (the ORM would spend more compiling four queries than
-    the database spends answering them). Plain SQL that both backends speak."""
+    fund's `LISTED_FIELDS` and its manager's name when asked, its ledger sums (balance,
+    contributions, refunds, compensation, recoveries), its covered outstanding and exposure
+    as the loans app keeps them, the policy version in force on `on` when asked). One
+    statement for any number of funds: the fund list's whole read (the ORM would spend more
+    compiling four queries than the database spends answering them). Plain SQL that both
+    backends speak (`lib.rawsql`)."""
     q = connection.ops.quote_name
     kept = ports.loan_book().kept_figures
     entry, fund_t = q(LedgerEntry._meta.db_table), q(Fund._meta.db_table)
     version_t, org_t = q(PolicyVersion._meta.db_table), q(Organization._meta.db_table)
-    money = _columns("ledger", [LedgerEntry._meta.get_field("amount")] * 7, "l")
-    listed = [Fund._meta.get_field(name) for name in LISTED_FIELDS] if with_funds else []
-    funds = _columns("funds" if with_funds else "none", listed, "f")
-    policy = _columns(
-        "policy" if with_policies else "none",
-        PolicyVersion._meta.concrete_fields if with_policies else [],
-        "p",
-    )
+    money = columns(LedgerEntry, "l", ["amount"] * 7)
+    funds = columns(Fund, "f", LISTED_FIELDS) if with_funds else None
+    policy = columns(PolicyVersion, "p") if with_policies else None
     by_kind = "".join(
         f", SUM(CASE WHEN {q('entry_type')} = %s THEN {q('amount')} END) AS k{i}"
         for i in range(len(_LEDGER_KINDS))
@@ -185,9 +147,10 @@ def _fund_rows(scope: tuple[str, list], on: dt.date, *, with_policies: bool, wit
     ids_sql, ids_params = scope
     sql = (
         f"SELECT f.{q('id')}, l.balance, l.k0, l.k1, l.k2, l.k3, b.{q(kept.covered_column)},"
-        f" b.{q(kept.exposure_column)}{funds.sql}"
-        + (f", m.{q('name')}" if with_funds else "")
-        + f"{policy.sql} FROM {fund_t} f"
+        f" b.{q(kept.exposure_column)}"
+        + (f", {funds.sql}, m.{q('name')}" if funds else "")
+        + (f", {policy.sql}" if policy else "")
+        + f" FROM {fund_t} f"
         f" LEFT JOIN (SELECT {q('fund_id')}, SUM({q('amount')}) AS balance{by_kind} FROM {entry}"
         f" WHERE {q('fund_id')} IN ({ids_sql}) GROUP BY {q('fund_id')}) l ON l.{q('fund_id')} = f.{q('id')}"
         f" LEFT JOIN {q(kept.table)} b ON b.{q(kept.fund_column)} = f.{q('id')}"
@@ -200,15 +163,14 @@ def _fund_rows(scope: tuple[str, list], on: dt.date, *, with_policies: bool, wit
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     out = []
-    n_funds = len(funds.names)
     for row in rows:
         sums = [ZERO if v is None else v for v in money.values(row[1:8])]
         fund = found = None
         at = 8
-        if with_funds:
-            fund, at = funds.values(row[at : at + n_funds + 1]), at + n_funds + 1
-        if with_policies and row[at] is not None:
-            found = PolicyVersion.from_db(connection.alias, policy.names, policy.values(row[at:]))
+        if funds:
+            fund, at = [*funds.values(row[at:]), row[at + len(funds)]], at + len(funds) + 1
+        if policy and row[at] is not None:
+            found = policy.instance(row[at:])
         out.append((row[0], fund, sums[:5], (sums[5], quantize(sums[6])), found))
     return out
 
