@@ -83,6 +83,22 @@ def test_filings_with_pledges_and_checks_read_the_same(personas, stock):
     assert plain == framework
 
 
+def test_a_filing_with_its_pledges_is_read_without_building_the_frameworks_fields(personas):
+    """The pledges are a related manager (callable, like a method source): the plan reads it
+    as the nested list serializer would, and the serializer never builds its own fields."""
+    from loans.api.filings import FilingDetailSerializer
+
+    submitted = personas.client("bank_a").post("/api/v1/filings/", filing_body(), format="json")
+    filing = (
+        LoanFiling.objects.select_related("fund", "institution", "enterprise", "product")
+        .prefetch_related("pledges__ip_asset", "documents")
+        .get(pk=submitted.json()["id"])
+    )
+    serializer = FilingDetailSerializer(filing, context={"user": personas.user("bank_a")})
+    assert serializer.data["pledges"] and serializer.data["pledges"] == submitted.json()["pledges"]
+    assert "fields" not in serializer.__dict__
+
+
 def test_enterprises_read_the_same(demo, stock):
     enterprises = list(Enterprise.objects.order_by("id"))
     plain, framework = _both(lambda: EnterpriseSerializer(enterprises, many=True).data, stock)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.db.models.manager import BaseManager
 from rest_framework import relations, serializers
 from rest_framework.fields import HiddenField, SkipField
 
@@ -142,8 +143,10 @@ class PlainRepresentation:
                     value = value[attr] if by_key else getattr(value, attr)
                     if value is None:
                         break
-                if callable(value) and not isinstance(value, type):
-                    raise LookupError  # a method as the source: the framework calls it
+                if callable(value) and not isinstance(value, type | BaseManager):
+                    # A method as the source: the framework calls it. (A related manager is
+                    # callable too; a nested list serializer reads it as it is.)
+                    raise LookupError
             except (LookupError, AttributeError):
                 fallback = self.fields[name]
                 try:
