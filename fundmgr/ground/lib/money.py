@@ -51,7 +51,9 @@ def percent_of(amount: Decimal, percent: Decimal) -> Decimal:
 
 def to_wan_yuan(amount: Decimal | int | str) -> Decimal:
     """Yuan to 万元 with two decimals, half-up (report edge only)."""
-    return (to_decimal(amount) / TEN_THOUSAND).quantize(FEN, rounding=ROUND_HALF_UP)
+    if type(amount) is not Decimal or not amount.is_finite():  # a report converts thousands: skip the checks
+        amount = to_decimal(amount)
+    return (amount / TEN_THOUSAND).quantize(FEN, rounding=ROUND_HALF_UP)
 
 
 def format_yuan(amount: Decimal | int | str) -> str:

@@ -28,14 +28,15 @@ ratio that suspends a bank and the leverage of the fund.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum, TextField
+from django.db.models.functions import Cast, Coalesce, TruncMonth
 
 from enterprises.models import Enterprise, IPAsset
 from fundmgr.ground.funds.models import EntryType, Fund, LedgerEntry
@@ -164,13 +165,17 @@ class Figures:
 
     @classmethod
     def from_json(cls, data: dict) -> Figures:
-        f = cls()
-        for name in _DECIMALS:
-            setattr(f, name, Decimal(data[name]))
+        """The figures `to_json` stored. A closed quarter of the province reads some 360 of
+        these, so every field is set here in one go, as `__init__` would set it (setting them
+        one by one after `__init__` had set every default took twice as long)."""
+        values: dict = {name: Decimal(data[name]) for name in _DECIMALS}
         for name in _COUNTS:
-            setattr(f, name, data[name])
-        f.ip.update(data["ip"])
-        f.cum_ip.update(data["cum_ip"])
+            values[name] = data[name]
+        values["ip"] = {**_NO_IP, **data["ip"]}
+        values["cum_ip"] = {**_NO_IP, **data["cum_ip"]}
+        values.update(_NOT_STORED)
+        f = cls.__new__(cls)
+        f.__dict__ = values
         return f
 
     @property
@@ -230,6 +235,15 @@ _DECIMALS = tuple(
 _COUNTS = tuple(f.name for f in dataclass_fields(Figures) if type(f.default) is int)
 _ADDITIVE = tuple(name for name in (*_DECIMALS, *_COUNTS) if name not in _NOT_ADDITIVE)
 _CUMULATIVE = tuple(name for name in (*_DECIMALS, *_COUNTS) if name.startswith("cum_"))
+_NO_IP = dict.fromkeys(IP_KINDS, 0)
+# The fields a snapshot does not keep (the ledger's, set when the report is read): None by
+# default, which `from_json` shares between instances (a mutable default could not be shared).
+_NOT_STORED = {
+    f.name: f.default
+    for f in dataclass_fields(Figures)
+    if f.name not in {*_DECIMALS, *_COUNTS, "ip", "cum_ip"}
+}
+assert all(value is None for value in _NOT_STORED.values()), _NOT_STORED
 
 
 def leverage_of(covered_outstanding: Decimal, capital: Decimal) -> Decimal | None:
@@ -780,11 +794,18 @@ def is_closed(period: Period, today: dt.date) -> bool:
 def snapshot_figures(*, fund_ids: Sequence[int], period: Period) -> dict[int, dict[str, dict[Key, Figures]]]:
     """Stored figures of a closed period, per fund that has them (see `FigureSnapshot`)."""
     out: dict[int, dict[str, dict[Key, Figures]]] = {}
-    rows = FigureSnapshot.objects.filter(
-        fund_id__in=fund_ids, period_start=period.start, period_end=period.end
-    ).values_list("fund_id", "dimension", "group", "figures")
-    for fund_id, dimension, group, data in rows:
-        per_fund = out.setdefault(fund_id, {d: {} for d in DIMENSIONS})
+    rows = list(
+        FigureSnapshot.objects.filter(
+            fund_id__in=fund_ids, period_start=period.start, period_end=period.end
+        ).values_list("fund_id", "dimension", "group", Cast("figures", TextField()))
+    )
+    # Parsed in one go rather than row by row: the decoder then makes each key once, not once a
+    # row (a closed quarter of the province reads some 360 rows of 40-odd keys).
+    figures = json.loads("[" + ",".join(text for *_group, text in rows) + "]")
+    for (fund_id, dimension, group, _text), data in zip(rows, figures, strict=True):
+        per_fund = out.get(fund_id)
+        if per_fund is None:
+            per_fund = out[fund_id] = {d: {} for d in DIMENSIONS}
         if dimension == FUND:
             key: Key = (fund_id,)
         elif dimension == DISTRICT:
@@ -804,31 +825,29 @@ class LedgerSummary:
 
 
 def ledger_summaries(*, fund_ids: Sequence[int], period: Period) -> dict[int, LedgerSummary]:
-    """Opening balance, movements by type and closing balance per fund, in one query."""
-    in_period = _in(period, "value_date")
-    per_type = {
-        f"t_{t}": Coalesce(Sum("amount", filter=in_period & Q(entry_type=t)), ZERO) for t in EntryType.values
-    }
+    """Opening balance, movements by type and closing balance per fund, in one query: the sums
+    per fund and entry type up to the period's end and before its start, added up here (one
+    filtered sum per figure and type took several times longer to build than to run)."""
     rows = (
         LedgerEntry.objects.filter(fund_id__in=fund_ids, value_date__lte=period.as_of)
-        .values("fund_id")
-        .annotate(
-            closing=Coalesce(Sum("amount"), ZERO),
-            opening=Coalesce(Sum("amount", filter=Q(value_date__lt=period.start)), ZERO),
-            capital=Coalesce(
-                Sum("amount", filter=Q(entry_type__in=(EntryType.CONTRIBUTION, EntryType.REFUND))), ZERO
-            ),
-            **per_type,
-        )
+        .values_list("fund_id", "entry_type")
+        .annotate(total=Sum("amount"), before=Sum("amount", filter=Q(value_date__lt=period.start)))
         .order_by()
     )
-    out = {fid: LedgerSummary(ZERO, dict.fromkeys(EntryType.values, ZERO), ZERO, ZERO) for fid in fund_ids}
-    for row in rows:
-        out[row["fund_id"]] = LedgerSummary(
-            opening_balance=row["opening"],
-            movements={t: row[f"t_{t}"] for t in EntryType.values},
-            closing_balance=row["closing"],
-            capital=row["capital"],
+    sums: dict[int, dict[str, tuple[Decimal, Decimal]]] = {fid: {} for fid in fund_ids}
+    for fund_id, entry_type, total, before in rows:
+        sums[fund_id][entry_type] = (total, ZERO if before is None else before)
+    entry_types = EntryType.values  # built anew on every read of the property
+    out = {}
+    for fund_id, by_type in sums.items():
+        in_period = {t: total - before for t, (total, before) in by_type.items()}
+        out[fund_id] = LedgerSummary(
+            opening_balance=sum((before for _total, before in by_type.values()), ZERO),
+            movements={t: in_period.get(t, ZERO) for t in entry_types},
+            closing_balance=sum((total for total, _before in by_type.values()), ZERO),
+            capital=sum(
+                (by_type[t][0] for t in (EntryType.CONTRIBUTION, EntryType.REFUND) if t in by_type), ZERO
+            ),
         )
     return out
 
@@ -1030,95 +1049,108 @@ class EventFigures:
     realised_amount: Decimal = ZERO
 
 
+def _rows(sql: str, params: Sequence) -> list[tuple]:
+    """The rows of a query written in SQL."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+# The outreach figures are small grouped reads, each written in SQL: built with the ORM, their
+# subqueries took several times longer to put together than the database took to answer.
+# Money is summed in whole fen (`_yuan`), exact on SQLite as on PostgreSQL.
+
+
 def need_funnel(*, fund_ids: Sequence[int], period: Period) -> dict[int, NeedFunnel]:
-    """Per fund, in two queries (every fund listed, zeros too)."""
-    cutoff = period.as_of
-    needs = FinancingNeed.objects.filter(
-        fund_id__in=fund_ids, registered_on__gte=period.start, registered_on__lte=cutoff
-    )
-    filings = LoanFiling.objects.filter(financing_need_id=OuterRef("pk"))
-    rows = (
-        needs.annotate(
-            has_interest=Exists(
-                NeedInterest.objects.filter(need_id=OuterRef("pk"), expressed_on__lte=cutoff)
-            ),
-            was_filed=Exists(filings.filter(submitted_on__lte=cutoff)),
-            was_accepted=Exists(filings.filter(status=FilingStatus.ACCEPTED, accepted_on__lte=cutoff)),
-        )
-        .values("fund_id")
-        .annotate(
-            n=Count("pk"),
-            amount=Coalesce(Sum("amount"), ZERO),
-            interested=Count("pk", filter=Q(has_interest=True) | Q(was_filed=True)),
-            filed=Count("pk", filter=Q(was_filed=True)),
-            accepted=Count("pk", filter=Q(was_accepted=True)),
-        )
-        .order_by()
-    )
+    """Per fund, in one query (every fund listed, zeros too): each need of the period with the
+    steps it had reached by the cutoff, then per fund. A filing that names the need counts as
+    its bank's interest."""
     out = {fid: NeedFunnel() for fid in fund_ids}
-    for row in rows:
-        f = out[row["fund_id"]]
-        f.needs, f.needs_amount = row["n"], row["amount"]
-        f.interested, f.filed, f.accepted = row["interested"], row["filed"], row["accepted"]
-    for row in (
-        LoanFiling.objects.filter(
-            financing_need__in=needs.values("pk"), status=FilingStatus.ACCEPTED, accepted_on__lte=cutoff
-        )
-        .values("financing_need__fund_id")
-        .annotate(total=Coalesce(Sum("principal"), ZERO))
-        .order_by()
-    ):
-        out[row["financing_need__fund_id"]].accepted_amount = row["total"]
+    if not fund_ids:
+        return out
+    need, interest = FinancingNeed._meta.db_table, NeedInterest._meta.db_table
+    filing = LoanFiling._meta.db_table
+    funds = ", ".join(["%s"] * len(fund_ids))
+    sql = f"""
+        SELECT fund_id, COUNT(*), SUM(fen),
+               SUM(CASE WHEN has_interest = 1 OR filed = 1 THEN 1 ELSE 0 END), SUM(filed),
+               SUM(CASE WHEN accepted_fen IS NULL THEN 0 ELSE 1 END), SUM(accepted_fen)
+        FROM (
+            SELECT n.fund_id, ROUND(n.amount * 100) AS fen,
+                   CASE WHEN EXISTS (
+                       SELECT 1 FROM {interest} i WHERE i.need_id = n.id AND i.expressed_on <= %s
+                   ) THEN 1 ELSE 0 END AS has_interest,
+                   CASE WHEN EXISTS (
+                       SELECT 1 FROM {filing} f WHERE f.financing_need_id = n.id AND f.submitted_on <= %s
+                   ) THEN 1 ELSE 0 END AS filed,
+                   (
+                       SELECT SUM(ROUND(f.principal * 100)) FROM {filing} f
+                       WHERE f.financing_need_id = n.id AND f.status = %s AND f.accepted_on <= %s
+                   ) AS accepted_fen
+            FROM {need} n
+            WHERE n.fund_id IN ({funds}) AND n.registered_on >= %s AND n.registered_on <= %s
+        ) needs
+        GROUP BY fund_id
+    """
+    cutoff = period.as_of
+    params = [cutoff, cutoff, FilingStatus.ACCEPTED, cutoff, *fund_ids, period.start, cutoff]
+    for fund_id, needs, fen, interested, filed, accepted, accepted_fen in _rows(sql, params):
+        f = out[fund_id]
+        f.needs, f.needs_amount = needs, _yuan(fen)
+        f.interested, f.filed = int(interested), int(filed)
+        f.accepted, f.accepted_amount = int(accepted), _yuan(accepted_fen)
     return out
 
 
 def event_figures(*, fund_ids: Sequence[int], period: Period) -> dict[tuple[int, str], EventFigures]:
-    """Per fund and kind of event, in four queries (every fund × kind listed, zeros too)."""
+    """Per fund and kind of event, in two queries (every fund × kind listed, zeros too): the
+    events with their participants, and the signings made there with the loans realising them."""
+    kinds = EventKind.values  # built anew on every read of the property
+    out = {(fid, kind): EventFigures() for fid in fund_ids for kind in kinds}
+    if not fund_ids:
+        return out
+    event, signing = OutreachEvent._meta.db_table, EventSigning._meta.db_table
+    enterprises = OutreachEvent.enterprises.field.m2m_db_table()
+    institutions = OutreachEvent.institutions.field.m2m_db_table()
+    filing = LoanFiling._meta.db_table
+    funds = ", ".join(["%s"] * len(fund_ids))
+    in_period = f"e.fund_id IN ({funds}) AND e.held_on >= %s AND e.held_on <= %s"
     cutoff = period.as_of
-    events = OutreachEvent.objects.filter(
-        fund_id__in=fund_ids, held_on__gte=period.start, held_on__lte=cutoff
-    )
-    out = {(fid, kind): EventFigures() for fid in fund_ids for kind in EventKind.values}
-    for row in (
-        events.values("fund_id", "kind")
-        .annotate(
-            n=Count("pk"),
-            attendance=Coalesce(Sum("attendance"), 0),
-            viewers=Coalesce(Sum("online_viewers"), 0),
-        )
-        .order_by()
-    ):
-        f = out[(row["fund_id"], row["kind"])]
-        f.events, f.attendance, f.online_viewers = row["n"], row["attendance"], row["viewers"]
-    for relation, attr in (
-        (OutreachEvent.enterprises, "enterprises"),
-        (OutreachEvent.institutions, "institutions"),
-    ):
-        through = relation.through.objects.filter(outreachevent__in=events.values("pk"))
-        for row in (
-            through.values("outreachevent__fund_id", "outreachevent__kind").annotate(n=Count("pk")).order_by()
-        ):
-            setattr(out[(row["outreachevent__fund_id"], row["outreachevent__kind"])], attr, row["n"])
-    realised = (
-        LoanFiling.objects.filter(
-            financing_need_id=OuterRef("financing_need_id"),
-            institution_id=OuterRef("institution_id"),
-            status=FilingStatus.ACCEPTED,
-            accepted_on__lte=cutoff,
-        )
-        .values("financing_need_id")
-        .annotate(total=Sum("principal"))
-        .values("total")
-    )
-    for fund_id, kind, amount, loans in (
-        EventSigning.objects.filter(event__in=events.values("pk"))
-        .annotate(loans=Subquery(realised))
-        .values_list("event__fund_id", "event__kind", "intended_amount", "loans")
+    events = f"""
+        SELECT e.fund_id, e.kind, COUNT(*),
+               SUM(COALESCE(e.attendance, 0)), SUM(COALESCE(e.online_viewers, 0)),
+               SUM((SELECT COUNT(*) FROM {enterprises} x WHERE x.outreachevent_id = e.id)),
+               SUM((SELECT COUNT(*) FROM {institutions} x WHERE x.outreachevent_id = e.id))
+        FROM {event} e
+        WHERE {in_period}
+        GROUP BY e.fund_id, e.kind
+    """
+    for fund_id, kind, n, attendance, viewers, n_enterprises, n_institutions in _rows(
+        events, [*fund_ids, period.start, cutoff]
     ):
         f = out[(fund_id, kind)]
-        f.signings += 1
-        f.signed_amount += amount
-        if loans:
-            f.realised += 1
-            f.realised_amount += loans
+        f.events, f.attendance, f.online_viewers = n, int(attendance), int(viewers)
+        f.enterprises, f.institutions = int(n_enterprises), int(n_institutions)
+    # A signing is realised by the signing bank's accepted loans naming the signing's need.
+    signings = f"""
+        SELECT fund_id, kind, COUNT(*), SUM(fen),
+               SUM(CASE WHEN realised_fen <> 0 THEN 1 ELSE 0 END), SUM(realised_fen)
+        FROM (
+            SELECT e.fund_id, e.kind, ROUND(s.intended_amount * 100) AS fen,
+                   (
+                       SELECT SUM(ROUND(f.principal * 100)) FROM {filing} f
+                       WHERE f.financing_need_id = s.financing_need_id AND f.institution_id = s.institution_id
+                         AND f.status = %s AND f.accepted_on <= %s
+                   ) AS realised_fen
+            FROM {signing} s JOIN {event} e ON e.id = s.event_id
+            WHERE {in_period}
+        ) signings
+        GROUP BY fund_id, kind
+    """
+    for fund_id, kind, n, fen, realised, realised_fen in _rows(
+        signings, [FilingStatus.ACCEPTED, cutoff, *fund_ids, period.start, cutoff]
+    ):
+        f = out[(fund_id, kind)]
+        f.signings, f.signed_amount = n, _yuan(fen)
+        f.realised, f.realised_amount = int(realised), _yuan(realised_fen)
     return out

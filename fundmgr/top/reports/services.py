@@ -159,20 +159,21 @@ def rank_order(items: list, *, amount, projects, rights, tiebreak) -> list[tuple
     projects, then by more rights; rows equal on all three share a rank. Rows with no amount
     come after the ranked ones, unranked, in `tiebreak` order. Amounts compare in yuan, so
     amounts equal in 万元 still order."""
+    # Each row's score is read once (a province's report ranks some 400 rows).
+    scored = [((amount(i), projects(i), rights(i)), i) for i in items]
 
-    def score(item) -> tuple:
-        return (amount(item), projects(item), rights(item))
+    def order(pair: tuple[tuple, Any]) -> tuple:
+        (amount_, projects_, rights_), item = pair
+        return (-amount_, -projects_, -rights_), tiebreak(item)
 
-    ranked = sorted(
-        (i for i in items if amount(i) > 0), key=lambda i: (tuple(-x for x in score(i)), tiebreak(i))
-    )
+    ranked = sorted(((score, i) for score, i in scored if score[0] > 0), key=order)
     out: list[tuple[int | None, Any]] = []
     previous, rank = None, 0
-    for position, item in enumerate(ranked, start=1):
-        if score(item) != previous:
-            rank, previous = position, score(item)
+    for position, (score, item) in enumerate(ranked, start=1):
+        if score != previous:
+            rank, previous = position, score
         out.append((rank, item))
-    out.extend((None, i) for i in sorted((i for i in items if not amount(i) > 0), key=tiebreak))
+    out.extend((None, i) for i in sorted((i for score, i in scored if not score[0] > 0), key=tiebreak))
     return out
 
 
@@ -274,18 +275,22 @@ def period_build(
     ]
     district_rows, district_figures = _ranked(district_items)
 
-    # Every bank cooperating with a fund is listed, with zeros when it did nothing.
+    # Every bank cooperating with a fund is listed, with zeros when it did nothing. The banks'
+    # names come with the agreements (unordered: the default order joins the funds to sort).
     inst_figures = figures[INSTITUTION]
-    for fund_id, inst_id in CooperationAgreement.objects.filter(fund_id__in=list(by_id)).values_list(
-        "fund_id", "institution_id"
+    names: dict[int, tuple[str, str]] = {}
+    for fund_id, inst_id, code, name in (
+        CooperationAgreement.objects.filter(fund_id__in=list(by_id))
+        .values_list("fund_id", "institution_id", "institution__code", "institution__name")
+        .order_by()
     ):
         inst_figures.setdefault((fund_id, inst_id), Figures())
-    names = dict(
-        (pk, (code, name))
-        for pk, code, name in Institution.objects.filter(pk__in={k[1] for k in inst_figures}).values_list(
-            "pk", "code", "name"
-        )
-    )
+        names[inst_id] = (code, name)
+    # A bank with figures in a fund it has no agreement with (one that applied for an
+    # enterprise's admission there): rare, read apart.
+    if others := {k[1] for k in inst_figures} - names.keys():
+        for pk, code, name in Institution.objects.filter(pk__in=others).values_list("pk", "code", "name"):
+            names[pk] = (code, name)
     inst_items = [
         (
             (by_id[key[0]].code, names[key[1]][0]),
@@ -390,9 +395,8 @@ def outreach_tables(*, funds: list[Fund], period: Period) -> dict[str, Any]:
     )
     for key in ("needs_amount_wan_yuan", "accepted_amount_wan_yuan"):  # the sum of the rows as shown
         funnel_total[key] = sum((r[key] for r in funnel_rows), Decimal("0.00"))
-    event_rows = [
-        _event_row(identity(f), kind, events[(f.pk, kind)]) for f in ordered for kind in EventKind.values
-    ]
+    kinds = EventKind.values  # built anew on every read of the property
+    event_rows = [_event_row(identity(f), kind, events[(f.pk, kind)]) for f in ordered for kind in kinds]
     event_total = _event_row(total_identity, None, _summed(list(events.values()), selectors.EventFigures))
     for key in ("signed_amount_wan_yuan", "realised_amount_wan_yuan"):
         event_total[key] = sum((r[key] for r in event_rows), Decimal("0.00"))
