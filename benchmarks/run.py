@@ -375,12 +375,12 @@ def run(args: argparse.Namespace, started: float) -> None:
     flow = filings_per_second(database_url=os.environ["DATABASE_URL"],
                               today=today)  # fmt: skip
     floor = results[0][2]["median"]
-    print(f"\n{f'case (median of {args.runs})':<42}{'median s':>9}{'× me':>7}{'queries':>8}{'peak MiB':>9}"
+    print(f"\n{f'case (median of {args.runs})':<42}{'median ms':>10}{'× me':>7}{'queries':>8}{'peak MiB':>9}"
           f"  {'goal':<24}{'met':>4}")  # fmt: skip
     for short, label, r in results:
         goal, met = GOALS.get(short, ("", None))
         verdict = "" if met is None else ("yes" if met(r["median"], r["median"] / floor, r["peak"]) else "NO")
-        print(f"{label:<42}{r['median']:>9.3f}{r['median'] / floor:>7.1f}{r['n']:>8}{r['peak']:>9.1f}"
+        print(f"{label:<42}{r['median'] * 1000:>10,.1f}{r['median'] / floor:>7.1f}{r['n']:>8}{r['peak']:>9.1f}"
               f"  {goal:<24}{verdict:>4}")  # fmt: skip
     print("\nslowest query of each case, and the most repeated one when a query repeats:")
     for short, _, r in results:
