@@ -125,8 +125,11 @@ def _policy_join(version_t: str) -> str:
     return f" LEFT JOIN {version_t} p ON p.{q('id')} = (SELECT v.{q('id')} FROM {version_t} v{latest})"
 
 
-def _fund_rows(scope: tuple[str, list], on: dt.date, *, with_policies: bool, with_funds: bool) -> list[tuple]:
-    """For the funds whose ids `scope` selects (SQL and parameters), in code order: (id, the
+def _fund_rows(
+    scope: tuple[str, list] | None, on: dt.date, *, with_policies: bool, with_funds: bool
+) -> list[tuple]:
+    """For the funds whose ids `scope` selects (SQL and parameters; None: every fund, with no
+    subquery for the planner to join), in code order: (id, the
     fund's `LISTED_FIELDS` and its manager's name when asked, its ledger sums (balance,
     contributions, refunds, compensation, recoveries), its covered outstanding and exposure
     as the loans app keeps them, the policy version in force on `on` when asked). One
@@ -144,7 +147,13 @@ def _fund_rows(scope: tuple[str, list], on: dt.date, *, with_policies: bool, wit
         f", SUM(CASE WHEN {q('entry_type')} = %s THEN {q('amount')} END) AS k{i}"
         for i in range(len(_LEDGER_KINDS))
     )
-    ids_sql, ids_params = scope
+    if scope is None:
+        ledger_where = where = ""
+        ids_params: list = []
+    else:
+        ids_sql, ids_params = scope
+        ledger_where = f" WHERE {q('fund_id')} IN ({ids_sql})"
+        where = f" WHERE f.{q('id')} IN ({ids_sql})"
     sql = (
         f"SELECT f.{q('id')}, l.balance, l.k0, l.k1, l.k2, l.k3, b.{q(kept.covered_column)},"
         f" b.{q(kept.exposure_column)}"
@@ -152,11 +161,11 @@ def _fund_rows(scope: tuple[str, list], on: dt.date, *, with_policies: bool, wit
         + (f", {policy.sql}" if policy else "")
         + f" FROM {fund_t} f"
         f" LEFT JOIN (SELECT {q('fund_id')}, SUM({q('amount')}) AS balance{by_kind} FROM {entry}"
-        f" WHERE {q('fund_id')} IN ({ids_sql}) GROUP BY {q('fund_id')}) l ON l.{q('fund_id')} = f.{q('id')}"
+        f"{ledger_where} GROUP BY {q('fund_id')}) l ON l.{q('fund_id')} = f.{q('id')}"
         f" LEFT JOIN {q(kept.table)} b ON b.{q(kept.fund_column)} = f.{q('id')}"
         + (f" INNER JOIN {org_t} m ON m.{q('id')} = f.{q('manager_id')}" if with_funds else "")
         + (_policy_join(version_t) if with_policies else "")
-        + f" WHERE f.{q('id')} IN ({ids_sql}) ORDER BY f.{q('code')}"
+        + f"{where} ORDER BY f.{q('code')}"
     )
     params = [*_LEDGER_KINDS, *ids_params, *([on] if with_policies else []), *ids_params]
     with connection.cursor() as cursor:
@@ -225,18 +234,19 @@ def funds_with_figures(*, principal: Principal, on: dt.date, code: str | None = 
     """The funds `principal` sees (or the one of them with `code`), in code order, each with
     its manager's name, its live figures and the policy in force (`FundFigures.policy`): the
     fund list's read, one statement."""
-    scope = funds_visible_to(principal).order_by()
+    visible = funds_visible_to(principal).order_by()
     if code is not None:
-        scope = scope.filter(code=code)
-    try:
-        sql, params = scope.values("id").query.sql_with_params()
-    except EmptyResultSet:  # a principal who sees no fund
-        return []
+        visible = visible.filter(code=code)
+    scope = None  # staff see every fund: no subquery to ask
+    if visible.query.where:
+        try:
+            sql, params = visible.values("id").query.sql_with_params()
+        except EmptyResultSet:  # a principal who sees no fund
+            return []
+        scope = (sql, list(params))
     return [
         ListedFund(*fields, figures=_figures(fid, sums, covered, found))
-        for fid, fields, sums, covered, found in _fund_rows(
-            (sql, list(params)), on, with_policies=True, with_funds=True
-        )
+        for fid, fields, sums, covered, found in _fund_rows(scope, on, with_policies=True, with_funds=True)
     ]
 
 
