@@ -123,10 +123,24 @@ class PlainRepresentation:
 
     def to_representation(self, instance) -> dict:
         out: dict[str, Any] = {}
+        by_key = _by_key(instance)
         for name, how, attrs, show in self._plain_plan():
             if how is METHOD:
                 out[name] = getattr(self, show)(instance)
                 continue
+            if how is PLAIN and len(attrs) == 1:
+                # The common case, read directly: a field of the row itself.
+                try:
+                    value = instance[attrs[0]] if by_key else getattr(instance, attrs[0])
+                except (LookupError, AttributeError):
+                    pass
+                else:
+                    if value is None:
+                        out[name] = None
+                        continue
+                    if not callable(value) or isinstance(value, type | BaseManager):
+                        out[name] = show(value)
+                        continue
             value = instance
             try:
                 if how is FRAMEWORK:
