@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -13,8 +14,10 @@ from django.utils.translation import gettext_lazy
 from fundmgr.ground.accounts.principals import Principal, by_fund_and_institution, scoped
 from fundmgr.ground.accounts.workflow import ROLE_LABELS, history
 from fundmgr.ground.accounts.workqueues import QueueSummary, Waiting, WorkQueue, summary_by_age, waiting_for
+from fundmgr.ground.funds.models import Fund
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.errors import NotFound
+from fundmgr.ground.lib.rawsql import columns
 from fundmgr.ground.lib.regions import region_name
 
 from .models import SUSPENDED_FILINGS_STATUSES, CooperationAgreement, FilingsStatus, Institution
@@ -68,6 +71,28 @@ def agreement_in_force(*, institution: Institution, fund, on: dt.date) -> Cooper
     return agreement_in_force_among(
         CooperationAgreement.objects.filter(institution=institution, fund=fund, valid_from__lte=on), on=on
     )
+
+
+def agreements_in_fund(*, institution_id: int, fund_code: str) -> list[CooperationAgreement]:
+    """All of an institution's agreements in the fund with `fund_code`, each with its fund
+    loaded; empty when the fund does not exist or the institution has no agreement in it. One
+    plain statement: a bank's filing starts here (`lib.rawsql`)."""
+    q = connection.ops.quote_name
+    agreement, fund = columns(CooperationAgreement, "a"), columns(Fund, "f")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {agreement.sql}, {fund.sql} FROM {agreement.table()}"
+            f" INNER JOIN {fund.table()} ON f.{q('id')} = a.{q('fund_id')}"
+            f" WHERE a.{q('institution_id')} = %s AND f.{q('code')} = %s ORDER BY a.{q('id')}",
+            [institution_id, fund_code],
+        )
+        rows = cursor.fetchall()
+    out = []
+    for row in rows:
+        found = agreement.instance(row)
+        found.fund = fund.instance(row[len(agreement) :])
+        out.append(found)
+    return out
 
 
 def agreement_in_force_among(agreements, *, on: dt.date) -> CooperationAgreement | None:

@@ -72,3 +72,50 @@ def test_book_facts_equal_the_selectors_on_a_varied_book(personas, business_date
     assert (
         filing_book_facts(enterprise_id=None, asset_ids=[held], exclude_filing=a.pk).pledged_elsewhere == {}
     )
+
+
+def _fields(obj) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def test_a_filings_other_reads_equal_the_orms(demo):
+    """The enterprise by USCC, the institution's agreements in a fund (with the fund) and the
+    borrower's rights the pledges name, each read by one plain statement, are what the ORM
+    reads: every field, on every enterprise, institution × fund and right of the demo book."""
+    from banks.models import CooperationAgreement, Institution
+    from banks.selectors import agreements_in_fund
+    from enterprises.models import Enterprise, IPAsset
+    from enterprises.selectors import enterprise_by_uscc
+    from fundmgr.ground.funds.models import Fund
+    from loans.services.filings import _rights_named
+
+    enterprises = list(Enterprise.objects.order_by("id"))
+    assert enterprises
+    for enterprise in enterprises:
+        assert _fields(enterprise_by_uscc(enterprise.uscc)) == _fields(enterprise)
+    assert enterprise_by_uscc("91440000NOSUCHUSCC") is None
+
+    found = 0
+    for institution in Institution.objects.all():
+        for code in [*Fund.objects.values_list("code", flat=True), "no-such-fund"]:
+            expected = list(
+                CooperationAgreement.objects.filter(institution=institution, fund__code=code)
+                .select_related("fund")
+                .order_by("id")
+            )
+            read = agreements_in_fund(institution_id=institution.pk, fund_code=code)
+            assert [_fields(a) for a in read] == [_fields(a) for a in expected]
+            assert [_fields(a.fund) for a in read] == [_fields(a.fund) for a in expected]
+            found += len(read)
+    assert found == CooperationAgreement.objects.count() > 0
+
+    rights = list(IPAsset.objects.order_by("id")[:40])
+    assert rights
+    for right in rights:
+        named = [{"kind": right.kind, "number": right.number}, {"kind": "trademark", "number": "NOT-HELD"}]
+        for lock in (False, True):
+            assert [_fields(a) for a in _rights_named(right.enterprise_id, named, lock=lock)] == [
+                _fields(right)
+            ]
+    other = next(e for e in enterprises if e.pk != rights[0].enterprise_id)
+    assert _rights_named(other.pk, [{"kind": rights[0].kind, "number": rights[0].number}], lock=False) == []
