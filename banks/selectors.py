@@ -69,7 +69,7 @@ def agreement_in_force(*, institution: Institution, fund, on: dt.date) -> Cooper
     before `on`, unless it has already ended.
     """
     return agreement_in_force_among(
-        CooperationAgreement.objects.filter(institution=institution, fund=fund, valid_from__lte=on), on=on
+        CooperationAgreement.objects.filter(institution=institution, fund=fund), on=on
     )
 
 

@@ -15,6 +15,7 @@ from banks.selectors import agreement_in_force
 from fundmgr.ground.accounts.principals import Principal, by_fund_and_institution
 from fundmgr.ground.lib.errors import NotFound
 from fundmgr.ground.lib.money import HUNDRED, ZERO, percent_of, quantize
+from fundmgr.ground.lib.rawsql import columns
 
 from ..models import (
     LIVE_FILING_STATUSES,
@@ -127,13 +128,13 @@ def filing_book_facts(
         )
         params += list(contract)
     exposure, held, filed = ZERO, {}, False
+    money = columns(LoanFiling, "f", ["principal"])  # a sum read as the ORM reads money (SQLite too)
     if parts:
         with connection.cursor() as cursor:
             cursor.execute(" UNION ALL ".join(parts), params)
             for kind, asset_id, reference, amount in cursor.fetchall():
                 if kind == "e" and amount is not None:
-                    # SQLite sums decimals as floats: back to the fen, as the ORM would
-                    exposure = amount if isinstance(amount, Decimal) else quantize(Decimal(str(amount)))
+                    exposure = money.values([amount])[0]
                 elif kind == "h":
                     held[asset_id] = reference
                 elif kind == "d":

@@ -125,24 +125,21 @@ def _policy_join(version_t: str) -> str:
     return f" LEFT JOIN {version_t} p ON p.{q('id')} = (SELECT v.{q('id')} FROM {version_t} v{latest})"
 
 
-def _fund_rows(
-    scope: tuple[str, list] | None, on: dt.date, *, with_policies: bool, with_funds: bool
-) -> list[tuple]:
+def _fund_rows(scope: tuple[str, list] | None, on: dt.date, *, with_funds: bool) -> list[tuple]:
     """For the funds whose ids `scope` selects (SQL and parameters; None: every fund, with no
-    subquery for the planner to join), in code order: (id, the
-    fund's `LISTED_FIELDS` and its manager's name when asked, its ledger sums (balance,
-    contributions, refunds, compensation, recoveries), its covered outstanding and exposure
-    as the loans app keeps them, the policy version in force on `on` when asked). One
-    statement for any number of funds: the fund list's whole read (the ORM would spend more
-    compiling four queries than the database spends answering them). Plain SQL that both
-    backends speak (`lib.rawsql`)."""
+    subquery for the planner to join), in code order: (id, the fund's `LISTED_FIELDS` and its
+    manager's name when asked, its ledger sums (balance, contributions, refunds, compensation,
+    recoveries), its covered outstanding and exposure as the loans app keeps them, the policy
+    version in force on `on`). One statement for any number of funds: the fund list's whole
+    read (the ORM would spend more compiling four queries than the database spends answering
+    them). Plain SQL that both backends speak (`lib.rawsql`)."""
     q = connection.ops.quote_name
     kept = ports.loan_book().kept_figures
     entry, fund_t = q(LedgerEntry._meta.db_table), q(Fund._meta.db_table)
     version_t, org_t = q(PolicyVersion._meta.db_table), q(Organization._meta.db_table)
     money = columns(LedgerEntry, "l", ["amount"] * 7)
     funds = columns(Fund, "f", LISTED_FIELDS) if with_funds else None
-    policy = columns(PolicyVersion, "p") if with_policies else None
+    policy = columns(PolicyVersion, "p")
     by_kind = "".join(
         f", SUM(CASE WHEN {q('entry_type')} = %s THEN {q('amount')} END) AS k{i}"
         for i in range(len(_LEDGER_KINDS))
@@ -158,16 +155,16 @@ def _fund_rows(
         f"SELECT f.{q('id')}, l.balance, l.k0, l.k1, l.k2, l.k3, b.{q(kept.covered_column)},"
         f" b.{q(kept.exposure_column)}"
         + (f", {funds.sql}, m.{q('name')}" if funds else "")
-        + (f", {policy.sql}" if policy else "")
+        + f", {policy.sql}"
         + f" FROM {fund_t} f"
         f" LEFT JOIN (SELECT {q('fund_id')}, SUM({q('amount')}) AS balance{by_kind} FROM {entry}"
         f"{ledger_where} GROUP BY {q('fund_id')}) l ON l.{q('fund_id')} = f.{q('id')}"
         f" LEFT JOIN {q(kept.table)} b ON b.{q(kept.fund_column)} = f.{q('id')}"
         + (f" INNER JOIN {org_t} m ON m.{q('id')} = f.{q('manager_id')}" if with_funds else "")
-        + (_policy_join(version_t) if with_policies else "")
+        + _policy_join(version_t)
         + f"{where} ORDER BY f.{q('code')}"
     )
-    params = [*_LEDGER_KINDS, *ids_params, *([on] if with_policies else []), *ids_params]
+    params = [*_LEDGER_KINDS, *ids_params, on, *ids_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -178,7 +175,7 @@ def _fund_rows(
         at = 8
         if funds:
             fund, at = [*funds.values(row[at:]), row[at + len(funds)]], at + len(funds) + 1
-        if policy and row[at] is not None:
+        if row[at] is not None:
             found = policy.instance(row[at:])
         out.append((row[0], fund, sums[:5], (sums[5], quantize(sums[6])), found))
     return out
@@ -212,21 +209,16 @@ def _figures(
     )
 
 
-def fund_figures(
-    *, funds: Iterable[Fund], on: dt.date, policies: dict[int, PolicyVersion] | None = None
-) -> dict[int, FundFigures]:
+def fund_figures(*, funds: Iterable[Fund], on: dt.date) -> dict[int, FundFigures]:
     """Live figures for several funds in one statement whatever their number: the ledger sums,
-    the covered loans' figures the loans app keeps, and the policies in force (`policies`:
-    the versions in force on `on`, when the caller already has them)."""
+    the covered loans' figures the loans app keeps, and the policies in force."""
     ids = [f.id for f in funds]
     if not ids:
         return {}
     scope = (", ".join(["%s"] * len(ids)), ids)
     return {
-        fid: _figures(fid, sums, covered, found if policies is None else policies.get(fid))
-        for fid, _, sums, covered, found in _fund_rows(
-            scope, on, with_policies=policies is None, with_funds=False
-        )
+        fid: _figures(fid, sums, covered, policy)
+        for fid, _, sums, covered, policy in _fund_rows(scope, on, with_funds=False)
     }
 
 
@@ -246,13 +238,21 @@ def funds_with_figures(*, principal: Principal, on: dt.date, code: str | None = 
         scope = (sql, list(params))
     return [
         ListedFund(*fields, figures=_figures(fid, sums, covered, found))
-        for fid, fields, sums, covered, found in _fund_rows(scope, on, with_policies=True, with_funds=True)
+        for fid, fields, sums, covered, found in _fund_rows(scope, on, with_funds=True)
     ]
 
 
-def fund_figures_one(*, fund: Fund, on: dt.date, policy: PolicyVersion | None = None) -> FundFigures:
-    policies = None if policy is None else {fund.id: policy}
-    return fund_figures(funds=[fund], on=on, policies=policies)[fund.id]
+def fund_figures_one(*, fund: Fund, on: dt.date) -> FundFigures:
+    return fund_figures(funds=[fund], on=on)[fund.id]
+
+
+def fund_with_figures(*, principal: Principal, on: dt.date, code: str) -> ListedFund:
+    """`funds_with_figures` for the one fund with `code`; 404 when it is not there or not
+    the principal's to see (as `fund_get`)."""
+    found = funds_with_figures(principal=principal, on=on, code=code)
+    if not found:
+        raise NotFound(_("资金不存在或无权访问"))
+    return found[0]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from fundmgr.ground.accounts.principals import principal_from_request
 from fundmgr.ground.funds.errors import FundsError
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.api import DateField
-from fundmgr.ground.lib.errors import AppError, NotFound
+from fundmgr.ground.lib.errors import AppError
 
 from .. import selectors
 from .serializers import FundSerializer, StatementSerializer
@@ -75,12 +75,10 @@ class FundViewSet(viewsets.GenericViewSet):
 
     @extend_schema(summary=gettext_lazy("资金详情"), responses=FundSerializer)
     def retrieve(self, request, code=None):
-        found = selectors.funds_with_figures(
+        fund = selectors.fund_with_figures(
             principal=principal_from_request(request), on=clock.today(), code=code
         )
-        if not found:
-            raise NotFound(_("资金不存在或无权访问"))
-        return Response(FundSerializer(_fund_payload(found)[0]).data)
+        return Response(FundSerializer(_fund_payload([fund])[0]).data)
 
     @extend_schema(
         summary=gettext_lazy("资金台账对账单（工作人员与本市监管部门；合作机构请查看 position/）"),
