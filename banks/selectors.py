@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -93,6 +94,27 @@ def agreements_in_fund(*, institution_id: int, fund_code: str) -> list[Cooperati
         found.fund = fund.instance(row[len(agreement) :])
         out.append(found)
     return out
+
+
+def cooperating_institutions(*, fund_ids: Sequence[int]) -> list[tuple[int, int, str, str]]:
+    """(fund id, institution id, code, name) of each institution that has an agreement in one
+    of the funds, once per fund and institution, unordered. One plain statement: the
+    regulators' tables list every bank cooperating with a fund, with zeros when it did nothing."""
+    if not fund_ids:
+        return []
+    q = connection.ops.quote_name
+    institution = columns(Institution, "i", ["code", "name"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT a.{q('fund_id')}, a.{q('institution_id')}, {institution.sql}"
+            f" FROM {q(CooperationAgreement._meta.db_table)} a"
+            f" INNER JOIN {institution.table()} ON i.{q('id')} = a.{q('institution_id')}"
+            f" WHERE a.{q('fund_id')} IN ({', '.join(['%s'] * len(fund_ids))})",
+            list(fund_ids),
+        )
+        return [
+            (fund_id, inst_id, *institution.values(rest)) for fund_id, inst_id, *rest in cursor.fetchall()
+        ]
 
 
 def agreement_in_force_among(agreements, *, on: dt.date) -> CooperationAgreement | None:

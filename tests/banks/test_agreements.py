@@ -354,3 +354,25 @@ def test_filing_from_the_admin_product_list(client, demo, business_date):
     )
     assert "已备案 1 个产品" in response.content.decode()
     assert Product.objects.get(pk=product.pk).status == "filed"
+
+
+def test_cooperating_institutions_are_the_agreements_banks_once_per_fund(demo):
+    """One plain statement: each (fund, bank) with an agreement, once even with several
+    agreement versions, with the bank's code and name; only the funds asked for."""
+    from banks.selectors import cooperating_institutions
+
+    zq = fund("zhaoqing")
+    agreement = CooperationAgreement.objects.filter(fund=zq).first()
+    later = CooperationAgreement.objects.get(pk=agreement.pk)  # a second version of one agreement
+    later.pk, later.valid_from = None, agreement.valid_from + dt.timedelta(days=400)
+    later.save()
+    every = list(Fund.objects.values_list("id", flat=True))
+    for ids in (every, [zq.id], []):
+        expected = {
+            (a.fund_id, a.institution_id, a.institution.code, a.institution.name)
+            for a in CooperationAgreement.objects.filter(fund_id__in=ids).select_related("institution")
+        }
+        read = cooperating_institutions(fund_ids=ids)
+        assert len(read) == len(set(read))  # once per fund and bank
+        assert set(read) == expected
+    assert len(cooperating_institutions(fund_ids=every)) > len(cooperating_institutions(fund_ids=[zq.id])) > 0

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from fundmgr.ground.funds import selectors, services
-from fundmgr.ground.funds.models import Fund
+from fundmgr.ground.funds.models import Fund, PolicyVersion
 from fundmgr.ground.lib.errors import Conflict, RuleViolations
 
 
@@ -32,6 +32,36 @@ def test_version_in_force_on_a_date(fund, business_date):
     in_force = selectors.policies_in_force(funds=Fund.objects.all(), on=dt.date(2027, 6, 1))
     assert in_force[fund.id].effective_from == dt.date(2027, 1, 1)
     assert len(in_force) == 4
+
+
+@pytest.mark.parametrize(
+    "on", [dt.date(2019, 9, 28), dt.date(2019, 9, 29), dt.date(2026, 12, 31), dt.date(2027, 1, 1)]
+)
+def test_policies_in_force_reads_what_the_orm_reads(fund, on):
+    """One statement for every fund: each field of the version in force, as the ORM loads it;
+    a fund with no version yet on that day is absent."""
+    services.policy_version_create(
+        fund=fund,
+        effective_from=dt.date(2027, 1, 1),
+        max_fund_share=Decimal("60.00"),
+        accepted_ip_kinds=["trademark"],
+    )
+    funds = list(Fund.objects.all())
+    read = selectors.policies_in_force(funds=funds, on=on)
+
+    def fields(version: PolicyVersion) -> list:
+        return [getattr(version, f.attname) for f in PolicyVersion._meta.concrete_fields]
+
+    for f in funds:
+        expected = (
+            PolicyVersion.objects.filter(fund=f, effective_from__lte=on).order_by("-effective_from").first()
+        )
+        if expected is None:
+            assert f.id not in read
+        else:
+            assert fields(read[f.id]) == fields(expected)
+    assert (fund.id in read) is (on >= dt.date(2019, 9, 29))
+    assert selectors.policies_in_force(funds=[], on=on) == {}
 
 
 def test_version_in_force_is_locked_and_future_one_is_not(fund, business_date):

@@ -66,6 +66,17 @@ def test_to_wan_yuan_is_half_up(yuan, wan):
     assert to_wan_yuan(yuan) == Decimal(wan)
 
 
+@pytest.mark.parametrize("zero", [Decimal("0"), Decimal("0.0000"), Decimal("-0.00"), 0, "0.00"])
+def test_to_wan_yuan_shows_any_zero_as_two_places(zero):
+    assert str(to_wan_yuan(zero)) == "0.00"
+
+
+@pytest.mark.parametrize("value", [None, 1.5, Decimal("NaN")])
+def test_to_wan_yuan_refuses_what_is_not_an_amount(value):
+    with pytest.raises(MoneyError):
+        to_wan_yuan(value)
+
+
 def test_format_yuan_groups_thousands():
     assert format_yuan("1234567.8") == "1,234,567.80"
 

@@ -294,3 +294,41 @@ def test_a_voided_filing_leaves_every_closed_period_since_its_acceptance(persona
     assert_same(
         both(funds, Q3), selectors.computed_figures(fund_ids=[f.pk for f in funds], period=Q3, today=TODAY)
     )
+
+
+def test_kept_figures_leave_zeros_out_and_read_back_as_they_were():
+    """A snapshot keeps only the figures that are not zero; reading it back gives every field
+    as computed, zeros in their usual form; a snapshot written with every figure reads the same."""
+    import json
+
+    f = selectors.Figures(
+        accepted=2,
+        accepted_amount=Decimal("1500.00"),
+        covered_outstanding=Decimal("1200.50"),
+        exposure_exact=Decimal("600.2500"),
+        cum_accepted=5,
+    )
+    f.ip["invention_patent"], f.cum_ip["trademark"] = 2, 3
+    kept = f.to_json()
+    assert kept == {
+        "accepted": 2,
+        "accepted_amount": "1500.00",
+        "covered_outstanding": "1200.50",
+        "exposure_exact": "600.2500",
+        "cum_accepted": 5,
+        "ip": {"invention_patent": 2},
+        "cum_ip": {"trademark": 3},
+    }
+    back = selectors.Figures.from_json(json.loads(json.dumps(kept)))
+    assert back == f
+    every = {name: str(getattr(f, name)) for name in selectors._DECIMALS}
+    every.update({name: getattr(f, name) for name in selectors._COUNTS}, ip=dict(f.ip), cum_ip=dict(f.cum_ip))
+    assert selectors.Figures.from_json(every) == f
+    for read in (back, selectors.Figures.from_json(every)):
+        assert {name: str(getattr(read, name)) for name in selectors._DECIMALS} == {
+            name: str(getattr(f, name)) for name in selectors._DECIMALS
+        }  # "0.00", not "0": the form a report shows
+    empty, other = selectors.Figures.from_json({}), selectors.Figures.from_json({})
+    assert empty == selectors.Figures()
+    empty.ip["trademark"] += 1  # each read has IP counts of its own
+    assert other.ip["trademark"] == 0 and selectors.Figures.from_json({}).cum_ip["trademark"] == 0

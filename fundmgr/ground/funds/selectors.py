@@ -45,14 +45,23 @@ def fund_get(*, principal: Principal, code: str) -> Fund:
 
 
 def policies_in_force(*, funds: Iterable[Fund], on: dt.date) -> dict[int, PolicyVersion]:
-    """The version in force for several funds in one query."""
+    """The version in force on `on` for several funds, in one plain statement (one version a
+    day per fund, so the latest one started is the one in force)."""
     ids = [f.id for f in funds]
-    result: dict[int, PolicyVersion] = {}
-    for version in PolicyVersion.objects.filter(fund_id__in=ids, effective_from__lte=on).order_by(
-        "fund_id", "-effective_from"
-    ):
-        result.setdefault(version.fund_id, version)
-    return result
+    if not ids:
+        return {}
+    q = connection.ops.quote_name
+    policy = columns(PolicyVersion, "p")
+    sql = (
+        f"SELECT {policy.sql} FROM {q(Fund._meta.db_table)} f"
+        + _policy_join(q(PolicyVersion._meta.db_table))
+        + f" WHERE f.{q('id')} IN ({', '.join(['%s'] * len(ids))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [on, *ids])
+        rows = cursor.fetchall()
+    found = (policy.instance(row) for row in rows if row[0] is not None)
+    return {version.fund_id: version for version in found}
 
 
 def fund_balance(*, fund: Fund, as_of: dt.date | None = None) -> Decimal:

@@ -53,6 +53,8 @@ def to_wan_yuan(amount: Decimal | int | str) -> Decimal:
     """Yuan to 万元 with two decimals, half-up (report edge only)."""
     if type(amount) is not Decimal or not amount.is_finite():  # a report converts thousands: skip the checks
         amount = to_decimal(amount)
+    if not amount:  # most of a bank's figures in a report: nothing to divide
+        return ZERO
     return (amount / TEN_THOUSAND).quantize(FEN, rounding=ROUND_HALF_UP)
 
 

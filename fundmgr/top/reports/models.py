@@ -102,7 +102,10 @@ class FigureSnapshot(models.Model):
     period_end = models.DateField(_("期间止"))
     dimension = models.CharField(_("维度"), max_length=16)  # fund | district | institution
     group = models.CharField(_("分组"), max_length=32, blank=True)  # '' | district code | institution id
-    figures = models.JSONField(_("指标"))
+    # The figures as compact JSON text (`Figures.to_json`, only those not zero), not jsonb:
+    # nothing queries inside them, and a closed period of the province reads some 370 rows,
+    # which jsonb would turn back into text on every read (most of the database's time there).
+    figures = models.TextField(_("指标"))
     written_at = models.DateTimeField(_("写入时间"), auto_now=True)
 
     class Meta:

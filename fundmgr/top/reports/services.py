@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from banks.models import CooperationAgreement, Institution
+from banks.selectors import cooperating_institutions
 from fundmgr.ground.accounts.principals import Principal
 from fundmgr.ground.funds.errors import FundsError
 from fundmgr.ground.funds.models import EntryType, Fund
@@ -38,7 +41,7 @@ from matching.models import EventKind
 
 from . import exporters, selectors
 from .models import FigureSnapshot, ReportKind, StoredReport
-from .selectors import DISTRICT, FUND, INSTITUTION, Figures, Period
+from .selectors import DISTRICT, FUND, INSTITUTION, Figures, Period, ip_split
 
 log = logging.getLogger(__name__)
 
@@ -90,67 +93,87 @@ def _started(start: dt.date, today: dt.date) -> None:
 # --- the quarterly regulator table -------------------------------------------------------------
 
 
-def _metrics(f: Figures) -> dict[str, Any]:
-    """One report row's figures: 万元 columns rounded here, at the edge, and nowhere else."""
+def _metrics(f: Figures, row: dict[str, Any], *, fund_level: bool = True) -> dict[str, Any]:
+    """One report row's figures, added to `row`: 万元 columns rounded here, at the edge, and
+    nowhere else (a province's report has some 400 rows: each kind of right is counted once).
+    The fund-level columns (balance, leverage) only when `fund_level`."""
     wan = to_wan_yuan
-    return {
-        "amount_wan_yuan": wan(f.accepted_amount),
-        "projects": f.accepted,
-        "rights": f.rights,
-        "patent_amount_wan_yuan": wan(f.patent_amount),
-        "patent_projects": f.patent_projects,
-        "trademark_amount_wan_yuan": wan(f.trademark_amount),
-        "trademark_projects": f.trademark_projects,
-        "patents": f.patents,
-        "invention_patents": f.ip["invention_patent"],
-        "utility_models": f.ip["utility_model"],
-        "design_patents": f.ip["design_patent"],
-        "trademarks": f.trademarks,
-        "other_ip": f.other_ip,
-        "enterprises": f.enterprises_served,
-        "new_enterprises": f.new_enterprises,
-        "outstanding_wan_yuan": wan(f.covered_outstanding),
-        "non_performing_loans": f.non_performing_loans,
-        "non_performing_wan_yuan": wan(f.non_performing_amount),
-        "npl_ratio": f.npl_ratio,
-        "compensations": f.claims_paid,
-        "compensation_paid_wan_yuan": wan(f.claims_paid_amount),
-        "recoveries_returned_wan_yuan": wan(f.recoveries_returned_amount),
-        "fund_balance": f.balance,
-        "fund_balance_wan_yuan": None if f.balance is None else wan(f.balance),
-        "leverage": f.leverage,
-        "leverage_limit": f.leverage_limit,
-        "cumulative_amount_wan_yuan": wan(f.cum_accepted_amount),
-        "cumulative_projects": f.cum_accepted,
-        "cumulative_patents": f.cum_patents,
-        "cumulative_trademarks": f.cum_trademarks,
-        "cumulative_other_ip": f.cum_other_ip,
-        "cumulative_enterprises": f.cum_enterprises_served,
-        "cumulative_admitted_enterprises": f.cum_admitted_enterprises,
-        "cumulative_compensations": f.cum_claims_paid,
-        "cumulative_compensation_paid_wan_yuan": wan(f.cum_claims_paid_amount),
-        "cumulative_recoveries_returned_wan_yuan": wan(f.cum_recoveries_returned_amount),
-    }
+    ip = f.ip
+    patents, trademarks, other = ip_split(ip)
+    cum_patents, cum_trademarks, cum_other = ip_split(f.cum_ip)
+    row.update(
+        amount_wan_yuan=wan(f.accepted_amount),
+        projects=f.accepted,
+        rights=patents + trademarks + other,
+        patent_amount_wan_yuan=wan(f.patent_amount),
+        patent_projects=f.patent_projects,
+        trademark_amount_wan_yuan=wan(f.trademark_amount),
+        trademark_projects=f.trademark_projects,
+        patents=patents,
+        invention_patents=ip["invention_patent"],
+        utility_models=ip["utility_model"],
+        design_patents=ip["design_patent"],
+        trademarks=trademarks,
+        other_ip=other,
+        enterprises=f.enterprises_served,
+        new_enterprises=f.new_enterprises,
+        outstanding_wan_yuan=wan(f.covered_outstanding),
+        non_performing_loans=f.non_performing_loans,
+        non_performing_wan_yuan=wan(f.non_performing_amount),
+        npl_ratio=f.npl_ratio,
+        compensations=f.claims_paid,
+        compensation_paid_wan_yuan=wan(f.claims_paid_amount),
+        recoveries_returned_wan_yuan=wan(f.recoveries_returned_amount),
+    )
+    if fund_level:
+        balance = f.balance
+        row.update(
+            fund_balance=balance,
+            fund_balance_wan_yuan=None if balance is None else wan(balance),
+            leverage=f.leverage,
+            leverage_limit=f.leverage_limit,
+        )
+    row.update(
+        cumulative_amount_wan_yuan=wan(f.cum_accepted_amount),
+        cumulative_projects=f.cum_accepted,
+        cumulative_patents=cum_patents,
+        cumulative_trademarks=cum_trademarks,
+        cumulative_other_ip=cum_other,
+        cumulative_enterprises=f.cum_enterprises_served,
+        cumulative_admitted_enterprises=f.cum_admitted_enterprises,
+        cumulative_compensations=f.cum_claims_paid,
+        cumulative_compensation_paid_wan_yuan=wan(f.cum_claims_paid_amount),
+        cumulative_recoveries_returned_wan_yuan=wan(f.cum_recoveries_returned_amount),
+    )
+    return row
 
 
 _ADDITIVE = [c.key for c in exporters.QUARTERLY_METRICS if c.key not in exporters.NON_ADDITIVE] + [
     "fund_balance"
 ]
 _COUNTS = frozenset(c.key for c in exporters.QUARTERLY_METRICS if c.kind == exporters.INT)
+# The columns of the fund table only: a district's or a bank's row has no balance of its own.
+_FUND_LEVEL = frozenset({"fund_balance", "fund_balance_wan_yuan", "leverage", "leverage_limit"})
+_SUB_ADDITIVE = [key for key in _ADDITIVE if key not in _FUND_LEVEL]
 
 
-def _total(rows: list[dict[str, Any]], figures: list[Figures]) -> dict[str, Any]:
-    """The 合计 row: the exact sum of the rows as shown; ratios from the summed yuan amounts."""
+def _total(rows: list[dict[str, Any]], figures: list[Figures], *, fund_level: bool = True) -> dict[str, Any]:
+    """The 合计 row: the exact sum of the rows as shown; ratios from the summed yuan amounts.
+    The fund-level columns only when `fund_level` (the fund table's total)."""
     total: dict[str, Any] = {"fund": None, "fund_name": _("合计"), "rank": None}
-    for key in _ADDITIVE:
+    keys = _ADDITIVE if fund_level else _SUB_ADDITIVE
+    # Each column read once, all rows at a time (the bank table's total adds some 300 rows).
+    columns = zip(*map(itemgetter(*keys), rows), strict=True) if rows else [()] * len(keys)
+    for key, values in zip(keys, columns, strict=True):
         start: Decimal | int = 0 if key in _COUNTS else Decimal("0.00")
-        total[key] = sum((row[key] for row in rows if row.get(key) is not None), start)
+        total[key] = sum([v for v in values if v is not None], start)
     outstanding = sum((f.covered_outstanding for f in figures), ZERO)
     npl = sum((f.non_performing_amount for f in figures), ZERO)
     total["npl_ratio"] = selectors.ratio_percent(npl, outstanding)
-    capitals = [f.capital for f in figures if f.capital is not None]
-    total["leverage"] = selectors.leverage_of(outstanding, sum(capitals, ZERO)) if capitals else None
-    total["leverage_limit"] = None
+    if fund_level:
+        capitals = [f.capital for f in figures if f.capital is not None]
+        total["leverage"] = selectors.leverage_of(outstanding, sum(capitals, ZERO)) if capitals else None
+        total["leverage_limit"] = None
     return total
 
 
@@ -177,8 +200,11 @@ def rank_order(items: list, *, amount, projects, rights, tiebreak) -> list[tuple
     return out
 
 
-def _ranked(items: list[tuple[tuple, Figures, dict[str, Any]]]) -> tuple[list[dict], list[Figures]]:
-    """Report rows in ranking order (see `rank_order`), by the amount accepted in the period."""
+def _ranked(
+    items: list[tuple[tuple, Figures, dict[str, Any]]], *, fund_level: bool = True
+) -> tuple[list[dict], list[Figures]]:
+    """Report rows in ranking order (see `rank_order`), by the amount accepted in the period;
+    the fund-level columns only when `fund_level`."""
     rows, figures = [], []
     for rank, (_key, f, identity) in rank_order(
         items,
@@ -187,7 +213,7 @@ def _ranked(items: list[tuple[tuple, Figures, dict[str, Any]]]) -> tuple[list[di
         rights=lambda i: i[1].rights,
         tiebreak=lambda i: i[0],
     ):
-        rows.append({"rank": rank, **identity, **_metrics(f)})
+        rows.append(_metrics(f, {"rank": rank, **identity}, fund_level=fund_level))
         figures.append(f)
     return rows, figures
 
@@ -273,18 +299,15 @@ def period_build(
         ((by_id[key[0]].code, key[1]), f, {**fund_identity(key[0]), "region_code": key[1]})
         for key, f in figures[DISTRICT].items()
     ]
-    district_rows, district_figures = _ranked(district_items)
+    district_rows, district_figures = _ranked(district_items, fund_level=False)
 
     # Every bank cooperating with a fund is listed, with zeros when it did nothing. The banks'
-    # names come with the agreements (unordered: the default order joins the funds to sort).
+    # names come with the agreements, in one plain statement.
     inst_figures = figures[INSTITUTION]
     names: dict[int, tuple[str, str]] = {}
-    for fund_id, inst_id, code, name in (
-        CooperationAgreement.objects.filter(fund_id__in=list(by_id))
-        .values_list("fund_id", "institution_id", "institution__code", "institution__name")
-        .order_by()
-    ):
-        inst_figures.setdefault((fund_id, inst_id), Figures())
+    for fund_id, inst_id, code, name in cooperating_institutions(fund_ids=list(by_id)):
+        if (fund_id, inst_id) not in inst_figures:  # (not setdefault: it would build one each time)
+            inst_figures[fund_id, inst_id] = Figures()
         names[inst_id] = (code, name)
     # A bank with figures in a fund it has no agreement with (one that applied for an
     # enterprise's admission there): rare, read apart.
@@ -299,16 +322,7 @@ def period_build(
         )
         for key, f in inst_figures.items()
     ]
-    inst_rows, inst_fig = _ranked(inst_items)
-    for row in district_rows + inst_rows:
-        for key in ("fund_balance", "fund_balance_wan_yuan", "leverage", "leverage_limit"):
-            row.pop(key, None)
-
-    def sub_total(sub_rows: list[dict], sub_figures: list[Figures]) -> dict[str, Any]:
-        total = _total(sub_rows, sub_figures)
-        for key in ("fund_balance", "fund_balance_wan_yuan", "leverage", "leverage_limit"):
-            total.pop(key, None)
-        return total
+    inst_rows, inst_fig = _ranked(inst_items, fund_level=False)
 
     return {
         "period": period_info,
@@ -321,9 +335,9 @@ def period_build(
         "patent_table": ip_table(fund_items, "patent"),
         "trademark_table": ip_table(fund_items, "trademark"),
         "by_district": district_rows,
-        "by_district_total": sub_total(district_rows, district_figures),
+        "by_district_total": _total(district_rows, district_figures, fund_level=False),
         "by_institution": inst_rows,
-        "by_institution_total": sub_total(inst_rows, inst_fig),
+        "by_institution_total": _total(inst_rows, inst_fig, fund_level=False),
     }
 
 
@@ -462,7 +476,8 @@ def _report_funds(*, principal: Principal, fund_code: str | None, year: int, sta
     _started(start, clock.today())
     if fund_code:
         return [fund_get(principal=principal, code=fund_code)]
-    return list(funds_visible_to(principal).order_by("code"))
+    # A table names its funds by code and name: their managers are not read.
+    return list(funds_visible_to(principal).select_related(None).order_by("code"))
 
 
 def annual_report(*, principal: Principal, fund_code: str | None, year: int) -> dict[str, Any]:
@@ -1008,7 +1023,7 @@ def snapshots_write(*, funds: list[Fund], end: dt.date, today: dt.date | None = 
                         period_end=stop,
                         dimension=dimension,
                         group="" if dimension == FUND else str(key[1]),
-                        figures=f.to_json(),
+                        figures=json.dumps(f.to_json(), separators=(",", ":")),
                     )
                 )
     with transaction.atomic():
