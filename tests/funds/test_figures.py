@@ -40,6 +40,30 @@ def test_figures_for_many_funds_use_a_fixed_number_of_queries(demo, django_asser
     assert figures[Fund.objects.get(code="foshan").id].capital == D("60000000.00")
 
 
+def test_the_funds_a_report_covers_are_those_the_principal_sees(personas, django_assert_max_num_queries):
+    """`funds_visible_list` (one plain statement) reads every field of the funds
+    `funds_visible_to` gives, in code order: staff, two regulators, a bank, a regulator of no city."""
+    from fundmgr.ground.accounts.models import User
+    from fundmgr.ground.accounts.principals import principal_for
+
+    nobody = principal_for(
+        User.objects.create_user(username="no-city-2", password="x-very-long-password-1", role="regulator")
+    )
+    seen = set()
+    for principal in (
+        *(principal_for(personas.user(who)) for who in ("officer", "regulator_x", "regulator_y", "bank_a")),
+        nobody,
+    ):
+        with django_assert_max_num_queries(1):
+            read = selectors.funds_visible_list(principal=principal)
+        expected = list(selectors.funds_visible_to(principal).order_by("code"))
+        assert [[getattr(f, c.attname) for c in Fund._meta.concrete_fields] for f in read] == [
+            [getattr(f, c.attname) for c in Fund._meta.concrete_fields] for f in expected
+        ]
+        seen.add(len(read))
+    assert len(seen) >= 3  # every fund, some, none: the cases differ
+
+
 def test_the_fund_list_read_gives_each_visible_fund_its_figures_and_policy(
     personas, django_assert_max_num_queries
 ):

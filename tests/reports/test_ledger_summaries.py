@@ -46,3 +46,26 @@ def test_ledger_summaries_equal_the_entries_summed_one_by_one(personas, business
                     ), (start, as_of, kind)
                 assert all(isinstance(v, Decimal) for v in got.movements.values())
     assert ledger_summaries(fund_ids=[], period=Period(start=days[0], end=days[0], as_of=days[0])) == {}
+
+
+def test_a_reports_fund_books_are_the_ledger_summed_to_the_periods_end(personas, business_date):
+    """The balance and capital a report shows at a period's end (funds.selectors.fund_figures
+    with `ledger_until`) equal the ledger summary's closing balance and capital on that day;
+    without `ledger_until` every entry counts, later ones too."""
+    from fundmgr.ground.funds.selectors import fund_figures
+
+    build_dataset(personas, business_date)
+    funds = list(Fund.objects.all())
+    ids = [f.id for f in funds]
+    days = sorted(set(LedgerEntry.objects.values_list("value_date", flat=True)))
+    for on in (days[0] - DAY, days[0], days[len(days) // 2], days[-1] - DAY, days[-1]):
+        books = fund_figures(funds=funds, on=on, ledger_until=on)
+        ledger = ledger_summaries(fund_ids=ids, period=Period(start=on, end=on, as_of=on))
+        assert {fid: (b.balance, b.capital) for fid, b in books.items()} == {
+            fid: (s.closing_balance, s.capital) for fid, s in ledger.items()
+        }, on
+    whole = fund_figures(funds=funds, on=days[0])
+    assert {fid: b.balance for fid, b in whole.items()} == {
+        f.id: sum((e.amount for e in LedgerEntry.objects.filter(fund=f)), Decimal("0.00")) for f in funds
+    }
+    assert whole != fund_figures(funds=funds, on=days[0], ledger_until=days[0])  # later entries count

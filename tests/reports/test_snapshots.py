@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -299,8 +300,6 @@ def test_a_voided_filing_leaves_every_closed_period_since_its_acceptance(persona
 def test_kept_figures_leave_zeros_out_and_read_back_as_they_were():
     """A snapshot keeps only the figures that are not zero; reading it back gives every field
     as computed, zeros in their usual form; a snapshot written with every figure reads the same."""
-    import json
-
     f = selectors.Figures(
         accepted=2,
         accepted_amount=Decimal("1500.00"),
@@ -332,3 +331,82 @@ def test_kept_figures_leave_zeros_out_and_read_back_as_they_were():
     assert empty == selectors.Figures()
     empty.ip["trademark"] += 1  # each read has IP counts of its own
     assert other.ip["trademark"] == 0 and selectors.Figures.from_json({}).cum_ip["trademark"] == 0
+
+
+def _q3_rows(funds) -> dict:
+    return selectors.snapshot_figures(fund_ids=[f.pk for f in funds], period=Q3)
+
+
+def test_a_snapshot_row_read_again_is_not_fetched_again_and_each_read_is_its_own(
+    personas, kept_q3, django_assert_num_queries
+):
+    funds, _filing = kept_q3
+    selectors.snapshots_forget()
+    with django_assert_num_queries(2):  # the rows listed, then their figures
+        first = _q3_rows(funds)
+    with django_assert_num_queries(1):  # listed only: this process has them
+        again = _q3_rows(funds)
+    assert again == first and first
+    zq = next(f for f in funds if f.code == "zhaoqing")
+    mine = again[zq.pk][FUND][(zq.pk,)]
+    outstanding, trademarks = mine.covered_outstanding, mine.ip["trademark"]
+    mine.covered_outstanding += Decimal("1.00")  # a reader changes its own figures…
+    mine.ip["trademark"] += 1
+    theirs = _q3_rows(funds)[zq.pk][FUND][(zq.pk,)]  # …and nobody else's
+    assert (theirs.covered_outstanding, theirs.ip["trademark"]) == (outstanding, trademarks)
+    assert first[zq.pk][FUND][(zq.pk,)].covered_outstanding == outstanding
+
+
+def test_rows_written_anew_elsewhere_are_read_anew(personas, kept_q3):
+    """Another process corrects a period (delete, then write with new ids): this process, which
+    read the old rows, reads the new ones, although nothing here told it."""
+    funds, _filing = kept_q3
+    zq = next(f for f in funds if f.code == "zhaoqing")
+    before = _q3_rows(funds)[zq.pk][FUND][(zq.pk,)]
+    kept = list(FigureSnapshot.objects.filter(fund=zq, period_start=Q3.start, period_end=Q3.end))
+    changed = before.copy()
+    changed.covered_outstanding += Decimal("123.45")
+    FigureSnapshot.objects.filter(pk__in=[k.pk for k in kept]).delete()  # not through the services
+    FigureSnapshot.objects.bulk_create(
+        [
+            FigureSnapshot(
+                fund=zq,
+                period_start=k.period_start,
+                period_end=k.period_end,
+                dimension=k.dimension,
+                group=k.group,
+                figures=json.dumps(changed.to_json()) if k.dimension == FUND else k.figures,
+            )
+            for k in kept
+        ]
+    )
+    assert _q3_rows(funds)[zq.pk][FUND][(zq.pk,)].covered_outstanding == before.covered_outstanding + Decimal(
+        "123.45"
+    )
+
+
+def test_rows_replaced_between_listing_and_reading_are_listed_again(personas, kept_q3, monkeypatch):
+    funds, _filing = kept_q3
+    selectors.snapshots_forget()
+    expected = _q3_rows(funds)
+    selectors.snapshots_forget()
+    parse, calls = selectors._parse_snapshots, []
+
+    def rewritten_meanwhile(ids):
+        calls.append(ids)
+        if len(calls) == 1:  # the nightly job rewrites the quarter just after the rows were listed
+            services.snapshots_write(funds=funds, end=dt.date(2026, 9, 30), today=TODAY)
+        return parse(ids)
+
+    monkeypatch.setattr(selectors, "_parse_snapshots", rewritten_meanwhile)
+    assert _q3_rows(funds) == expected
+    assert len(calls) == 2 and not set(calls[0]) & set(calls[1])  # the new rows, by their new ids
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_to_change_a_kept_row(personas, kept_q3):
+    from django.db import IntegrityError
+
+    assert FigureSnapshot.objects.filter(period_end=Q3.end).exists()
+    with pytest.raises(IntegrityError, match="written once"), transaction.atomic():
+        FigureSnapshot.objects.filter(period_end=Q3.end).update(figures="{}")

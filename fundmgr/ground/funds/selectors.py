@@ -134,12 +134,15 @@ def _policy_join(version_t: str) -> str:
     return f" LEFT JOIN {version_t} p ON p.{q('id')} = (SELECT v.{q('id')} FROM {version_t} v{latest})"
 
 
-def _fund_rows(scope: tuple[str, list] | None, on: dt.date, *, with_funds: bool) -> list[tuple]:
+def _fund_rows(
+    scope: tuple[str, list] | None, on: dt.date, *, with_funds: bool, ledger_until: dt.date | None = None
+) -> list[tuple]:
     """For the funds whose ids `scope` selects (SQL and parameters; None: every fund, with no
     subquery for the planner to join), in code order: (id, the fund's `LISTED_FIELDS` and its
     manager's name when asked, its ledger sums (balance, contributions, refunds, compensation,
-    recoveries), its covered outstanding and exposure as the loans app keeps them, the policy
-    version in force on `on`). One statement for any number of funds: the fund list's whole
+    recoveries; of the entries valued up to `ledger_until` when given), its covered outstanding
+    and exposure as the loans app keeps them, the policy version in force on `on`). One
+    statement for any number of funds: the fund list's whole
     read (the ORM would spend more compiling four queries than the database spends answering
     them). Plain SQL that both backends speak (`lib.rawsql`)."""
     q = connection.ops.quote_name
@@ -153,13 +156,19 @@ def _fund_rows(scope: tuple[str, list] | None, on: dt.date, *, with_funds: bool)
         f", SUM(CASE WHEN {q('entry_type')} = %s THEN {q('amount')} END) AS k{i}"
         for i in range(len(_LEDGER_KINDS))
     )
+    ledger_filters, ledger_params = [], []
     if scope is None:
-        ledger_where = where = ""
+        where = ""
         ids_params: list = []
     else:
         ids_sql, ids_params = scope
-        ledger_where = f" WHERE {q('fund_id')} IN ({ids_sql})"
+        ledger_filters.append(f"{q('fund_id')} IN ({ids_sql})")
+        ledger_params.extend(ids_params)
         where = f" WHERE f.{q('id')} IN ({ids_sql})"
+    if ledger_until is not None:
+        ledger_filters.append(f"{q('value_date')} <= %s")
+        ledger_params.append(ledger_until)
+    ledger_where = f" WHERE {' AND '.join(ledger_filters)}" if ledger_filters else ""
     sql = (
         f"SELECT f.{q('id')}, l.balance, l.k0, l.k1, l.k2, l.k3, b.{q(kept.covered_column)},"
         f" b.{q(kept.exposure_column)}"
@@ -173,7 +182,7 @@ def _fund_rows(scope: tuple[str, list] | None, on: dt.date, *, with_funds: bool)
         + _policy_join(version_t)
         + f"{where} ORDER BY f.{q('code')}"
     )
-    params = [*_LEDGER_KINDS, *ids_params, on, *ids_params]
+    params = [*_LEDGER_KINDS, *ledger_params, on, *ids_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -218,33 +227,66 @@ def _figures(
     )
 
 
-def fund_figures(*, funds: Iterable[Fund], on: dt.date) -> dict[int, FundFigures]:
-    """Live figures for several funds in one statement whatever their number: the ledger sums,
-    the covered loans' figures the loans app keeps, and the policies in force."""
+def fund_figures(
+    *, funds: Iterable[Fund], on: dt.date, ledger_until: dt.date | None = None
+) -> dict[int, FundFigures]:
+    """Live figures for several funds in one statement whatever their number: the ledger sums
+    (of the entries valued up to `ledger_until` when given: a report's balance and capital at a
+    period's end), the covered loans' figures the loans app keeps, and the policies in force."""
     ids = [f.id for f in funds]
     if not ids:
         return {}
     scope = (", ".join(["%s"] * len(ids)), ids)
     return {
         fid: _figures(fid, sums, covered, policy)
-        for fid, _, sums, covered, policy in _fund_rows(scope, on, with_funds=False)
+        for fid, _, sums, covered, policy in _fund_rows(
+            scope, on, with_funds=False, ledger_until=ledger_until
+        )
     }
+
+
+def _visible_ids(principal: Principal, code: str | None) -> tuple[str, list] | None:
+    """The SQL and parameters selecting the ids of the funds `principal` sees (the one with
+    `code`, when given), as `funds_visible_to` decides; None for every fund (staff: no subquery
+    for the planner to join). Raises EmptyResultSet when the principal sees none."""
+    visible = funds_visible_to(principal).order_by()
+    if code is not None:
+        visible = visible.filter(code=code)
+    if not visible.query.where:
+        return None
+    sql, params = visible.values("id").query.sql_with_params()
+    return sql, list(params)
+
+
+def funds_visible_list(*, principal: Principal) -> list[Fund]:
+    """`funds_visible_to(principal)` in code order, read in one plain statement: the funds a
+    regulator table covers (building the ORM's query cost more than the database's answer)."""
+    try:
+        scope = _visible_ids(principal, None)
+    except EmptyResultSet:  # a principal who sees no fund
+        return []
+    fund = columns(Fund, "f")
+    where, params = (
+        ("", [])
+        if scope is None
+        else (f" WHERE f.{connection.ops.quote_name('id')} IN ({scope[0]})", scope[1])
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {fund.sql} FROM {fund.table()}{where} ORDER BY f.{connection.ops.quote_name('code')}",
+            params,
+        )
+        return [fund.instance(row) for row in cursor.fetchall()]
 
 
 def funds_with_figures(*, principal: Principal, on: dt.date, code: str | None = None) -> list[ListedFund]:
     """The funds `principal` sees (or the one of them with `code`), in code order, each with
     its manager's name, its live figures and the policy in force (`FundFigures.policy`): the
     fund list's read, one statement."""
-    visible = funds_visible_to(principal).order_by()
-    if code is not None:
-        visible = visible.filter(code=code)
-    scope = None  # staff see every fund: no subquery to ask
-    if visible.query.where:
-        try:
-            sql, params = visible.values("id").query.sql_with_params()
-        except EmptyResultSet:  # a principal who sees no fund
-            return []
-        scope = (sql, list(params))
+    try:
+        scope = _visible_ids(principal, code)  # None: staff see every fund
+    except EmptyResultSet:  # a principal who sees no fund
+        return []
     return [
         ListedFund(*fields, figures=_figures(fid, sums, covered, found))
         for fid, fields, sums, covered, found in _fund_rows(scope, on, with_funds=True)

@@ -94,7 +94,8 @@ class FigureSnapshot(models.Model):
     deleted, then written again, when a dated record inside the period is corrected later
     (a late or corrected monthly report, a settlement dated back, a voided filing: the loans
     app's `BOOK_CHANGED` event). A period without snapshots is computed from the books, so a
-    missing snapshot is only slower, never wrong.
+    missing snapshot is only slower, never wrong. A row is never updated (PostgreSQL refuses
+    it): a reader may keep what it parsed of a row by its id and the time it was written.
     """
 
     fund = models.ForeignKey("funds.Fund", verbose_name=_("资金"), on_delete=models.CASCADE, related_name="+")

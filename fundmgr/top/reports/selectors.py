@@ -40,7 +40,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 
 from enterprises.models import Enterprise, IPAsset
 from fundmgr.ground.funds.models import EntryType, Fund, LedgerEntry
-from fundmgr.ground.funds.selectors import policies_in_force
+from fundmgr.ground.funds.selectors import fund_figures
 from fundmgr.ground.lib.identifiers import IP_KINDS, PATENT_KINDS
 from fundmgr.ground.lib.money import FEN, HUNDRED, ZERO, quantize
 from fundmgr.ground.lib.rawsql import columns
@@ -196,6 +196,14 @@ class Figures:
         if values["cum_ip"] is _NO_IP:
             values["cum_ip"] = dict(_NO_IP)
         f = cls.__new__(cls)
+        f.__dict__ = values
+        return f
+
+    def copy(self) -> Figures:
+        """An independent copy (its IP counts too), made without `__init__`."""
+        f = Figures.__new__(Figures)
+        values = dict(self.__dict__)
+        values["ip"], values["cum_ip"] = dict(self.ip), dict(self.cum_ip)
         f.__dict__ = values
         return f
 
@@ -838,24 +846,61 @@ def is_closed(period: Period, today: dt.date) -> bool:
     return period.end < today
 
 
+# The snapshot rows this process has read, parsed, by row id and the time it was written (as
+# text: parsing some 370 timestamps cost more than the rest of the key). A row is written once
+# and never changed: a correction deletes the period's rows and writes new ones, with new ids
+# (PostgreSQL refuses an UPDATE of a row: migration 0005); so a row read again is taken from
+# here instead of being fetched and parsed again. Writing or deleting rows through the services
+# forgets them all; a row deleted elsewhere is no longer listed and so no longer read.
+_PARSED: dict[tuple, Figures] = {}
+_PARSED_LIMIT = 10_000  # rows (some 2 KB each): two years of months, quarters and years, province-wide
+
+
+def snapshots_forget() -> None:
+    """Forget the snapshot rows read so far (the services call this when they write or delete)."""
+    _PARSED.clear()
+
+
+def _parse_snapshots(ids: list[int]) -> dict[tuple, Figures]:
+    """The figures of the snapshot rows `ids`, by (row id, written at), in one statement."""
+    if not ids:
+        return {}
+    rows = _rows(
+        f"""SELECT id, CAST(written_at AS TEXT), figures FROM {FigureSnapshot._meta.db_table}
+            WHERE id IN ({", ".join(["%s"] * len(ids))})""",
+        ids,
+    )
+    # Parsed in one go rather than row by row: the decoder then makes each key once.
+    parsed = json.loads("[" + ",".join(text for _id, _written, text in rows) + "]")
+    return {
+        (row_id, written): Figures.from_json(data)
+        for (row_id, written, _), data in zip(rows, parsed, strict=True)
+    }
+
+
 def snapshot_figures(*, fund_ids: Sequence[int], period: Period) -> dict[int, dict[str, dict[Key, Figures]]]:
-    """Stored figures of a closed period, per fund that has them (see `FigureSnapshot`)."""
+    """Stored figures of a closed period, per fund that has them (see `FigureSnapshot`). Each
+    call returns figures of its own, which the caller may change."""
     out: dict[int, dict[str, dict[Key, Figures]]] = {}
     if not fund_ids:
         return out
-    # One plain statement (a closed quarter of the province reads some 360 rows: building the
-    # ORM's rows cost more than the database spent on them).
+    # The period's rows, listed in one plain statement; their figures are fetched and parsed
+    # only for the rows not read before (a closed quarter of the province has some 370 rows).
     funds = ", ".join(["%s"] * len(fund_ids))
-    rows = _rows(
-        f"""SELECT fund_id, dimension, "group", figures
+    listed = _rows(
+        f"""SELECT id, CAST(written_at AS TEXT), fund_id, dimension, "group"
             FROM {FigureSnapshot._meta.db_table}
             WHERE fund_id IN ({funds}) AND period_start = %s AND period_end = %s""",
         [*fund_ids, period.start, period.end],
     )
-    # Parsed in one go rather than row by row: the decoder then makes each key once, not once a
-    # row (a closed quarter of the province reads some 360 rows of 40-odd keys).
-    figures = json.loads("[" + ",".join(text for *_group, text in rows) + "]")
-    for (fund_id, dimension, group, _text), data in zip(rows, figures, strict=True):
+    unread = [row_id for row_id, written, *_ in listed if (row_id, written) not in _PARSED]
+    fresh = _parse_snapshots(unread)
+    if len(fresh) < len(unread):  # rows replaced between the two statements: list them again
+        return snapshot_figures(fund_ids=fund_ids, period=period)
+    if len(_PARSED) + len(fresh) > _PARSED_LIMIT:
+        _PARSED.clear()
+    _PARSED.update(fresh)
+    for row_id, written, fund_id, dimension, group in listed:
         per_fund = out.get(fund_id)
         if per_fund is None:
             per_fund = out[fund_id] = {d: {} for d in DIMENSIONS}
@@ -865,7 +910,7 @@ def snapshot_figures(*, fund_ids: Sequence[int], period: Period) -> dict[int, di
             key = (fund_id, group)
         else:
             key = (fund_id, int(group))
-        per_fund[dimension][key] = Figures.from_json(data)
+        per_fund[dimension][key] = _PARSED[row_id, written].copy()
     return out
 
 
@@ -953,13 +998,11 @@ def report_figures(
             figures.update(part.get(dimension, {}))
         out[dimension] = figures
     if FUND in out:
-        ledgers = ledger_summaries(fund_ids=fund_ids, period=period)
-        policies = policies_in_force(funds=funds, on=period.as_of)
+        # The balance and capital as at the period's end, and the leverage limit in force then.
+        books = fund_figures(funds=funds, on=period.as_of, ledger_until=period.as_of)
         for fid in fund_ids:
-            f = out[FUND][(fid,)]
-            f.balance, f.capital = ledgers[fid].closing_balance, ledgers[fid].capital
-            policy = policies.get(fid)
-            f.leverage_limit = policy.leverage if policy else None
+            f, book = out[FUND][(fid,)], books[fid]
+            f.balance, f.capital, f.leverage_limit = book.balance, book.capital, book.leverage_limit
     return out
 
 

@@ -30,7 +30,7 @@ from banks.selectors import cooperating_institutions
 from fundmgr.ground.accounts.principals import Principal
 from fundmgr.ground.funds.errors import FundsError
 from fundmgr.ground.funds.models import EntryType, Fund
-from fundmgr.ground.funds.selectors import fund_get, funds_visible_to
+from fundmgr.ground.funds.selectors import fund_get, funds_visible_list
 from fundmgr.ground.lib import clock
 from fundmgr.ground.lib.errors import AppError, CommonError, Forbidden, NotFound
 from fundmgr.ground.lib.money import ZERO, to_wan_yuan
@@ -363,11 +363,13 @@ def _funnel_row(identity: dict[str, Any], f: selectors.NeedFunnel) -> dict[str, 
     }
 
 
-def _event_row(identity: dict[str, Any], kind: str | None, f: selectors.EventFigures) -> dict[str, Any]:
+def _event_row(
+    identity: dict[str, Any], kind: str | None, label: str, f: selectors.EventFigures
+) -> dict[str, Any]:
     return {
         **identity,
         "kind": kind,
-        "kind_label": str(EVENT_KIND_LABELS[kind]) if kind else _("合计"),
+        "kind_label": label,
         "events": f.events,
         "enterprises": f.enterprises,
         "institutions": f.institutions,
@@ -409,9 +411,17 @@ def outreach_tables(*, funds: list[Fund], period: Period) -> dict[str, Any]:
     )
     for key in ("needs_amount_wan_yuan", "accepted_amount_wan_yuan"):  # the sum of the rows as shown
         funnel_total[key] = sum((r[key] for r in funnel_rows), Decimal("0.00"))
-    kinds = EventKind.values  # built anew on every read of the property
-    event_rows = [_event_row(identity(f), kind, events[(f.pk, kind)]) for f in ordered for kind in kinds]
-    event_total = _event_row(total_identity, None, _summed(list(events.values()), selectors.EventFigures))
+    # Each kind's label translated once, not once a fund (EventKind.values is built anew on
+    # every read of the property).
+    labels = {kind: str(EVENT_KIND_LABELS[kind]) for kind in EventKind.values}
+    event_rows = [
+        _event_row(identity(f), kind, label, events[(f.pk, kind)])
+        for f in ordered
+        for kind, label in labels.items()
+    ]
+    event_total = _event_row(
+        total_identity, None, _("合计"), _summed(list(events.values()), selectors.EventFigures)
+    )
     for key in ("signed_amount_wan_yuan", "realised_amount_wan_yuan"):
         event_total[key] = sum((r[key] for r in event_rows), Decimal("0.00"))
     return {
@@ -476,8 +486,7 @@ def _report_funds(*, principal: Principal, fund_code: str | None, year: int, sta
     _started(start, clock.today())
     if fund_code:
         return [fund_get(principal=principal, code=fund_code)]
-    # A table names its funds by code and name: their managers are not read.
-    return list(funds_visible_to(principal).select_related(None).order_by("code"))
+    return funds_visible_list(principal=principal)
 
 
 def annual_report(*, principal: Principal, fund_code: str | None, year: int) -> dict[str, Any]:
@@ -1030,6 +1039,7 @@ def snapshots_write(*, funds: list[Fund], end: dt.date, today: dt.date | None = 
         for start, stop in periods:
             FigureSnapshot.objects.filter(fund_id__in=ids, period_start=start, period_end=stop).delete()
         FigureSnapshot.objects.bulk_create(rows, batch_size=2000)
+    selectors.snapshots_forget()
     return len(rows)
 
 
@@ -1038,6 +1048,7 @@ def snapshots_invalidate(*, fund_id: int, since: dt.date) -> int:
     ending on or after it go (in the same transaction as the change); reports compute those
     periods from the books until `snapshots_refresh` keeps them again."""
     deleted, _by_model = FigureSnapshot.objects.filter(fund_id=fund_id, period_end__gte=since).delete()
+    selectors.snapshots_forget()
     return deleted
 
 
