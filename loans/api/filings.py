@@ -28,6 +28,7 @@ from fundmgr.ground.accounts.workflow import (
     with_state_entered_on,
 )
 from fundmgr.ground.lib.api import ID_PATTERN, DateField, IdField, MoneyField, PercentField
+from fundmgr.ground.lib.plaininput import PlainValidation
 from fundmgr.ground.lib.representation import PlainRepresentation
 
 from ..models import FilingStatus, LoanFiling, LoanStatus, Pledge
@@ -50,7 +51,7 @@ class PledgeInputSerializer(serializers.Serializer):
     appraised_value = MoneyField(required=False, allow_null=True, help_text=gettext_lazy("评估价值(元)"))
 
 
-class FilingInputSerializer(serializers.Serializer):
+class FilingInputSerializer(PlainValidation, serializers.Serializer):
     """贷款备案（合作机构提交）。"""
 
     fund = serializers.SlugField()

@@ -5,13 +5,18 @@ SQL statement instead of several ORM queries: building those queries cost more t
 database spent answering them. `Columns` names a model's columns under a table alias for such
 a statement and turns the values read back into what the ORM gives (through the backend's own
 converters: SQLite's decimals and JSON come back as on PostgreSQL), or into model instances.
+
+The other way round, `insert_new` writes new rows as `save()` would write them, rows that refer
+to one another included, in one statement on PostgreSQL (a loan filing, its history entry and
+its pledges): there too, sending the ORM's statements one by one cost more than storing the rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 
 class Columns:
@@ -64,3 +69,167 @@ def columns(model: type[models.Model], alias: str, fields: Sequence[str] | None 
     if found is None:
         found = _KNOWN[key] = Columns(model, alias, fields)
     return found
+
+
+# --- writing new rows ------------------------------------------------------------------------------
+
+
+class Insert:
+    """How `save()` inserts a new row of `model`: the columns it writes (every concrete field but
+    an automatic primary key) and each value as it sends it (the field's `pre_save(obj,
+    add=True)`, which stamps `auto_now_add` fields on the instance as `save()` does, then
+    `get_db_prep_save`). Models for which `save()` does more (parents, database defaults,
+    generated fields, ordering with respect to another model, custom placeholders) are refused."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        meta = model._meta
+        if (
+            meta.parents
+            or meta.proxy
+            or meta.order_with_respect_to
+            or any(f.generated or f.has_db_default() or hasattr(f, "get_placeholder") for f in meta.fields)
+        ):
+            raise ValueError(f"{model.__name__}: save() does more than one plain INSERT")
+        q = connection.ops.quote_name
+        self.model, self.pk, self.auto = model, meta.pk, meta.auto_field  # auto: None for a given key
+        self.fields = [f for f in meta.local_concrete_fields if f is not self.auto]
+        self.table, self.key_column = q(meta.db_table), q(meta.pk.column)
+        self.columns = ", ".join(q(f.column) for f in self.fields)
+        self.marks = f"({', '.join(['%s'] * len(self.fields))})"
+        self._key = Columns(model, "k", [meta.pk.name])
+
+    def values(self, obj: models.Model, links: dict[str, models.Model] | None = None) -> list:
+        """The values `save()` would send for `obj` (its `auto_now_add` fields stamped now), in
+        column order; a column named in `links` is left out (its value comes from elsewhere)."""
+        out = []
+        for field in self.fields:
+            if links and field.attname in links:
+                continue
+            value = field.pre_save(obj, True)
+            if hasattr(value, "resolve_expression"):
+                raise TypeError(f"{self.model.__name__}.{field.name}: an expression, not a value")
+            out.append(field.get_db_prep_save(value, connection))
+        return out
+
+    def key(self, value):
+        """A primary key read back, as the ORM gives it."""
+        return self._key.values([value])[0]
+
+
+def inserting(model: type[models.Model]) -> Insert:
+    """`Insert`, built once per process and database backend."""
+    key = (connection.vendor, model, "insert")
+    found = _KNOWN.get(key)
+    if found is None:
+        found = _KNOWN[key] = Insert(model)
+    return found
+
+
+Step = models.Model | list[models.Model]
+
+
+class _Planned(NamedTuple):
+    rows: list[models.Model]
+    links: dict[str, models.Model]
+    insert: Insert
+
+
+def insert_new(*steps: Step | tuple[Step, dict[str, models.Model]]) -> None:
+    """Write new rows as `save()` writes each of them (`Insert`), in the order given, and leave
+    the instances as `save()` leaves them (primary key set, no longer adding). A step is one new
+    instance, or a list of new instances of one model written in their order (as `bulk_create`
+    writes them). A step may come with links, `(step, {attname: instance of an earlier step})`:
+    columns that take the primary key of a row written before (a foreign key, or a generic
+    relation's object id); a foreign key so linked is then set to that instance, as assigning
+    it does.
+
+    PostgreSQL: one statement, each step an INSERT … RETURNING in a WITH that later steps read
+    their links from; other databases: one INSERT per row. Like `bulk_create`, no `pre_save` or
+    `post_save` signal is sent: a caller that writes a model some receiver listens to does that
+    receiver's work itself (and has a test that says which receivers it stands for)."""
+    plan: list[_Planned] = []
+    position: dict[int, int] = {}  # id() of a one-row step's instance -> its step
+    for step in steps:
+        rows, links = step if isinstance(step, tuple) else (step, {})
+        rows = list(rows) if isinstance(rows, list) else [rows]
+        if not rows:
+            continue
+        insert = inserting(type(rows[0]))
+        for row in rows:
+            new = insert.auto is None or getattr(row, insert.auto.attname) is None
+            if type(row) is not insert.model or not new:
+                raise ValueError(f"{type(row).__name__}: not a new {insert.model.__name__}")
+        if len(rows) > 1 and insert.auto is None:
+            raise ValueError(f"{insert.model.__name__}: several rows in one step need an automatic key")
+        if any(id(target) not in position for target in links.values()):
+            raise ValueError("a link to a row not written in an earlier step of its own")
+        if len(rows) == 1:
+            position[id(rows[0])] = len(plan)
+        plan.append(_Planned(rows, links, insert))
+    with transaction.atomic(savepoint=False):
+        if connection.vendor == "postgresql":
+            keys = _insert_with(plan, position)
+        else:
+            keys = _insert_each(plan)
+    for step, step_keys in zip(plan, keys, strict=True):
+        for row, key in zip(step.rows, step_keys, strict=True):
+            setattr(row, step.insert.pk.attname, key)
+            row._state.adding, row._state.db = False, connection.alias
+            _link(row, step.links)
+
+
+def _link(row: models.Model, links: dict[str, models.Model]) -> None:
+    for attname, target in links.items():
+        field = row._meta.get_field(attname)
+        if field.is_relation and isinstance(target, field.related_model):
+            setattr(row, field.name, target)  # the key, and the instance kept as assigned
+        else:
+            setattr(row, field.attname, target.pk)
+
+
+def _insert_with(plan: list[_Planned], position: dict[int, int]) -> list[list]:
+    """PostgreSQL: one WITH, step i as `s{i}`. A step's keys are read back in the order its rows
+    were inserted (they take their keys from the table's sequence in that order)."""
+    parts, params, keys = [], [], []
+    for i, (rows, links, insert) in enumerate(plan):
+        linked = {}
+        for attname, target in links.items():
+            j = position[id(target)]
+            linked[attname] = f"(SELECT {plan[j].insert.key_column} FROM s{j})"
+        row_sql = f"({', '.join(linked.get(f.attname, '%s') for f in insert.fields)})"
+        for row in rows:
+            params += insert.values(row, links)
+        parts.append(
+            f"s{i} AS (INSERT INTO {insert.table} ({insert.columns})"
+            f" VALUES {', '.join([row_sql] * len(rows))} RETURNING {insert.key_column})"
+        )
+        keys.append(f"ARRAY(SELECT {insert.key_column} FROM s{i} ORDER BY 1)")
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(keys)}", params)
+        found = cursor.fetchone()
+    return [[step.insert.key(k) for k in step_keys] for step, step_keys in zip(plan, found, strict=True)]
+
+
+def _insert_each(plan: list[_Planned]) -> list[list]:
+    """Other databases: one INSERT per row, in order; a row's links are set before it is written."""
+    returning = connection.features.can_return_columns_from_insert
+    keys = []
+    with connection.cursor() as cursor:
+        for rows, links, insert in plan:
+            sql = f"INSERT INTO {insert.table} ({insert.columns}) VALUES {insert.marks}"
+            if returning:
+                sql += f" RETURNING {insert.key_column}"
+            keys.append([])
+            for row in rows:
+                _link(row, links)
+                cursor.execute(sql, insert.values(row))
+                if returning:
+                    key = insert.key(cursor.fetchone()[0])
+                elif insert.auto is not None:
+                    table = insert.model._meta.db_table
+                    key = insert.key(connection.ops.last_insert_id(cursor, table, insert.pk.column))
+                else:
+                    key = getattr(row, insert.pk.attname)
+                setattr(row, insert.pk.attname, key)  # a later row's link reads it
+                keys[-1].append(key)
+    return keys
