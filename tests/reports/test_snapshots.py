@@ -357,6 +357,16 @@ def test_a_snapshot_row_read_again_is_not_fetched_again_and_each_read_is_its_own
     assert first[zq.pk][FUND][(zq.pk,)].covered_outstanding == outstanding
 
 
+def test_a_full_store_of_parsed_rows_is_emptied_and_the_read_still_whole(personas, kept_q3, monkeypatch):
+    funds, _filing = kept_q3
+    selectors.snapshots_forget()
+    expected = _q3_rows(funds)
+    assert sum(len(groups) for per_fund in expected.values() for groups in per_fund.values()) > 2
+    monkeypatch.setattr(selectors, "_PARSED_LIMIT", 2)  # fewer than the quarter's rows
+    assert _q3_rows(funds) == expected  # the rows read before are dropped with the rest…
+    assert _q3_rows(funds) == expected  # …and read again
+
+
 def test_rows_written_anew_elsewhere_are_read_anew(personas, kept_q3):
     """Another process corrects a period (delete, then write with new ids): this process, which
     read the old rows, reads the new ones, although nothing here told it."""

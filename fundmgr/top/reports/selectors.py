@@ -893,12 +893,15 @@ def snapshot_figures(*, fund_ids: Sequence[int], period: Period) -> dict[int, di
             WHERE fund_id IN ({funds}) AND period_start = %s AND period_end = %s""",
         [*fund_ids, period.start, period.end],
     )
-    unread = [row_id for row_id, written, *_ in listed if (row_id, written) not in _PARSED]
+    # What this call uses is kept here, apart from `_PARSED`, which another thread may clear.
+    known = {(row_id, written): _PARSED.get((row_id, written)) for row_id, written, *_ in listed}
+    unread = [row_id for (row_id, _written), figures in known.items() if figures is None]
     fresh = _parse_snapshots(unread)
     if len(fresh) < len(unread):  # rows replaced between the two statements: list them again
         return snapshot_figures(fund_ids=fund_ids, period=period)
+    known.update(fresh)
     if len(_PARSED) + len(fresh) > _PARSED_LIMIT:
-        _PARSED.clear()
+        _PARSED.clear()  # a crude bound: a process that reads every kept period parses again
     _PARSED.update(fresh)
     for row_id, written, fund_id, dimension, group in listed:
         per_fund = out.get(fund_id)
@@ -910,7 +913,7 @@ def snapshot_figures(*, fund_ids: Sequence[int], period: Period) -> dict[int, di
             key = (fund_id, group)
         else:
             key = (fund_id, int(group))
-        per_fund[dimension][key] = _PARSED[row_id, written].copy()
+        per_fund[dimension][key] = known[row_id, written].copy()
     return out
 
 
