@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext, gettext_noop
 from django_fsm_log.models import StateLog
@@ -22,7 +21,7 @@ from enterprises.selectors import enterprise_by_uscc
 from fundmgr.ground.accounts.errors import AccountsError
 from fundmgr.ground.accounts.models import TransitionDate
 from fundmgr.ground.accounts.principals import Principal, require_institution
-from fundmgr.ground.accounts.workflow import keep_history, require_public, run_transition
+from fundmgr.ground.accounts.workflow import first_entry, keep_history, require_public, run_transition
 from fundmgr.ground.funds.models import Fund, PolicyVersion
 from fundmgr.ground.funds.selectors import fund_figures_one
 from fundmgr.ground.lib import clock, workdays
@@ -307,18 +306,13 @@ def _write_submitted(filing: LoanFiling, pledges: list[Pledge], *, user) -> Stat
     (`lib.rawsql.insert_new`): a filing's writes cost more to send than to store. Returns the
     history entry. No receiver listens to the filing or its pledges being saved; tests/loans
     compares the rows with those of the ORM's way and says which receivers this stands for."""
-    entry = StateLog(
-        content_type=ContentType.objects.get_for_model(LoanFiling),
-        source_state=None,
-        state=FilingStatus.SUBMITTED,
-        transition="submit",
-        by=user,
-        description=recorded(gettext_noop("提交贷款备案")),
+    entry = first_entry(
+        LoanFiling, state=FilingStatus.SUBMITTED, user=user, comment=recorded(gettext_noop("提交贷款备案"))
     )
     insert_new(
         filing,
         (entry, {"object_id": filing}),
-        (TransitionDate(log=entry, on=clock.today()), {"log_id": entry}),
+        (TransitionDate.of_new(entry), {"log_id": entry}),
         (pledges, {"filing_id": filing}),
     )
     return entry

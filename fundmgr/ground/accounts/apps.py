@@ -3,8 +3,6 @@ from django.db.models.signals import post_save, pre_delete
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from fundmgr.ground.lib import clock
-
 
 def _date_transition(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
     """Every transition-log row gets the business date it happened on, in the same transaction."""
@@ -12,7 +10,7 @@ def _date_transition(sender, instance, created: bool, raw: bool = False, **kwarg
         return
     from .models import TransitionDate
 
-    TransitionDate.objects.create(log=instance, on=clock.today())
+    TransitionDate.of_new(instance).save(force_insert=True)
 
 
 def _keep_signers(sender, instance, **kwargs) -> None:

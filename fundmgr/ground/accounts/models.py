@@ -17,6 +17,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 
+from fundmgr.ground.lib import clock
+
 
 class Organization(models.Model):
     class Kind(models.TextChoices):
@@ -179,3 +181,8 @@ class TransitionDate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.log_id} @ {self.on.isoformat()}"
+
+    @classmethod
+    def of_new(cls, log) -> TransitionDate:
+        """The (unsaved) business date of a log row written now: today's business date."""
+        return cls(log=log, on=clock.today())

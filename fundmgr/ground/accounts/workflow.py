@@ -258,20 +258,30 @@ def run_transition(
     return instance
 
 
-def log_created(
-    instance, *, state: str, user, comment: str = "", transition_name: str = "submit"
-) -> StateLog:
-    """Record a record born in a state (e.g. a filing created `submitted`) as its first
-    history entry, so the history says who created it and when. Returns the entry."""
-    return StateLog.objects.create(
-        content_type=ContentType.objects.get_for_model(type(instance)),
-        object_id=instance.pk,
+def first_entry(model, *, state: str, user, comment: str = "", transition_name: str = "submit") -> StateLog:
+    """The first history entry, not yet saved nor tied to its row, of a `model` record born in
+    `state` (see `log_created`; a writer that saves the record and its entry together ties it)."""
+    return StateLog(
+        content_type=ContentType.objects.get_for_model(model),
         source_state=None,
         state=state,
         transition=transition_name,
         by=user,
         description=comment or None,
     )
+
+
+def log_created(
+    instance, *, state: str, user, comment: str = "", transition_name: str = "submit"
+) -> StateLog:
+    """Record a record born in a state (e.g. a filing created `submitted`) as its first
+    history entry, so the history says who created it and when. Returns the entry."""
+    entry = first_entry(
+        type(instance), state=state, user=user, comment=comment, transition_name=transition_name
+    )
+    entry.object_id = instance.pk
+    entry.save(force_insert=True)
+    return entry
 
 
 ROLE_LABELS = dict(Role.choices)

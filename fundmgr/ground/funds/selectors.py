@@ -142,9 +142,9 @@ def _fund_rows(
     manager's name when asked, its ledger sums (balance, contributions, refunds, compensation,
     recoveries; of the entries valued up to `ledger_until` when given), its covered outstanding
     and exposure as the loans app keeps them, the policy version in force on `on`). One
-    statement for any number of funds: the fund list's whole
-    read (the ORM would spend more compiling four queries than the database spends answering
-    them). Plain SQL that both backends speak (`lib.rawsql`)."""
+    statement for any number of funds: the fund list's whole read (the ORM would spend more
+    compiling four queries than the database spends answering them). Plain SQL that both
+    backends speak (`lib.rawsql`)."""
     q = connection.ops.quote_name
     kept = ports.loan_book().kept_figures
     entry, fund_t = q(LedgerEntry._meta.db_table), q(Fund._meta.db_table)

@@ -163,14 +163,10 @@ class Figures:
         The stored rows are read on every report of a closed period: half the size is half the
         time the database spends writing them out and Python reading them."""
         out: dict = {}
-        for name in _DECIMALS:
+        for name in _STORED:
             value = getattr(self, name)
             if value:
-                out[name] = str(value)
-        for name in _COUNTS:
-            value = getattr(self, name)
-            if value:
-                out[name] = value
+                out[name] = str(value) if name in _MONEY else value
         for name in ("ip", "cum_ip"):
             kinds = {kind: n for kind, n in getattr(self, name).items() if n}
             if kinds:
@@ -183,18 +179,14 @@ class Figures:
         it left zeros out hold them all). A closed quarter of the province reads some 360 of
         these, so every field is set here in one go, as `__init__` would set it (setting them
         one by one after `__init__` had set every default took twice as long)."""
-        values = dict(_STORED_ZEROS)
+        values = {**_STORED_ZEROS, "ip": dict(_NO_IP), "cum_ip": dict(_NO_IP)}
         for name, value in data.items():
             if name in _MONEY:
                 values[name] = Decimal(value)
             elif name == "ip" or name == "cum_ip":
-                values[name] = {**_NO_IP, **value}
+                values[name].update(value)
             else:
                 values[name] = value
-        if values["ip"] is _NO_IP:
-            values["ip"] = dict(_NO_IP)
-        if values["cum_ip"] is _NO_IP:
-            values["cum_ip"] = dict(_NO_IP)
         f = cls.__new__(cls)
         f.__dict__ = values
         return f
@@ -291,12 +283,11 @@ _NOT_STORED = {
 }
 assert all(value is None for value in _NOT_STORED.values()), _NOT_STORED
 _MONEY = frozenset(_DECIMALS)
-# Every field as a figure no snapshot mentions: its default (zero; the ledger's fields None). The IP
-# dictionaries are replaced by fresh ones in `from_json`, never shared.
+_STORED = (*_DECIMALS, *_COUNTS)  # the figures a snapshot keeps (with the IP counts by kind)
+# Every field but the IP counts as a snapshot that does not mention it reads: its default (zero;
+# the ledger's fields None).
 _STORED_ZEROS = {
-    **{f.name: f.default for f in dataclass_fields(Figures) if f.name in _MONEY or f.name in _COUNTS},
-    "ip": _NO_IP,
-    "cum_ip": _NO_IP,
+    **{f.name: f.default for f in dataclass_fields(Figures) if f.name in _STORED},
     **_NOT_STORED,
 }
 
@@ -846,8 +837,9 @@ def is_closed(period: Period, today: dt.date) -> bool:
     return period.end < today
 
 
-# The snapshot rows this process has read, parsed, by row id and the time it was written (as
-# text: parsing some 370 timestamps cost more than the rest of the key). A row is written once
+# The snapshot rows this process has read, parsed, by row id and the time it was written (the
+# time too: SQLite gives an id again after a rollback; as text: parsing some 370 timestamps
+# cost more than the rest of the key). A row is written once
 # and never changed: a correction deletes the period's rows and writes new ones, with new ids
 # (PostgreSQL refuses an UPDATE of a row: migration 0005); so a row read again is taken from
 # here instead of being fetched and parsed again. Writing or deleting rows through the services
