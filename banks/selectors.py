@@ -16,7 +16,7 @@ from fundmgr.ground.accounts.principals import Principal, by_fund_and_institutio
 from fundmgr.ground.accounts.workflow import ROLE_LABELS, history
 from fundmgr.ground.accounts.workqueues import QueueSummary, Waiting, WorkQueue, summary_by_age, waiting_for
 from fundmgr.ground.funds.models import Fund
-from fundmgr.ground.lib import clock
+from fundmgr.ground.lib import clock, rawsql
 from fundmgr.ground.lib.errors import NotFound
 from fundmgr.ground.lib.rawsql import columns
 from fundmgr.ground.lib.regions import region_name
@@ -80,7 +80,7 @@ def agreements_in_fund(*, institution_id: int, fund_code: str) -> list[Cooperati
     plain statement: a bank's filing starts here (`lib.rawsql`)."""
     q = connection.ops.quote_name
     agreement, fund = columns(CooperationAgreement, "a"), columns(Fund, "f")
-    with connection.cursor() as cursor:
+    with rawsql.cursor() as cursor:
         cursor.execute(
             f"SELECT {agreement.sql}, {fund.sql} FROM {agreement.table()}"
             f" INNER JOIN {fund.table()} ON f.{q('id')} = a.{q('fund_id')}"
@@ -104,13 +104,14 @@ def cooperating_institutions(*, fund_ids: Sequence[int]) -> list[tuple[int, int,
         return []
     q = connection.ops.quote_name
     institution = columns(Institution, "i", ["code", "name"])
-    with connection.cursor() as cursor:
+    in_funds, params = rawsql.in_list(f"a.{q('fund_id')}", fund_ids)
+    with rawsql.cursor() as cursor:
         cursor.execute(
             f"SELECT DISTINCT a.{q('fund_id')}, a.{q('institution_id')}, {institution.sql}"
             f" FROM {q(CooperationAgreement._meta.db_table)} a"
             f" INNER JOIN {institution.table()} ON i.{q('id')} = a.{q('institution_id')}"
-            f" WHERE a.{q('fund_id')} IN ({', '.join(['%s'] * len(fund_ids))})",
-            list(fund_ids),
+            f" WHERE {in_funds}",
+            params,
         )
         return [
             (fund_id, inst_id, *institution.values(rest)) for fund_id, inst_id, *rest in cursor.fetchall()

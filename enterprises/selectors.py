@@ -13,7 +13,7 @@ from enterprises.errors import EnterprisesError
 from fundmgr.ground.accounts.principals import Principal, scoped
 from fundmgr.ground.accounts.workqueues import QueueSummary, Waiting, WorkQueue, summary_by_age, waiting_for
 from fundmgr.ground.funds.models import Fund
-from fundmgr.ground.lib import clock
+from fundmgr.ground.lib import clock, rawsql
 from fundmgr.ground.lib.errors import AppError, NotFound
 from fundmgr.ground.lib.rawsql import columns
 
@@ -50,7 +50,7 @@ def enterprise_by_uscc(uscc: str) -> Enterprise | None:
     to answer (`lib.rawsql`)."""
     q = connection.ops.quote_name
     row = columns(Enterprise, "e")
-    with connection.cursor() as cursor:
+    with rawsql.cursor() as cursor:
         cursor.execute(
             f"SELECT {row.sql} FROM {row.table()} WHERE e.{q('uscc')} = %s ORDER BY e.{q('id')}", [uscc]
         )

@@ -124,6 +124,13 @@ else:
     # No JIT compilation: the app's queries are short (a report's grouped reads take tens of
     # milliseconds), and PostgreSQL's JIT spent more compiling them than it saved.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # The hot hand-written reads (lib.rawsql.cursor) run as prepared statements, planned once per
+    # connection; off for a pooler that shares server sessions between clients (PgBouncer in
+    # transaction mode without max_prepared_statements). The ORM's own queries are never prepared
+    # (Django binds their parameters in the client).
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
+        DATABASES["default"]["OPTIONS"]["options"] += " -c plan_cache_mode=force_generic_plan"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

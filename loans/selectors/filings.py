@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from banks.selectors import agreement_in_force
 from fundmgr.ground.accounts.principals import Principal, by_fund_and_institution
+from fundmgr.ground.lib import rawsql
 from fundmgr.ground.lib.errors import NotFound
 from fundmgr.ground.lib.money import HUNDRED, ZERO, percent_of, quantize
 from fundmgr.ground.lib.rawsql import columns
@@ -115,12 +116,13 @@ def filing_book_facts(
         )
         params += [FilingStatus.ACCEPTED, enterprise_id, *live_params]
     if asset_ids:
+        pledged, ids = rawsql.in_list(f"p.{q('ip_asset_id')}", asset_ids)
         parts.append(
             f"SELECT 'h', p.{q('ip_asset_id')}, f.{q('reference')}, NULL FROM {pledge_t} p"
             f" INNER JOIN {filing_t} f ON f.{q('id')} = p.{q('filing_id')}"
-            f" WHERE p.{q('ip_asset_id')} IN ({marks(asset_ids)}) AND p.{q('released_on')} IS NULL AND {live}"
+            f" WHERE {pledged} AND p.{q('released_on')} IS NULL AND {live}"
         )
-        params += [*asset_ids, *live_params]
+        params += [*ids, *live_params]
     if contract is not None:
         parts.append(
             f"SELECT 'd', NULL, NULL, NULL WHERE EXISTS (SELECT 1 FROM {filing_t} c"
@@ -130,7 +132,7 @@ def filing_book_facts(
     exposure, held, filed = ZERO, {}, False
     money = columns(LoanFiling, "f", ["principal"])  # a sum read as the ORM reads money (SQLite too)
     if parts:
-        with connection.cursor() as cursor:
+        with rawsql.cursor() as cursor:
             cursor.execute(" UNION ALL ".join(parts), params)
             for kind, asset_id, reference, amount in cursor.fetchall():
                 if kind == "e" and amount is not None:

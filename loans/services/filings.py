@@ -24,7 +24,7 @@ from fundmgr.ground.accounts.principals import Principal, require_institution
 from fundmgr.ground.accounts.workflow import first_entry, keep_history, require_public, run_transition
 from fundmgr.ground.funds.models import Fund, PolicyVersion
 from fundmgr.ground.funds.selectors import fund_figures_one
-from fundmgr.ground.lib import clock, workdays
+from fundmgr.ground.lib import clock, rawsql, workdays
 from fundmgr.ground.lib.errors import AppError, CommonError, Conflict, RuleViolations, Violation
 from fundmgr.ground.lib.i18n import recorded
 from fundmgr.ground.lib.identifiers import (
@@ -219,7 +219,7 @@ def _rights_named(enterprise_id: int, pledges: list[dict[str, Any]], *, lock: bo
     row = columns(IPAsset, "a")
     pairs = " OR ".join([f"(a.{q('kind')} = %s AND a.{q('number')} = %s)"] * len(pledges))
     lock_sql = " FOR UPDATE" if lock and connection.features.has_select_for_update else ""
-    with connection.cursor() as cursor:
+    with rawsql.cursor() as cursor:
         cursor.execute(
             f"SELECT {row.sql} FROM {row.table()} WHERE a.{q('enterprise_id')} = %s AND ({pairs})"
             f" ORDER BY a.{q('id')}{lock_sql}",
@@ -252,7 +252,7 @@ def _next_reference(fund: Fund, year: int) -> str:
 def _count_on(fund_id: int, year: int) -> int | None:
     q = connection.ops.quote_name
     table, last = q(ReferenceCounter._meta.db_table), q("last")
-    with connection.cursor() as cursor:
+    with rawsql.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET {last} = {last} + 1 WHERE {q('fund_id')} = %s AND {q('year')} = %s RETURNING {last}",
             [fund_id, year],

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
+from fundmgr.ground.lib import rawsql
 from fundmgr.ground.lib.errors import CommonError
 from fundmgr.ground.lib.rawsql import columns
 
@@ -46,7 +47,7 @@ def _system_user_with_key(prefix: str) -> tuple[User | None, InstitutionAPIKey |
         f" INNER JOIN {user.table()} ON u.{q('organization_id')} = o.{q('id')} AND u.{q('username')} = {name}"
         f" WHERE k.{q('prefix')} = %s AND NOT k.{q('revoked')}"
     )
-    with connection.cursor() as cursor:
+    with rawsql.cursor() as cursor:
         cursor.execute(sql, [SYSTEM_USER_PREFIX, prefix])
         row = cursor.fetchone()
     if row is None:

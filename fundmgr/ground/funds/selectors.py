@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from fundmgr.ground.accounts.models import Organization
 from fundmgr.ground.accounts.principals import Principal, scoped
+from fundmgr.ground.lib import rawsql
 from fundmgr.ground.lib.errors import Forbidden, NotFound
 from fundmgr.ground.lib.money import HUNDRED, ZERO, quantize
 from fundmgr.ground.lib.rawsql import columns
@@ -52,13 +53,14 @@ def policies_in_force(*, funds: Iterable[Fund], on: dt.date) -> dict[int, Policy
         return {}
     q = connection.ops.quote_name
     policy = columns(PolicyVersion, "p")
+    in_ids, params = rawsql.in_list(f"f.{q('id')}", ids)
     sql = (
         f"SELECT {policy.sql} FROM {q(Fund._meta.db_table)} f"
         + _policy_join(q(PolicyVersion._meta.db_table))
-        + f" WHERE f.{q('id')} IN ({', '.join(['%s'] * len(ids))})"
+        + f" WHERE {in_ids}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [on, *ids])
+    with rawsql.cursor() as cursor:
+        cursor.execute(sql, [on, *params])
         rows = cursor.fetchall()
     found = (policy.instance(row) for row in rows if row[0] is not None)
     return {version.fund_id: version for version in found}
@@ -134,17 +136,20 @@ def _policy_join(version_t: str) -> str:
     return f" LEFT JOIN {version_t} p ON p.{q('id')} = (SELECT v.{q('id')} FROM {version_t} v{latest})"
 
 
+# The funds a read covers: given a column of fund ids, SQL and parameters saying it is one of them.
+Scope = Callable[[str], tuple[str, list]]
+
+
 def _fund_rows(
-    scope: tuple[str, list] | None, on: dt.date, *, with_funds: bool, ledger_until: dt.date | None = None
+    scope: Scope | None, on: dt.date, *, with_funds: bool, ledger_until: dt.date | None = None
 ) -> list[tuple]:
-    """For the funds whose ids `scope` selects (SQL and parameters; None: every fund, with no
-    subquery for the planner to join), in code order: (id, the fund's `LISTED_FIELDS` and its
-    manager's name when asked, its ledger sums (balance, contributions, refunds, compensation,
-    recoveries; of the entries valued up to `ledger_until` when given), its covered outstanding
-    and exposure as the loans app keeps them, the policy version in force on `on`). One
-    statement for any number of funds: the fund list's whole read (the ORM would spend more
-    compiling four queries than the database spends answering them). Plain SQL that both
-    backends speak (`lib.rawsql`)."""
+    """For the funds `scope` selects (None: every fund, with no subquery for the planner to
+    join), in code order: (id, the fund's `LISTED_FIELDS` and its manager's name when asked, its
+    ledger sums (balance, contributions, refunds, compensation, recoveries; of the entries valued
+    up to `ledger_until` when given), its covered outstanding and exposure as the loans app keeps
+    them, the policy version in force on `on`). One statement for any number of funds, prepared
+    on PostgreSQL: the fund list's whole read (the ORM would spend more compiling four queries
+    than the database spends answering them). Plain SQL that both backends speak (`lib.rawsql`)."""
     q = connection.ops.quote_name
     kept = ports.loan_book().kept_figures
     entry, fund_t = q(LedgerEntry._meta.db_table), q(Fund._meta.db_table)
@@ -161,10 +166,11 @@ def _fund_rows(
         where = ""
         ids_params: list = []
     else:
-        ids_sql, ids_params = scope
-        ledger_filters.append(f"{q('fund_id')} IN ({ids_sql})")
-        ledger_params.extend(ids_params)
-        where = f" WHERE f.{q('id')} IN ({ids_sql})"
+        in_ledger, in_ledger_params = scope(q("fund_id"))
+        ledger_filters.append(in_ledger)
+        ledger_params.extend(in_ledger_params)
+        in_funds, ids_params = scope(f"f.{q('id')}")
+        where = f" WHERE {in_funds}"
     if ledger_until is not None:
         ledger_filters.append(f"{q('value_date')} <= %s")
         ledger_params.append(ledger_until)
@@ -183,7 +189,7 @@ def _fund_rows(
         + f"{where} ORDER BY f.{q('code')}"
     )
     params = [*_LEDGER_KINDS, *ledger_params, on, *ids_params]
-    with connection.cursor() as cursor:
+    with rawsql.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     out = []
@@ -236,26 +242,25 @@ def fund_figures(
     ids = [f.id for f in funds]
     if not ids:
         return {}
-    scope = (", ".join(["%s"] * len(ids)), ids)
     return {
         fid: _figures(fid, sums, covered, policy)
         for fid, _, sums, covered, policy in _fund_rows(
-            scope, on, with_funds=False, ledger_until=ledger_until
+            lambda column: rawsql.in_list(column, ids), on, with_funds=False, ledger_until=ledger_until
         )
     }
 
 
-def _visible_ids(principal: Principal, code: str | None) -> tuple[str, list] | None:
-    """The SQL and parameters selecting the ids of the funds `principal` sees (the one with
-    `code`, when given), as `funds_visible_to` decides; None for every fund (staff: no subquery
-    for the planner to join). Raises EmptyResultSet when the principal sees none."""
+def _visible_ids(principal: Principal, code: str | None) -> Scope | None:
+    """The funds `principal` sees (the one with `code`, when given), as `funds_visible_to`
+    decides, as a subquery of their ids; None for every fund (staff: no subquery for the planner
+    to join). Raises EmptyResultSet when the principal sees none."""
     visible = funds_visible_to(principal).order_by()
     if code is not None:
         visible = visible.filter(code=code)
     if not visible.query.where:
         return None
     sql, params = visible.values("id").query.sql_with_params()
-    return sql, list(params)
+    return lambda column: (f"{column} IN ({sql})", list(params))
 
 
 def funds_visible_list(*, principal: Principal) -> list[Fund]:
@@ -266,12 +271,10 @@ def funds_visible_list(*, principal: Principal) -> list[Fund]:
     except EmptyResultSet:  # a principal who sees no fund
         return []
     fund = columns(Fund, "f")
-    where, params = (
-        ("", [])
-        if scope is None
-        else (f" WHERE f.{connection.ops.quote_name('id')} IN ({scope[0]})", scope[1])
-    )
-    with connection.cursor() as cursor:
+    where, params = ("", []) if scope is None else scope(f"f.{connection.ops.quote_name('id')}")
+    if where:
+        where = f" WHERE {where}"
+    with rawsql.cursor() as cursor:
         cursor.execute(
             f"SELECT {fund.sql} FROM {fund.table()}{where} ORDER BY f.{connection.ops.quote_name('code')}",
             params,

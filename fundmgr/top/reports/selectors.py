@@ -41,6 +41,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from enterprises.models import Enterprise, IPAsset
 from fundmgr.ground.funds.models import EntryType, Fund, LedgerEntry
 from fundmgr.ground.funds.selectors import fund_figures
+from fundmgr.ground.lib import rawsql
 from fundmgr.ground.lib.identifiers import IP_KINDS, PATENT_KINDS
 from fundmgr.ground.lib.money import FEN, HUNDRED, ZERO, quantize
 from fundmgr.ground.lib.rawsql import columns
@@ -857,10 +858,10 @@ def _parse_snapshots(ids: list[int]) -> dict[tuple, Figures]:
     """The figures of the snapshot rows `ids`, by (row id, written at), in one statement."""
     if not ids:
         return {}
-    rows = _rows(
-        f"""SELECT id, CAST(written_at AS TEXT), figures FROM {FigureSnapshot._meta.db_table}
-            WHERE id IN ({", ".join(["%s"] * len(ids))})""",
-        ids,
+    in_ids, params = rawsql.in_list("id", ids)
+    rows = rawsql.rows(
+        f"SELECT id, CAST(written_at AS TEXT), figures FROM {FigureSnapshot._meta.db_table} WHERE {in_ids}",
+        params,
     )
     # Parsed in one go rather than row by row: the decoder then makes each key once.
     parsed = json.loads("[" + ",".join(text for _id, _written, text in rows) + "]")
@@ -878,12 +879,12 @@ def snapshot_figures(*, fund_ids: Sequence[int], period: Period) -> dict[int, di
         return out
     # The period's rows, listed in one plain statement; their figures are fetched and parsed
     # only for the rows not read before (a closed quarter of the province has some 370 rows).
-    funds = ", ".join(["%s"] * len(fund_ids))
-    listed = _rows(
+    in_funds, params = rawsql.in_list("fund_id", fund_ids)
+    listed = rawsql.rows(
         f"""SELECT id, CAST(written_at AS TEXT), fund_id, dimension, "group"
             FROM {FigureSnapshot._meta.db_table}
-            WHERE fund_id IN ({funds}) AND period_start = %s AND period_end = %s""",
-        [*fund_ids, period.start, period.end],
+            WHERE {in_funds} AND period_start = %s AND period_end = %s""",
+        [*params, period.start, period.end],
     )
     # What this call uses is kept here, apart from `_PARSED`, which another thread may clear.
     known = {(row_id, written): _PARSED.get((row_id, written)) for row_id, written, *_ in listed}
@@ -924,14 +925,14 @@ def ledger_summaries(*, fund_ids: Sequence[int], period: Period) -> dict[int, Le
     if not fund_ids:
         return {}
     amount = columns(LedgerEntry, "e", ["amount", "amount"])  # read back as the ORM reads them
-    funds = ", ".join(["%s"] * len(fund_ids))
-    rows = _rows(
+    in_funds, params = rawsql.in_list("e.fund_id", fund_ids)
+    rows = rawsql.rows(
         f"""SELECT e.fund_id, e.entry_type, SUM(e.amount),
                    SUM(CASE WHEN e.value_date < %s THEN e.amount END)
             FROM {LedgerEntry._meta.db_table} e
-            WHERE e.fund_id IN ({funds}) AND e.value_date <= %s
+            WHERE {in_funds} AND e.value_date <= %s
             GROUP BY e.fund_id, e.entry_type""",
-        [period.start, *fund_ids, period.as_of],
+        [period.start, *params, period.as_of],
     )
     rows = [(fund_id, entry_type, *amount.values(sums)) for fund_id, entry_type, *sums in rows]
     sums: dict[int, dict[str, tuple[Decimal, Decimal]]] = {fid: {} for fid in fund_ids}
@@ -1147,13 +1148,6 @@ class EventFigures:
     realised_amount: Decimal = ZERO
 
 
-def _rows(sql: str, params: Sequence) -> list[tuple]:
-    """The rows of a query written in SQL."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 # The outreach figures are small grouped reads, each written in SQL: built with the ORM, their
 # subqueries took several times longer to put together than the database took to answer.
 # Money is summed in whole fen (`_yuan`), exact on SQLite as on PostgreSQL.
@@ -1168,7 +1162,7 @@ def need_funnel(*, fund_ids: Sequence[int], period: Period) -> dict[int, NeedFun
         return out
     need, interest = FinancingNeed._meta.db_table, NeedInterest._meta.db_table
     filing = LoanFiling._meta.db_table
-    funds = ", ".join(["%s"] * len(fund_ids))
+    in_funds, funds = rawsql.in_list("n.fund_id", fund_ids)
     sql = f"""
         SELECT fund_id, COUNT(*), SUM(fen),
                SUM(CASE WHEN has_interest = 1 OR filed = 1 THEN 1 ELSE 0 END), SUM(filed),
@@ -1186,13 +1180,13 @@ def need_funnel(*, fund_ids: Sequence[int], period: Period) -> dict[int, NeedFun
                        WHERE f.financing_need_id = n.id AND f.status = %s AND f.accepted_on <= %s
                    ) AS accepted_fen
             FROM {need} n
-            WHERE n.fund_id IN ({funds}) AND n.registered_on >= %s AND n.registered_on <= %s
+            WHERE {in_funds} AND n.registered_on >= %s AND n.registered_on <= %s
         ) needs
         GROUP BY fund_id
     """
     cutoff = period.as_of
-    params = [cutoff, cutoff, FilingStatus.ACCEPTED, cutoff, *fund_ids, period.start, cutoff]
-    for fund_id, needs, fen, interested, filed, accepted, accepted_fen in _rows(sql, params):
+    params = [cutoff, cutoff, FilingStatus.ACCEPTED, cutoff, *funds, period.start, cutoff]
+    for fund_id, needs, fen, interested, filed, accepted, accepted_fen in rawsql.rows(sql, params):
         f = out[fund_id]
         f.needs, f.needs_amount = needs, _yuan(fen)
         f.interested, f.filed = int(interested), int(filed)
@@ -1211,8 +1205,8 @@ def event_figures(*, fund_ids: Sequence[int], period: Period) -> dict[tuple[int,
     enterprises = OutreachEvent.enterprises.field.m2m_db_table()
     institutions = OutreachEvent.institutions.field.m2m_db_table()
     filing = LoanFiling._meta.db_table
-    funds = ", ".join(["%s"] * len(fund_ids))
-    in_period = f"e.fund_id IN ({funds}) AND e.held_on >= %s AND e.held_on <= %s"
+    in_funds, funds = rawsql.in_list("e.fund_id", fund_ids)
+    in_period = f"{in_funds} AND e.held_on >= %s AND e.held_on <= %s"
     cutoff = period.as_of
     events = f"""
         SELECT e.fund_id, e.kind, COUNT(*),
@@ -1223,8 +1217,8 @@ def event_figures(*, fund_ids: Sequence[int], period: Period) -> dict[tuple[int,
         WHERE {in_period}
         GROUP BY e.fund_id, e.kind
     """
-    for fund_id, kind, n, attendance, viewers, n_enterprises, n_institutions in _rows(
-        events, [*fund_ids, period.start, cutoff]
+    for fund_id, kind, n, attendance, viewers, n_enterprises, n_institutions in rawsql.rows(
+        events, [*funds, period.start, cutoff]
     ):
         f = out[(fund_id, kind)]
         f.events, f.attendance, f.online_viewers = n, int(attendance), int(viewers)
@@ -1245,8 +1239,8 @@ def event_figures(*, fund_ids: Sequence[int], period: Period) -> dict[tuple[int,
         ) signings
         GROUP BY fund_id, kind
     """
-    for fund_id, kind, n, fen, realised, realised_fen in _rows(
-        signings, [FilingStatus.ACCEPTED, cutoff, *fund_ids, period.start, cutoff]
+    for fund_id, kind, n, fen, realised, realised_fen in rawsql.rows(
+        signings, [FilingStatus.ACCEPTED, cutoff, *funds, period.start, cutoff]
     ):
         f = out[(fund_id, kind)]
         f.signings, f.signed_amount = n, _yuan(fen)
