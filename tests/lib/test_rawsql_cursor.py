@@ -143,3 +143,61 @@ def test_the_setting_turns_preparation_on_and_off():
     off = _database_options(DATABASE_PREPARED_STATEMENTS="false")
     assert "prepare_threshold" not in off and "plan_cache_mode" not in off
     assert "jit=off" in off
+
+
+# --- plan_afresh: kept plans sized on the tables of the moment ------------------------------------
+
+
+def _plan(statement: str) -> str:
+    with connection.cursor() as c:
+        c.execute(f"EXPLAIN EXECUTE {statement}")
+        return "\n".join(row[0] for row in c.fetchall())
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("afresh", [False, True], ids=["kept plan", "planned afresh"])
+def test_a_kept_plan_made_on_a_small_table_is_made_again_when_asked(afresh):
+    """What a large import meets at commit: the foreign-key checks run with plans PostgreSQL
+    keeps per connection (as it keeps a prepared statement's); one made while the table was
+    small scans the whole table, and keeps doing so after the transaction has added thousands
+    of rows, unless the transaction plans afresh."""
+    with connection.cursor() as c:
+        c.execute("CREATE TEMPORARY TABLE parent (id bigint PRIMARY KEY)")  # gone with the test's transaction
+        c.execute("INSERT INTO parent SELECT generate_series(1, 3)")
+        c.execute("ANALYZE parent")  # three rows: a sequential scan is the cheapest plan
+        c.execute("PREPARE parent_exists (bigint) AS SELECT 1 FROM parent WHERE id = $1")
+    try:
+        assert "Seq Scan" in _plan("parent_exists (1)")
+        with connection.cursor() as c:
+            c.execute("INSERT INTO parent SELECT generate_series(4, 50000)")  # what an import adds
+        if afresh:
+            rawsql.plan_afresh()
+            assert "Index" in _plan("parent_exists (1)")
+        else:
+            assert "Seq Scan" in _plan("parent_exists (1)")  # the hazard plan_afresh is for
+    finally:
+        with connection.cursor() as c:
+            c.execute("DEALLOCATE parent_exists")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_planning_afresh_lasts_for_the_transaction():
+    from django.db import transaction
+
+    def mode() -> str:
+        with connection.cursor() as c:
+            c.execute("SHOW plan_cache_mode")
+            return c.fetchone()[0]
+
+    before = mode()
+    with transaction.atomic():
+        rawsql.plan_afresh()
+        assert mode() == "force_custom_plan"
+    assert mode() == before == "force_generic_plan"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_planning_afresh_needs_a_transaction():
+    with pytest.raises(RuntimeError):
+        rawsql.plan_afresh()

@@ -79,6 +79,21 @@ def cursor() -> CursorWrapper:
         return logged(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
 
 
+def plan_afresh() -> None:
+    """For the rest of the current transaction, PostgreSQL plans every statement whose plan it
+    would keep (prepared statements, and the foreign-key checks it runs at commit) afresh at
+    each run, sized on the tables as they are at that moment. For a transaction that grows
+    tables by tens of thousands of rows: a kept plan made while a table was nearly empty (a
+    sequential scan, cheapest then) would scan the grown table once for every row checked.
+    Other databases: nothing to do."""
+    if connection.get_autocommit():
+        raise RuntimeError("plan_afresh() lasts for a transaction: call it inside one")
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as c:
+        c.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
 def rows(sql: str, params: Sequence = ()) -> list[tuple]:
     """Every row of a hand-written statement that runs often, run through `cursor()`."""
     with cursor() as c:

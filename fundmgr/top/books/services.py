@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fundmgr.ground.funds.models import Fund
-from fundmgr.ground.lib import clock
+from fundmgr.ground.lib import clock, rawsql
 from fundmgr.ground.lib.errors import AppError, Conflict, Forbidden, NotFound
 
 from . import selectors
@@ -105,6 +105,9 @@ def books_import(
         return _unreadable(exc, file_name)
     try:
         with transaction.atomic(durable=True):
+            # Tens of thousands of rows in one transaction: the foreign keys PostgreSQL checks
+            # at commit are checked with plans sized on the tables as they then are.
+            rawsql.plan_afresh()
             return BooksCheck(
                 reader, today=clock.today(), by=by, write=True, file_name=file_name, progress=progress
             ).run()
