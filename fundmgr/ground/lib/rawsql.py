@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import NamedTuple
 
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.backends.utils import CursorWrapper
 
 # --- running hot statements ------------------------------------------------------------------------
@@ -67,16 +67,17 @@ def cursor() -> CursorWrapper:
     Django's cursor. Either way the cursor is Django's wrapper (errors translated, queries logged
     where Django logs them). Parameters bound by the server are typed: write `= ANY(%s)` with a
     list (`in_list`), never a tuple for `IN %s`."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself: `connection` looks it up at each use
+    if db.vendor != "postgresql":
+        return db.cursor()
     # What connection.cursor() does, with the preparing cursor in place of the ORM's.
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
+    db.close_if_health_check_failed()
+    db.ensure_connection()
     preparing, logged = _preparing_classes()
-    with connection.wrap_database_errors:
-        connection.validate_thread_sharing()
-        raw = preparing(connection.connection)
-        return logged(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
+    with db.wrap_database_errors:
+        db.validate_thread_sharing()
+        raw = preparing(db.connection)
+        return logged(raw, db) if db.queries_logged else db.make_cursor(raw)
 
 
 def plan_afresh() -> None:
