@@ -10,10 +10,12 @@ The other way round, `insert_new` writes new rows as `save()` would write them, 
 to one another included, in one statement on PostgreSQL (a loan filing, its history entry and
 its pledges): there too, sending the ORM's statements one by one cost more than storing the rows.
 
-`cursor()` runs such statements prepared on PostgreSQL: each is parsed and planned once per
-connection instead of on every request (planning was up to half the time of these short reads).
-`in_list` writes a membership test whose text does not change with the number of values, so
-that one prepared statement serves every list.
+`cursor()` (and `rows()`) runs such statements prepared on PostgreSQL: each is parsed and
+planned once per connection instead of on every request (planning took longer than running
+these short reads). `in_list` writes a membership test whose text does not change with the
+number of values, so that one prepared statement serves every list. The opposite need,
+`plan_afresh()`, is for a transaction that grows tables a lot (a books import): plans kept from
+when a table was small would otherwise serve it after it has grown.
 """
 
 from __future__ import annotations
