@@ -254,8 +254,6 @@ def _visible_ids(principal: Principal, code: str | None) -> Scope | None:
     """The funds `principal` sees (the one with `code`, when given), as `funds_visible_to`
     decides, as a subquery of their ids; None for every fund (staff: no subquery for the planner
     to join). Raises EmptyResultSet when the principal sees none."""
-    if code is None and principal.is_staff_member:
-        return None  # `scoped`: staff see every fund (the fund list's usual caller: no query built)
     visible = funds_visible_to(principal).order_by()
     if code is not None:
         visible = visible.filter(code=code)
