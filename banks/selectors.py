@@ -80,14 +80,12 @@ def agreements_in_fund(*, institution_id: int, fund_code: str) -> list[Cooperati
     plain statement: a bank's filing starts here (`lib.rawsql`)."""
     q = connection.ops.quote_name
     agreement, fund = columns(CooperationAgreement, "a"), columns(Fund, "f")
-    with rawsql.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {agreement.sql}, {fund.sql} FROM {agreement.table()}"
-            f" INNER JOIN {fund.table()} ON f.{q('id')} = a.{q('fund_id')}"
-            f" WHERE a.{q('institution_id')} = %s AND f.{q('code')} = %s ORDER BY a.{q('id')}",
-            [institution_id, fund_code],
-        )
-        rows = cursor.fetchall()
+    rows = rawsql.rows(
+        f"SELECT {agreement.sql}, {fund.sql} FROM {agreement.table()}"
+        f" INNER JOIN {fund.table()} ON f.{q('id')} = a.{q('fund_id')}"
+        f" WHERE a.{q('institution_id')} = %s AND f.{q('code')} = %s ORDER BY a.{q('id')}",
+        [institution_id, fund_code],
+    )
     out = []
     for row in rows:
         found = agreement.instance(row)
@@ -105,17 +103,14 @@ def cooperating_institutions(*, fund_ids: Sequence[int]) -> list[tuple[int, int,
     q = connection.ops.quote_name
     institution = columns(Institution, "i", ["code", "name"])
     in_funds, params = rawsql.in_list(f"a.{q('fund_id')}", fund_ids)
-    with rawsql.cursor() as cursor:
-        cursor.execute(
-            f"SELECT DISTINCT a.{q('fund_id')}, a.{q('institution_id')}, {institution.sql}"
-            f" FROM {q(CooperationAgreement._meta.db_table)} a"
-            f" INNER JOIN {institution.table()} ON i.{q('id')} = a.{q('institution_id')}"
-            f" WHERE {in_funds}",
-            params,
-        )
-        return [
-            (fund_id, inst_id, *institution.values(rest)) for fund_id, inst_id, *rest in cursor.fetchall()
-        ]
+    rows = rawsql.rows(
+        f"SELECT DISTINCT a.{q('fund_id')}, a.{q('institution_id')}, {institution.sql}"
+        f" FROM {q(CooperationAgreement._meta.db_table)} a"
+        f" INNER JOIN {institution.table()} ON i.{q('id')} = a.{q('institution_id')}"
+        f" WHERE {in_funds}",
+        params,
+    )
+    return [(fund_id, inst_id, *institution.values(rest)) for fund_id, inst_id, *rest in rows]
 
 
 def agreement_in_force_among(agreements, *, on: dt.date) -> CooperationAgreement | None:

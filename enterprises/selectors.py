@@ -50,12 +50,10 @@ def enterprise_by_uscc(uscc: str) -> Enterprise | None:
     to answer (`lib.rawsql`)."""
     q = connection.ops.quote_name
     row = columns(Enterprise, "e")
-    with rawsql.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {row.sql} FROM {row.table()} WHERE e.{q('uscc')} = %s ORDER BY e.{q('id')}", [uscc]
-        )
-        found = cursor.fetchone()
-    return None if found is None else row.instance(found)
+    found = rawsql.rows(
+        f"SELECT {row.sql} FROM {row.table()} WHERE e.{q('uscc')} = %s ORDER BY e.{q('id')}", [uscc]
+    )
+    return row.instance(found[0]) if found else None
 
 
 def enterprise_size(enterprise: Enterprise, *, on: dt.date | None = None) -> SMEResult:

@@ -132,15 +132,13 @@ def filing_book_facts(
     exposure, held, filed = ZERO, {}, False
     money = columns(LoanFiling, "f", ["principal"])  # a sum read as the ORM reads money (SQLite too)
     if parts:
-        with rawsql.cursor() as cursor:
-            cursor.execute(" UNION ALL ".join(parts), params)
-            for kind, asset_id, reference, amount in cursor.fetchall():
-                if kind == "e" and amount is not None:
-                    exposure = money.values([amount])[0]
-                elif kind == "h":
-                    held[asset_id] = reference
-                elif kind == "d":
-                    filed = True
+        for kind, asset_id, reference, amount in rawsql.rows(" UNION ALL ".join(parts), params):
+            if kind == "e" and amount is not None:
+                exposure = money.values([amount])[0]
+            elif kind == "h":
+                held[asset_id] = reference
+            elif kind == "d":
+                filed = True
     return BookFacts(enterprise_exposure=exposure, pledged_elsewhere=held, contract_filed=filed)
 
 

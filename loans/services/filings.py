@@ -219,13 +219,12 @@ def _rights_named(enterprise_id: int, pledges: list[dict[str, Any]], *, lock: bo
     row = columns(IPAsset, "a")
     pairs = " OR ".join([f"(a.{q('kind')} = %s AND a.{q('number')} = %s)"] * len(pledges))
     lock_sql = " FOR UPDATE" if lock and connection.features.has_select_for_update else ""
-    with rawsql.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {row.sql} FROM {row.table()} WHERE a.{q('enterprise_id')} = %s AND ({pairs})"
-            f" ORDER BY a.{q('id')}{lock_sql}",
-            [enterprise_id, *(v for p in pledges for v in (p["kind"], p["number"]))],
-        )
-        return [row.instance(found) for found in cursor.fetchall()]
+    found = rawsql.rows(
+        f"SELECT {row.sql} FROM {row.table()} WHERE a.{q('enterprise_id')} = %s AND ({pairs})"
+        f" ORDER BY a.{q('id')}{lock_sql}",
+        [enterprise_id, *(v for p in pledges for v in (p["kind"], p["number"]))],
+    )
+    return [row.instance(values) for values in found]
 
 
 def _refuse_if_failed(checks: list[rules.Check]) -> None:
@@ -252,13 +251,11 @@ def _next_reference(fund: Fund, year: int) -> str:
 def _count_on(fund_id: int, year: int) -> int | None:
     q = connection.ops.quote_name
     table, last = q(ReferenceCounter._meta.db_table), q("last")
-    with rawsql.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {last} = {last} + 1 WHERE {q('fund_id')} = %s AND {q('year')} = %s RETURNING {last}",
-            [fund_id, year],
-        )
-        row = cursor.fetchone()
-    return None if row is None else row[0]
+    found = rawsql.rows(
+        f"UPDATE {table} SET {last} = {last} + 1 WHERE {q('fund_id')} = %s AND {q('year')} = %s RETURNING {last}",
+        [fund_id, year],
+    )
+    return found[0][0] if found else None
 
 
 def _terms(data: dict[str, Any]) -> dict[str, Any]:

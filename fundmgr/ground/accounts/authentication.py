@@ -47,11 +47,10 @@ def _system_user_with_key(prefix: str) -> tuple[User | None, InstitutionAPIKey |
         f" INNER JOIN {user.table()} ON u.{q('organization_id')} = o.{q('id')} AND u.{q('username')} = {name}"
         f" WHERE k.{q('prefix')} = %s AND NOT k.{q('revoked')}"
     )
-    with rawsql.cursor() as cursor:
-        cursor.execute(sql, [SYSTEM_USER_PREFIX, prefix])
-        row = cursor.fetchone()
-    if row is None:
+    found = rawsql.rows(sql, [SYSTEM_USER_PREFIX, prefix])
+    if not found:
         return None, None
+    row = found[0]
     at = 0
     found = []
     for part in (user, org, inst, key):

@@ -59,10 +59,7 @@ def policies_in_force(*, funds: Iterable[Fund], on: dt.date) -> dict[int, Policy
         + _policy_join(q(PolicyVersion._meta.db_table))
         + f" WHERE {in_ids}"
     )
-    with rawsql.cursor() as cursor:
-        cursor.execute(sql, [on, *params])
-        rows = cursor.fetchall()
-    found = (policy.instance(row) for row in rows if row[0] is not None)
+    found = (policy.instance(row) for row in rawsql.rows(sql, [on, *params]) if row[0] is not None)
     return {version.fund_id: version for version in found}
 
 
@@ -189,11 +186,8 @@ def _fund_rows(
         + f"{where} ORDER BY f.{q('code')}"
     )
     params = [*_LEDGER_KINDS, *ledger_params, on, *ids_params]
-    with rawsql.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
     out = []
-    for row in rows:
+    for row in rawsql.rows(sql, params):
         sums = [ZERO if v is None else v for v in money.values(row[1:8])]
         fund = found = None
         at = 8
@@ -274,12 +268,8 @@ def funds_visible_list(*, principal: Principal) -> list[Fund]:
     where, params = ("", []) if scope is None else scope(f"f.{connection.ops.quote_name('id')}")
     if where:
         where = f" WHERE {where}"
-    with rawsql.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {fund.sql} FROM {fund.table()}{where} ORDER BY f.{connection.ops.quote_name('code')}",
-            params,
-        )
-        return [fund.instance(row) for row in cursor.fetchall()]
+    sql = f"SELECT {fund.sql} FROM {fund.table()}{where} ORDER BY f.{connection.ops.quote_name('code')}"
+    return [fund.instance(row) for row in rawsql.rows(sql, params)]
 
 
 def funds_with_figures(*, principal: Principal, on: dt.date, code: str | None = None) -> list[ListedFund]:

@@ -287,22 +287,20 @@ def _insert_with(plan: list[_Planned], position: dict[int, int]) -> list[list]:
     """PostgreSQL: one WITH, step i as `s{i}`. A step's keys are read back in the order its rows
     were inserted (they take their keys from the table's sequence in that order)."""
     parts, params, keys = [], [], []
-    for i, (rows, links, insert) in enumerate(plan):
+    for i, (new_rows, links, insert) in enumerate(plan):
         linked = {}
         for attname, target in links.items():
             j = position[id(target)]
             linked[attname] = f"(SELECT {plan[j].insert.key_column} FROM s{j})"
         row_sql = f"({', '.join(linked.get(f.attname, '%s') for f in insert.fields)})"
-        for row in rows:
+        for row in new_rows:
             params += insert.values(row, links)
         parts.append(
             f"s{i} AS (INSERT INTO {insert.table} ({insert.columns})"
-            f" VALUES {', '.join([row_sql] * len(rows))} RETURNING {insert.key_column})"
+            f" VALUES {', '.join([row_sql] * len(new_rows))} RETURNING {insert.key_column})"
         )
         keys.append(f"ARRAY(SELECT {insert.key_column} FROM s{i} ORDER BY 1)")
-    with cursor() as c:
-        c.execute(f"WITH {', '.join(parts)} SELECT {', '.join(keys)}", params)
-        found = c.fetchone()
+    (found,) = rows(f"WITH {', '.join(parts)} SELECT {', '.join(keys)}", params)
     return [[step.insert.key(k) for k in step_keys] for step, step_keys in zip(plan, found, strict=True)]
 
 
